@@ -1,0 +1,116 @@
+"""FINRA daily short sale volume as a trading-day partitioned raw asset in the lake.
+
+A ranged run (a backfill of a month, the daily re-fetch of the last days) is one process: the asset
+walks the days of its partition range itself (BackfillPolicy.single_run), writing each day's file
+as soon as it is parsed, so memory holds one day at a time whatever the range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+import polars as pl
+
+from assets.partitions import partition_days, trading_days
+from resources.finra import FACILITIES, SHORT_VOLUME_SCHEMA, FinraClient
+from resources.lake import LakeResource
+
+DATASET = "finra_short_volume"
+ASSET_KEY = dg.AssetKey(["raw", DATASET])
+KEY_COLUMNS = ["trade_date", "symbol", "facility"]
+
+UNIQUE_CHECK = "unique_trade_date_symbol_facility"
+RANGE_CHECK = "short_volume_within_total"
+
+
+@dg.asset(
+    key=ASSET_KEY,
+    partitions_def=trading_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="finra",
+    kinds={"parquet", "polars"},
+    check_specs=[
+        dg.AssetCheckSpec(UNIQUE_CHECK, asset=ASSET_KEY, blocking=True,
+                          description="No (trade_date, symbol, facility) appears twice."),
+        dg.AssetCheckSpec(RANGE_CHECK, asset=ASSET_KEY, blocking=True,
+                          description="0 <= short_volume <= total_volume on every row."),
+    ],
+    description=(
+        "FINRA Reg SHO daily short sale volume, all six facility files (CNMS, FNSQ, FNQC, FNYX, FNRA, "
+        "FORF), one Parquet file per trading day. short_volume includes short_exempt_volume; "
+        "total_volume is the volume reported to FINRA's facilities only (off-exchange), not the tape."
+    ),
+    metadata={"dagster/column_schema": dg.TableSchema(
+        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in SHORT_VOLUME_SCHEMA.items()]
+    )},
+)
+def finra_short_volume(
+    context: dg.AssetExecutionContext, finra: FinraClient, lake: LakeResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    days = partition_days(context)
+    errors: list[str] = []
+    rows_per_day: dict[str, int] = {}
+    for fetched in finra.fetch_days(days):
+        if fetched.error is not None:
+            context.log.error(str(fetched.error))
+            errors.append(str(fetched.error))
+            continue
+        lake.write_day(DATASET, fetched.day, fetched.frame)
+        rows_per_day[fetched.day.isoformat()] = fetched.frame.height
+        context.log.info(f"{fetched.day}: {fetched.frame.height} rows written")
+    if errors:
+        raise dg.Failure(
+            description=f"{len(errors)} of {len(days)} trading days failed; stored partitions of those days "
+            "were left as they were:\n" + "\n".join(errors),
+            metadata={"failed_days": len(errors), "written_days": len(rows_per_day)},
+        )
+    stored = lake.read_days(DATASET, days)
+    yield dg.MaterializeResult(metadata=_summary(stored, rows_per_day))
+    yield from check_results(stored)
+
+
+def _summary(stored: pl.DataFrame, rows_per_day: dict[str, int]) -> dict[str, dg.MetadataValue | int]:
+    by_facility = {f.code: 0 for f in FACILITIES}
+    if stored.height:
+        by_facility |= dict(stored.group_by("facility").len().iter_rows())
+    return {
+        "dagster/row_count": stored.height,
+        "days": len(rows_per_day),
+        "rows_by_facility": dg.MetadataValue.json(by_facility),
+        "rows_per_day": dg.MetadataValue.md(
+            "| day | rows |\n|---|---|\n" + "\n".join(f"| {d} | {n} |" for d, n in rows_per_day.items())
+        ),
+    }
+
+
+def check_results(stored: pl.DataFrame) -> Iterator[dg.AssetCheckResult]:
+    """Checks on what the lake now holds for the run's days, not on what was meant to be written."""
+    duplicates = (
+        stored.group_by(KEY_COLUMNS).len().filter(pl.col("len") > 1) if stored.height else pl.DataFrame()
+    )
+    yield dg.AssetCheckResult(
+        check_name=UNIQUE_CHECK,
+        passed=duplicates.height == 0,
+        metadata={"duplicate_keys": duplicates.height,
+                  "examples": dg.MetadataValue.md(_examples(duplicates.drop("len", strict=False)))},
+    )
+    out_of_range = (
+        stored.filter(~((pl.col("short_volume") >= 0) & (pl.col("short_volume") <= pl.col("total_volume"))))
+        if stored.height
+        else pl.DataFrame()
+    )
+    yield dg.AssetCheckResult(
+        check_name=RANGE_CHECK,
+        passed=out_of_range.height == 0,
+        metadata={"rows_out_of_range": out_of_range.height, "examples": dg.MetadataValue.md(_examples(out_of_range))},
+    )
+
+
+def _examples(frame: pl.DataFrame, limit: int = 5) -> str:
+    if frame.height == 0:
+        return "none"
+    head = frame.head(limit)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in head.iter_rows()]
+    return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""Trading-day partitions on the NYSE calendar.
+
+Weekends, holidays and unscheduled closures (Hurricane Sandy, national days of mourning) are not
+partitions at all, so a missing file on a partition day is a real error and never a silent gap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+
+import dagster as dg
+import exchange_calendars as xcals
+import pandas as pd
+
+CALENDAR = "XNYS"
+TIMEZONE = "America/New_York"
+# FINRA's first daily short sale volume files are for 2009-08-03.
+DEFAULT_START = "2009-08-03"
+
+
+@functools.cache
+def calendar() -> xcals.ExchangeCalendar:
+    return xcals.get_calendar(CALENDAR)
+
+
+def sessions(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Trading days in [start, end]."""
+    cal = calendar()
+    start = max(start, cal.first_session.date())
+    end = min(end, cal.last_session.date())
+    if start > end:
+        return []
+    return [ts.date() for ts in cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))]
+
+
+def is_trading_day(day: dt.date) -> bool:
+    return calendar().is_session(pd.Timestamp(day))
+
+
+def _closed_weekdays(start: dt.date, end: dt.date) -> list[dt.datetime]:
+    open_days = set(sessions(start, end))
+    weekdays = pd.bdate_range(start, end)
+    return [dt.datetime.combine(d.date(), dt.time()) for d in weekdays if d.date() not in open_days]
+
+
+def trading_days_partitions(start: str | None = None) -> dg.DailyPartitionsDefinition:
+    """Daily partitions minus weekends and the exchange's closed weekdays.
+
+    end_offset=1 makes today a partition from midnight, so the 18:30 run can target it once FINRA
+    has published (by 18:00 ET).
+    """
+    start = start or os.environ.get("TICKERLAKE_START_DATE", DEFAULT_START)
+    first = dt.date.fromisoformat(start)
+    last = calendar().last_session.date()
+    return dg.DailyPartitionsDefinition(
+        start_date=first.isoformat(),
+        timezone=TIMEZONE,
+        end_offset=1,
+        exclusions=["0 0 * * 6", "0 0 * * 0", *_closed_weekdays(first, last)],
+    )
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The trading days a (possibly ranged) run covers, in order."""
+    return sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
+
+
+trading_days = trading_days_partitions()

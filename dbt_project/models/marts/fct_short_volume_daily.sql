@@ -1,0 +1,69 @@
+{#-
+One row per symbol and trading day.
+
+NMS volume: CNMS (FINRA's consolidation of all TRFs and the ADF) where CNMS has the symbol that day,
+otherwise the sum of the TRF/ADF facility files (FNSQ, FNQC, FNYX, FNRA), e.g. before CNMS began on
+2018-08-01. Never CNMS plus its facilities: CNMS already contains them, so that would count twice.
+OTC volume from the ORF (FORF) is a different market and is kept in its own columns.
+-#}
+with facilities as (
+    select * from {{ ref('stg_finra__short_volume') }}
+),
+
+consolidated as (
+    select trade_date, symbol, short_volume, short_exempt_volume, total_volume
+    from facilities
+    where facility = 'CNMS'
+),
+
+facility_sums as (
+    select
+        trade_date,
+        symbol,
+        sum(short_volume) as short_volume,
+        sum(short_exempt_volume) as short_exempt_volume,
+        sum(total_volume) as total_volume,
+        string_agg(facility, ',' order by facility) as facilities
+    from facilities
+    where facility in ('FNSQ', 'FNQC', 'FNYX', 'FNRA')
+    group by trade_date, symbol
+),
+
+nms as (
+    select
+        coalesce(c.trade_date, f.trade_date) as trade_date,
+        coalesce(c.symbol, f.symbol) as symbol,
+        case when c.symbol is not null then 'CNMS' else f.facilities end as nms_source,
+        coalesce(c.short_volume, f.short_volume) as short_volume,
+        case when c.symbol is not null then c.short_exempt_volume else f.short_exempt_volume end
+            as short_exempt_volume,
+        coalesce(c.total_volume, f.total_volume) as total_volume
+    from consolidated as c
+    full outer join facility_sums as f
+        on c.trade_date = f.trade_date and c.symbol = f.symbol
+),
+
+otc as (
+    select
+        trade_date,
+        symbol,
+        short_volume as otc_short_volume,
+        total_volume as otc_total_volume
+    from facilities
+    where facility = 'FORF'
+)
+
+select
+    coalesce(nms.trade_date, otc.trade_date) as trade_date,
+    coalesce(nms.symbol, otc.symbol) as symbol,
+    nms.nms_source,
+    nms.short_volume,
+    nms.short_exempt_volume,
+    nms.total_volume,
+    nms.short_volume / nullif(nms.total_volume, 0) as short_ratio,
+    otc.otc_short_volume,
+    otc.otc_total_volume,
+    otc.otc_short_volume / nullif(otc.otc_total_volume, 0) as otc_short_ratio
+from nms
+full outer join otc
+    on nms.trade_date = otc.trade_date and nms.symbol = otc.symbol

@@ -1,0 +1,194 @@
+"""FINRA Reg SHO daily short sale volume: the client for cdn.finra.org and the parser of its files.
+
+File layout (FINRA's "Daily Short Sale Volume File Layout"): a header row naming the columns, one
+pipe-delimited row per symbol, and a trailer row holding the record count. Before 2011-02-28 the
+header has no ShortExemptVolume column, so the parser goes by the header, never by position.
+
+Two facts users get wrong: ShortVolume already includes ShortExemptVolume, and TotalVolume is only
+the volume reported to FINRA's facilities (off-exchange), not the consolidated tape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import dagster as dg
+import httpx
+import polars as pl
+from pydantic import Field
+
+from resources.http import RetryPolicy, SourceError, get_bytes
+
+DEFAULT_BASE_URL = "https://cdn.finra.org"
+
+
+@dataclass(frozen=True)
+class Facility:
+    """One of FINRA's daily files: its code in the file name and the first day it was published."""
+
+    code: str
+    name: str
+    first_day: dt.date
+
+
+FACILITIES: tuple[Facility, ...] = (
+    Facility("CNMS", "Consolidated NMS (all TRFs and the ADF)", dt.date(2018, 8, 1)),
+    Facility("FNSQ", "FINRA/Nasdaq TRF Carteret", dt.date(2009, 8, 3)),
+    Facility("FNQC", "FINRA/Nasdaq TRF Chicago", dt.date(2018, 9, 10)),
+    Facility("FNYX", "FINRA/NYSE TRF", dt.date(2009, 8, 3)),
+    Facility("FNRA", "Alternative Display Facility (ADF)", dt.date(2009, 8, 3)),
+    Facility("FORF", "OTC Reporting Facility (ORF)", dt.date(2009, 8, 3)),
+)
+
+REQUIRED_COLUMNS = ("Date", "Symbol", "ShortVolume", "TotalVolume", "Market")
+OPTIONAL_COLUMNS = ("ShortExemptVolume",)
+
+SHORT_VOLUME_SCHEMA: dict[str, pl.DataType] = {
+    "trade_date": pl.Date(),
+    "symbol": pl.String(),
+    "facility": pl.String(),
+    "short_volume": pl.Float64(),
+    "short_exempt_volume": pl.Float64(),
+    "total_volume": pl.Float64(),
+    "market": pl.String(),
+}
+
+
+class FinraFileError(SourceError):
+    """A FINRA file is not in its published format; the message names facility, date and line."""
+
+
+def facilities_on(day: dt.date) -> list[Facility]:
+    """The facilities whose file exists for `day`: asking for CNMS before 2018-08-01 is a 404."""
+    return [facility for facility in FACILITIES if facility.first_day <= day]
+
+
+def file_name(facility: str, day: dt.date) -> str:
+    return f"{facility}shvol{day:%Y%m%d}.txt"
+
+
+def _split_trailer(lines: list[bytes]) -> tuple[list[bytes], int | None]:
+    if lines and b"|" not in lines[-1] and lines[-1].strip().isdigit():
+        return lines[:-1], int(lines[-1])
+    return lines, None
+
+
+def parse_short_volume(body: bytes, facility: str, day: dt.date) -> pl.DataFrame:
+    """Parse one facility file into SHORT_VOLUME_SCHEMA, refusing anything off-format.
+
+    Errors name the facility, the day and the 1-based line of the file, so a user can open the file
+    at that line; nothing is partially accepted.
+    """
+    where = f"FINRA {facility} {day.isoformat()} ({file_name(facility, day)})"
+    lines = body.replace(b"\r\n", b"\n").rstrip(b"\n").split(b"\n") if body.strip() else []
+    if not lines:
+        raise FinraFileError(f"{where}: empty file, expected a header line")
+    header = lines[0].decode("ascii", errors="replace").strip().split("|")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if missing or unknown:
+        raise FinraFileError(
+            f"{where} line 1: unexpected header {lines[0][:200]!r} (missing {missing}, unknown {unknown})"
+        )
+    rows, trailer_count = _split_trailer(lines[1:])
+    if trailer_count is not None and trailer_count != len(rows):
+        raise FinraFileError(
+            f"{where}: record count mismatch, trailer says {trailer_count} but the file has {len(rows)} rows "
+            "(truncated or corrupted file)"
+        )
+    for offset, row in enumerate(rows):
+        if row.count(b"|") != len(header) - 1:
+            raise FinraFileError(
+                f"{where} line {offset + 2}: expected {len(header)} fields, got {row.count(b'|') + 1}: {row[:200]!r}"
+            )
+    raw = (
+        pl.read_csv(
+            io.BytesIO(b"\n".join(rows)),
+            has_header=False,
+            new_columns=header,
+            separator="|",
+            quote_char=None,
+            schema={name: pl.String() for name in header},
+        )
+        if rows
+        else pl.DataFrame(schema={name: pl.String() for name in header})
+    )
+    return _typed(raw, facility, day, where)
+
+
+def _typed(raw: pl.DataFrame, facility: str, day: dt.date, where: str) -> pl.DataFrame:
+    if "ShortExemptVolume" not in raw.columns:
+        raw = raw.with_columns(pl.lit(None, pl.String()).alias("ShortExemptVolume"))
+    typed = raw.select(
+        pl.col("Date").str.strptime(pl.Date(), "%Y%m%d", strict=False).alias("trade_date"),
+        pl.col("Symbol").str.strip_chars().alias("symbol"),
+        pl.lit(facility).alias("facility"),
+        pl.col("ShortVolume").cast(pl.Float64(), strict=False).alias("short_volume"),
+        pl.col("ShortExemptVolume").cast(pl.Float64(), strict=False).alias("short_exempt_volume"),
+        pl.col("TotalVolume").cast(pl.Float64(), strict=False).alias("total_volume"),
+        pl.col("Market").str.strip_chars().alias("market"),
+    )
+    problems = [
+        ("a date that is not YYYYMMDD", typed["trade_date"].is_null()),
+        (f"a date other than {day:%Y%m%d}", typed["trade_date"] != day),
+        ("an empty symbol", typed["symbol"].fill_null("") == ""),
+        ("a ShortVolume that is not a number >= 0", ~(typed["short_volume"] >= 0).fill_null(False)),
+        ("a TotalVolume that is not a number >= 0", ~(typed["total_volume"] >= 0).fill_null(False)),
+        (
+            "a ShortExemptVolume that is not a number >= 0",
+            raw["ShortExemptVolume"].is_not_null() & ~(typed["short_exempt_volume"] >= 0).fill_null(False),
+        ),
+    ]
+    for what, bad in problems:
+        bad = bad.fill_null(False)
+        if bad.any():
+            index = int(bad.arg_true()[0])
+            values = "|".join(str(v) for v in raw.row(index))
+            raise FinraFileError(f"{where} line {index + 2}: {what}: {values!r}")
+    return typed
+
+
+class FinraClient(dg.ConfigurableResource):
+    """Fetches FINRA's daily short sale volume files from the CDN (or a mirror with its URL layout)."""
+
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="Host serving /equity/regsho/daily/.")
+    timeout_seconds: float = 30.0
+    retry_attempts: int = 5
+    max_retry_wait_seconds: float = 60.0
+
+    def url(self, facility: str, day: dt.date) -> str:
+        return f"{self.base_url.rstrip('/')}/equity/regsho/daily/{file_name(facility, day)}"
+
+    def fetch_days(self, days: Iterable[dt.date]) -> Iterator[FetchedDay]:
+        """Each day's facility files as one frame, or the error that day hit.
+
+        A day is all or nothing: one bad facility file fails the whole day, so no day is ever
+        half-loaded. Errors do not stop the other days of a ranged run.
+        """
+        policy = RetryPolicy(attempts=self.retry_attempts, max_wait=self.max_retry_wait_seconds)
+        with httpx.Client(timeout=self.timeout_seconds, headers={"User-Agent": "tickerlake"}) as client:
+            for day in days:
+                try:
+                    yield FetchedDay(day, self._fetch_day(client, day, policy), None)
+                except SourceError as exc:
+                    yield FetchedDay(day, None, exc)
+
+    def _fetch_day(self, client: httpx.Client, day: dt.date, policy: RetryPolicy) -> pl.DataFrame:
+        frames = []
+        for facility in facilities_on(day):
+            what = f"FINRA {facility.code} {day.isoformat()}"
+            body = get_bytes(client, self.url(facility.code, day), what=what, policy=policy)
+            frames.append(parse_short_volume(body, facility.code, day))
+        return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=SHORT_VOLUME_SCHEMA)
+
+
+@dataclass(frozen=True)
+class FetchedDay:
+    """The outcome of one trading day: its rows, or the error that names what went wrong."""
+
+    day: dt.date
+    frame: pl.DataFrame | None
+    error: SourceError | None

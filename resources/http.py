@@ -1,0 +1,110 @@
+"""One HTTP GET with the retry policy every source client shares.
+
+Public market-data hosts rate-limit (429) and flap (5xx, resets, slow bodies); a daily run must ride
+those out without hammering the host, and must fail with a message that names what it was fetching
+when they do not clear. 404 is never retried: on a trading day it means the file is missing.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class SourceError(RuntimeError):
+    """A source could not deliver a usable file; the message names source, partition and cause."""
+
+
+class SourceFileMissing(SourceError):
+    """The source answered 404 for a file that should exist."""
+
+
+class RetryableStatus(Exception):
+    """A status worth retrying, carrying the server's Retry-After in seconds when it sent one."""
+
+    def __init__(self, status_code: int, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status_code}")
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts in all, backoff bounds, and the longest Retry-After we accept."""
+
+    attempts: int = 5
+    initial_wait: float = 0.5
+    max_wait: float = 30.0
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, RetryableStatus | httpx.TransportError)
+
+
+class _WaitHonoringRetryAfter:
+    """Exponential backoff with jitter, unless the server said how long to wait."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self._backoff = wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableStatus) and exc.retry_after is not None:
+            return min(exc.retry_after, self._policy.max_wait)
+        return self._backoff(state)
+
+
+def get_bytes(client: httpx.Client, url: str, *, what: str, policy: RetryPolicy) -> bytes:
+    """GET url and return its body, retrying transient failures; `what` names the file in errors."""
+
+    def attempt() -> bytes:
+        response = client.get(url)
+        if response.status_code in RETRYABLE_STATUS:
+            raise RetryableStatus(response.status_code, parse_retry_after(response.headers.get("Retry-After")))
+        if response.status_code == 404:
+            raise SourceFileMissing(f"{what}: file is missing (HTTP 404 at {url})")
+        if response.status_code != 200:
+            raise SourceError(f"{what}: unexpected HTTP {response.status_code} at {url}")
+        return response.content
+
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.attempts),
+        wait=_WaitHonoringRetryAfter(policy),
+        retry=retry_if_exception(_is_retryable),
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except RetryableStatus as exc:
+        raise SourceError(f"{what}: gave up after {policy.attempts} attempts, last answer {exc} at {url}") from exc
+    except httpx.TransportError as exc:
+        raise SourceError(
+            f"{what}: gave up after {policy.attempts} attempts, last error {type(exc).__name__}: {exc} at {url}"
+        ) from exc

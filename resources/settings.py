@@ -1,0 +1,30 @@
+"""Where things live by default, shared by Python and dbt through environment variables.
+
+dbt runs as a subprocess in dbt_project/, so paths are made absolute here and exported: the dbt
+profile and the Dagster resources then point at the same warehouse whatever the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from resources.finra import DEFAULT_BASE_URL
+
+
+def _absolute_env(name: str, default: str) -> str:
+    value = str(Path(os.environ.get(name) or default).resolve())
+    os.environ[name] = value
+    return value
+
+
+def lake_root() -> str:
+    return _absolute_env("TICKERLAKE_LAKE_ROOT", "data/lake")
+
+
+def warehouse_path() -> str:
+    return _absolute_env("TICKERLAKE_DUCKDB_PATH", "data/tickerlake.duckdb")
+
+
+def finra_base_url() -> str:
+    return os.environ.get("TICKERLAKE_FINRA_BASE_URL") or DEFAULT_BASE_URL
