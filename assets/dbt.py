@@ -4,8 +4,6 @@ The manifest is built once at install time (`dbt parse` in the Makefile), not pe
 Every dbt run writes the DuckDB file, hence the `duckdb` pool (limit 1) on the whole dbt step.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

@@ -5,8 +5,6 @@ walks the days of its partition range itself (BackfillPolicy.single_run), writin
 as soon as it is parsed, so memory holds one day at a time whatever the range.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import dagster as dg

@@ -4,8 +4,6 @@ Weekends, holidays and unscheduled closures (Hurricane Sandy, national days of m
 partitions at all, so a missing file on a partition day is a real error and never a silent gap.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import functools
 import os

@@ -12,7 +12,7 @@ from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from resources.finra import FinraClient
 from resources.lake import LakeResource
-from resources.settings import finra_base_url, lake_root, warehouse_path
+from resources.settings import dbt_executable, finra_base_url, lake_root, warehouse_path
 from resources.warehouse import WarehouseResource
 from sensors.schedules import finra_daily_job, finra_daily_schedule
 
@@ -24,6 +24,6 @@ defs = dg.Definitions(
         "finra": FinraClient(base_url=finra_base_url()),
         "lake": LakeResource(root=lake_root()),
         "warehouse": WarehouseResource(path=warehouse_path()),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     },
 )

@@ -8,8 +8,6 @@ Two facts users get wrong: ShortVolume already includes ShortExemptVolume, and T
 the volume reported to FINRA's facilities (off-exchange), not the consolidated tape.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
@@ -151,6 +149,15 @@ def _typed(raw: pl.DataFrame, facility: str, day: dt.date, where: str) -> pl.Dat
     return typed
 
 
+@dataclass(frozen=True)
+class FetchedDay:
+    """The outcome of one trading day: its rows, or the error that names what went wrong."""
+
+    day: dt.date
+    frame: pl.DataFrame | None
+    error: SourceError | None
+
+
 class FinraClient(dg.ConfigurableResource):
     """Fetches FINRA's daily short sale volume files from the CDN (or a mirror with its URL layout)."""
 
@@ -183,12 +190,3 @@ class FinraClient(dg.ConfigurableResource):
             body = get_bytes(client, self.url(facility.code, day), what=what, policy=policy)
             frames.append(parse_short_volume(body, facility.code, day))
         return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=SHORT_VOLUME_SCHEMA)
-
-
-@dataclass(frozen=True)
-class FetchedDay:
-    """The outcome of one trading day: its rows, or the error that names what went wrong."""
-
-    day: dt.date
-    frame: pl.DataFrame | None
-    error: SourceError | None

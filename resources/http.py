@@ -5,8 +5,6 @@ those out without hammering the host, and must fail with a message that names wh
 when they do not clear. 404 is never retried: on a trading day it means the file is missing.
 """
 
-from __future__ import annotations
-
 import email.utils
 import time
 from dataclasses import dataclass

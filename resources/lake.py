@@ -5,8 +5,6 @@ reader (or a killed run) only ever sees the previous file or the new one, never 
 re-materialized partition replaces its file instead of adding rows.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import os
 import uuid

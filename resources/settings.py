@@ -4,9 +4,8 @@ dbt runs as a subprocess in dbt_project/, so paths are made absolute here and ex
 profile and the Dagster resources then point at the same warehouse whatever the working directory.
 """
 
-from __future__ import annotations
-
 import os
+import sys
 from pathlib import Path
 
 from resources.finra import DEFAULT_BASE_URL
@@ -28,3 +27,9 @@ def warehouse_path() -> str:
 
 def finra_base_url() -> str:
     return os.environ.get("TICKERLAKE_FINRA_BASE_URL") or DEFAULT_BASE_URL
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python, so an un-activated venv still finds it."""
+    sibling = Path(sys.executable).parent / "dbt"
+    return str(sibling) if sibling.exists() else "dbt"

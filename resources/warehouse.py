@@ -4,8 +4,6 @@ DuckDB lets one process hold the file while it writes, so everything that opens 
 in the `duckdb` concurrency pool (limit 1, see platform/dagster.yaml); raw assets never open it.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg

@@ -4,8 +4,6 @@ FINRA publishes by 18:00 ET and sometimes reposts a corrected file on a later da
 re-reads the last `REFETCH_DAYS` trading days; partitions are replaced whole, so this never adds rows.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 
 import dagster as dg

@@ -1,0 +1,46 @@
+# Each target bootstraps what it needs: a fresh machine with Python 3.11, pip and git is enough.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+export DAGSTER_HOME := $(CURDIR)/.dagster
+export TICKERLAKE_LAKE_ROOT ?= $(CURDIR)/data/lake
+export TICKERLAKE_DUCKDB_PATH ?= $(CURDIR)/data/tickerlake.duckdb
+
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f) \
+	dbt_project/dbt_project.yml dbt_project/profiles.yml
+MANIFEST := dbt_project/target/manifest.json
+
+.PHONY: install demo ui test lint clean
+
+install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The manifest is built here, once, not by DbtProject.prepare_if_dev() in every run process.
+$(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+
+$(DAGSTER_HOME)/dagster.yaml: platform/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp $< $@
+
+demo: install
+	$(BIN)/python sample/demo.py
+
+ui: install
+	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf data .dagster dbt_project/target dbt_project/logs
