@@ -43,7 +43,7 @@ class WarehouseResource(dg.ConfigurableResource):
             for dataset, schema in datasets.items():
                 columns = ", ".join(f'CAST(NULL AS {_DUCKDB_TYPES[t]}) AS "{c}"' for c, t in schema.items())
                 body = (
-                    f"SELECT * FROM read_parquet({_sql_literal(lake.dataset_glob(dataset))})"
+                    f"SELECT * FROM read_parquet({_sql_literal(lake.dataset_glob(dataset))}, hive_partitioning = false)"
                     if lake.has_data(dataset)
                     else f"SELECT {columns} WHERE false"
                 )

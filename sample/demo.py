@@ -97,7 +97,7 @@ def main() -> None:
     raw_seconds = dagster("--select", "raw/finra_short_volume",
                           "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env)
     dbt_seconds = dagster("--select", DBT_MODELS, env=env)
-    console.print(f"raw backfill {FIRST_DAY}..{LAST_DAY} as one run: {raw_seconds:.1f} s; dbt build: {dbt_seconds:.1f} s")
+    console.print(f"raw backfill {FIRST_DAY}..{LAST_DAY} in one run: {raw_seconds:.1f} s; dbt: {dbt_seconds:.1f} s")
 
     show_results(env["TICKERLAKE_DUCKDB_PATH"])
     console.print(

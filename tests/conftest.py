@@ -1,5 +1,6 @@
 """Shared fixtures: a FINRA mirror on the CDN's URL layout, and an isolated lake and warehouse."""
 
+import contextlib
 import datetime as dt
 import re
 from collections import defaultdict, deque
@@ -61,13 +62,31 @@ class FinraMirror:
         return Response(self.files[name], status=200, content_type="text/plain")
 
 
+@contextlib.contextmanager
+def serve_finra_mirror() -> Iterator[FinraMirror]:
+    """A fresh loopback server holding the bundled sample and the hand-written fixture files."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        mirror = FinraMirror(base_url=server.url_for("").rstrip("/"))
+        mirror.add_dir(SAMPLE_DIR)
+        mirror.add_dir(FIXTURE_DIR)
+        server.expect_request(re.compile(".*")).respond_with_handler(mirror.handle)
+        yield mirror
+    finally:
+        server.clear()
+        server.stop()
+
+
+def fast_client(mirror: FinraMirror) -> FinraClient:
+    """A client that retries fast: tests prove the policy, not the wall clock."""
+    return FinraClient(base_url=mirror.base_url, retry_attempts=4, max_retry_wait_seconds=0.2, timeout_seconds=2.0)
+
+
 @pytest.fixture
-def finra_mirror(httpserver: HTTPServer) -> Iterator[FinraMirror]:
-    mirror = FinraMirror(base_url=httpserver.url_for("").rstrip("/"))
-    mirror.add_dir(SAMPLE_DIR)
-    mirror.add_dir(FIXTURE_DIR)
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(mirror.handle)
-    yield mirror
+def finra_mirror() -> Iterator[FinraMirror]:
+    with serve_finra_mirror() as mirror:
+        yield mirror
 
 
 @pytest.fixture
@@ -84,9 +103,7 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WarehouseResou
 
 @pytest.fixture
 def finra(finra_mirror: FinraMirror) -> FinraClient:
-    """A client that retries fast: tests prove the policy, not the wall clock."""
-    return FinraClient(base_url=finra_mirror.base_url, retry_attempts=4, max_retry_wait_seconds=0.2,
-                       timeout_seconds=2.0)
+    return fast_client(finra_mirror)
 
 
 @pytest.fixture

@@ -1,0 +1,109 @@
+"""The dbt models on hand-checked days, built through Dagster exactly as a run builds them."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+from dagster_dbt import DbtCliResource
+
+from assets.dbt import dbt_project, tickerlake_dbt_models
+from assets.finra import finra_short_volume
+from resources.finra import FinraClient
+from resources.lake import LakeResource
+from resources.settings import dbt_executable
+from resources.warehouse import WarehouseResource
+from tests.conftest import fast_client, serve_finra_mirror
+from tests.test_finra_assets import materialize_range
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> LakeResource:
+    return LakeResource(root=str(tmp_path_factory.mktemp("lake")))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, lake: LakeResource) -> Iterator[WarehouseResource]:
+    """One build for the module: dbt costs seconds per invocation."""
+    warehouse = WarehouseResource(path=str(tmp_path_factory.mktemp("warehouse") / "tickerlake.duckdb"))
+    with pytest.MonkeyPatch.context() as env, serve_finra_mirror() as mirror, dg.instance_for_test() as instance:
+        env.setenv("TICKERLAKE_DUCKDB_PATH", str(warehouse.file))
+        _build(fast_client(mirror), lake, warehouse, instance)
+        yield warehouse
+
+
+def _build(finra: FinraClient, lake: LakeResource, warehouse: WarehouseResource, instance: dg.DagsterInstance) -> None:
+    for day in ("2010-06-04", "2024-07-01", "2024-07-02", "2024-07-15"):
+        assert materialize_range(day, day, finra, lake, instance).success
+    result = dg.materialize(
+        [finra_short_volume, tickerlake_dbt_models],
+        selection=dg.AssetSelection.assets(tickerlake_dbt_models),
+        resources={
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            "warehouse": warehouse,
+            "lake": lake,
+            "finra": finra,
+        },
+        instance=instance,
+    )
+    assert result.success
+
+
+def fct(warehouse: WarehouseResource, day: str) -> dict[str, tuple]:
+    with warehouse.connect(read_only=True) as con:
+        rows = con.execute(
+            """SELECT symbol, nms_source, short_volume, short_exempt_volume, total_volume, short_ratio,
+                      otc_short_volume, otc_total_volume, otc_short_ratio
+               FROM marts.fct_short_volume_daily WHERE trade_date = ? ORDER BY symbol""",
+            [day],
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_before_cnms_the_facility_files_are_summed_and_otc_kept_apart(built: WarehouseResource) -> None:
+    assert fct(built, "2010-06-04") == {
+        #        source       short  exempt total   ratio  otc_short otc_total otc_ratio
+        "AAPL": ("FNSQ,FNYX", 1500.0, None, 5000.0, 0.3, None, None, None),
+        "MSFT": ("FNYX", 300.0, None, 1200.0, 0.25, None, None, None),
+        "NSRGY": (None, None, None, None, None, 250.5, 1000.0, 0.2505),
+        "ZZZT": ("FNSQ", 0.0, None, 0.0, None, None, None, None),
+    }
+
+
+def test_cnms_is_taken_as_is_never_added_to_its_facilities(built: WarehouseResource) -> None:
+    assert fct(built, "2024-07-15") == {
+        "AAPL": ("CNMS", 600.0, 10.0, 1000.0, 0.6, None, None, None),
+        "MSFT": ("CNMS", 90.5, 0.0, 100.0, 0.905, None, None, None),
+        "TCEHY": (None, None, None, None, None, 100.0, 400.0, 0.25),
+        "XTRF": ("FNSQ,FNYX", 50.0, 1.0, 100.0, 0.5, None, None, None),
+    }
+
+
+def test_sample_days_match_an_independent_polars_computation(built: WarehouseResource, lake: LakeResource) -> None:
+    raw = pl.read_parquet(lake.dataset_glob("finra_short_volume")).filter(
+        pl.col("trade_date").cast(pl.String).is_in(["2024-07-01", "2024-07-02"])
+    )
+    cnms = raw.filter(pl.col("facility") == "CNMS").select(
+        "trade_date", "symbol", pl.col("short_volume"), pl.col("total_volume")
+    )
+    expected = cnms.with_columns(short_ratio=pl.col("short_volume") / pl.col("total_volume")).sort(
+        "trade_date", "symbol"
+    )
+    with built.connect(read_only=True) as con:
+        actual = con.sql(
+            """SELECT trade_date, symbol, short_volume, total_volume, short_ratio
+               FROM marts.fct_short_volume_daily
+               WHERE trade_date IN ('2024-07-01', '2024-07-02') AND nms_source IS NOT NULL
+               ORDER BY trade_date, symbol"""
+        ).pl()
+    assert actual.rows() == expected.rows()
+
+
+def test_raw_view_is_queryable_with_the_documented_columns(built: WarehouseResource) -> None:
+    with duckdb.connect(str(built.file), read_only=True) as con:
+        columns = [r[0] for r in con.execute("DESCRIBE raw.finra_short_volume").fetchall()]
+        days = con.execute("SELECT count(DISTINCT trade_date) FROM raw.finra_short_volume").fetchone()[0]
+    assert columns == ["trade_date", "symbol", "facility", "short_volume", "short_exempt_volume",
+                       "total_volume", "market"]
+    assert days == 4
