@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo ui test lint clean
+.PHONY: install demo ui test lint sql clean
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -44,3 +44,8 @@ lint: install
 
 clean:
 	rm -rf data .dagster dbt_project/target dbt_project/logs
+
+# Read-only SQL against the warehouse: make sql Q="SELECT ..."
+sql: install
+	$(BIN)/python -c 'import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True).sql(sys.argv[2]).show(max_rows=100)' \
+		"$(TICKERLAKE_DUCKDB_PATH)" "$(Q)"

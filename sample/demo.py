@@ -103,8 +103,8 @@ def main() -> None:
     console.print(
         "\n[bold]Next[/bold]\n"
         "  UI (asset graph, partitions, runs):  make ui   -> http://127.0.0.1:3000\n"
-        f"  SQL (read-only):                     .venv/bin/python -m duckdb -readonly {env['TICKERLAKE_DUCKDB_PATH']}\n"
-        "     e.g. SELECT * FROM marts.fct_short_volume_daily WHERE symbol = 'TSLA' ORDER BY trade_date;"
+        f"  SQL (read-only, {env['TICKERLAKE_DUCKDB_PATH']}):\n"
+        "    make sql Q=\"SELECT * FROM marts.fct_short_volume_daily WHERE symbol = 'TSLA' ORDER BY trade_date\""
     )
 
 
