@@ -37,6 +37,12 @@ def is_trading_day(day: dt.date) -> bool:
     return calendar().is_session(pd.Timestamp(day))
 
 
+def last_closed_session(now: pd.Timestamp | None = None) -> dt.date:
+    """The latest trading day whose close has passed: today's bar is final only after the close."""
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    return calendar().previous_close(now).tz_convert(TIMEZONE).date()
+
+
 def _closed_weekdays(start: dt.date, end: dt.date) -> list[dt.datetime]:
     open_days = set(sessions(start, end))
     weekdays = pd.bdate_range(start, end)
@@ -66,3 +72,27 @@ def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
 
 
 trading_days = trading_days_partitions()
+
+# Symbols become partitions only through the new-symbol sensor, after validation (resources.symbols).
+symbols = dg.DynamicPartitionsDefinition(name="symbols")
+trading_days_by_symbol = dg.MultiPartitionsDefinition({"date": trading_days, "symbol": symbols})
+
+
+def partition_box(context: dg.AssetExecutionContext) -> tuple[list[dt.date], list[str]]:
+    """The trading days and the symbols a date x symbol run covers.
+
+    A ranged run over a MultiPartitionsDefinition is a box: a range on each dimension. Reading the
+    two ranges, instead of context.partition_keys, avoids materializing days x symbols keys.
+    """
+    key_range = context.partition_key_range
+    first, last = (_dimensions(key) for key in (key_range.start, key_range.end))
+    days = sessions(dt.date.fromisoformat(first["date"]), dt.date.fromisoformat(last["date"]))
+    known = context.instance.get_dynamic_partitions(symbols.name)
+    chosen = known[known.index(first["symbol"]): known.index(last["symbol"]) + 1]
+    return days, chosen
+
+
+def _dimensions(key: str) -> dict[str, str]:
+    if isinstance(key, dg.MultiPartitionKey):
+        return dict(key.keys_by_dimension)
+    return dict(trading_days_by_symbol.get_partition_key_from_str(key).keys_by_dimension)

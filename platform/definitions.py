@@ -2,28 +2,60 @@
 
 This folder is not a Python package (`platform` is a stdlib module); Dagster loads this file by
 path with the repository root as working directory, which puts assets/, resources/ and sensors/
-on the import path.
+on the import path. Every setting is an environment variable (README, "Configuration"); secrets
+are passed as dagster.EnvVar so their values never enter the definitions or the run config.
 """
+
+import os
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
-from resources.finra import FinraClient
+from assets.fx import fx_rates_ecb
+from assets.prices import prices_daily
+from assets.sectors import sec_company_sic, sec_company_tickers
+from assets.symbols import symbol_directory
+from resources import finra, fx, prices, sectors, symbols
 from resources.lake import LakeResource
-from resources.settings import dbt_executable, finra_base_url, lake_root, warehouse_path
+from resources.settings import dbt_executable, lake_root, setting, warehouse_path
 from resources.warehouse import WarehouseResource
-from sensors.schedules import finra_daily_job, finra_daily_schedule
+from sensors.schedules import daily_update_schedule
+from sensors.symbols import new_symbols_sensor
 
 defs = dg.Definitions(
-    assets=[finra_short_volume, tickerlake_dbt_models],
-    jobs=[finra_daily_job],
-    schedules=[finra_daily_schedule],
+    assets=[
+        finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb, prices_daily,
+        tickerlake_dbt_models,
+    ],
+    schedules=[daily_update_schedule],
+    sensors=[
+        new_symbols_sensor,
+        dg.AutomationConditionSensorDefinition(
+            "dbt_models_automation", target=dg.AssetSelection.assets(tickerlake_dbt_models),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+        ),
+    ],
     resources={
-        "finra": FinraClient(base_url=finra_base_url()),
         "lake": LakeResource(root=lake_root()),
         "warehouse": WarehouseResource(path=warehouse_path()),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "finra": finra.FinraClient(base_url=setting("TICKERLAKE_FINRA_BASE_URL", finra.DEFAULT_BASE_URL)),
+        "symbol_directory_client": symbols.SymbolDirectoryClient(
+            base_url=setting("TICKERLAKE_NASDAQ_TRADER_BASE_URL", symbols.DEFAULT_BASE_URL)
+        ),
+        "sec": sectors.SecClient(
+            user_agent=dg.EnvVar("TICKERLAKE_SEC_USER_AGENT"),
+            www_url=setting("TICKERLAKE_SEC_WWW_URL", sectors.DEFAULT_WWW_URL),
+            data_url=setting("TICKERLAKE_SEC_DATA_URL", sectors.DEFAULT_DATA_URL),
+        ),
+        "prices": prices.PricesResource(
+            provider=setting("TICKERLAKE_PRICE_PROVIDER", "yahoo"),
+            yahoo_base_url=setting("TICKERLAKE_YAHOO_BASE_URL", "https://query1.finance.yahoo.com"),
+            tiingo_base_url=setting("TICKERLAKE_TIINGO_BASE_URL", "https://api.tiingo.com"),
+            tiingo_api_key=dg.EnvVar("TICKERLAKE_TIINGO_API_KEY") if "TICKERLAKE_TIINGO_API_KEY" in os.environ else None,
+        ),
+        "ecb": fx.EcbClient(base_url=setting("TICKERLAKE_ECB_BASE_URL", fx.DEFAULT_BASE_URL)),
     },
 )

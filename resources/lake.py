@@ -6,6 +6,7 @@ re-materialized partition replaces its file instead of adding rows.
 """
 
 import datetime as dt
+import fcntl
 import os
 import uuid
 from pathlib import Path
@@ -29,19 +30,24 @@ class LakeResource(dg.ConfigurableResource):
     def dataset_path(self, dataset: str) -> Path:
         return self.root_path / dataset
 
-    def partition_path(self, dataset: str, day: dt.date) -> Path:
-        return self.dataset_path(dataset) / f"date={day.isoformat()}" / PART_FILE
+    def partition_path(self, dataset: str, partition: str | None = None) -> Path:
+        """dataset/<partition>/part.parquet, e.g. partition "date=2024-07-01" or "symbol=AAPL"."""
+        directory = self.dataset_path(dataset) / partition if partition else self.dataset_path(dataset)
+        return directory / PART_FILE
+
+    def day_path(self, dataset: str, day: dt.date) -> Path:
+        return self.partition_path(dataset, day_partition(day))
 
     def dataset_glob(self, dataset: str) -> str:
         """The glob DuckDB reads: hidden temp files (leading dot) never match it."""
-        return str(self.dataset_path(dataset) / "date=*" / PART_FILE)
+        return str(self.dataset_path(dataset) / "**" / PART_FILE)
 
     def has_data(self, dataset: str) -> bool:
-        return any(self.dataset_path(dataset).glob(f"date=*/{PART_FILE}"))
+        return any(self.dataset_path(dataset).rglob(PART_FILE))
 
-    def write_day(self, dataset: str, day: dt.date, frame: pl.DataFrame) -> Path:
-        """Atomically replace one day's partition of a dataset with `frame`."""
-        target = self.partition_path(dataset, day)
+    def write(self, dataset: str, frame: pl.DataFrame, partition: str | None = None) -> Path:
+        """Atomically replace one partition of a dataset (or the whole unpartitioned dataset)."""
+        target = self.partition_path(dataset, partition)
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.parent / f".{PART_FILE}.{uuid.uuid4().hex}.tmp"
         try:
@@ -53,9 +59,35 @@ class LakeResource(dg.ConfigurableResource):
             temp.unlink(missing_ok=True)
         return target
 
+    def write_day(self, dataset: str, day: dt.date, frame: pl.DataFrame) -> Path:
+        return self.write(dataset, frame, day_partition(day))
+
+    def upsert(self, dataset: str, partition: str, frame: pl.DataFrame, replaced: pl.Expr, sort_by: list[str]) -> Path:
+        """Replace the rows matching `replaced` in one partition file with `frame`, under a file lock.
+
+        Per-symbol files are written by the symbol's backfill and by every daily run; the lock keeps
+        two writers from losing each other's rows, and the rename keeps readers consistent.
+        """
+        target = self.partition_path(dataset, partition)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target.parent / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if target.exists():
+                kept = pl.read_parquet(target).filter(~replaced)
+                frame = pl.concat([kept, frame.select(kept.columns)], how="vertical_relaxed")
+            return self.write(dataset, frame.sort(sort_by), partition)
+
+    def read(self, dataset: str, partition: str | None = None) -> pl.DataFrame | None:
+        path = self.partition_path(dataset, partition)
+        return pl.read_parquet(path) if path.exists() else None
+
     def read_days(self, dataset: str, days: list[dt.date]) -> pl.DataFrame:
         """The stored rows of the given days (days with no file contribute nothing)."""
-        paths = [p for p in (self.partition_path(dataset, d) for d in days) if p.exists()]
+        paths = [p for p in (self.day_path(dataset, d) for d in days) if p.exists()]
         if not paths:
             return pl.DataFrame()
         return pl.read_parquet(paths)
+
+
+def day_partition(day: dt.date) -> str:
+    return f"date={day.isoformat()}"

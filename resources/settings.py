@@ -2,13 +2,12 @@
 
 dbt runs as a subprocess in dbt_project/, so paths are made absolute here and exported: the dbt
 profile and the Dagster resources then point at the same warehouse whatever the working directory.
+Secrets (API keys, the SEC User-Agent) are not read here: definitions pass them as dagster.EnvVar.
 """
 
 import os
 import sys
 from pathlib import Path
-
-from resources.finra import DEFAULT_BASE_URL
 
 
 def _absolute_env(name: str, default: str) -> str:
@@ -25,8 +24,9 @@ def warehouse_path() -> str:
     return _absolute_env("TICKERLAKE_DUCKDB_PATH", "data/tickerlake.duckdb")
 
 
-def finra_base_url() -> str:
-    return os.environ.get("TICKERLAKE_FINRA_BASE_URL") or DEFAULT_BASE_URL
+def setting(name: str, default: str) -> str:
+    """A non-secret setting such as a source's base URL: the environment wins, then the default."""
+    return os.environ.get(name) or default
 
 
 def dbt_executable() -> str:

@@ -15,7 +15,9 @@ from resources.lake import LakeResource
 
 DUCKDB_POOL = "duckdb"
 
-_DUCKDB_TYPES = {pl.Date(): "DATE", pl.String(): "VARCHAR", pl.Float64(): "DOUBLE", pl.Int64(): "BIGINT"}
+_DUCKDB_TYPES = {
+    pl.Date(): "DATE", pl.String(): "VARCHAR", pl.Float64(): "DOUBLE", pl.Int64(): "BIGINT", pl.Boolean(): "BOOLEAN",
+}
 
 
 class WarehouseResource(dg.ConfigurableResource):

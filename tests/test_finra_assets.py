@@ -81,7 +81,7 @@ def test_a_failing_day_fails_the_run_and_keeps_what_was_stored(
     finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance, finra_mirror: FinraMirror
 ) -> None:
     assert materialize_range(SAMPLE_FIRST, SAMPLE_LAST, finra, lake, instance).success
-    before = lake.partition_path("finra_short_volume", dt.date(2024, 7, 3)).read_bytes()
+    before = lake.day_path("finra_short_volume", dt.date(2024, 7, 3)).read_bytes()
     finra_mirror.put("CNMS", dt.date(2024, 7, 3), b"Date|Symbol|ShortVolume|ShortExemptVolume|TotalVolume|Market\r\n"
                      b"20240703|AAPL|1|0|2|B,Q,N\r\n20240703|MSFT|1|0\r\n")
     result = materialize_range("2024-07-02", "2024-07-05", finra, lake, instance)
@@ -89,7 +89,7 @@ def test_a_failing_day_fails_the_run_and_keeps_what_was_stored(
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
     assert "1 of 3 trading days failed" in failure.description
     assert "FINRA CNMS 2024-07-03 (CNMSshvol20240703.txt) line 3: expected 6 fields, got 4" in failure.description
-    assert lake.partition_path("finra_short_volume", dt.date(2024, 7, 3)).read_bytes() == before
+    assert lake.day_path("finra_short_volume", dt.date(2024, 7, 3)).read_bytes() == before
     assert not list(lake.dataset_path("finra_short_volume").rglob(".*tmp"))
 
 
@@ -101,7 +101,7 @@ def test_missing_file_on_a_trading_day_fails_the_partition(
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
     assert "FINRA FNRA 2024-07-05: file is missing (HTTP 404" in failure.description
-    assert not lake.partition_path("finra_short_volume", dt.date(2024, 7, 5)).exists()
+    assert not lake.day_path("finra_short_volume", dt.date(2024, 7, 5)).exists()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,69 @@
+"""Daily OHLCV, partitioned by trading day x symbol, stored as one Parquet file per symbol.
+
+A run covers a box of partitions: the new-symbol backfill is (all history) x (a batch of new
+symbols), the daily run is (one day) x (all symbols). Either way the provider is asked once per
+symbol for the run's date range, and the symbol's file has exactly that range replaced.
+"""
+
+import dagster as dg
+import polars as pl
+
+from assets.partitions import partition_box, trading_days_by_symbol
+from resources.http import SourceError
+from resources.lake import LakeResource
+from resources.prices import PRICES_SCHEMA, PricesResource
+from resources.symbols import validate_symbol
+
+DATASET = "prices_daily"
+ASSET_KEY = dg.AssetKey(["raw", DATASET])
+
+
+def symbol_partition(symbol: str) -> str:
+    return f"symbol={validate_symbol(symbol)}"
+
+
+@dg.asset(
+    key=ASSET_KEY,
+    partitions_def=trading_days_by_symbol,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="prices",
+    kinds={"parquet", "polars"},
+    description=(
+        "Raw (unadjusted) daily OHLCV with the day's cash dividend and split ratio, in the listing "
+        "currency; adjusted close and USD prices are computed in dbt (fct_prices_daily)."
+    ),
+    metadata={"dagster/column_schema": dg.TableSchema(
+        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in PRICES_SCHEMA.items()]
+    )},
+)
+def prices_daily(
+    context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource
+) -> dg.MaterializeResult:
+    days, symbols = partition_box(context)
+    if not days:
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0})
+    first, last = days[0], days[-1]
+    provider = prices.build_provider()
+    trading = pl.Series(days, dtype=pl.Date())
+    errors, rows = [], 0
+    with provider.open_client(prices.timeout_seconds) as client:
+        for symbol in symbols:
+            try:
+                frame = provider.daily(client, symbol, first, last)
+            except SourceError as exc:
+                context.log.error(str(exc))
+                errors.append(f"{symbol} {first}..{last}: {exc}")
+                continue
+            frame = frame.filter(pl.col("trade_date").is_in(trading))
+            in_range = pl.col("trade_date").is_between(first, last)
+            lake.upsert(DATASET, symbol_partition(symbol), frame, replaced=in_range, sort_by=["trade_date"])
+            rows += frame.height
+    if errors:
+        raise dg.Failure(
+            description=f"{len(errors)} of {len(symbols)} symbols failed; their stored prices are unchanged:\n"
+            + "\n".join(errors[:50]),
+        )
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows, "symbols": len(symbols), "first_day": first.isoformat(),
+        "last_day": last.isoformat(), "provider": provider.name,
+    })

@@ -1,0 +1,50 @@
+"""The symbol directory as daily snapshots in the lake: the raw material of a survivorship-free
+universe. Delisting dates are derived from the snapshots in dbt (dim_symbols); nothing is deleted.
+"""
+
+import dagster as dg
+
+from resources.lake import LakeResource, day_partition
+from resources.symbols import DIRECTORY_SCHEMA, SymbolDirectoryClient, split_valid_symbols
+
+DATASET = "symbol_directory"
+ASSET_KEY = dg.AssetKey(["raw", DATASET])
+
+
+@dg.asset(
+    key=ASSET_KEY,
+    group_name="symbols",
+    kinds={"parquet", "polars"},
+    description=(
+        "Nasdaq Trader's nasdaqlisted.txt + otherlisted.txt, test issues dropped, one snapshot per "
+        "file-creation day (re-running the same day replaces that day's snapshot)."
+    ),
+    metadata={"dagster/column_schema": dg.TableSchema(
+        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in DIRECTORY_SCHEMA.items()]
+    )},
+)
+def symbol_directory(
+    context: dg.AssetExecutionContext, symbol_directory_client: SymbolDirectoryClient, lake: LakeResource
+) -> dg.MaterializeResult:
+    frame, rejected = split_valid_symbols(symbol_directory_client.fetch())
+    if rejected:
+        context.log.warning(f"{len(rejected)} symbols outside the symbol pattern were skipped: {rejected[:20]}")
+    snapshot = frame["snapshot_date"][0]
+    lake.write(DATASET, frame, day_partition(snapshot))
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": frame.height,
+            "snapshot_date": snapshot.isoformat(),
+            "etfs": int(frame["is_etf"].sum()),
+            "rejected_symbols": dg.MetadataValue.json(rejected[:100]),
+        }
+    )
+
+
+def latest_listed_symbols(lake: LakeResource) -> tuple[str, list[str]]:
+    """The newest snapshot's date and its symbols, read from the lake (no warehouse lock needed)."""
+    snapshots = sorted(lake.dataset_path(DATASET).glob("date=*"))
+    if not snapshots:
+        return "", []
+    frame = lake.read(DATASET, snapshots[-1].name)
+    return snapshots[-1].name.removeprefix("date="), [] if frame is None else sorted(frame["symbol"].to_list())

@@ -1,0 +1,113 @@
+"""SEC EDGAR: ticker -> CIK from company_tickers_exchange.json, CIK -> SIC from the submissions API.
+
+SEC asks every client for a User-Agent naming who is calling and allows at most 10 requests a
+second; the User-Agent comes from configuration (TICKERLAKE_SEC_USER_AGENT) and never from code.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Iterator
+
+import dagster as dg
+import httpx
+import polars as pl
+from pydantic import Field, PrivateAttr
+
+from resources.http import RetryPolicy, SourceError, get_bytes
+
+DEFAULT_WWW_URL = "https://www.sec.gov"
+DEFAULT_DATA_URL = "https://data.sec.gov"
+
+TICKERS_SCHEMA: dict[str, pl.DataType] = {
+    "cik": pl.Int64(), "company_name": pl.String(), "symbol": pl.String(), "sec_exchange": pl.String(),
+}
+SIC_SCHEMA: dict[str, pl.DataType] = {"cik": pl.Int64(), "sic": pl.Int64(), "sic_description": pl.String()}
+
+
+class SecFormatError(SourceError):
+    """An SEC answer that is not the JSON SEC documents (an HTML block page, say)."""
+
+
+def _json(body: bytes, what: str) -> dict:
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise SecFormatError(f"{what}: not JSON (starts {body[:60]!r})") from exc
+    if not isinstance(document, dict):
+        raise SecFormatError(f"{what}: expected a JSON object")
+    return document
+
+
+def parse_company_tickers_exchange(body: bytes) -> pl.DataFrame:
+    """{"fields": ["cik","name","ticker","exchange"], "data": [[320193, "Apple Inc.", "AAPL", "Nasdaq"], ...]}"""
+    what = "SEC company_tickers_exchange.json"
+    document = _json(body, what)
+    fields = document.get("fields")
+    if fields != ["cik", "name", "ticker", "exchange"] or not isinstance(document.get("data"), list):
+        raise SecFormatError(f"{what}: unexpected fields {fields!r}")
+    return pl.DataFrame(document["data"], schema=list(TICKERS_SCHEMA), orient="row").cast(TICKERS_SCHEMA)
+
+
+def parse_submission(body: bytes, cik: int) -> dict[str, object]:
+    """The SIC of one filer; an empty "sic" (some funds and trusts have none) stays null."""
+    what = f"SEC submissions CIK{cik:010d}"
+    document = _json(body, what)
+    if "sic" not in document:
+        raise SecFormatError(f"{what}: no 'sic' field")
+    sic = str(document.get("sic") or "").strip()
+    return {
+        "cik": cik,
+        "sic": int(sic) if sic.isdigit() else None,
+        "sic_description": document.get("sicDescription") or None,
+    }
+
+
+class _Throttle:
+    """At most `rate` calls a second across threads: SEC blocks clients that go faster."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self._interval
+        if delay > 0:
+            time.sleep(delay)
+
+
+class SecClient(dg.ConfigurableResource):
+    """EDGAR client; user_agent is required by SEC ("Company Name admin@example.com")."""
+
+    user_agent: str = Field(description="Sent as User-Agent; set TICKERLAKE_SEC_USER_AGENT.")
+    www_url: str = DEFAULT_WWW_URL
+    data_url: str = DEFAULT_DATA_URL
+    max_requests_per_second: float = 10.0
+    timeout_seconds: float = 30.0
+    retry_attempts: int = 5
+    _throttle: _Throttle | None = PrivateAttr(default=None)
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(timeout=self.timeout_seconds, headers={"User-Agent": self.user_agent})
+
+    def _get(self, client: httpx.Client, url: str, what: str) -> bytes:
+        if self._throttle is None:
+            self._throttle = _Throttle(self.max_requests_per_second)
+        self._throttle.wait()
+        return get_bytes(client, url, what=what, policy=RetryPolicy(attempts=self.retry_attempts))
+
+    def company_tickers(self) -> pl.DataFrame:
+        with self._client() as client:
+            url = f"{self.www_url.rstrip('/')}/files/company_tickers_exchange.json"
+            return parse_company_tickers_exchange(self._get(client, url, "SEC company_tickers_exchange.json"))
+
+    def sic_codes(self, ciks: Iterable[int]) -> Iterator[dict[str, object]]:
+        """One submissions request per CIK, throttled; yields as it goes so progress can be logged."""
+        with self._client() as client:
+            for cik in ciks:
+                url = f"{self.data_url.rstrip('/')}/submissions/CIK{cik:010d}.json"
+                yield parse_submission(self._get(client, url, f"SEC submissions CIK{cik:010d}"), cik)

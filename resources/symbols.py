@@ -1,0 +1,142 @@
+"""Nasdaq Trader's symbol directory (nasdaqlisted.txt, otherlisted.txt) and the symbol pattern.
+
+Both files are pipe-delimited with a header row and end in a `File Creation Time: MMDDYYYYHH:MM`
+trailer; the trailer's date is the day the snapshot describes. Test issues are dropped; the ETF flag
+and the listing exchange are kept. The directory lists only what trades today, so tickerlake keeps
+every day's snapshot and derives delistings from them (no survivorship bias).
+"""
+
+import datetime as dt
+import io
+import re
+
+import dagster as dg
+import httpx
+import polars as pl
+from pydantic import Field
+
+from resources.http import RetryPolicy, SourceError, get_bytes
+
+DEFAULT_BASE_URL = "https://www.nasdaqtrader.com"
+NASDAQ_LISTED = "nasdaqlisted.txt"
+OTHER_LISTED = "otherlisted.txt"
+
+# Tickers as FINRA and the exchanges write them: upper-case letters and digits, then at most 13 more
+# of those or the class/series marks . - $ ^ = + (e.g. BRK.B, ABR$D). Anything else never becomes a
+# partition key, a lake path or a SQL value.
+SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9.\-$^=+]{0,13}")
+
+OTHER_EXCHANGES = {"A": "NYSE American", "N": "NYSE", "P": "NYSE Arca", "Z": "Cboe BZX", "V": "IEX"}
+NASDAQ_TIERS = {"Q": "Nasdaq Global Select", "G": "Nasdaq Global Market", "S": "Nasdaq Capital Market"}
+
+DIRECTORY_SCHEMA: dict[str, pl.DataType] = {
+    "snapshot_date": pl.Date(),
+    "symbol": pl.String(),
+    "security_name": pl.String(),
+    "exchange": pl.String(),
+    "is_etf": pl.Boolean(),
+    "source_file": pl.String(),
+}
+
+_TRAILER = re.compile(rb"^File Creation Time: (\d{2})(\d{2})(\d{4})(\d{2}):(\d{2})")
+
+
+class InvalidSymbol(ValueError):
+    """A symbol that does not match SYMBOL_PATTERN."""
+
+
+class DirectoryFileError(SourceError):
+    """A symbol directory file that is not in Nasdaq Trader's format."""
+
+
+def validate_symbol(symbol: str) -> str:
+    """Return `symbol` if it matches SYMBOL_PATTERN, else raise naming the offending value."""
+    if not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol):
+        raise InvalidSymbol(
+            f"invalid symbol {symbol[:40] if isinstance(symbol, str) else symbol!r}: symbols must match "
+            f"{SYMBOL_PATTERN.pattern} (1-14 ASCII upper-case letters, digits and . - $ ^ = +)"
+        )
+    return symbol
+
+
+def _split(body: bytes, name: str) -> tuple[list[str], list[bytes], dt.date]:
+    lines = body.replace(b"\r\n", b"\n").rstrip(b"\n").split(b"\n")
+    trailer = _TRAILER.match(lines[-1]) if lines else None
+    if len(lines) < 2 or trailer is None:
+        raise DirectoryFileError(f"Nasdaq Trader {name}: no 'File Creation Time' trailer (truncated or not this file)")
+    month, day, year = (int(g) for g in trailer.groups()[:3])
+    header = lines[0].decode("ascii", errors="replace").split("|")
+    return header, lines[1:-1], dt.date(year, month, day)
+
+
+def _read(header: list[str], rows: list[bytes], name: str, required: list[str]) -> pl.DataFrame:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DirectoryFileError(f"Nasdaq Trader {name} line 1: header lacks {missing}: {'|'.join(header)[:200]!r}")
+    for offset, row in enumerate(rows):
+        if row.count(b"|") != len(header) - 1:
+            raise DirectoryFileError(
+                f"Nasdaq Trader {name} line {offset + 2}: expected {len(header)} fields: {row[:200]!r}"
+            )
+    return pl.read_csv(
+        io.BytesIO(b"\n".join(rows)), has_header=False, new_columns=header, separator="|", quote_char=None,
+        schema={c: pl.String() for c in header},
+    )
+
+
+def parse_nasdaq_listed(body: bytes) -> pl.DataFrame:
+    header, rows, snapshot = _split(body, NASDAQ_LISTED)
+    raw = _read(header, rows, NASDAQ_LISTED, ["Symbol", "Security Name", "Market Category", "Test Issue", "ETF"])
+    frame = raw.filter(pl.col("Test Issue") != "Y").select(
+        pl.lit(snapshot).alias("snapshot_date"),
+        pl.col("Symbol").alias("symbol"),
+        pl.col("Security Name").alias("security_name"),
+        pl.col("Market Category").replace_strict(NASDAQ_TIERS, default="Nasdaq").alias("exchange"),
+        (pl.col("ETF") == "Y").alias("is_etf"),
+        pl.lit(NASDAQ_LISTED).alias("source_file"),
+    )
+    return frame.cast(DIRECTORY_SCHEMA)
+
+
+def parse_other_listed(body: bytes) -> pl.DataFrame:
+    header, rows, snapshot = _split(body, OTHER_LISTED)
+    raw = _read(header, rows, OTHER_LISTED, ["ACT Symbol", "Security Name", "Exchange", "Test Issue", "ETF"])
+    frame = raw.filter(pl.col("Test Issue") != "Y").select(
+        pl.lit(snapshot).alias("snapshot_date"),
+        pl.col("ACT Symbol").alias("symbol"),
+        pl.col("Security Name").alias("security_name"),
+        pl.col("Exchange").replace_strict(OTHER_EXCHANGES, default=None).alias("exchange"),
+        (pl.col("ETF") == "Y").alias("is_etf"),
+        pl.lit(OTHER_LISTED).alias("source_file"),
+    )
+    unknown = frame.filter(pl.col("exchange").is_null())
+    if unknown.height:
+        raise DirectoryFileError(f"Nasdaq Trader {OTHER_LISTED}: unknown exchange code for {unknown['symbol'][0]!r}")
+    return frame.cast(DIRECTORY_SCHEMA)
+
+
+def split_valid_symbols(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Rows whose symbol matches SYMBOL_PATTERN, and the symbols that do not (reported, never guessed)."""
+    ok = frame["symbol"].str.contains(f"^{SYMBOL_PATTERN.pattern}$").fill_null(False)
+    return frame.filter(ok), frame.filter(~ok)["symbol"].to_list()
+
+
+class SymbolDirectoryClient(dg.ConfigurableResource):
+    """Downloads both directory files from nasdaqtrader.com/dynamic/SymDir/ (or a mirror)."""
+
+    base_url: str = Field(default=DEFAULT_BASE_URL)
+    timeout_seconds: float = 30.0
+    retry_attempts: int = 5
+
+    def fetch(self) -> pl.DataFrame:
+        """Today's listed symbols from both files; they must describe the same day."""
+        policy = RetryPolicy(attempts=self.retry_attempts)
+        frames = []
+        with httpx.Client(timeout=self.timeout_seconds, headers={"User-Agent": "tickerlake"}) as client:
+            for name, parse in ((NASDAQ_LISTED, parse_nasdaq_listed), (OTHER_LISTED, parse_other_listed)):
+                url = f"{self.base_url.rstrip('/')}/dynamic/SymDir/{name}"
+                frames.append(parse(get_bytes(client, url, what=f"Nasdaq Trader {name}", policy=policy)))
+        dates = {f["snapshot_date"][0] for f in frames if f.height}
+        if len(dates) > 1:
+            raise DirectoryFileError(f"Nasdaq Trader: the two files describe different days {sorted(dates)}")
+        return pl.concat(frames).unique(["symbol"], keep="first", maintain_order=True)
