@@ -14,10 +14,10 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from assets import finra, fx, prices, sectors, symbols
 from resources.finra import SHORT_VOLUME_SCHEMA
 from resources.fx import FX_SCHEMA
+from resources.lake import LakeResource
 from resources.prices import PRICES_SCHEMA
 from resources.sectors import SIC_SCHEMA, TICKERS_SCHEMA
 from resources.symbols import DIRECTORY_SCHEMA
-from resources.lake import LakeResource
 from resources.warehouse import DUCKDB_POOL, WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"

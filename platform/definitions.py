@@ -21,15 +21,17 @@ from resources import finra, fx, prices, sectors, symbols
 from resources.lake import LakeResource
 from resources.settings import dbt_executable, lake_root, setting, warehouse_path
 from resources.warehouse import WarehouseResource
-from sensors.schedules import daily_update_schedule
+from sensors.schedules import daily_schedules
 from sensors.symbols import new_symbols_sensor
+
+TIINGO_KEY = "TICKERLAKE_TIINGO_API_KEY"
 
 defs = dg.Definitions(
     assets=[
         finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb, prices_daily,
         tickerlake_dbt_models,
     ],
-    schedules=[daily_update_schedule],
+    schedules=daily_schedules,
     sensors=[
         new_symbols_sensor,
         dg.AutomationConditionSensorDefinition(
@@ -52,9 +54,9 @@ defs = dg.Definitions(
         ),
         "prices": prices.PricesResource(
             provider=setting("TICKERLAKE_PRICE_PROVIDER", "yahoo"),
-            yahoo_base_url=setting("TICKERLAKE_YAHOO_BASE_URL", "https://query1.finance.yahoo.com"),
-            tiingo_base_url=setting("TICKERLAKE_TIINGO_BASE_URL", "https://api.tiingo.com"),
-            tiingo_api_key=dg.EnvVar("TICKERLAKE_TIINGO_API_KEY") if "TICKERLAKE_TIINGO_API_KEY" in os.environ else None,
+            yahoo_base_url=setting("TICKERLAKE_YAHOO_BASE_URL", prices.YAHOO_BASE_URL),
+            tiingo_base_url=setting("TICKERLAKE_TIINGO_BASE_URL", prices.TIINGO_BASE_URL),
+            tiingo_api_key=dg.EnvVar(TIINGO_KEY) if TIINGO_KEY in os.environ else None,
         ),
         "ecb": fx.EcbClient(base_url=setting("TICKERLAKE_ECB_BASE_URL", fx.DEFAULT_BASE_URL)),
     },

@@ -19,6 +19,9 @@ from pydantic import Field
 
 from resources.http import RetryPolicy, SourceError, get_bytes
 
+YAHOO_BASE_URL = "https://query1.finance.yahoo.com"
+TIINGO_BASE_URL = "https://api.tiingo.com"
+
 PRICES_SCHEMA: dict[str, pl.DataType] = {
     "trade_date": pl.Date(),
     "symbol": pl.String(),
@@ -182,8 +185,8 @@ class PricesResource(dg.ConfigurableResource):
     """Which provider to use and how to reach it; tiingo_api_key comes from an EnvVar."""
 
     provider: str = Field(default="yahoo", description="yahoo (keyless) or tiingo (needs tiingo_api_key).")
-    yahoo_base_url: str = "https://query1.finance.yahoo.com"
-    tiingo_base_url: str = "https://api.tiingo.com"
+    yahoo_base_url: str = YAHOO_BASE_URL
+    tiingo_base_url: str = TIINGO_BASE_URL
     tiingo_api_key: str | None = Field(default=None, description="Set TICKERLAKE_TIINGO_API_KEY.")
     timeout_seconds: float = 30.0
     retry_attempts: int = 5

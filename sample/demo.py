@@ -19,9 +19,18 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_HOST_DIR = ROOT / "sample" / "cdn.finra.org"
+SAMPLE_DIR = ROOT / "sample"
 FIRST_DAY, LAST_DAY = "2024-07-01", "2024-07-12"
-DBT_MODELS = "staging/stg_finra__short_volume,marts/fct_short_volume_daily"
+REFERENCE_ASSETS = "raw/symbol_directory,raw/sec_company_tickers,raw/sec_company_sic,raw/fx_rates_ecb"
+# Each source's files sit under a folder named for its host, on the host's own URL layout.
+SOURCES = {
+    "TICKERLAKE_FINRA_BASE_URL": "cdn.finra.org",
+    "TICKERLAKE_NASDAQ_TRADER_BASE_URL": "www.nasdaqtrader.com",
+    "TICKERLAKE_SEC_WWW_URL": "www.sec.gov",
+    "TICKERLAKE_SEC_DATA_URL": "data.sec.gov",
+    "TICKERLAKE_YAHOO_BASE_URL": "query1.finance.yahoo.com",
+    "TICKERLAKE_ECB_BASE_URL": "www.ecb.europa.eu",
+}
 
 console = Console()
 
@@ -32,8 +41,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def serve_sample() -> str:
-    """Serve sample/cdn.finra.org on a free loopback port; returns the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(SAMPLE_HOST_DIR))
+    """Serve sample/ on a free loopback port; returns the server's root URL."""
+    handler = functools.partial(_QuietHandler, directory=str(SAMPLE_DIR))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}"
@@ -58,11 +67,13 @@ def show_results(warehouse: str) -> None:
         ).fetchall()
         top = con.execute(
             """
-            SELECT symbol, nms_source, short_volume, total_volume, short_ratio
-            FROM marts.fct_short_volume_daily
-            WHERE trade_date = (SELECT max(trade_date) FROM marts.fct_short_volume_daily)
-              AND short_ratio IS NOT NULL
-            ORDER BY short_ratio DESC LIMIT 10
+            SELECT s.symbol, d.ff12_industry, s.short_ratio, p.close, p.adj_close, p.daily_return
+            FROM marts.fct_short_volume_daily AS s
+            LEFT JOIN marts.fct_prices_daily AS p USING (symbol, trade_date)
+            LEFT JOIN marts.dim_symbols AS d USING (symbol)
+            WHERE s.trade_date = (SELECT max(trade_date) FROM marts.fct_short_volume_daily)
+              AND s.short_ratio IS NOT NULL
+            ORDER BY s.short_ratio DESC LIMIT 10
             """
         ).fetchall()
         last_day = con.execute("SELECT max(trade_date) FROM marts.fct_short_volume_daily").fetchone()[0]
@@ -78,35 +89,80 @@ def show_results(warehouse: str) -> None:
         table.add_row(day, *(str(counts.get(f, 0)) for f in facilities), str(sum(counts.values())))
     console.print(table)
 
-    table = Table(title=f"marts.fct_short_volume_daily: top short ratios on {last_day}")
-    for column in ("symbol", "source", "short_volume", "total_volume", "short_ratio"):
+    table = Table(title=f"top short ratios on {last_day}, joined with prices and sectors")
+    for column in ("symbol", "FF12 sector", "short_ratio", "close", "adj_close", "return"):
         table.add_column(column, justify="right")
-    for symbol, source, short, total, ratio in top:
-        table.add_row(symbol, source, f"{short:,.0f}", f"{total:,.0f}", f"{ratio:.3f}")
+    for symbol, sector, ratio, close, adj_close, daily_return in top:
+        table.add_row(symbol, sector, f"{ratio:.3f}", _num(close, ".2f"), _num(adj_close, ".2f"),
+                      _num(daily_return, "+.2%"))
     console.print(table)
 
 
-def main() -> None:
-    env = dict(os.environ)
-    env["TICKERLAKE_FINRA_BASE_URL"] = serve_sample()
-    env.setdefault("TICKERLAKE_LAKE_ROOT", str(ROOT / "data" / "lake"))
-    env.setdefault("TICKERLAKE_DUCKDB_PATH", str(ROOT / "data" / "tickerlake.duckdb"))
-    env.setdefault("DAGSTER_HOME", str(ROOT / ".dagster"))
-    console.print(f"Serving the bundled FINRA sample at {env['TICKERLAKE_FINRA_BASE_URL']}")
+def _num(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
-    raw_seconds = dagster("--select", "raw/finra_short_volume",
-                          "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env)
-    dbt_seconds = dagster("--select", DBT_MODELS, env=env)
-    console.print(f"raw backfill {FIRST_DAY}..{LAST_DAY} in one run: {raw_seconds:.1f} s; dbt: {dbt_seconds:.1f} s")
+def new_symbol_backfills() -> tuple[int, int, float]:
+    """Evaluate the new-symbol sensor and run what it asks for, as the Dagster daemon would.
+
+    Returns (new symbols, runs launched, seconds). In-process, so the demo needs no daemon.
+    """
+    import dagster as dg
+
+    sys.path.insert(0, str(ROOT / "platform"))
+    from definitions import defs
+
+    from assets.prices import prices_daily
+
+    started = time.perf_counter()
+    instance = dg.DagsterInstance.get()
+    sensor = defs.get_sensor_def("new_symbols_sensor")
+    with dg.build_sensor_context(instance=instance, resources={"lake": defs.resources["lake"]}) as context:
+        result = sensor(context)
+    if isinstance(result, dg.SkipReason):
+        console.print(f"new-symbol sensor: {result.skip_message}")
+        return 0, 0, time.perf_counter() - started
+    added = 0
+    for request in result.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        added += len(request.partition_keys)
+    for request in result.run_requests:
+        run = dg.materialize([prices_daily], instance=instance, tags=request.tags,
+                             resources={"prices": defs.resources["prices"], "lake": defs.resources["lake"]})
+        if not run.success:
+            raise SystemExit("demo: a new-symbol backfill run failed")
+    return added, len(result.run_requests), time.perf_counter() - started
+
+
+def main() -> None:
+    root_url = serve_sample()
+    for variable, host in SOURCES.items():
+        os.environ[variable] = f"{root_url}/{host}"
+    os.environ.setdefault("TICKERLAKE_LAKE_ROOT", str(ROOT / "data" / "lake"))
+    os.environ.setdefault("TICKERLAKE_DUCKDB_PATH", str(ROOT / "data" / "tickerlake.duckdb"))
+    os.environ.setdefault("DAGSTER_HOME", str(ROOT / ".dagster"))
+    os.environ.setdefault("TICKERLAKE_SEC_USER_AGENT", "tickerlake demo demo@example.com")
+    # Partitions start with the sample, so the new-symbol backfill covers the sample's history.
+    os.environ.setdefault("TICKERLAKE_START_DATE", FIRST_DAY)
+    env = dict(os.environ)
+    console.print(f"Serving the bundled sample (FINRA, Nasdaq Trader, SEC, Yahoo, ECB) at {root_url}")
+
+    finra_seconds = dagster("--select", "raw/finra_short_volume",
+                            "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env)
+    reference_seconds = dagster("--select", REFERENCE_ASSETS, env=env)
+    symbols, runs, backfill_seconds = new_symbol_backfills()
+    dbt_seconds = dagster("--select", "kind:dbt", env=env)
+    console.print(
+        f"FINRA {FIRST_DAY}..{LAST_DAY} in one run: {finra_seconds:.1f} s; reference data: {reference_seconds:.1f} s; "
+        f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; dbt: {dbt_seconds:.1f} s"
+    )
 
     show_results(env["TICKERLAKE_DUCKDB_PATH"])
     console.print(
         "\n[bold]Next[/bold]\n"
-        "  UI (asset graph, partitions, runs):  make ui   -> http://127.0.0.1:3000\n"
+        "  UI (asset graph, partitions, runs):  TICKERLAKE_START_DATE=2024-07-01 make ui -> http://127.0.0.1:3000\n"
         f"  SQL (read-only, {env['TICKERLAKE_DUCKDB_PATH']}):\n"
         "    make sql Q=\"SELECT * FROM marts.fct_short_volume_daily WHERE symbol = 'TSLA' ORDER BY trade_date\""
     )
-
 
 if __name__ == "__main__":
     main()

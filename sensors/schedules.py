@@ -1,12 +1,13 @@
 """The daily update: at 18:30 New York time on trading days, after FINRA publishes (by 18:00 ET).
 
-One tick asks for three runs, one per partitioning: FINRA's last five trading days (FINRA reposts
+Three schedules tick together, one per partitioning (a Dagster job spans one partitioning): FINRA's last five trading days (FINRA reposts
 corrected files, and partitions are replaced whole, so re-fetching never adds rows); the reference
 data (symbol directory, SEC, ECB), which has no partitions; and today's prices for every known
 symbol. The dbt models follow on their own (eager automation) once the raw runs have landed.
 """
 
 import datetime as dt
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -29,31 +30,49 @@ def refetch_window(today: dt.date, days: int = REFETCH_DAYS) -> tuple[dt.date, d
     return sessions[0].date(), sessions[-1].date()
 
 
-def daily_run_requests(today: dt.date, known_symbols: list[str]) -> list[dg.RunRequest]:
+def finra_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunRequest:
     first, last = refetch_window(today)
-    day = today.isoformat()
-    requests = [
-        dg.RunRequest(run_key=f"daily:{day}:finra", asset_selection=[FINRA_KEY],
-                      tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}),
-        dg.RunRequest(run_key=f"daily:{day}:reference", asset_selection=REFERENCE_ASSETS),
-    ]
-    if known_symbols:
-        requests.append(dg.RunRequest(
-            run_key=f"daily:{day}:prices", asset_selection=[PRICES_KEY],
-            tags={RANGE_START: f"{day}|{known_symbols[0]}", RANGE_END: f"{day}|{known_symbols[-1]}"},
-        ))
-    return requests
+    return dg.RunRequest(run_key=f"daily:{today}:finra", tags={RANGE_START: str(first), RANGE_END: str(last)})
 
 
-@dg.schedule(
-    name="daily_update",
-    target=dg.AssetSelection.assets(FINRA_KEY, PRICES_KEY, *REFERENCE_ASSETS),
-    cron_schedule="30 18 * * 1-5",
-    execution_timezone=TIMEZONE,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
-def daily_update_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
-    today = context.scheduled_execution_time.date()
-    if not is_trading_day(today):
-        return dg.SkipReason(f"{today} is not a trading day on {calendar().name}")
-    return daily_run_requests(today, context.instance.get_dynamic_partitions(symbols_partitions.name))
+def reference_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"daily:{today}:reference")
+
+
+def prices_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
+    """Today for every known symbol: the box (today) x (first symbol .. last symbol)."""
+    known = instance.get_dynamic_partitions(symbols_partitions.name)
+    if not known:
+        return dg.SkipReason("no symbol partitions yet: the new-symbol sensor adds them")
+    return dg.RunRequest(run_key=f"daily:{today}:prices",
+                         tags={RANGE_START: f"{today}|{known[0]}", RANGE_END: f"{today}|{known[-1]}"})
+
+
+def _trading_day_schedule(
+    name: str,
+    selection: list[dg.AssetKey],
+    build: Callable[[dt.date, dg.DagsterInstance], dg.RunRequest | dg.SkipReason],
+) -> dg.ScheduleDefinition:
+    """A job over `selection` and its 18:30 schedule, which skips days the exchange is closed."""
+
+    @dg.schedule(
+        name=f"{name}_schedule",
+        job=dg.define_asset_job(name, selection=selection),
+        cron_schedule="30 18 * * 1-5",
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        today = context.scheduled_execution_time.date()
+        if not is_trading_day(today):
+            return dg.SkipReason(f"{today} is not a trading day on {calendar().name}")
+        return build(today, context.instance)
+
+    return _schedule
+
+
+daily_schedules = [
+    _trading_day_schedule("finra_daily", [FINRA_KEY], finra_request),
+    _trading_day_schedule("reference_daily", REFERENCE_ASSETS, reference_request),
+    _trading_day_schedule("prices_daily", [PRICES_KEY], prices_request),
+]

@@ -19,63 +19,85 @@ from resources.warehouse import WarehouseResource
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample" / "cdn.finra.org" / "equity" / "regsho" / "daily"
-FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "finra"
-FINRA_PATH = re.compile(r"^/equity/regsho/daily/(?P<name>[A-Z]{4}shvol\d{8}\.txt)$")
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "cdn.finra.org" / "equity" / "regsho" / "daily"
+FINRA_PATH = "/equity/regsho/daily/"
+SAMPLE_ROOT = ROOT / "sample"
+TEST_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @dataclass
-class FinraMirror:
-    """Serves FINRA files by name on /equity/regsho/daily/, 404 for any other name.
+class Mirror:
+    """Serves a source's files on its own URL paths (404 for anything else), like the real host.
 
-    `fail(...)` queues responses that are served (once each) before the file itself, which is how
-    tests stage 429 storms, 5xx and the like; every request is recorded.
+    `fail(path, ...)` queues responses served (once each) before the file itself, which is how
+    tests stage 429 storms, 5xx and the like; every request path (with query) is recorded.
     """
 
     base_url: str
     files: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, deque[Response]] = field(default_factory=lambda: defaultdict(deque))
     requests: list[str] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
 
-    def add_dir(self, directory: Path) -> None:
-        for path in directory.glob("*shvol*.txt"):
-            self.files[path.name] = path.read_bytes()
+    def add_tree(self, directory: Path, prefix: str = "") -> None:
+        """Every file under `directory`, served at /<prefix>/<its relative path>."""
+        for path in directory.rglob("*"):
+            if path.is_file() and path.name != "README.md":
+                self.files[f"{prefix}/{path.relative_to(directory).as_posix()}"] = path.read_bytes()
 
-    def put(self, facility: str, day: dt.date, body: bytes) -> None:
-        self.files[file_name(facility, day)] = body
+    def put_path(self, path: str, body: bytes) -> None:
+        self.files[path] = body
 
-    def remove(self, facility: str, day: dt.date) -> None:
-        self.files.pop(file_name(facility, day))
-
-    def fail(self, facility: str, day: dt.date, *responses: Response) -> None:
-        self.faults[file_name(facility, day)].extend(responses)
+    def fail_path(self, path: str, *responses: Response) -> None:
+        self.faults[path].extend(responses)
 
     def handle(self, request: Request) -> Response:
-        match = FINRA_PATH.match(request.path)
-        self.requests.append(request.path)
-        if not match:
-            return Response("not found", status=404)
-        name = match["name"]
-        if self.faults[name]:
-            return self.faults[name].popleft()
-        if name not in self.files:
+        self.requests.append(request.full_path.rstrip("?"))
+        self.headers.append(dict(request.headers))
+        if self.faults[request.path]:
+            return self.faults[request.path].popleft()
+        if request.path not in self.files:
             return Response("<html>Not Found</html>", status=404, content_type="text/html")
-        return Response(self.files[name], status=200, content_type="text/plain")
+        return Response(self.files[request.path], status=200)
+
+    def count(self, path: str) -> int:
+        return sum(1 for r in self.requests if r.split("?")[0] == path)
+
+
+class FinraMirror(Mirror):
+    """FINRA's CDN: /equity/regsho/daily/{FAC}shvol{YYYYMMDD}.txt."""
+
+    def put(self, facility: str, day: dt.date, body: bytes) -> None:
+        self.put_path(FINRA_PATH + file_name(facility, day), body)
+
+    def remove(self, facility: str, day: dt.date) -> None:
+        self.files.pop(FINRA_PATH + file_name(facility, day))
+
+    def fail(self, facility: str, day: dt.date, *responses: Response) -> None:
+        self.fail_path(FINRA_PATH + file_name(facility, day), *responses)
 
 
 @contextlib.contextmanager
-def serve_finra_mirror() -> Iterator[FinraMirror]:
-    """A fresh loopback server holding the bundled sample and the hand-written fixture files."""
+def serve(mirror_class: type[Mirror] = Mirror) -> Iterator[Mirror]:
+    """A fresh loopback server; the caller loads the files."""
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
     try:
-        mirror = FinraMirror(base_url=server.url_for("").rstrip("/"))
-        mirror.add_dir(SAMPLE_DIR)
-        mirror.add_dir(FIXTURE_DIR)
+        mirror = mirror_class(base_url=server.url_for("").rstrip("/"))
         server.expect_request(re.compile(".*")).respond_with_handler(mirror.handle)
         yield mirror
     finally:
         server.clear()
         server.stop()
+
+
+@contextlib.contextmanager
+def serve_finra_mirror() -> Iterator[FinraMirror]:
+    """FINRA's URL layout holding the bundled sample and the hand-written fixture files."""
+    with serve(FinraMirror) as mirror:
+        mirror.add_tree(SAMPLE_DIR, FINRA_PATH.rstrip("/"))
+        mirror.add_tree(FIXTURE_DIR, FINRA_PATH.rstrip("/"))
+        yield mirror
 
 
 def fast_client(mirror: FinraMirror) -> FinraClient:
@@ -110,3 +132,28 @@ def finra(finra_mirror: FinraMirror) -> FinraClient:
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:
         yield test_instance
+
+
+# Environment variable -> host folder, as in sample/demo.py: each source's base URL on the mirror.
+SOURCE_HOSTS = {
+    "finra": "cdn.finra.org",
+    "nasdaq_trader": "www.nasdaqtrader.com",
+    "sec_www": "www.sec.gov",
+    "sec_data": "data.sec.gov",
+    "yahoo": "query1.finance.yahoo.com",
+    "tiingo": "api.tiingo.com",
+    "ecb": "www.ecb.europa.eu",
+}
+
+
+@contextlib.contextmanager
+def serve_all_sources() -> Iterator[Mirror]:
+    """Every source of the bundled sample, with the hand-written test fixtures laid over it."""
+    with serve() as mirror:
+        mirror.add_tree(SAMPLE_ROOT)
+        mirror.add_tree(TEST_FIXTURES)
+        yield mirror
+
+
+def source_url(mirror: Mirror, source: str) -> str:
+    return f"{mirror.base_url}/{SOURCE_HOSTS[source]}"

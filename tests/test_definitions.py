@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from sensors.schedules import finra_daily_schedule, refetch_window
+from sensors.schedules import daily_schedules, refetch_window
 from tests.conftest import ROOT
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -39,27 +39,42 @@ def test_definitions_hold_the_graph_and_dbt_lineage() -> None:
     mart = dg.AssetKey(["marts", "fct_short_volume_daily"])
     assert graph.get(staging).parent_keys == {raw}
     assert graph.get(mart).parent_keys == {staging}
-    assert defs.resolve_job_def("finra_daily").asset_layer.executable_asset_keys >= {raw, staging, mart}
+    prices = graph.get(dg.AssetKey(["marts", "fct_prices_daily"]))
+    assert dg.AssetKey(["intermediate", "int_fx__usd_per_unit"]) in prices.parent_keys
+    symbols = graph.get(dg.AssetKey(["marts", "dim_symbols"]))
+    assert {staging, dg.AssetKey(["reference", "ff12_sic_ranges"])} <= symbols.parent_keys
+    assert graph.get(mart).automation_condition is not None, "dbt models follow the raw runs by themselves"
 
 
-def _tick(when: dt.datetime) -> dg.RunRequest | dg.SkipReason:
+def _tick(when: dt.datetime, symbols: list[str] = ()) -> list[dg.RunRequest | dg.SkipReason]:
     with dg.instance_for_test() as instance:
+        if symbols:
+            instance.add_dynamic_partitions("symbols", list(symbols))
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
-        return finra_daily_schedule(context)
+        return [schedule(context) for schedule in daily_schedules]
 
 
-def test_schedule_skips_a_holiday() -> None:
-    result = _tick(dt.datetime(2024, 7, 4, 18, 30, tzinfo=NEW_YORK))
-    assert isinstance(result, dg.SkipReason)
-    assert "2024-07-04 is not a trading day" in result.skip_message
+def test_schedules_skip_a_holiday() -> None:
+    results = _tick(dt.datetime(2024, 7, 4, 18, 30, tzinfo=NEW_YORK), ["AAPL"])
+    assert all(isinstance(r, dg.SkipReason) for r in results)
+    assert "2024-07-04 is not a trading day" in results[0].skip_message
 
 
-def test_schedule_refetches_the_last_five_trading_days_as_one_ranged_run() -> None:
-    result = _tick(dt.datetime(2024, 7, 8, 18, 30, tzinfo=NEW_YORK))
-    assert isinstance(result, dg.RunRequest)
-    assert result.tags["dagster/asset_partition_range_start"] == "2024-07-01"
-    assert result.tags["dagster/asset_partition_range_end"] == "2024-07-08"
-    assert result.run_key == "finra_daily:2024-07-08"
+def test_schedules_ask_for_finra_refetch_reference_data_and_todays_prices() -> None:
+    finra, reference, prices = _tick(dt.datetime(2024, 7, 8, 18, 30, tzinfo=NEW_YORK), ["AAPL", "MSFT", "KO"])
+    assert (finra.tags["dagster/asset_partition_range_start"], finra.tags["dagster/asset_partition_range_end"]) == (
+        "2024-07-01", "2024-07-08")
+    assert "dagster/asset_partition_range_start" not in reference.tags
+    assert (prices.tags["dagster/asset_partition_range_start"], prices.tags["dagster/asset_partition_range_end"]) == (
+        "2024-07-08|AAPL", "2024-07-08|KO")
+    assert [r.run_key for r in (finra, reference, prices)] == [
+        "daily:2024-07-08:finra", "daily:2024-07-08:reference", "daily:2024-07-08:prices"]
+    assert [s.job_name for s in daily_schedules] == ["finra_daily", "reference_daily", "prices_daily"]
+
+
+def test_schedule_without_symbols_asks_for_no_prices_run() -> None:
+    *_, prices = _tick(dt.datetime(2024, 7, 8, 18, 30, tzinfo=NEW_YORK))
+    assert isinstance(prices, dg.SkipReason)
 
 
 @pytest.mark.parametrize(("today", "first"), [("2024-07-05", "2024-06-28"), ("2024-01-02", "2023-12-26")])
