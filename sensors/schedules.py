@@ -1,9 +1,10 @@
 """The daily update: at 18:30 New York time on trading days, after FINRA publishes (by 18:00 ET).
 
-Three schedules tick together, one per partitioning (a Dagster job spans one partitioning): FINRA's last five trading days (FINRA reposts
-corrected files, and partitions are replaced whole, so re-fetching never adds rows); the reference
-data (symbol directory, SEC, ECB), which has no partitions; and today's prices for every known
-symbol. The dbt models follow on their own (eager automation) once the raw runs have landed.
+Three schedules tick together, one per partitioning, since a Dagster job spans one partitioning:
+FINRA's last five trading days (FINRA reposts corrected files, and partitions are replaced whole,
+so re-fetching never adds rows); the reference data (symbol directory, SEC, ECB), which has no
+partitions; and today's prices for every known symbol. The dbt models follow on their own (eager
+automation) once the raw runs have landed.
 """
 
 import datetime as dt
