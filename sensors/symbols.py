@@ -5,9 +5,12 @@ that are not partitions yet in one request, so they sit side by side at the end 
 partition list, and asks for their whole history as ranged runs of at most `BATCH_SIZE` symbols:
 one run per batch, not one per symbol and day. Existing symbols are left to the daily run.
 
+History starts at the first trading-day partition, or at TICKERLAKE_PRICES_START if later.
 Cost to know: Dagster records one materialization event per (day, symbol) key of a run, about
 10 ms each on the SQLite instance, so a symbol's 4,000-day history costs ~40 s of bookkeeping.
 """
+
+import os
 
 import dagster as dg
 
@@ -54,7 +57,7 @@ def new_symbols_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) 
     new = [s for s in listed if s not in known and SYMBOL_PATTERN.fullmatch(s)]
     if not new:
         return dg.SkipReason(f"snapshot {snapshot}: all {len(listed)} symbols are partitions already")
-    first_day = trading_days.get_first_partition_key()
+    first_day = max(trading_days.get_first_partition_key(), os.environ.get("TICKERLAKE_PRICES_START", ""))
     # History up to the snapshot's day: later days belong to the daily runs.
     last_day = min(snapshot, last_closed_session().isoformat())
     context.log.info(f"snapshot {snapshot}: {len(new)} new symbols, backfilling {first_day}..{last_day}")

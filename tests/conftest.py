@@ -17,6 +17,8 @@ from resources.finra import FinraClient, file_name
 from resources.lake import LakeResource
 from resources.warehouse import WarehouseResource
 
+pytest_plugins = ["tests.platform_build"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample" / "cdn.finra.org" / "equity" / "regsho" / "daily"
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "cdn.finra.org" / "equity" / "regsho" / "daily"
@@ -157,3 +159,14 @@ def serve_all_sources() -> Iterator[Mirror]:
 
 def source_url(mirror: Mirror, source: str) -> str:
     return f"{mirror.base_url}/{SOURCE_HOSTS[source]}"
+
+
+@dataclass
+class PlatformBuild:
+    """Every source materialized from the mirror and dbt built: what the model tests read."""
+
+    mirror: Mirror
+    lake: LakeResource
+    warehouse: WarehouseResource
+    instance: dg.DagsterInstance
+    new_symbol_runs: list[dg.RunRequest]
