@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+from dagster_dbt import DbtCliResource
 
+from assets.dbt import dbt_project, tickerlake_dbt_models
+from assets.finra import finra_short_volume
+from assets.prices import prices_daily
+from resources.finra import FinraClient
+from resources.lake import LakeResource
+from resources.settings import dbt_executable
+from resources.warehouse import WarehouseResource
 from sensors.schedules import daily_schedules, refetch_window
 from tests.conftest import ROOT
 
@@ -80,3 +88,25 @@ def test_schedule_without_symbols_asks_for_no_prices_run() -> None:
 @pytest.mark.parametrize(("today", "first"), [("2024-07-05", "2024-06-28"), ("2024-01-02", "2023-12-26")])
 def test_refetch_window_counts_trading_days_across_holidays(today: str, first: str) -> None:
     assert refetch_window(dt.date.fromisoformat(today)) == (dt.date.fromisoformat(first), dt.date.fromisoformat(today))
+
+
+def test_dbt_models_are_requested_after_a_raw_partition_lands() -> None:
+    defs = dg.Definitions(
+        assets=[finra_short_volume, tickerlake_dbt_models],
+        resources={"finra": FinraClient(), "lake": LakeResource(), "warehouse": WarehouseResource(),
+                   "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
+    )
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(dg.AssetKey(["raw", "finra_short_volume"]), partition="2024-07-12")
+        )
+        second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    requested = {r.key.to_user_string() for r in second.results if r.true_subset.size}
+    assert {"staging/stg_finra__short_volume", "marts/fct_short_volume_daily"} <= requested
+    assert "marts/fct_prices_daily" not in requested, "only what is downstream of the update"
+
+
+def test_only_the_dbt_step_holds_the_duckdb_pool() -> None:
+    assert tickerlake_dbt_models.op.pool == "duckdb"
+    assert finra_short_volume.op.pool is None and prices_daily.op.pool is None
