@@ -20,7 +20,7 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample"
-FIRST_DAY, LAST_DAY = "2024-07-01", "2024-07-12"
+FIRST_DAY, LAST_DAY = "2024-03-01", "2024-07-12"
 REFERENCE_ASSETS = "raw/symbol_directory,raw/sec_company_tickers,raw/sec_company_sic,raw/fx_rates_ecb"
 # Each source's files sit under a folder named for its host, on the host's own URL layout.
 SOURCES = {
@@ -159,7 +159,7 @@ def main() -> None:
     show_results(env["TICKERLAKE_DUCKDB_PATH"])
     console.print(
         "\n[bold]Next[/bold]\n"
-        "  UI (asset graph, partitions, runs):  TICKERLAKE_START_DATE=2024-07-01 make ui -> http://127.0.0.1:3000\n"
+        "  UI (asset graph, partitions, runs):  TICKERLAKE_START_DATE=2024-03-01 make ui -> http://127.0.0.1:3000\n"
         f"  SQL (read-only, {env['TICKERLAKE_DUCKDB_PATH']}):\n"
         "    make sql Q=\"SELECT * FROM marts.fct_short_volume_daily WHERE symbol = 'TSLA' ORDER BY trade_date\""
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import exchange_calendars as xcals
 
 OUT = Path(__file__).resolve().parent / "cdn.finra.org" / "equity" / "regsho" / "daily"
-FIRST, LAST = dt.date(2024, 7, 1), dt.date(2024, 7, 12)
+FIRST, LAST = dt.date(2024, 3, 1), dt.date(2024, 7, 12)
 
 # symbol: typical daily FINRA-reported volume (shares)
 NMS = {

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import exchange_calendars as xcals
 
 HERE = Path(__file__).resolve().parent
-FIRST, LAST = dt.date(2024, 7, 1), dt.date(2024, 7, 12)
+FIRST, LAST = dt.date(2024, 3, 1), dt.date(2024, 7, 12)
 NEW_YORK = ZoneInfo("America/New_York")
 
 # symbol: (security name, listing, ETF, CIK or None, SIC or "" , close on 2024-06-28)
@@ -63,8 +63,11 @@ SIC_DESCRIPTIONS = {
     "2840": "Soap, Detergents, Cleang Preparations, Perfumes, Cosmetics", "6199": "Finance Services",
     "4813": "Telephone Communications (No Radiotelephone)", "5331": "Retail-Variety Stores",
 }
-DIVIDENDS = {("JPM", dt.date(2024, 7, 5)): 1.15}
-EUR_RATES = {  # units per EUR: USD, JPY, GBP, CHF
+DIVIDENDS = {  # (symbol, ex-date): cash per share, as declared
+    ("JPM", dt.date(2024, 7, 5)): 1.15, ("KO", dt.date(2024, 6, 14)): 0.485, ("AAPL", dt.date(2024, 5, 10)): 0.25,
+    ("PG", dt.date(2024, 4, 18)): 1.0065, ("XOM", dt.date(2024, 5, 14)): 0.95,
+}
+EUR_RATES = {  # units per EUR: USD, JPY, GBP, CHF, as published for July; earlier days are a seeded walk
     dt.date(2024, 7, 1): (1.0746, 173.35, 0.84750, 0.9708), dt.date(2024, 7, 2): (1.0729, 173.08, 0.84668, 0.9740),
     dt.date(2024, 7, 3): (1.0774, 174.32, 0.84660, 0.9766), dt.date(2024, 7, 4): (1.0801, 174.07, 0.84710, 0.9741),
     dt.date(2024, 7, 5): (1.0814, 174.31, 0.84585, 0.9700), dt.date(2024, 7, 8): (1.0833, 174.12, 0.84530, 0.9698),
@@ -148,11 +151,24 @@ def yahoo_files() -> None:
         (out / symbol.replace(".", "-")).write_text(json.dumps(chart))
 
 
+def _earlier_rates() -> dict[dt.date, tuple[float, ...]]:
+    """TARGET days (weekdays but Good Friday, Easter Monday, 1 May) before July: a walk back from 1 July."""
+    rng = random.Random(20240701)
+    closed = {dt.date(2024, 3, 29), dt.date(2024, 4, 1), dt.date(2024, 5, 1)}
+    rates, current, day = {}, EUR_RATES[dt.date(2024, 7, 1)], dt.date(2024, 6, 28)
+    while day >= FIRST:
+        if day.weekday() < 5 and day not in closed:
+            current = tuple(r * (1 + rng.gauss(0, 0.003)) for r in current)
+            rates[day] = current
+        day -= dt.timedelta(days=1)
+    return rates
+
+
 def ecb_file() -> None:
     out = HERE / "www.ecb.europa.eu" / "stats" / "eurofxref"
     out.mkdir(parents=True, exist_ok=True)
     lines = ["Date,USD,JPY,CYP,GBP,CHF,"]
-    for day, (usd, jpy, gbp, chf) in sorted(EUR_RATES.items(), reverse=True):
+    for day, (usd, jpy, gbp, chf) in sorted((EUR_RATES | _earlier_rates()).items(), reverse=True):
         lines.append(f"{day.isoformat()},{usd:.4f},{jpy:.2f},N/A,{gbp:.5f},{chf:.4f},")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

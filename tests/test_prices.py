@@ -30,7 +30,7 @@ def test_yahoo_chart_is_restored_to_raw_prices_around_a_split() -> None:
 
 def test_yahoo_sample_parses_with_its_dividend_in_new_york_dates() -> None:
     frame = parse_yahoo_chart((SAMPLE_ROOT / CHARTS / "JPM").read_bytes(), "JPM")
-    assert frame.height == 9
+    assert frame.height == 92
     assert frame.filter(pl.col("dividend") > 0).select("trade_date", "dividend").row(0) == (dt.date(2024, 7, 5), 1.15)
 
 
