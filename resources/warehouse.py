@@ -39,18 +39,25 @@ class WarehouseResource(dg.ConfigurableResource):
 
         The view holds an absolute path, so the warehouse answers the same from any working directory,
         and it reads the lake at query time, so new partitions show without reloading anything.
+        `_loaded_at` is the modification time of the row's Parquet file: incremental models use it to
+        pick up exactly the partitions rewritten since their last build (FINRA reposts, backfills).
         """
         with self.connect() as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
             for dataset, schema in datasets.items():
-                columns = ", ".join(f'CAST(NULL AS {_DUCKDB_TYPES[t]}) AS "{c}"' for c, t in schema.items())
-                body = (
-                    f"SELECT * FROM read_parquet({_sql_literal(lake.dataset_glob(dataset))}, hive_partitioning = false)"
-                    if lake.has_data(dataset)
-                    else f"SELECT {columns} WHERE false"
-                )
-                con.execute(f'CREATE OR REPLACE VIEW raw."{dataset}" AS {body}')
+                con.execute(f'CREATE OR REPLACE VIEW raw."{dataset}" AS {_view_body(lake, dataset, schema)}')
 
+
+def _view_body(lake: LakeResource, dataset: str, schema: dict[str, pl.DataType]) -> str:
+    columns = ", ".join(f'CAST(NULL AS {_DUCKDB_TYPES[t]}) AS "{c}"' for c, t in schema.items())
+    if not lake.has_data(dataset):
+        return f"SELECT {columns}, CAST(NULL AS TIMESTAMPTZ) AS _loaded_at WHERE false"
+    files = _sql_literal(lake.dataset_glob(dataset))
+    return (
+        f"SELECT data.* EXCLUDE (filename), files.last_modified AS _loaded_at "
+        f"FROM read_parquet({files}, filename = true, hive_partitioning = false) AS data "
+        f"JOIN read_blob({files}) AS files ON data.filename = files.filename"
+    )
 
 def _sql_literal(text: str) -> str:
     """DDL cannot take bound parameters; the only text quoted here is our own lake path."""

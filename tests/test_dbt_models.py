@@ -105,5 +105,5 @@ def test_raw_view_is_queryable_with_the_documented_columns(built: WarehouseResou
         columns = [r[0] for r in con.execute("DESCRIBE raw.finra_short_volume").fetchall()]
         days = con.execute("SELECT count(DISTINCT trade_date) FROM raw.finra_short_volume").fetchone()[0]
     assert columns == ["trade_date", "symbol", "facility", "short_volume", "short_exempt_volume",
-                       "total_volume", "market"]
+                       "total_volume", "market", "_loaded_at"]
     assert days == 4

@@ -5,9 +5,24 @@ NMS volume: CNMS (FINRA's consolidation of all TRFs and the ADF) where CNMS has 
 otherwise the sum of the TRF/ADF facility files (FNSQ, FNQC, FNYX, FNRA), e.g. before CNMS began on
 2018-08-01. Never CNMS plus its facilities: CNMS already contains them, so that would count twice.
 OTC volume from the ORF (FORF) is a different market and is kept in its own columns.
+
+Incremental: a run rebuilds exactly the trading days whose lake file was rewritten since the last
+build (a daily run, FINRA's reposts, a backfill of old days), replacing those days whole.
 -#}
+{{ config(materialized='incremental', unique_key='trade_date', incremental_strategy='delete+insert') }}
+
 with facilities as (
     select * from {{ ref('stg_finra__short_volume') }}
+    {% if is_incremental() %}
+    where trade_date in (
+        select distinct trade_date from {{ ref('stg_finra__short_volume') }}
+        where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
+    )
+    {% endif %}
+),
+
+loaded as (
+    select trade_date, max(_loaded_at) as _loaded_at from facilities group by trade_date
 ),
 
 consolidated as (
@@ -63,7 +78,10 @@ select
     nms.short_volume / nullif(nms.total_volume, 0) as short_ratio,
     otc.otc_short_volume,
     otc.otc_total_volume,
-    otc.otc_short_volume / nullif(otc.otc_total_volume, 0) as otc_short_ratio
+    otc.otc_short_volume / nullif(otc.otc_total_volume, 0) as otc_short_ratio,
+    loaded._loaded_at
 from nms
 full outer join otc
     on nms.trade_date = otc.trade_date and nms.symbol = otc.symbol
+inner join loaded
+    on loaded.trade_date = coalesce(nms.trade_date, otc.trade_date)

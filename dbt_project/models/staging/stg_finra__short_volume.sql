@@ -7,6 +7,7 @@ select
     short_volume,
     short_exempt_volume,
     total_volume,
-    market
+    market,
+    _loaded_at
 from {{ source('raw', 'finra_short_volume') }}
 qualify row_number() over (partition by trade_date, symbol, facility order by market) = 1

@@ -1,0 +1,47 @@
+{#-
+Volatility per symbol over 2-week windows stepping 1 week.
+
+A window starts on a Monday and covers that week and the next (10 trading days, fewer in holiday
+weeks); consecutive windows overlap by one week. Windows are pinned to the calendar, not to a row
+count, so loading older history never shifts them. Per window: the standard deviation of daily
+returns (adjusted close) and of the USD close, the mean USD close, and the number of observations.
+
+Incremental: a run recomputes the windows that start from three weeks before the newest window,
+and all windows of symbols new to the table.
+-#}
+{{ config(materialized='incremental', unique_key=['symbol', 'window_start'], incremental_strategy='delete+insert') }}
+
+with prices as (
+    select symbol, trade_date, daily_return, close_usd
+    from {{ ref('fct_prices_daily') }}
+    {% if is_incremental() %}
+    where trade_date >= (select max(window_start) from {{ this }}) - interval 14 day
+       or symbol not in (select distinct symbol from {{ this }})
+    {% endif %}
+),
+
+in_windows as (
+    select
+        prices.*,
+        date_trunc('week', trade_date)::date - offsets.weeks_back * 7 as window_start
+    from prices
+    cross join (values (0), (1)) as offsets (weeks_back)
+)
+
+select
+    symbol,
+    window_start,
+    window_start + 11 as window_end,
+    min(trade_date) as first_trade_date,
+    max(trade_date) as last_trade_date,
+    count(*) as n_days,
+    count(daily_return) as n_returns,
+    stddev_samp(daily_return) as return_volatility,
+    stddev_samp(close_usd) as price_volatility_usd,
+    avg(close_usd) as mean_price_usd
+from in_windows
+{% if is_incremental() %}
+where window_start >= (select max(window_start) from {{ this }}) - interval 14 day
+   or symbol not in (select distinct symbol from {{ this }})
+{% endif %}
+group by symbol, window_start
