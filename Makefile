@@ -45,7 +45,7 @@ lint: install
 clean:
 	rm -rf data .dagster dbt_project/target dbt_project/logs
 
-# Read-only SQL against the warehouse: make sql Q="SELECT ..."
+# Read-only SQL on the published copy of the warehouse (never blocked by a running build):
+#   make sql Q="SELECT ..."      one query;   make sql      an interactive prompt
 sql: install
-	$(BIN)/python -c 'import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True).sql(sys.argv[2]).show(max_rows=100)' \
-		"$(TICKERLAKE_DUCKDB_PATH)" "$(Q)"
+	$(BIN)/python -m resources.sql $(if $(Q),"$(Q)",)

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from assets import finra, fx, prices, sectors, symbols
+from assets.previews import mart_previews
 from resources.finra import SHORT_VOLUME_SCHEMA
 from resources.fx import FX_SCHEMA
 from resources.lake import LakeResource
@@ -34,6 +35,15 @@ LAKE_VIEWS = {
 }
 
 
+PREVIEWED = {"mart_sector_short_return_correlation", "mart_volatility_ranking", "fct_short_volume_daily"}
+
+
+class DbtBuildConfig(dg.Config):
+    """Launchpad options for the dbt step."""
+
+    full_refresh: bool = False  # rebuild incremental models from scratch (dbt --full-refresh)
+
+
 class TickerlakeDbtTranslator(DagsterDbtTranslator):
     """Models rebuild after their raw inputs update (the daily runs), whatever history is missing.
 
@@ -53,9 +63,29 @@ class TickerlakeDbtTranslator(DagsterDbtTranslator):
 )
 def tickerlake_dbt_models(
     context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     lake: LakeResource,
 ) -> Iterator[Any]:
+    """dbt build, then the marts' previews, then a fresh read-only copy for SQL users.
+
+    Events are held until dbt has exited: the previews are read from the warehouse, which dbt holds
+    for its whole run, and Dagster wants a multi-asset's outputs in dependency order.
+    """
     warehouse.register_lake_views(lake, LAKE_VIEWS)
-    yield from dbt.cli(["build"], context=context).stream()
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    events = list(dbt.cli(args, context=context).stream())
+    with warehouse.connect(read_only=True) as con:
+        previews = mart_previews(con)
+    for event in events:
+        model = _previewed_model(event)
+        yield event.with_metadata({**event.metadata, **previews[model]}) if model in previews else event
+    warehouse.publish_read_copy()
+
+
+def _previewed_model(event: object) -> str | None:
+    """The model name of a dbt model's Output that gets previews (output names are schema__model)."""
+    if isinstance(event, dg.Output) and event.output_name.split("__")[-1] in PREVIEWED:
+        return event.output_name.split("__")[-1]
+    return None

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.dbt import dbt_project, tickerlake_dbt_models
+from assets.exports import ExportDirectory, short_volume_csv
 from assets.finra import finra_short_volume
 from assets.fx import fx_rates_ecb
 from assets.prices import prices_daily
@@ -29,7 +30,7 @@ TIINGO_KEY = "TICKERLAKE_TIINGO_API_KEY"
 defs = dg.Definitions(
     assets=[
         finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb, prices_daily,
-        tickerlake_dbt_models,
+        tickerlake_dbt_models, short_volume_csv,
     ],
     schedules=daily_schedules,
     sensors=[
@@ -58,6 +59,7 @@ defs = dg.Definitions(
             tiingo_base_url=setting("TICKERLAKE_TIINGO_BASE_URL", prices.TIINGO_BASE_URL),
             tiingo_api_key=dg.EnvVar(TIINGO_KEY) if TIINGO_KEY in os.environ else None,
         ),
+        "exports": ExportDirectory(root=setting("TICKERLAKE_EXPORT_DIR", "data/exports")),
         "ecb": fx.EcbClient(base_url=setting("TICKERLAKE_ECB_BASE_URL", fx.DEFAULT_BASE_URL)),
     },
 )

@@ -4,6 +4,9 @@ DuckDB lets one process hold the file while it writes, so everything that opens 
 in the `duckdb` concurrency pool (limit 1, see platform/dagster.yaml); raw assets never open it.
 """
 
+import os
+import shutil
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -29,10 +32,41 @@ class WarehouseResource(dg.ConfigurableResource):
     def file(self) -> Path:
         return Path(self.path).resolve()
 
+    @property
+    def read_copy(self) -> Path:
+        """The published read-only copy that SQL users and exports open (see publish_read_copy)."""
+        return self.file.with_name(f"{self.file.stem}_read{self.file.suffix}")
+
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         if not read_only:
             self.file.parent.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(self.file), read_only=read_only)
+
+    def connect_reader(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection that a running build never blocks: the published copy if any.
+
+        DuckDB refuses even read-only opens of a file another process is writing ("Could not set
+        lock on file"), and dbt holds the warehouse for its whole run. Readers therefore open the
+        copy published after the last build; its raw views read the lake, so raw data is live.
+        """
+        path = self.read_copy if self.read_copy.exists() else self.file
+        return duckdb.connect(str(path), read_only=True)
+
+    def publish_read_copy(self) -> Path:
+        """Copy the warehouse beside itself and rename it over the read copy, atomically.
+
+        A reader that has the old copy open keeps reading it (the rename does not touch an open
+        file); the next reader gets the new one. Runs inside the duckdb pool, after dbt exits.
+        """
+        with duckdb.connect(str(self.file)) as con:
+            con.execute("CHECKPOINT")
+        temp = self.read_copy.with_name(f".{self.read_copy.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            shutil.copyfile(self.file, temp)
+            os.replace(temp, self.read_copy)
+        finally:
+            temp.unlink(missing_ok=True)
+        return self.read_copy
 
     def register_lake_views(self, lake: LakeResource, datasets: dict[str, dict[str, pl.DataType]]) -> None:
         """(Re)create raw.<dataset> as a view over the lake, typed and empty while it has no files.

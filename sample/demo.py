@@ -60,10 +60,39 @@ def dagster(*args: str, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
+def show_analytics(con: duckdb.DuckDBPyConnection) -> None:
+    ranking = con.execute(
+        "SELECT volatility_rank, symbol, mean_return_volatility, mean_price_usd, n_windows, lookback_days "
+        "FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT 10"
+    ).fetchall()
+    table = Table(title=f"marts.mart_volatility_ranking: most volatile, {ranking[0][5]}-day look-back")
+    for column in ("rank", "symbol", "mean 2-week volatility", "mean price (USD)", "windows"):
+        table.add_column(column, justify="right")
+    for rank, symbol, volatility, price, windows, _ in ranking:
+        table.add_row(str(rank), symbol, f"{volatility:.4f}", f"{price:,.2f}", str(windows))
+    console.print(table)
+
+    cells = con.execute(
+        "SELECT sector, horizon_days, correlation, n_sample FROM marts.mart_sector_short_return_correlation "
+        "WHERE period = 'all'"
+    ).fetchall()
+    horizons = [1, 5, 22, 65]
+    by_sector: dict[str, dict[int, str]] = {}
+    for sector, horizon, correlation, n in cells:
+        by_sector.setdefault(sector, {})[horizon] = "-" if correlation is None else f"{correlation:+.3f} ({n})"
+    table = Table(title="marts.mart_sector_short_return_correlation: corr(short ratio, forward return) (sample size)")
+    for column in ["FF12 sector", *(f"{h}d" for h in horizons)]:
+        table.add_column(column, justify="right")
+    for sector in sorted(by_sector):
+        table.add_row(sector, *(by_sector[sector].get(h, "") for h in horizons))
+    console.print(table)
+
+
 def show_results(warehouse: str) -> None:
     with duckdb.connect(warehouse, read_only=True) as con:
         per_day = con.execute(
-            "SELECT trade_date, facility, count(*) FROM raw.finra_short_volume GROUP BY ALL ORDER BY ALL"
+            "SELECT trade_date, facility, count(*) FROM raw.finra_short_volume "
+            "WHERE trade_date >= (SELECT max(trade_date) - 7 FROM raw.finra_short_volume) GROUP BY ALL ORDER BY ALL"
         ).fetchall()
         top = con.execute(
             """
@@ -82,7 +111,7 @@ def show_results(warehouse: str) -> None:
     rows: dict[str, dict[str, int]] = {}
     for day, facility, count in per_day:
         rows.setdefault(str(day), {})[facility] = count
-    table = Table(title="raw.finra_short_volume: rows per trading day and facility file")
+    table = Table(title="raw.finra_short_volume: rows per trading day and facility file (last days)")
     for column in ["trade_date", *facilities, "total"]:
         table.add_column(column, justify="right")
     for day, counts in rows.items():
@@ -96,6 +125,8 @@ def show_results(warehouse: str) -> None:
         table.add_row(symbol, sector, f"{ratio:.3f}", _num(close, ".2f"), _num(adj_close, ".2f"),
                       _num(daily_return, "+.2%"))
     console.print(table)
+    with duckdb.connect(warehouse, read_only=True) as con:
+        show_analytics(con)
 
 
 def _num(value: float | None, spec: str) -> str:
@@ -151,9 +182,12 @@ def main() -> None:
     reference_seconds = dagster("--select", REFERENCE_ASSETS, env=env)
     symbols, runs, backfill_seconds = new_symbol_backfills()
     dbt_seconds = dagster("--select", "kind:dbt", env=env)
+    export_seconds = dagster("--select", "exports/short_volume_csv",
+                             "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env)
     console.print(
         f"FINRA {FIRST_DAY}..{LAST_DAY} in one run: {finra_seconds:.1f} s; reference data: {reference_seconds:.1f} s; "
-        f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; dbt: {dbt_seconds:.1f} s"
+        f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; dbt: {dbt_seconds:.1f} s; "
+        f"CSV exports: {export_seconds:.1f} s"
     )
 
     show_results(env["TICKERLAKE_DUCKDB_PATH"])

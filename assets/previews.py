@@ -1,0 +1,101 @@
+"""What the marts show in the Dagster UI: top rows as markdown tables, and two plots as PNG.
+
+Read from the warehouse after dbt has exited (dbt holds the file while it runs), so the previews
+describe exactly what the build left.
+"""
+
+import base64
+import io
+
+import dagster as dg
+import duckdb
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+SECTOR_ORDER = ["NoDur", "Durbl", "Manuf", "Enrgy", "Chems", "BusEq", "Telcm", "Utils", "Shops", "Hlth", "Money",
+                "Other"]
+
+
+def markdown_table(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    cursor = con.execute(sql)
+    columns = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _png_markdown(figure: plt.Figure, title: str) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    return f"![{title}](data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()})"
+
+
+def correlation_heatmap(con: duckdb.DuckDBPyConnection) -> str:
+    rows = con.execute(
+        "SELECT sector, horizon_days, correlation FROM marts.mart_sector_short_return_correlation "
+        "WHERE period = 'all'"
+    ).fetchall()
+    horizons = [1, 5, 22, 65]
+    sectors = [s for s in SECTOR_ORDER if any(r[0] == s for r in rows)]
+    grid = [[float("nan")] * len(horizons) for _ in sectors]
+    for sector, horizon, correlation in rows:
+        if sector in sectors and correlation is not None:
+            grid[sectors.index(sector)][horizons.index(horizon)] = correlation
+    figure, axes = plt.subplots(figsize=(5, 0.35 * len(sectors) + 1.2))
+    image = axes.imshow(grid, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    axes.set_xticks(range(len(horizons)), [f"{h}d" for h in horizons])
+    axes.set_yticks(range(len(sectors)), sectors)
+    axes.set_title("corr(short ratio, forward return), all periods")
+    figure.colorbar(image, ax=axes)
+    return _png_markdown(figure, "sector x horizon correlation")
+
+
+def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
+    rows = con.execute(
+        "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking "
+        "ORDER BY volatility_rank LIMIT ?", [top]
+    ).fetchall()
+    figure, axes = plt.subplots(figsize=(6, 0.25 * len(rows) + 1))
+    axes.barh([r[0] for r in reversed(rows)], [r[1] for r in reversed(rows)])
+    axes.set_xlabel("mean 2-week volatility of daily returns")
+    axes.set_title(f"most volatile symbols (top {len(rows)})")
+    return _png_markdown(figure, "volatility ranking")
+
+
+def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.MetadataValue]]:
+    """Metadata per dbt model name; models missing from the warehouse are skipped."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
+    previews: dict[str, dict[str, dg.MetadataValue]] = {}
+    if "mart_sector_short_return_correlation" in tables:
+        previews["mart_sector_short_return_correlation"] = {
+            "preview": dg.MetadataValue.md(markdown_table(con, (
+                "SELECT sector, horizon_days, round(correlation, 3) AS correlation, n_sample, n_interquartile "
+                "FROM marts.mart_sector_short_return_correlation WHERE period = 'all' ORDER BY sector, horizon_days"))),
+            "heatmap": dg.MetadataValue.md(correlation_heatmap(con)),
+        }
+    if "mart_volatility_ranking" in tables:
+        previews["mart_volatility_ranking"] = {
+            "preview": dg.MetadataValue.md(markdown_table(con, (
+                "SELECT volatility_rank, symbol, mean_return_volatility, mean_price_usd, n_windows "
+                "FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT 20"))),
+            "bar_chart": dg.MetadataValue.md(volatility_bar_chart(con)),
+        }
+    if "fct_short_volume_daily" in tables:
+        previews["fct_short_volume_daily"] = {
+            "top_short_ratios": dg.MetadataValue.md(markdown_table(con, (
+                "SELECT trade_date, symbol, short_volume, total_volume, short_ratio FROM marts.fct_short_volume_daily "
+                "WHERE trade_date = (SELECT max(trade_date) FROM marts.fct_short_volume_daily) "
+                "ORDER BY short_ratio DESC NULLS LAST LIMIT 10"))),
+        }
+    return previews
