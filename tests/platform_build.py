@@ -1,9 +1,9 @@
 """One full build of the platform from the local mirror, shared by the model tests of all sources.
 
-FINRA 2024-07-01..2024-07-15, two symbol-directory snapshots (2024-07-12, and 2024-07-15 without
+FINRA 2024-03-01..2024-07-15, two symbol-directory snapshots (2024-07-12, and 2024-07-15 without
 AMC, which is therefore delisted), SEC tickers and SIC codes, ECB rates, the new-symbol sensor's
-price backfill (prices from 2024-06-06, so NVDA's split fixture is inside), the made EUR listing
-SAPX, then `dbt build`. It costs about half a minute, hence once per session.
+price backfill from 2024-03-01 (NVDA's split fixture replaces its sample file), the made EUR listing
+SAPX, then `dbt build`. It costs about a minute, hence once per session.
 """
 
 import datetime as dt
@@ -90,9 +90,9 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         dg.instance_for_test() as instance,
     ):
         env.setenv("TICKERLAKE_DUCKDB_PATH", str(warehouse.file))
-        env.setenv("TICKERLAKE_PRICES_START", "2024-06-06")
+        env.setenv("TICKERLAKE_PRICES_START", "2024-03-01")
         resources = resources_for(mirror, lake, warehouse)
-        run([finra_short_volume], resources, instance, {RANGE_START: "2024-07-01", RANGE_END: "2024-07-15"})
+        run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-15"})
         run([symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb], resources, instance)
         snapshot_without("AMC", dt.date(2024, 7, 15), mirror)
         run([symbol_directory], resources, instance)

@@ -72,7 +72,8 @@ select
     sector,
     horizon_days,
     period,
-    corr(short_ratio, fwd_return) as correlation,
+    -- null, not NaN, where a cell is too small or constant to correlate
+    case when isnan(corr(short_ratio, fwd_return)) then null else corr(short_ratio, fwd_return) end as correlation,
     count(*) as n_sample,
     any_value(n_interquartile) as n_interquartile,
     count(distinct symbol) as n_symbols,
