@@ -47,6 +47,8 @@ def correlation_heatmap(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()
     horizons = [1, 5, 22, 65]
     sectors = [s for s in SECTOR_ORDER if any(r[0] == s for r in rows)]
+    if not sectors:
+        return "no pairs of short ratio and forward return yet"
     grid = [[float("nan")] * len(horizons) for _ in sectors]
     for sector, horizon, correlation in rows:
         if sector in sectors and correlation is not None:
@@ -65,6 +67,8 @@ def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
         "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking "
         "ORDER BY volatility_rank LIMIT ?", [top]
     ).fetchall()
+    if not rows:
+        return "no ranked symbols yet"
     figure, axes = plt.subplots(figsize=(6, 0.25 * len(rows) + 1))
     axes.barh([r[0] for r in reversed(rows)], [r[1] for r in reversed(rows)])
     axes.set_xlabel("mean 2-week volatility of daily returns")

@@ -17,6 +17,7 @@ from assets.exports import ExportDirectory, short_volume_csv
 from resources import sql
 from resources.warehouse import WarehouseResource
 from tests.conftest import PlatformBuild
+from tests.platform_build import RANGE_END, RANGE_START
 
 HOLD_WRITE_LOCK = (
     "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(60)"
@@ -80,11 +81,13 @@ def test_a_published_copy_is_replaced_atomically(tmp_path: Path) -> None:
 
 def test_exports_write_one_dated_csv_per_trading_day(platform_build: PlatformBuild, tmp_path: Path) -> None:
     exports = ExportDirectory(root=str(tmp_path / "exports"))
-    result = dg.materialize(
-        [short_volume_csv],
-        resources={"warehouse": platform_build.warehouse, "exports": exports},
-        tags={"dagster/asset_partition_range_start": "2024-07-11", "dagster/asset_partition_range_end": "2024-07-12"},
-    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [short_volume_csv],
+            resources={"warehouse": platform_build.warehouse, "exports": exports},
+            instance=instance,
+            tags={RANGE_START: "2024-07-11", RANGE_END: "2024-07-12"},
+        )
     assert result.success
     assert sorted(p.name for p in (tmp_path / "exports" / "short_volume").iterdir()) == [
         "2024-07-11.csv",
