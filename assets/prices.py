@@ -19,6 +19,7 @@ ASSET_KEY = dg.AssetKey(["raw", DATASET])
 
 
 def symbol_partition(symbol: str) -> str:
+    """The lake partition of a symbol; validated here too, as this string becomes a path."""
     return f"symbol={validate_symbol(symbol)}"
 
 
@@ -40,6 +41,8 @@ def prices_daily(
     context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource
 ) -> dg.MaterializeResult:
     days, symbols = partition_box(context)
+    for symbol in symbols:
+        validate_symbol(symbol)
     if not days:
         return dg.MaterializeResult(metadata={"dagster/row_count": 0})
     first, last = days[0], days[-1]

@@ -5,6 +5,7 @@ reader (or a killed run) only ever sees the previous file or the new one, never 
 re-materialized partition replaces its file instead of adding rows.
 """
 
+import contextlib
 import datetime as dt
 import fcntl
 import os
@@ -16,6 +17,10 @@ import polars as pl
 from pydantic import Field
 
 PART_FILE = "part.parquet"
+
+
+class LakeWriteError(RuntimeError):
+    """A partition could not be written (disk full, read-only or missing lake root)."""
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -46,17 +51,27 @@ class LakeResource(dg.ConfigurableResource):
         return any(self.dataset_path(dataset).rglob(PART_FILE))
 
     def write(self, dataset: str, frame: pl.DataFrame, partition: str | None = None) -> Path:
-        """Atomically replace one partition of a dataset (or the whole unpartitioned dataset)."""
+        """Atomically replace one partition of a dataset (or the whole unpartitioned dataset).
+
+        A full disk or an unwritable root fails with LakeWriteError naming the partition; the temp
+        file is removed and the partition's previous file stays in place.
+        """
         target = self.partition_path(dataset, partition)
-        target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.parent / f".{PART_FILE}.{uuid.uuid4().hex}.tmp"
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             frame.write_parquet(temp, compression="zstd", statistics=True)
             with open(temp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(temp, target)
+        except OSError as exc:
+            raise LakeWriteError(
+                f"lake: cannot write {dataset} {partition or '(whole dataset)'} to {target}: "
+                f"{exc.strerror or exc}; the previous file, if any, is unchanged"
+            ) from exc
         finally:
-            temp.unlink(missing_ok=True)
+            with contextlib.suppress(NotADirectoryError):
+                temp.unlink(missing_ok=True)
         return target
 
     def write_day(self, dataset: str, day: dt.date, frame: pl.DataFrame) -> Path:
@@ -69,7 +84,10 @@ class LakeResource(dg.ConfigurableResource):
         two writers from losing each other's rows, and the rename keeps readers consistent.
         """
         target = self.partition_path(dataset, partition)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LakeWriteError(f"lake: cannot create {target.parent}: {exc.strerror or exc}") from exc
         with open(target.parent / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if target.exists():
