@@ -32,8 +32,11 @@ $(DAGSTER_HOME)/dagster.yaml: platform/dagster.yaml
 demo: install
 	$(BIN)/python sample/demo.py
 
+# Loopback only unless told otherwise: exposing the UI is an explicit `make ui UI_HOST=0.0.0.0`.
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
 ui: install
-	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000
+	$(BIN)/dagster dev -w workspace.yaml --host $(UI_HOST) --port $(UI_PORT)
 
 test: install
 	$(BIN)/ruff check .
