@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo ui test lint sql clean
+.PHONY: install demo ui test test-integration lint sql clean
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -41,6 +41,13 @@ ui: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# PostgreSQL from Debian's packages (installed if missing), then the tests marked `integration`.
+test-integration: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,integration]'
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+	$(BIN)/pytest -m integration
 
 lint: install
 	$(BIN)/ruff check .
