@@ -73,7 +73,7 @@ def tickerlake_dbt_models(
     Events are held until dbt has exited: the previews are read from the warehouse, which dbt holds
     for its whole run, and Dagster wants a multi-asset's outputs in dependency order.
     """
-    warehouse.register_lake_views(lake, LAKE_VIEWS)
+    warehouse.register_lake_views(lake.for_duckdb(), LAKE_VIEWS)
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     events = list(dbt.cli(args, context=context).stream())
     with warehouse.connect(read_only=True) as con:

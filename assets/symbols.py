@@ -43,8 +43,8 @@ def symbol_directory(
 
 def latest_listed_symbols(lake: LakeResource) -> tuple[str, list[str]]:
     """The newest snapshot's date and its symbols, read from the lake (no warehouse lock needed)."""
-    snapshots = sorted(lake.dataset_path(DATASET).glob("date=*"))
+    snapshots = lake.partitions(DATASET)
     if not snapshots:
         return "", []
-    frame = lake.read(DATASET, snapshots[-1].name)
-    return snapshots[-1].name.removeprefix("date="), [] if frame is None else sorted(frame["symbol"].to_list())
+    frame = lake.read(DATASET, snapshots[-1])
+    return snapshots[-1].removeprefix("date="), [] if frame is None else sorted(frame["symbol"].to_list())

@@ -20,12 +20,23 @@ from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
 from resources import finra, fx, prices, sectors, symbols
 from resources.lake import LakeResource
+from resources.s3_lake import S3LakeResource
 from resources.settings import dbt_executable, lake_root, setting, warehouse_path
 from resources.warehouse import WarehouseResource
 from sensors.schedules import daily_schedules
 from sensors.symbols import new_symbols_sensor
 
 TIINGO_KEY = "TICKERLAKE_TIINGO_API_KEY"
+
+
+def lake() -> LakeResource:
+    """The local lake, or the S3 one when TICKERLAKE_LAKE_ROOT is an s3:// URL: configuration only."""
+    root = lake_root()
+    if root.startswith("s3://"):
+        return S3LakeResource(root=root, endpoint_url=os.environ.get("TICKERLAKE_S3_ENDPOINT_URL") or None,
+                              local_mirror=setting("TICKERLAKE_LAKE_MIRROR", "data/lake-mirror"))
+    return LakeResource(root=root)
+
 
 defs = dg.Definitions(
     assets=[
@@ -41,7 +52,7 @@ defs = dg.Definitions(
         ),
     ],
     resources={
-        "lake": LakeResource(root=lake_root()),
+        "lake": lake(),
         "warehouse": WarehouseResource(path=warehouse_path()),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "finra": finra.FinraClient(base_url=setting("TICKERLAKE_FINRA_BASE_URL", finra.DEFAULT_BASE_URL)),

@@ -50,6 +50,14 @@ class LakeResource(dg.ConfigurableResource):
     def has_data(self, dataset: str) -> bool:
         return any(self.dataset_path(dataset).rglob(PART_FILE))
 
+    def partitions(self, dataset: str) -> list[str]:
+        """The dataset's partition names (e.g. "date=2024-07-12"), sorted."""
+        return sorted(p.parent.name for p in self.dataset_path(dataset).glob(f"*/{PART_FILE}"))
+
+    def for_duckdb(self) -> "LakeResource":
+        """A lake DuckDB can read as local files: this one (see S3LakeResource for the S3 case)."""
+        return self
+
     def write(self, dataset: str, frame: pl.DataFrame, partition: str | None = None) -> Path:
         """Atomically replace one partition of a dataset (or the whole unpartitioned dataset).
 

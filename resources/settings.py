@@ -17,6 +17,9 @@ def _absolute_env(name: str, default: str) -> str:
 
 
 def lake_root() -> str:
+    """A local folder (made absolute) or an s3://bucket/prefix URL, kept as it is."""
+    if os.environ.get("TICKERLAKE_LAKE_ROOT", "").startswith("s3://"):
+        return os.environ["TICKERLAKE_LAKE_ROOT"]
     return _absolute_env("TICKERLAKE_LAKE_ROOT", "data/lake")
 
 
