@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo ui test test-integration lint sql clean
+.PHONY: install demo ui test test-integration lint sql bench clean
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -51,6 +51,10 @@ test-integration: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Full-market benchmark (BENCH_DAYS=250 by default; 4500 for the full history): see docs/benchmarks.md
+bench: install
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf data .dagster dbt_project/target dbt_project/logs

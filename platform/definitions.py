@@ -39,6 +39,9 @@ def lake() -> LakeResource:
 
 
 defs = dg.Definitions(
+    # Runs here hold one step each (a raw asset's ranged run, the dbt build): running it in the run's
+    # own process saves a second interpreter and a second load of these definitions per run.
+    executor=dg.in_process_executor,
     assets=[
         finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb, prices_daily,
         tickerlake_dbt_models, short_volume_csv,

@@ -1,0 +1,240 @@
+"""`make bench`: the Dagster path at full-market scale, beside the physical limit, in one table.
+
+Settings (environment): BENCH_DAYS (default 250, about a year; the full history is 4500),
+BENCH_SYMBOLS (NMS symbols a day, default 11000; OTC symbols are 5/11 of that), BENCH_REPEAT
+(runs per figure, the median is reported; default 3), BENCH_DIR (default build/bench).
+Writes build/bench/results.json and docs/benchmarks.md.
+"""
+
+import datetime as dt
+import functools
+import http.server
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+from assets.partitions import calendar
+from bench.generate import finra_day, finra_mirror, prices, symbols
+from resources.lake import LakeResource
+
+ROOT = Path(__file__).resolve().parent.parent
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+LAST_DAY = dt.date(2024, 12, 31)
+MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "started = time.perf_counter()\n"
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode\n"
+    "print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)\n"
+)
+console = Console()
+
+
+def measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of a command and everything it started."""
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    seconds, rss_kb, code = float(out[0]), int(out[1]), int(out[2])
+    if code != 0:
+        raise SystemExit(f"bench: {' '.join(command[:6])} ... failed with exit code {code}")
+    return seconds, rss_kb / 1024
+
+
+def materialize(*args: str) -> list[str]:
+    return [DAGSTER, "asset", "materialize", "-f", "platform/definitions.py", "-d", ".", *args]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Thousands of requests: keep the report readable."""
+
+
+def serve(directory: Path) -> str:
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def fresh_env(work: Path, name: str, base_url: str) -> dict[str, str]:
+    run_dir = work / "runs" / name
+    shutil.rmtree(run_dir, ignore_errors=True)
+    (run_dir / "home").mkdir(parents=True)
+    shutil.copyfile(ROOT / "platform" / "dagster.yaml", run_dir / "home" / "dagster.yaml")
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(run_dir / "home"),
+        "TICKERLAKE_FINRA_BASE_URL": base_url,
+        "TICKERLAKE_LAKE_ROOT": str(run_dir / "lake"),
+        "TICKERLAKE_DUCKDB_PATH": str(run_dir / "w.duckdb"),
+        "TICKERLAKE_START_DATE": "2006-01-03",
+        "DAGSTER_TELEMETRY_DISABLED": "1",
+    }
+
+
+def raw_limit(mirror: Path) -> float:
+    """DuckDB's own read_csv of the same files from local disk into a table: the floor."""
+    files = str(mirror / "equity" / "regsho" / "daily" / "*.txt")
+    with duckdb.connect() as con:
+        started = time.perf_counter()
+        con.execute(
+            "CREATE TABLE t AS SELECT * FROM read_csv(?, delim = '|', header = true, null_padding = true, "
+            "auto_detect = false, "
+            "columns = {'Date': 'VARCHAR', 'Symbol': 'VARCHAR', 'ShortVolume': 'DOUBLE', "
+            "'ShortExemptVolume': 'DOUBLE', 'TotalVolume': 'DOUBLE', 'Market': 'VARCHAR'}) "
+            "WHERE Market IS NOT NULL",
+            [files],
+        )
+        return time.perf_counter() - started
+
+
+def time_query(warehouse: Path, sql: str, repeat: int = 5) -> float:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        timings = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            con.execute(sql).fetchall()
+            timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+RANKING = (
+    "SELECT symbol, avg(return_volatility) AS v FROM marts.fct_volatility_windows WHERE n_returns >= 5 "
+    "AND window_start >= (SELECT max(window_end) FROM marts.fct_volatility_windows) - 365 "
+    "GROUP BY symbol ORDER BY v DESC"
+)
+CORRELATION = "SELECT * FROM marts.mart_sector_short_return_correlation"
+
+
+def one_backfill(work: Path, name: str, base_url: str, days: list[dt.date], price_frame) -> dict[str, float]:
+    env = fresh_env(work, name, base_url)
+    raw_seconds, raw_rss = measure(
+        materialize("--select", "raw/finra_short_volume", "--partition-range", f"{days[0]}...{days[-1]}"), env
+    )
+    lake = LakeResource(root=env["TICKERLAKE_LAKE_ROOT"])
+    for symbol, frame in price_frame.partition_by("symbol", as_dict=True).items():
+        lake.write("prices_daily", frame, f"symbol={symbol[0]}")
+    dbt_seconds, _ = measure(materialize("--select", "kind:dbt"), env)
+    return {"raw_seconds": raw_seconds, "raw_peak_mb": raw_rss, "dbt_seconds": dbt_seconds, "env": env}
+
+
+def main() -> None:
+    n_days = int(os.environ.get("BENCH_DAYS", "250"))
+    n_symbols = int(os.environ.get("BENCH_SYMBOLS", "11000"))
+    repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+    work = Path(os.environ.get("BENCH_DIR", ROOT / "build" / "bench")).resolve()
+    all_days = [s.date() for s in calendar().sessions_window(LAST_DAY.isoformat(), -(n_days + 1))]
+    days, next_day = all_days[:-1], all_days[-1]
+    mirror = work / f"mirror-{n_days}d-{n_symbols}s"
+    if not (mirror / "done").exists():
+        console.print(f"generating {n_days} days x {n_symbols} NMS symbols of FINRA files in {mirror} ...")
+        shutil.rmtree(mirror, ignore_errors=True)
+        finra_mirror(mirror, days[0], days[-1], n_symbols, n_symbols * 5 // 11)
+        (mirror / "done").write_text("ok")
+    files = sorted((mirror / "equity" / "regsho" / "daily").glob("*.txt"))
+    rows = sum(max(0, p.read_bytes().count(b"\n") - 2) for p in files)
+    base_url = serve(mirror)
+    nms = symbols(n_symbols, 1)
+    price_frame = prices(nms, days)
+
+    runs = [one_backfill(work, f"full-{i}", base_url, days, price_frame) for i in range(repeat)]
+    quarter = days[-max(1, len(days) // 4) :]
+    small = one_backfill(
+        work, "quarter", base_url, quarter, price_frame.filter(price_frame["trade_date"] >= quarter[0])
+    )
+    limit = statistics.median(raw_limit(mirror) for _ in range(repeat))
+
+    env = runs[-1]["env"]
+    out = mirror / "equity" / "regsho" / "daily"
+    finra_day(out, next_day, nms, symbols(n_symbols * 5 // 11 + n_symbols, 2)[-(n_symbols * 5 // 11) :], seed=99999)
+    daily_raw, _ = measure(materialize("--select", "raw/finra_short_volume", "--partition", next_day.isoformat()), env)
+    daily_dbt, _ = measure(materialize("--select", "kind:dbt"), env)
+    for path in out.glob(f"*{next_day:%Y%m%d}.txt"):
+        path.unlink()
+    warehouse = Path(env["TICKERLAKE_DUCKDB_PATH"])
+
+    raw_median = statistics.median(r["raw_seconds"] for r in runs)
+    dbt_median = statistics.median(r["dbt_seconds"] for r in runs)
+    results = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}",
+        "days": len(days),
+        "nms_symbols": n_symbols,
+        "rows": rows,
+        "repeat": repeat,
+        "backfill_raw_seconds": raw_median,
+        "backfill_dbt_seconds": dbt_median,
+        "backfill_rows_per_second": rows / raw_median,
+        "raw_limit_seconds": limit,
+        "ratio_to_limit": raw_median / limit,
+        "daily_update_seconds": daily_raw + daily_dbt,
+        "daily_raw_seconds": daily_raw,
+        "daily_dbt_seconds": daily_dbt,
+        "volatility_ranking_query_ms": time_query(warehouse, RANKING) * 1000,
+        "sector_correlation_query_ms": time_query(warehouse, CORRELATION) * 1000,
+        "peak_mb_full_range": statistics.median(r["raw_peak_mb"] for r in runs),
+        "peak_mb_quarter_range": small["raw_peak_mb"],
+        "quarter_days": len(quarter),
+    }
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    report(results)
+
+
+def report(r: dict) -> None:
+    lines = [
+        (
+            "FINRA backfill, Dagster path (client -> lake), one ranged run",
+            f"{r['backfill_raw_seconds']:.1f} s",
+            f"{r['backfill_rows_per_second']:,.0f} rows/s",
+        ),
+        ("dbt build after the backfill (full)", f"{r['backfill_dbt_seconds']:.1f} s", ""),
+        (
+            "raw limit: DuckDB read_csv of the same files, local disk",
+            f"{r['raw_limit_seconds']:.1f} s",
+            f"ratio {r['ratio_to_limit']:.1f}x (goal <= 2x)",
+        ),
+        (
+            "daily update: one new day + incremental dbt",
+            f"{r['daily_update_seconds']:.1f} s",
+            f"raw {r['daily_raw_seconds']:.1f} s + dbt {r['daily_dbt_seconds']:.1f} s (goal < 30 s)",
+        ),
+        ("volatility ranking query, full range", f"{r['volatility_ranking_query_ms']:.1f} ms", "goal < 100 ms"),
+        ("sector correlation query, full range", f"{r['sector_correlation_query_ms']:.1f} ms", "goal < 1 s"),
+        (f"peak memory of the backfill, {r['days']} days", f"{r['peak_mb_full_range']:.0f} MB", ""),
+        (
+            f"peak memory of the backfill, {r['quarter_days']} days",
+            f"{r['peak_mb_quarter_range']:.0f} MB",
+            "bounded by a day's files, not history",
+        ),
+    ]
+    table = Table(
+        title=f"tickerlake bench: {r['days']} days x {r['nms_symbols']} NMS symbols, "
+        f"{r['rows']:,} rows, median of {r['repeat']}"
+    )
+    for column in ("measure", "value", "note"):
+        table.add_column(column)
+    for line in lines:
+        table.add_row(*line)
+    console.print(table)
+    doc = ROOT / "docs" / "benchmarks.md"
+    doc.write_text(
+        "# Benchmarks\n\nProduced by `make bench` (see bench/run.py); numbers are medians of "
+        f"{r['repeat']} runs.\n\nMachine: {r['machine']}.\n\n"
+        f"Range: {r['days']} trading days x {r['nms_symbols']} NMS symbols ({r['rows']:,} FINRA rows).\n\n"
+        "| measure | value | note |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in lines) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
