@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 
 from assets.partitions import partition_days, trading_days
+from assets.schema import column_schema
 from resources.finra import FACILITIES, SHORT_VOLUME_SCHEMA, FinraClient
 from resources.lake import LakeResource
 
@@ -39,9 +40,7 @@ RANGE_CHECK = "short_volume_within_total"
         "FORF), one Parquet file per trading day. short_volume includes short_exempt_volume; "
         "total_volume is the volume reported to FINRA's facilities only (off-exchange), not the tape."
     ),
-    metadata={"dagster/column_schema": dg.TableSchema(
-        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in SHORT_VOLUME_SCHEMA.items()]
-    )},
+    metadata=column_schema(SHORT_VOLUME_SCHEMA),
 )
 def finra_short_volume(
     context: dg.AssetExecutionContext, finra: FinraClient, lake: LakeResource

@@ -9,6 +9,7 @@ import dagster as dg
 import polars as pl
 
 from assets.partitions import partition_box, trading_days_by_symbol
+from assets.schema import column_schema
 from resources.http import SourceError
 from resources.lake import LakeResource
 from resources.prices import PRICES_SCHEMA, PricesResource
@@ -33,9 +34,7 @@ def symbol_partition(symbol: str) -> str:
         "Raw (unadjusted) daily OHLCV with the day's cash dividend and split ratio, in the listing "
         "currency; adjusted close and USD prices are computed in dbt (fct_prices_daily)."
     ),
-    metadata={"dagster/column_schema": dg.TableSchema(
-        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in PRICES_SCHEMA.items()]
-    )},
+    metadata=column_schema(PRICES_SCHEMA),
 )
 def prices_daily(
     context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource

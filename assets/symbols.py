@@ -4,6 +4,7 @@ universe. Delisting dates are derived from the snapshots in dbt (dim_symbols); n
 
 import dagster as dg
 
+from assets.schema import column_schema
 from resources.lake import LakeResource, day_partition
 from resources.symbols import DIRECTORY_SCHEMA, SymbolDirectoryClient, split_valid_symbols
 
@@ -19,9 +20,7 @@ ASSET_KEY = dg.AssetKey(["raw", DATASET])
         "Nasdaq Trader's nasdaqlisted.txt + otherlisted.txt, test issues dropped, one snapshot per "
         "file-creation day (re-running the same day replaces that day's snapshot)."
     ),
-    metadata={"dagster/column_schema": dg.TableSchema(
-        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in DIRECTORY_SCHEMA.items()]
-    )},
+    metadata=column_schema(DIRECTORY_SCHEMA),
 )
 def symbol_directory(
     context: dg.AssetExecutionContext, symbol_directory_client: SymbolDirectoryClient, lake: LakeResource
