@@ -197,11 +197,13 @@ def test_price_provider_faults_name_the_symbol_and_keep_its_file(tmp_path) -> No
 
 def test_an_ecb_archive_that_is_not_a_zip_fails_and_keeps_the_rates(tmp_path) -> None:
     lake = LakeResource(root=str(tmp_path / "lake"))
-    with serve_all_sources() as mirror:
-        ecb = EcbClient(base_url=source_url(mirror, "ecb"), retry_attempts=1)
-        assert dg.materialize([fx_rates_ecb], resources={"lake": lake, "ecb": ecb}).success
+    with serve_all_sources() as mirror, dg.instance_for_test() as instance:
+        resources = {"lake": lake, "ecb": EcbClient(base_url=source_url(mirror, "ecb"), retry_attempts=1)}
+        assert dg.materialize([fx_rates_ecb], resources=resources, instance=instance).success
         before = lake.partition_path("fx_rates_ecb").read_bytes()
         mirror.fail_path("/www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip", Response(b"<html/>", 200))
-        result = dg.materialize([fx_rates_ecb], resources={"lake": lake, "ecb": ecb}, raise_on_error=False)
+        result = dg.materialize([fx_rates_ecb], resources=resources, instance=instance, raise_on_error=False)
+        error = result.get_step_failure_events()[0].step_failure_data.error
+        assert "ECB /stats/eurofxref/eurofxref-hist.zip: not a zip" in error.cause.message
     assert not result.success
     assert lake.partition_path("fx_rates_ecb").read_bytes() == before
