@@ -77,22 +77,52 @@ trading_days = trading_days_partitions()
 symbols = dg.DynamicPartitionsDefinition(name="symbols")
 trading_days_by_symbol = dg.MultiPartitionsDefinition({"date": trading_days, "symbol": symbols})
 
+# Crypto trades every day of the year: calendar days in UTC, the time zone of Binance's archives.
+CRYPTO_DEFAULT_START = "2017-08-17"  # Binance's first spot klines
+
+
+def crypto_days_partitions() -> dg.DailyPartitionsDefinition:
+    """UTC days from TICKERLAKE_CRYPTO_START_DATE; today is a partition from midnight (the top-up fills it).
+
+    TICKERLAKE_CRYPTO_END_DATE (inclusive) pins the last day, for a sample recorded at a fixed time.
+    """
+    start = os.environ.get("TICKERLAKE_CRYPTO_START_DATE", CRYPTO_DEFAULT_START)
+    end = os.environ.get("TICKERLAKE_CRYPTO_END_DATE")
+    if end:
+        return dg.DailyPartitionsDefinition(
+            start_date=start, end_date=(dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat(), timezone="UTC"
+        )
+    return dg.DailyPartitionsDefinition(start_date=start, end_offset=1, timezone="UTC")
+
+
+crypto_days = crypto_days_partitions()
+# Pairs become partitions only through the new-pair sensor, after validation (resources.binance).
+pairs = dg.DynamicPartitionsDefinition(name="crypto_pairs")
+crypto_days_by_pair = dg.MultiPartitionsDefinition({"date": crypto_days, "pair": pairs})
+
 
 def partition_box(context: dg.AssetExecutionContext) -> tuple[list[dt.date], list[str]]:
-    """The trading days and the symbols a date x symbol run covers.
+    """The days and the symbols (or pairs) a date x dynamic-partition run covers.
 
     A ranged run over a MultiPartitionsDefinition is a box: a range on each dimension. Reading the
     two ranges, instead of context.partition_keys, avoids materializing days x symbols keys.
     """
+    multi = context.assets_def.partitions_def
+    assert isinstance(multi, dg.MultiPartitionsDefinition)
+    dates = next(d for d in multi.partitions_defs if d.name == "date").partitions_def
+    dynamic = next(d for d in multi.partitions_defs if d.name != "date")
     key_range = context.partition_key_range
-    first, last = (_dimensions(key) for key in (key_range.start, key_range.end))
-    days = sessions(dt.date.fromisoformat(first["date"]), dt.date.fromisoformat(last["date"]))
-    known = context.instance.get_dynamic_partitions(symbols.name)
-    chosen = known[known.index(first["symbol"]): known.index(last["symbol"]) + 1]
+    first, last = (_dimensions(multi, key) for key in (key_range.start, key_range.end))
+    day_keys = dates.get_partition_keys_in_range(dg.PartitionKeyRange(first["date"], last["date"]))
+    days = [dt.date.fromisoformat(key) for key in day_keys]
+    known = context.instance.get_dynamic_partitions(dynamic.partitions_def.name)
+    chosen = known[known.index(first[dynamic.name]): known.index(last[dynamic.name]) + 1]
     return days, chosen
 
 
-def _dimensions(key: str) -> dict[str, str]:
+def _dimensions(multi: dg.MultiPartitionsDefinition, key: str) -> dict[str, str]:
     if isinstance(key, dg.MultiPartitionKey):
         return dict(key.keys_by_dimension)
-    return dict(trading_days_by_symbol.get_partition_key_from_str(key).keys_by_dimension)
+    return dict(multi.get_partition_key_from_str(key).keys_by_dimension)
+
+

@@ -29,6 +29,14 @@ class SourceFileMissing(SourceError):
     """The source answered 404 for a file that should exist."""
 
 
+class SourceBanned(SourceError):
+    """The host banned this client (HTTP 418) for `retry_after` seconds: stop, do not retry."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RetryableStatus(Exception):
     """A status worth retrying, carrying the server's Retry-After in seconds when it sent one."""
 
@@ -81,16 +89,31 @@ class _WaitHonoringRetryAfter:
 
 def get_bytes(client: httpx.Client, url: str, *, what: str, policy: RetryPolicy) -> bytes:
     """GET url and return its body, retrying transient failures; `what` names the file in errors."""
+    return get(client, url, what=what, policy=policy).content
 
-    def attempt() -> bytes:
-        response = client.get(url)
+
+def get(
+    client: httpx.Client, url: str, *, what: str, policy: RetryPolicy, params: dict[str, str | int] | None = None
+) -> httpx.Response:
+    """GET url (with query `params`) and return the 200 response, retrying transient failures."""
+    shown = str(httpx.URL(url, params=params)) if params else url
+
+    def attempt() -> httpx.Response:
+        response = client.get(url, params=params)
         if response.status_code in RETRYABLE_STATUS:
             raise RetryableStatus(response.status_code, parse_retry_after(response.headers.get("Retry-After")))
         if response.status_code == 404:
-            raise SourceFileMissing(f"{what}: file is missing (HTTP 404 at {url})")
+            raise SourceFileMissing(f"{what}: file is missing (HTTP 404 at {shown})")
+        if response.status_code == 418:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise SourceBanned(
+                f"{what}: the host banned this client (HTTP 418) for {retry_after or 'unknown'} s at {shown}; "
+                "stopped without retrying",
+                retry_after,
+            )
         if response.status_code != 200:
-            raise SourceError(f"{what}: unexpected HTTP {response.status_code} at {url}")
-        return response.content
+            raise SourceError(f"{what}: unexpected HTTP {response.status_code} at {shown}")
+        return response
 
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts),
@@ -101,8 +124,8 @@ def get_bytes(client: httpx.Client, url: str, *, what: str, policy: RetryPolicy)
     try:
         return retrying(attempt)
     except RetryableStatus as exc:
-        raise SourceError(f"{what}: gave up after {policy.attempts} attempts, last answer {exc} at {url}") from exc
+        raise SourceError(f"{what}: gave up after {policy.attempts} attempts, last answer {exc} at {shown}") from exc
     except httpx.TransportError as exc:
         raise SourceError(
-            f"{what}: gave up after {policy.attempts} attempts, last error {type(exc).__name__}: {exc} at {url}"
+            f"{what}: gave up after {policy.attempts} attempts, last error {type(exc).__name__}: {exc} at {shown}"
         ) from exc

@@ -1,0 +1,230 @@
+"""Binance spot: the daily pair universe and 1-minute klines, partitioned by UTC day x pair.
+
+A klines run covers a box of days x pairs. Its history comes from the archive host: a monthly zip
+where the run covers a whole month, daily zips otherwise, each checksum-verified. The last
+`TAIL_DAYS` days (whose daily zips are not published yet) and any day an archive lacks come from
+the REST API, starting after the last minute already stored, so a top-up every few minutes asks
+only for the new minutes. Only closed klines are stored.
+
+Lake layout: one file per pair and month (crypto_klines_1m/pair=BTCUSDT/month=2024-12/part.parquet),
+so a pair-year is 12 files. Each write replaces exactly the minutes the run fetched, under the
+file's lock, so re-runs and overlapping runs never leave a minute twice. Beside each month file
+the same write rolls the month up into 1h and 1d bars (crypto_bars_1h, crypto_bars_1d), so the
+indicators read hours and days without re-reading every minute of history.
+"""
+
+import datetime as dt
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import dagster as dg
+import polars as pl
+
+from assets.partitions import crypto_days_by_pair, partition_box
+from assets.schema import column_schema
+from resources.binance import KLINES_SCHEMA, UNIVERSE_SCHEMA, BinanceClient, BinanceSession, validate_pair
+from resources.http import SourceError
+from resources.lake import LakeResource, day_partition
+
+KLINES_DATASET, UNIVERSE_DATASET = "crypto_klines_1m", "crypto_universe"
+KLINES_KEY = dg.AssetKey(["raw", KLINES_DATASET])
+UNIVERSE_KEY = dg.AssetKey(["raw", UNIVERSE_DATASET])
+ROLLUPS = {"1h": "crypto_bars_1h", "1d": "crypto_bars_1d"}
+# Today and yesterday: Binance publishes a day's zip the next day, so these come from the REST API.
+TAIL_DAYS = 2
+DAY = dt.timedelta(days=1)
+
+BARS_SCHEMA: dict[str, pl.DataType] = {
+    "pair": pl.String(), "open_time": KLINES_SCHEMA["open_time"], "open": pl.Float64(), "high": pl.Float64(),
+    "low": pl.Float64(), "close": pl.Float64(), "volume": pl.Float64(), "quote_volume": pl.Float64(),
+    "trades": pl.Int64(), "minutes": pl.UInt32(),
+}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Klines of one pair that replace what the lake holds for [start, end)."""
+
+    source: str
+    start: dt.datetime
+    end: dt.datetime
+    frame: pl.DataFrame
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def month_partition(pair: str, month: str) -> str:
+    return f"pair={validate_pair(pair)}/month={month}"
+
+
+def rollup(klines: pl.DataFrame, every: str) -> pl.DataFrame:
+    """1m klines as `every` bars (left-labelled, UTC); `minutes` tells a complete bar from a partial one."""
+    if klines.is_empty():
+        return pl.DataFrame(schema=BARS_SCHEMA)
+    return (
+        klines.sort("open_time")
+        .group_by_dynamic("open_time", every=every, group_by="pair", closed="left", label="left")
+        .agg(
+            pl.col("open").first(), pl.col("high").max(), pl.col("low").min(), pl.col("close").last(),
+            pl.col("volume").sum(), pl.col("quote_volume").sum(), pl.col("trades").sum(),
+            pl.len().alias("minutes"),
+        )
+        .select(list(BARS_SCHEMA))
+    )
+
+
+def _whole_months(days: list[dt.date]) -> tuple[list[str], list[dt.date]]:
+    """Months the days cover completely (a monthly zip each) and the remaining days (daily zips)."""
+    by_month: dict[str, list[dt.date]] = defaultdict(list)
+    for day in days:
+        by_month[f"{day:%Y-%m}"].append(day)
+    months, rest = [], []
+    for month, in_month in by_month.items():
+        following = (in_month[0].replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        if len(in_month) == (following - in_month[0].replace(day=1)).days:
+            months.append(month)
+        else:
+            rest.extend(in_month)
+    return months, rest
+
+
+def _from_archives(session: BinanceSession, pair: str, days: list[dt.date]) -> Iterator[Fetched]:
+    """Monthly zips for whole months, daily zips for the rest; an unpublished zip falls back a level."""
+    months, single_days = _whole_months(days)
+    for month in months:
+        frame = session.archive(pair, month)
+        first = dt.date.fromisoformat(f"{month}-01")
+        month_days = [d for d in days if f"{d:%Y-%m}" == month]
+        if frame is None:
+            single_days.extend(month_days)
+        else:
+            yield Fetched("monthly archive", midnight(first), midnight(month_days[-1] + DAY), frame)
+    for day in sorted(single_days):
+        frame = session.archive(pair, f"{day:%Y-%m-%d}")
+        if frame is None:
+            yield Fetched("api", midnight(day), midnight(day + DAY), session.klines(pair, midnight(day), midnight(day + DAY)))
+        else:
+            yield Fetched("daily archive", midnight(day), midnight(day + DAY), frame)
+
+
+def _last_stored_minute(lake: LakeResource, pair: str, day: dt.date) -> dt.datetime | None:
+    stored = lake.read(KLINES_DATASET, month_partition(pair, f"{day:%Y-%m}"))
+    if stored is None:
+        return None
+    in_day = stored.filter(pl.col("open_time").is_between(midnight(day), midnight(day + DAY), closed="left"))
+    return None if in_day.is_empty() else in_day["open_time"].max()
+
+
+def _from_api(session: BinanceSession, lake: LakeResource, pair: str, day: dt.date, now: dt.datetime) -> Fetched:
+    """The day's minutes after the last stored one, up to now; the open (unfinished) minute is left out."""
+    last = _last_stored_minute(lake, pair, day)
+    start = last + dt.timedelta(minutes=1) if last else midnight(day)
+    end = min(midnight(day + DAY), now)
+    frame = session.klines(pair, start, end) if start < end else pl.DataFrame(schema=KLINES_SCHEMA)
+    return Fetched("api", start, end, frame.filter(pl.col("close_time") < now))
+
+
+def fetch_pair(
+    session: BinanceSession, lake: LakeResource, pair: str, days: list[dt.date], now: dt.datetime
+) -> Iterator[Fetched]:
+    """Everything a run fetches for one pair, oldest first; days before the pair's listing are skipped."""
+    if len(days) > TAIL_DAYS:
+        listed = session.first_open_time(pair)
+        if listed is None:
+            return
+        days = [d for d in days if d >= listed.date()]
+    tail_start = now.date() - dt.timedelta(days=TAIL_DAYS - 1)
+    yield from _from_archives(session, pair, [d for d in days if d < tail_start])
+    for day in (d for d in days if d >= tail_start):
+        yield _from_api(session, lake, pair, day, now)
+
+
+def store_month(lake: LakeResource, pair: str, items: list[Fetched]) -> int:
+    """Replace the fetched windows (all in one month) in the pair's month file, then refresh its rollups."""
+    frame = pl.concat(
+        [item.frame.filter(pl.col("open_time").is_between(item.start, item.end, closed="left")) for item in items]
+    ).unique("open_time", keep="last")
+    replaced = pl.any_horizontal(*(pl.col("open_time").is_between(i.start, i.end, closed="left") for i in items))
+    partition = month_partition(pair, f"{items[0].start:%Y-%m}")
+    lake.upsert(KLINES_DATASET, partition, frame, replaced=replaced, sort_by=["open_time"])
+    month_klines = lake.read(KLINES_DATASET, partition)
+    for every, dataset in ROLLUPS.items():
+        lake.write(dataset, rollup(month_klines, every), partition)
+    return frame.height
+
+
+@dg.asset(
+    key=UNIVERSE_KEY,
+    group_name="crypto",
+    kinds={"parquet", "polars"},
+    description=(
+        "The top pairs of one quote asset by 24h quote volume on Binance (leveraged tokens and stablecoin "
+        "pairs left out), one snapshot per UTC day; pairs entering it become crypto_pairs partitions."
+    ),
+    metadata=column_schema(UNIVERSE_SCHEMA),
+)
+def crypto_universe(binance: BinanceClient, lake: LakeResource) -> dg.MaterializeResult:
+    today = dt.datetime.now(dt.UTC).date()
+    with binance.open() as session:
+        frame = session.top_pairs(binance.quote_asset, binance.top_n, today)
+    lake.write(UNIVERSE_DATASET, frame, day_partition(today))
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": frame.height, "snapshot_date": today.isoformat(),
+        "top_pairs": dg.MetadataValue.json(frame["pair"].head(20).to_list()),
+    })
+
+
+def latest_universe(lake: LakeResource) -> tuple[str, list[str]]:
+    """The newest universe snapshot's date and its pairs, by rank, read from the lake."""
+    snapshots = lake.partitions(UNIVERSE_DATASET)
+    if not snapshots:
+        return "", []
+    frame = lake.read(UNIVERSE_DATASET, snapshots[-1])
+    return snapshots[-1].removeprefix("date="), [] if frame is None else frame.sort("rank")["pair"].to_list()
+
+
+@dg.asset(
+    key=KLINES_KEY,
+    partitions_def=crypto_days_by_pair,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="crypto",
+    kinds={"parquet", "polars"},
+    description=(
+        "Binance spot 1-minute klines (UTC), from checksum-verified archives for history and the REST API for "
+        "the last two days; unique per (pair, open_time). Rolled up into crypto_bars_1h and crypto_bars_1d."
+    ),
+    metadata=column_schema(KLINES_SCHEMA),
+)
+def crypto_klines_1m(
+    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource
+) -> dg.MaterializeResult:
+    days, pairs = partition_box(context)
+    for pair in pairs:
+        validate_pair(pair)
+    now = dt.datetime.now(dt.UTC)
+    errors, rows, sources = [], 0, Counter()
+    with binance.open() as session:
+        for pair in pairs:
+            try:
+                fetched = fetch_pair(session, lake, pair, days, now)
+                for _, items in itertools.groupby(fetched, key=lambda item: f"{item.start:%Y-%m}"):
+                    items = list(items)
+                    rows += store_month(lake, pair, items)
+                    sources.update(item.source for item in items)
+            except SourceError as exc:
+                context.log.error(str(exc))
+                errors.append(f"{pair} {days[0]}..{days[-1]}: {exc}")
+    if errors:
+        raise dg.Failure(
+            description=f"{len(errors)} of {len(pairs)} pairs failed; months stored before the error are complete, "
+            "the failed month's file is unchanged:\n"
+            + "\n".join(errors[:50]),
+        )
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows, "pairs": len(pairs), "first_day": days[0].isoformat(),
+        "last_day": days[-1].isoformat(), "fetches": dg.MetadataValue.json(dict(sources)),
+    })
