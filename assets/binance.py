@@ -53,6 +53,11 @@ class Fetched:
     frame: pl.DataFrame
 
 
+def utc_now() -> dt.datetime:
+    """The clock the tail is fetched up to (one place, so tests can set it)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
@@ -106,7 +111,8 @@ def _from_archives(session: BinanceSession, pair: str, days: list[dt.date]) -> I
     for day in sorted(single_days):
         frame = session.archive(pair, f"{day:%Y-%m-%d}")
         if frame is None:
-            yield Fetched("api", midnight(day), midnight(day + DAY), session.klines(pair, midnight(day), midnight(day + DAY)))
+            start, end = midnight(day), midnight(day + DAY)
+            yield Fetched("api", start, end, session.klines(pair, start, end))
         else:
             yield Fetched("daily archive", midnight(day), midnight(day + DAY), frame)
 
@@ -168,7 +174,7 @@ def store_month(lake: LakeResource, pair: str, items: list[Fetched]) -> int:
     metadata=column_schema(UNIVERSE_SCHEMA),
 )
 def crypto_universe(binance: BinanceClient, lake: LakeResource) -> dg.MaterializeResult:
-    today = dt.datetime.now(dt.UTC).date()
+    today = utc_now().date()
     with binance.open() as session:
         frame = session.top_pairs(binance.quote_asset, binance.top_n, today)
     lake.write(UNIVERSE_DATASET, frame, day_partition(today))
@@ -205,7 +211,7 @@ def crypto_klines_1m(
     days, pairs = partition_box(context)
     for pair in pairs:
         validate_pair(pair)
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     errors, rows, sources = [], 0, Counter()
     with binance.open() as session:
         for pair in pairs:

@@ -11,8 +11,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from assets import finra, fx, prices, sectors, symbols
+from assets import alerts, binance, finra, fx, indicators, prices, sectors, symbols
 from assets.previews import mart_previews
+from resources.binance import KLINES_SCHEMA, UNIVERSE_SCHEMA
 from resources.finra import SHORT_VOLUME_SCHEMA
 from resources.fx import FX_SCHEMA
 from resources.lake import LakeResource
@@ -32,6 +33,12 @@ LAKE_VIEWS = {
     sectors.SIC_DATASET: SIC_SCHEMA,
     prices.DATASET: PRICES_SCHEMA,
     fx.DATASET: FX_SCHEMA,
+    binance.UNIVERSE_DATASET: UNIVERSE_SCHEMA,
+    binance.KLINES_DATASET: KLINES_SCHEMA,
+    binance.ROLLUPS["1h"]: binance.BARS_SCHEMA,
+    binance.ROLLUPS["1d"]: binance.BARS_SCHEMA,
+    indicators.DATASET: indicators.INDICATORS_SCHEMA,
+    alerts.DATASET: alerts.ALERTS_SCHEMA,
 }
 
 

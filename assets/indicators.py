@@ -30,6 +30,15 @@ RSI_PERIOD = ATR_PERIOD = STOCH_PERIOD = 14
 STOCH_SMOOTH = 3
 TD_SETUP, TD_COUNTDOWN = 9, 13
 
+INDICATORS_SCHEMA: dict[str, pl.DataType] = {
+    "pair": pl.String(), "interval": pl.String(), "open_time": pl.Datetime("us", "UTC"), "is_closed": pl.Boolean(),
+    **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume", f"sma_{SMA_PERIOD}", f"ema_{EMA_PERIOD}",
+                                 f"rsi_{RSI_PERIOD}", f"atr_{ATR_PERIOD}", "bb_upper", "bb_middle", "bb_lower",
+                                 "stoch_k", "stoch_d")},
+    **{c: pl.Int64() for c in ("td_buy_setup", "td_sell_setup", "td_buy_countdown", "td_sell_countdown")},
+    **{c: pl.Float64() for c in ("pivot", "r1", "s1", "r2", "s2")},
+}
+
 
 def _nan_prefix(values: np.ndarray, first: int) -> np.ndarray:
     out = np.full(len(values), np.nan)
@@ -199,7 +208,7 @@ def pair_indicators(lake: LakeResource, pair: str, minute_days: int) -> pl.DataF
             pl.lit(interval).alias("interval"),
             (closes_at <= pl.lit(last_minute + STEP["1m"]) if last_minute else pl.lit(True)).alias("is_closed"),
         ))
-    return pl.concat(frames, how="vertical") if frames else pl.DataFrame()
+    return pl.concat(frames, how="vertical").select(list(INDICATORS_SCHEMA)) if frames else pl.DataFrame()
 
 
 def stored_pairs(lake: LakeResource) -> list[str]:

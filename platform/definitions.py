@@ -11,22 +11,33 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from assets.alerts import crypto_alerts
+from assets.binance import crypto_klines_1m, crypto_universe
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.exports import ExportDirectory, short_volume_csv
 from assets.finra import finra_short_volume
 from assets.fx import fx_rates_ecb
+from assets.indicators import crypto_indicators
 from assets.prices import prices_daily
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
-from resources import finra, fx, prices, sectors, symbols
+from resources import binance, finra, fx, notifier, prices, sectors, symbols
 from resources.lake import LakeResource
 from resources.s3_lake import S3LakeResource
 from resources.settings import dbt_executable, lake_root, setting, warehouse_path
 from resources.warehouse import WarehouseResource
+from sensors.alerts import crypto_alerts_sensor
+from sensors.binance import crypto_topup_schedule, crypto_universe_schedule, new_pairs_sensor
 from sensors.schedules import daily_schedules
 from sensors.symbols import new_symbols_sensor
 
 TIINGO_KEY = "TICKERLAKE_TIINGO_API_KEY"
+TELEGRAM_TOKEN, WEBHOOK_URL = "TICKERLAKE_TELEGRAM_BOT_TOKEN", "TICKERLAKE_ALERT_WEBHOOK_URL"
+
+
+def secret(name: str) -> dg.EnvVar | None:
+    """An EnvVar for a secret that is set, None for one that is not (the resource then says what is missing)."""
+    return dg.EnvVar(name) if name in os.environ else None
 
 
 def lake() -> LakeResource:
@@ -44,13 +55,15 @@ defs = dg.Definitions(
     executor=dg.in_process_executor,
     assets=[
         finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb, prices_daily,
-        tickerlake_dbt_models, short_volume_csv,
+        tickerlake_dbt_models, short_volume_csv, crypto_universe, crypto_klines_1m, crypto_indicators, crypto_alerts,
     ],
-    schedules=daily_schedules,
+    schedules=[*daily_schedules, crypto_topup_schedule, crypto_universe_schedule],
     sensors=[
         new_symbols_sensor,
+        new_pairs_sensor,
+        crypto_alerts_sensor,
         dg.AutomationConditionSensorDefinition(
-            "dbt_models_automation", target=dg.AssetSelection.assets(tickerlake_dbt_models),
+            "models_automation", target=dg.AssetSelection.assets(tickerlake_dbt_models, crypto_indicators),
             default_status=dg.DefaultSensorStatus.RUNNING,
         ),
     ],
@@ -71,9 +84,22 @@ defs = dg.Definitions(
             provider=setting("TICKERLAKE_PRICE_PROVIDER", "yahoo"),
             yahoo_base_url=setting("TICKERLAKE_YAHOO_BASE_URL", prices.YAHOO_BASE_URL),
             tiingo_base_url=setting("TICKERLAKE_TIINGO_BASE_URL", prices.TIINGO_BASE_URL),
-            tiingo_api_key=dg.EnvVar(TIINGO_KEY) if TIINGO_KEY in os.environ else None,
+            tiingo_api_key=secret(TIINGO_KEY),
         ),
         "exports": ExportDirectory(root=setting("TICKERLAKE_EXPORT_DIR", "data/exports")),
         "ecb": fx.EcbClient(base_url=setting("TICKERLAKE_ECB_BASE_URL", fx.DEFAULT_BASE_URL)),
+        "binance": binance.BinanceClient(
+            data_url=setting("TICKERLAKE_BINANCE_DATA_URL", binance.DEFAULT_DATA_URL),
+            api_url=setting("TICKERLAKE_BINANCE_API_URL", binance.DEFAULT_API_URL),
+            top_n=int(setting("TICKERLAKE_CRYPTO_TOP_N", "100")),
+            quote_asset=setting("TICKERLAKE_CRYPTO_QUOTE_ASSET", "USDT"),
+        ),
+        "notifier": notifier.Notifier(
+            channel=setting("TICKERLAKE_ALERT_CHANNEL", "none"),
+            telegram_api_url=setting("TICKERLAKE_TELEGRAM_API_URL", notifier.DEFAULT_TELEGRAM_API_URL),
+            telegram_bot_token=secret(TELEGRAM_TOKEN),
+            telegram_chat_id=os.environ.get("TICKERLAKE_TELEGRAM_CHAT_ID"),
+            webhook_url=secret(WEBHOOK_URL),
+        ),
     },
 )

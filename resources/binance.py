@@ -97,10 +97,14 @@ def archive_name(pair: str, period: str, interval: str = INTERVAL) -> str:
 
 
 def _to_utc(column: str) -> pl.Expr:
-    """Epoch integers in ms or µs (by magnitude, per row) as UTC timestamps in µs."""
+    """Epoch integers in ms or µs (by magnitude, per row) as UTC timestamps at millisecond precision.
+
+    Milliseconds are what the API and every archive before 2025 carry; truncating the µs archives'
+    close_time (…59.999999) to them makes a minute identical whichever source it came from.
+    """
     raw = pl.col(column)
     micros = pl.when(raw >= _MICROS_THRESHOLD).then(raw).otherwise(raw * 1000)
-    return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(column)
+    return micros.cast(pl.Datetime("us")).dt.truncate("1ms").dt.replace_time_zone("UTC").alias(column)
 
 
 def _typed(raw: pl.DataFrame, pair: str, where: str) -> pl.DataFrame:

@@ -7,6 +7,7 @@ when they do not clear. 404 is never retried: on a trading day it means the file
 
 import email.utils
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -97,9 +98,20 @@ def get(
 ) -> httpx.Response:
     """GET url (with query `params`) and return the 200 response, retrying transient failures."""
     shown = str(httpx.URL(url, params=params)) if params else url
+    return _with_retries(lambda: client.get(url, params=params), what=what, shown=shown, policy=policy)
 
+
+def post_json(client: httpx.Client, url: str, payload: object, *, what: str, policy: RetryPolicy) -> httpx.Response:
+    """POST a JSON body, retrying transient failures. Errors name `what`, never the URL, which may
+    carry a secret (Telegram puts the bot token in the path)."""
+    return _with_retries(lambda: client.post(url, json=payload), what=what, shown="(URL withheld)", policy=policy)
+
+
+def _with_retries(
+    send: Callable[[], httpx.Response], *, what: str, shown: str, policy: RetryPolicy
+) -> httpx.Response:
     def attempt() -> httpx.Response:
-        response = client.get(url, params=params)
+        response = send()
         if response.status_code in RETRYABLE_STATUS:
             raise RetryableStatus(response.status_code, parse_retry_after(response.headers.get("Retry-After")))
         if response.status_code == 404:

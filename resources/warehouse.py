@@ -20,6 +20,7 @@ DUCKDB_POOL = "duckdb"
 
 _DUCKDB_TYPES = {
     pl.Date(): "DATE", pl.String(): "VARCHAR", pl.Float64(): "DOUBLE", pl.Int64(): "BIGINT", pl.Boolean(): "BOOLEAN",
+    pl.UInt32(): "UINTEGER", pl.Datetime("us", "UTC"): "TIMESTAMPTZ",
 }
 
 

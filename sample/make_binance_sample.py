@@ -4,9 +4,9 @@ Run from the repository root: `.venv/bin/python sample/make_binance_sample.py`. 
 deterministic; the files are committed, this script documents how they were made.
 
 - data.binance.vision: monthly 1m archives for 2024-12 (BTCUSDT, and ETHUSDT, which the sample
-  lists from 2024-12-20; timestamps in milliseconds, as before 2025) and daily 1m archives for 2025-01-01..2025-01-07 (BTCUSDT, ETHUSDT,
-  and SOLUSDT, which the sample lists from 2025-01-01; microseconds, as spot files since 2025), each
-  zip beside its `.CHECKSUM`.
+  lists from 2024-12-20; timestamps in milliseconds, as before 2025) and daily 1m archives for
+  2025-01-01..2025-01-07 (BTCUSDT, ETHUSDT, and SOLUSDT, which the sample lists from 2025-01-01;
+  microseconds, as spot files since 2025), each zip beside its `.CHECKSUM`.
 - api.binance.com/api/v3/klines/<PAIR>.json: the REST API's answer (JSON array of 12-element
   arrays, times in milliseconds) for 2025-01-08 00:00..12:00 UTC, the minutes no archive holds yet.
   sample/binance_api.py answers /api/v3/klines from the archives plus these, as the real endpoint
@@ -103,7 +103,8 @@ def main() -> None:
             write_archive(pair, "monthly", "2024-12", in_range(rows, MONTH_START, DAILY_START), micros=False)
         day = DAILY_START
         while day < TAIL_START:
-            write_archive(pair, "daily", f"{day:%Y-%m-%d}", in_range(rows, day, day + dt.timedelta(days=1)), micros=True)
+            one_day = in_range(rows, day, day + dt.timedelta(days=1))
+            write_archive(pair, "daily", f"{day:%Y-%m-%d}", one_day, micros=True)
             day += dt.timedelta(days=1)
         (API / "klines").mkdir(parents=True, exist_ok=True)
         tail = [api_row(r) for r in in_range(rows, TAIL_START, END)]

@@ -4,7 +4,7 @@ import contextlib
 import datetime as dt
 import re
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from werkzeug import Request, Response
 from resources.finra import FinraClient, file_name
 from resources.lake import LakeResource
 from resources.warehouse import WarehouseResource
+from sample.binance_api import KLINES_PATH, klines_answer
 
 pytest_plugins = ["tests.platform_build"]
 
@@ -40,6 +41,7 @@ class Mirror:
     faults: dict[str, deque[Response]] = field(default_factory=lambda: defaultdict(deque))
     requests: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    routes: dict[str, Callable[[Request], Response]] = field(default_factory=dict)
 
     def add_tree(self, directory: Path, prefix: str = "") -> None:
         """Every file under `directory`, served at /<prefix>/<its relative path>."""
@@ -58,6 +60,8 @@ class Mirror:
         self.headers.append(dict(request.headers))
         if self.faults[request.path]:
             return self.faults[request.path].popleft()
+        if request.path in self.routes:
+            return self.routes[request.path](request)
         if request.path not in self.files:
             return Response("<html>Not Found</html>", status=404, content_type="text/html")
         return Response(self.files[request.path], status=200)
@@ -145,7 +149,17 @@ SOURCE_HOSTS = {
     "yahoo": "query1.finance.yahoo.com",
     "tiingo": "api.tiingo.com",
     "ecb": "www.ecb.europa.eu",
+    "binance_data": "data.binance.vision",
+    "binance_api": "api.binance.com",
 }
+BINANCE_KLINES_PATH = f"/{SOURCE_HOSTS['binance_api']}{KLINES_PATH}"
+
+
+def binance_klines(request: Request) -> Response:
+    """/api/v3/klines answered from the sample, as Binance pages it (sample/binance_api.py)."""
+    status, body = klines_answer(dict(request.args))
+    return Response(body, status=status, content_type="application/json",
+                    headers={"X-MBX-USED-WEIGHT-1M": "2"})
 
 
 @contextlib.contextmanager
@@ -154,6 +168,7 @@ def serve_all_sources() -> Iterator[Mirror]:
     with serve() as mirror:
         mirror.add_tree(SAMPLE_ROOT)
         mirror.add_tree(TEST_FIXTURES)
+        mirror.routes[BINANCE_KLINES_PATH] = binance_klines
         yield mirror
 
 

@@ -1,0 +1,184 @@
+"""Alert rules: parsing, evaluation on closed bars, delivery once to a Telegram-format endpoint and a
+JSON webhook on a local server, retries of undelivered firings, and the sensor that follows top-ups."""
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from pytest_httpserver import HTTPServer
+
+from assets.alerts import DATASET, AlertRulesError, crypto_alerts, evaluate, load_rules
+from assets.indicators import DATASET as INDICATORS_DATASET
+from assets.indicators import crypto_indicators
+from resources.lake import LakeResource
+from resources.notifier import Notifier
+from sensors.alerts import crypto_alerts_sensor
+
+UTC = dt.UTC
+TOKEN = "123456:SECRET-bot-token"
+
+
+def bars(rsi: list[float], closed: int | None = None, pair: str = "BTCUSDT") -> pl.DataFrame:
+    """Hourly indicator rows with the given RSI path; the last bar is open unless `closed` says otherwise."""
+    start = dt.datetime(2025, 1, 8, tzinfo=UTC)
+    n = len(rsi)
+    closed = n - 1 if closed is None else closed
+    return pl.DataFrame({
+        "pair": [pair] * n, "interval": ["1h"] * n,
+        "open_time": [start + dt.timedelta(hours=h) for h in range(n)],
+        "is_closed": [h < closed for h in range(n)],
+        "close": [100.0 + h for h in range(n)], "rsi_14": rsi, "s1": [101.5] * n,
+        "td_buy_setup": [min(h, 9) for h in range(n)],
+    })
+
+
+def rules_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "alerts.yaml"
+    path.write_text(text)
+    return path
+
+
+RULES = """
+lookback_hours: 24
+rules:
+  - {name: rsi-oversold, interval: 1h, series: rsi_14, crosses_below: 30}
+  - {name: td-nine, interval: 1h, series: td_buy_setup, equals: 9}
+  - {name: below-support, interval: 1h, series: close, crosses_above: s1, pairs: [ETHUSDT]}
+"""
+
+
+def test_crossings_fire_on_closed_bars_only(tmp_path: Path) -> None:
+    rules = load_rules(rules_file(tmp_path, RULES))
+    eth = bars([40, 25, 29], closed=3, pair="ETHUSDT")
+    frame = pl.concat([bars([45, 35, 29, 25, 31, 28, 20]), eth], how="diagonal")
+    fired = evaluate(rules, frame)
+    oversold = fired.filter(pl.col("rule") == "rsi-oversold")
+    # BTC crosses at hours 2 and 5; hour 6 is still open. ETH crosses at hour 1.
+    assert oversold.sort("pair", "bar_open_time").select("pair", pl.col("bar_open_time").dt.hour()).rows() == [
+        ("BTCUSDT", 2), ("BTCUSDT", 5), ("ETHUSDT", 1)]
+    assert oversold["threshold"].unique().to_list() == [30.0]
+    assert fired.filter(pl.col("rule") == "td-nine").height == 0  # never reaches 9 on closed bars
+    support = fired.filter(pl.col("rule") == "below-support")
+    assert support["pair"].to_list() == ["ETHUSDT"] and support["bar_open_time"].dt.hour().to_list() == [2]
+    assert fired["alert_id"].is_unique().all()
+    assert oversold.sort("pair")["message"][0] == (
+        "BTCUSDT 1h rsi-oversold: rsi_14 crosses below 30 (rsi_14 = 29.0) on the bar of 2025-01-08 02:00 UTC")
+
+
+def test_the_look_back_keeps_history_from_firing(tmp_path: Path) -> None:
+    rules = load_rules(rules_file(tmp_path, RULES.replace("lookback_hours: 24", "lookback_hours: 2")))
+    fired = evaluate(rules, bars([45, 29, 45, 45, 45, 29, 45, 50]))
+    assert fired["bar_open_time"].dt.hour().to_list() == [5]
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ("{name: x, interval: 5m, series: rsi_14, crosses_below: 30}", "rule 1: needs an interval"),
+    ("{name: x, interval: 1h, series: rsi_99, crosses_below: 30}", "rule 1: needs a series"),
+    ("{name: x, interval: 1h, series: rsi_14}", "rule 1: needs exactly one of"),
+    ("{name: x, interval: 1h, series: rsi_14, crosses_below: '1; DROP TABLE'}", "rule 1: needs a threshold"),
+])
+def test_bad_rules_are_refused_naming_the_rule(tmp_path: Path, rule: str, message: str) -> None:
+    with pytest.raises(AlertRulesError, match=message):
+        load_rules(rules_file(tmp_path, f"rules:\n  - {rule}\n"))
+
+
+@pytest.fixture
+def alert_env(tmp_path: Path, lake: LakeResource, monkeypatch: pytest.MonkeyPatch) -> LakeResource:
+    monkeypatch.setenv("TICKERLAKE_ALERT_RULES", str(rules_file(tmp_path, RULES)))
+    lake.write(INDICATORS_DATASET, bars([45, 35, 29, 25, 31, 28, 20]), "pair=BTCUSDT")
+    return lake
+
+
+def run_alerts(lake: LakeResource, notifier: Notifier, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    return dg.materialize([crypto_alerts], resources={"lake": lake, "notifier": notifier}, instance=instance,
+                          raise_on_error=False)
+
+
+def telegram(httpserver: HTTPServer) -> Notifier:
+    return Notifier(channel="telegram", telegram_api_url=httpserver.url_for("/").rstrip("/"),
+                    telegram_bot_token=TOKEN, telegram_chat_id="-1001", retry_attempts=2, max_retry_wait_seconds=0.1)
+
+
+def test_each_firing_is_sent_once_in_telegram_format(
+    alert_env: LakeResource, httpserver: HTTPServer, instance: dg.DagsterInstance
+) -> None:
+    httpserver.expect_request(f"/bot{TOKEN}/sendMessage", method="POST").respond_with_json(
+        {"ok": True, "result": {"message_id": 1}})
+    assert run_alerts(alert_env, telegram(httpserver), instance).success
+    sent = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    assert [m["chat_id"] for m in sent] == ["-1001", "-1001"]
+    assert "rsi-oversold" in sent[0]["text"] and "2025-01-08 02:00" in sent[0]["text"]
+    assert alert_env.read(DATASET).height == 2
+
+    assert run_alerts(alert_env, telegram(httpserver), instance).success
+    assert len(httpserver.log) == 2  # nothing new: nothing sent again
+    assert alert_env.read(DATASET).height == 2
+
+
+def test_an_undelivered_firing_is_retried_next_time_and_the_token_never_shows(
+    alert_env: LakeResource, httpserver: HTTPServer, instance: dg.DagsterInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_data("down", status=503)
+    result = run_alerts(alert_env, telegram(httpserver), instance)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
+    assert "2 alerts not delivered" in failure.message and "Telegram sendMessage" in failure.message
+    records = instance.all_logs(result.run_id)
+    ours = [r.getMessage() for r in caplog.records if r.name != "werkzeug"]  # werkzeug is the server's side
+    assert any("sendMessage" in message for message in ours)  # httpx did log the request, redacted
+    everything = json.dumps([r.user_message for r in records]) + failure.to_string() + json.dumps(ours)
+    assert TOKEN not in everything and "SECRET" not in everything
+    assert alert_env.read(DATASET) is None
+
+    httpserver.clear()
+    httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_json({"ok": True})
+    assert run_alerts(alert_env, telegram(httpserver), instance).success
+    assert alert_env.read(DATASET).height == 2
+
+
+def test_a_telegram_refusal_is_an_error(alert_env: LakeResource, httpserver: HTTPServer,
+                                        instance: dg.DagsterInstance) -> None:
+    httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_json(
+        {"ok": False, "description": "Bad Request: chat not found"})
+    result = run_alerts(alert_env, telegram(httpserver), instance)
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "chat not found" in failure
+
+
+def test_the_generic_webhook_gets_the_firing_as_json(
+    alert_env: LakeResource, httpserver: HTTPServer, instance: dg.DagsterInstance
+) -> None:
+    httpserver.expect_request("/hooks/alerts", method="POST").respond_with_data("", status=200)
+    notifier = Notifier(channel="webhook", webhook_url=httpserver.url_for("/hooks/alerts"))
+    assert run_alerts(alert_env, notifier, instance).success
+    payloads = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    assert {p["rule"] for p in payloads} == {"rsi-oversold"} and {p["pair"] for p in payloads} == {"BTCUSDT"}
+    assert payloads[0]["value"] < 30 and payloads[0]["threshold"] == 30
+
+
+def test_the_sensor_asks_for_one_evaluation_per_indicators_update(
+    lake: LakeResource, instance: dg.DagsterInstance
+) -> None:
+    def indicators_update() -> None:
+        assert dg.materialize([crypto_indicators], resources={"lake": lake}, instance=instance).success
+
+    def tick(cursor: str | None) -> tuple[list[dg.RunRequest], str | None]:
+        definitions = dg.Definitions(assets=[crypto_indicators, crypto_alerts], sensors=[crypto_alerts_sensor],
+                                     resources={"lake": lake, "notifier": Notifier()})
+        with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=definitions) as context:
+            answers = list(crypto_alerts_sensor(context) or [])
+            return [a for a in answers if isinstance(a, dg.RunRequest)], context.cursor
+
+    indicators_update()
+    first, cursor = tick(None)
+    assert len(first) == 1
+    again, cursor = tick(cursor)
+    assert again == []
+    indicators_update()
+    second, _ = tick(cursor)
+    assert len(second) == 1 and second[0].run_key != first[0].run_key
