@@ -7,14 +7,19 @@ through the `dagster` CLI into the local instance (DAGSTER_HOME), so they show u
 
 import functools
 import http.server
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import duckdb
+from binance_api import KLINES_PATH, klines_answer
+from demo_crypto import SETTINGS as CRYPTO_SETTINGS
+from demo_crypto import run_crypto, show_crypto
 from rich.console import Console
 from rich.table import Table
 
@@ -30,14 +35,43 @@ SOURCES = {
     "TICKERLAKE_SEC_DATA_URL": "data.sec.gov",
     "TICKERLAKE_YAHOO_BASE_URL": "query1.finance.yahoo.com",
     "TICKERLAKE_ECB_BASE_URL": "www.ecb.europa.eu",
+    "TICKERLAKE_BINANCE_DATA_URL": "data.binance.vision",
+    "TICKERLAKE_BINANCE_API_URL": "api.binance.com",
 }
+WEBHOOK_PATH = "/demo-alert-webhook"
+webhook_messages: list[dict] = []
 
 console = Console()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files, plus Binance's klines endpoint (it pages by query) and a webhook that keeps alerts."""
+
     def log_message(self, format: str, *args: object) -> None:
         """Requests are visible in the Dagster run logs; keep the demo output readable."""
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path != f"/api.binance.com{KLINES_PATH}":
+            super().do_GET()
+            return
+        status, body = klines_answer(dict(urllib.parse.parse_qsl(query)))
+        self._answer(status, body)
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path != WEBHOOK_PATH:
+            self._answer(404, b"{}")
+            return
+        webhook_messages.append(json.loads(body))
+        self._answer(200, b"{}")
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 def serve_sample() -> str:
@@ -174,23 +208,30 @@ def main() -> None:
     os.environ.setdefault("TICKERLAKE_SEC_USER_AGENT", "tickerlake demo demo@example.com")
     # Partitions start with the sample, so the new-symbol backfill covers the sample's history.
     os.environ.setdefault("TICKERLAKE_START_DATE", FIRST_DAY)
+    for variable, value in CRYPTO_SETTINGS.items():
+        os.environ.setdefault(variable, value)
+    os.environ.setdefault("TICKERLAKE_ALERT_CHANNEL", "webhook")
+    os.environ.setdefault("TICKERLAKE_ALERT_WEBHOOK_URL", f"{root_url}{WEBHOOK_PATH}")
     env = dict(os.environ)
-    console.print(f"Serving the bundled sample (FINRA, Nasdaq Trader, SEC, Yahoo, ECB) at {root_url}")
+    console.print(f"Serving the bundled sample (FINRA, Nasdaq Trader, SEC, Yahoo, ECB, Binance) at {root_url}")
 
     finra_seconds = dagster("--select", "raw/finra_short_volume",
                             "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env)
     reference_seconds = dagster("--select", REFERENCE_ASSETS, env=env)
     symbols, runs, backfill_seconds = new_symbol_backfills()
+    crypto_seconds = run_crypto(console)
     dbt_seconds = dagster("--select", "kind:dbt", env=env)
     export_seconds = dagster("--select", "exports/short_volume_csv",
                              "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env)
     console.print(
         f"FINRA {FIRST_DAY}..{LAST_DAY} in one run: {finra_seconds:.1f} s; reference data: {reference_seconds:.1f} s; "
         f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; dbt: {dbt_seconds:.1f} s; "
-        f"CSV exports: {export_seconds:.1f} s"
+        f"CSV exports: {export_seconds:.1f} s; crypto: "
+        + ", ".join(f"{step} {value:.1f} s" for step, value in crypto_seconds.items())
     )
 
     show_results(env["TICKERLAKE_DUCKDB_PATH"])
+    show_crypto(console, env["TICKERLAKE_LAKE_ROOT"], webhook_messages)
     console.print(
         "\n[bold]Next[/bold]\n"
         "  UI (asset graph, partitions, runs):  TICKERLAKE_START_DATE=2024-03-01 make ui -> http://127.0.0.1:3000\n"
