@@ -52,9 +52,11 @@ test-integration: install
 lint: install
 	$(BIN)/ruff check .
 
-# Full-market benchmark (BENCH_DAYS=250 by default; 4500 for the full history): see docs/benchmarks.md
+# Full-market benchmark (BENCH_DAYS=250 by default; 4500 for the full history), then one pair-year of
+# Binance 1m klines (BENCH_CRYPTO_MONTHS=12): see docs/benchmarks.md
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.crypto
 
 clean:
 	rm -rf data .dagster dbt_project/target dbt_project/logs

@@ -1,0 +1,146 @@
+"""`make bench`, crypto part: the archive backfill of one pair-year of 1-minute klines, and its indicators.
+
+Generates BENCH_CRYPTO_MONTHS (default 12) monthly 1m archives of one pair (525,600 rows a year) in
+Binance's layout with their .CHECKSUM files, serves them on 127.0.0.1 with the klines endpoint the
+run asks for the listing minute, and times the klines asset's ranged run over every day of them
+(one run, the new-pair sensor's request) and then the indicators asset. Writes crypto.json beside
+the FINRA results and a section of docs/benchmarks.md.
+"""
+
+import datetime as dt
+import functools
+import hashlib
+import http.server
+import io
+import json
+import os
+import resource
+import threading
+import time
+import urllib.parse
+import zipfile
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import polars as pl
+from rich.console import Console
+
+from assets.binance import crypto_klines_1m
+from assets.indicators import crypto_indicators
+from resources.binance import BinanceClient
+from resources.lake import LakeResource
+from sample.binance_api import KLINES_PATH, klines_answer
+from sensors.backfills import RANGE_END, RANGE_START
+
+ROOT = Path(__file__).resolve().parent.parent
+PAIR = "BENCHUSDT"
+FIRST_MONTH = dt.date(2024, 1, 1)
+console = Console()
+
+
+def month_starts(months: int) -> list[dt.date]:
+    starts, day = [], FIRST_MONTH
+    for _ in range(months):
+        starts.append(day)
+        day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return starts
+
+
+def write_month(folder: Path, start: dt.date, rng: np.random.Generator, price: float) -> float:
+    """One monthly archive of a random walk (ms timestamps), its .CHECKSUM beside it; returns the last close."""
+    following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    minutes = (following - start).days * 1440
+    first_ms = int(dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC).timestamp() * 1000)
+    close = price * np.exp(np.cumsum(rng.normal(0, 0.0007, minutes)))
+    open_ = np.concatenate(([price], close[:-1]))
+    spread = np.abs(rng.normal(0, 0.0004, minutes))
+    volume = rng.lognormal(2.5, 0.8, minutes)
+    open_time = first_ms + np.arange(minutes, dtype=np.int64) * 60_000
+    frame = pl.DataFrame({
+        "open_time": open_time, "open": open_.round(2), "high": (np.maximum(open_, close) * (1 + spread)).round(2),
+        "low": (np.minimum(open_, close) * (1 - spread)).round(2), "close": close.round(2),
+        "volume": volume.round(5), "close_time": open_time + 59_999, "quote_volume": (volume * close).round(8),
+        "trades": (volume * 40).astype(np.int64), "taker_base": (volume / 2).round(5),
+        "taker_quote": (volume * close / 2).round(8), "ignore": np.zeros(minutes, dtype=np.int64),
+    })
+    name = f"{PAIR}-1m-{start:%Y-%m}"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{name}.csv", frame.write_csv(include_header=False))
+    (folder / f"{name}.zip").write_bytes(buffer.getvalue())
+    (folder / f"{name}.zip.CHECKSUM").write_text(f"{hashlib.sha256(buffer.getvalue()).hexdigest()}  {name}.zip\n")
+    return float(close[-1])
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    root: Path
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the report readable."""
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path != f"/api{KLINES_PATH}":
+            super().do_GET()
+            return
+        status, body = klines_answer(dict(urllib.parse.parse_qsl(query)), self.root)
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(root: Path) -> str:
+    handler = type("Handler", (_Handler,), {"root": root})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def main() -> None:
+    months = int(os.environ.get("BENCH_CRYPTO_MONTHS", "12"))
+    work = Path(os.environ.get("BENCH_DIR", ROOT / "build" / "bench")).resolve() / "crypto"
+    folder = work / "mirror" / "data.binance.vision" / "data" / "spot" / "monthly" / "klines" / PAIR / "1m"
+    starts = month_starts(months)
+    if not (folder / f"{PAIR}-1m-{starts[-1]:%Y-%m}.zip").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        rng, price = np.random.default_rng(7), 40_000.0
+        for start in starts:
+            price = write_month(folder, start, rng, price)
+    base_url = serve(work / "mirror")
+    last_day = (starts[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    lake = LakeResource(root=str(work / "lake"))
+    resources = {"lake": lake, "binance": BinanceClient(data_url=f"{base_url}/data.binance.vision",
+                                                        api_url=f"{base_url}/api")}
+    tags = {RANGE_START: f"{FIRST_MONTH}|{PAIR}", RANGE_END: f"{last_day}|{PAIR}"}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("crypto_pairs", [PAIR])
+        started = time.perf_counter()
+        assert dg.materialize([crypto_klines_1m], resources=resources, instance=instance, tags=tags).success
+        backfill = time.perf_counter() - started
+        started = time.perf_counter()
+        assert dg.materialize([crypto_indicators], resources={"lake": lake}, instance=instance).success
+        indicators = time.perf_counter() - started
+    rows = pl.scan_parquet(lake.dataset_glob("crypto_klines_1m")).select(pl.len()).collect().item()
+    results = {
+        "pair_months": months, "rows": rows, "backfill_seconds": backfill, "rows_per_second": rows / backfill,
+        "indicators_seconds": indicators,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    (work / "crypto.json").write_text(json.dumps(results, indent=2))
+    line = (
+        f"| Binance 1m archive backfill, one pair x {months} months, one ranged run (client -> lake) | "
+        f"{backfill:.1f} s | {rows:,} rows, {rows / backfill:,.0f} rows/s |\n"
+        f"| indicators on that pair (1m last 7 days, 1h and 1d all history) | {indicators:.1f} s | "
+        f"peak RSS of the process {results['peak_mb']:.0f} MB |\n"
+    )
+    console.print(f"crypto: {months} months of {PAIR} 1m ({rows:,} rows): backfill {backfill:.1f} s, "
+                  f"indicators {indicators:.1f} s")
+    doc = ROOT / "docs" / "benchmarks.md"
+    if doc.exists():
+        doc.write_text(doc.read_text().rstrip("\n") + "\n" + line)
+
+
+if __name__ == "__main__":
+    main()
