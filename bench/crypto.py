@@ -17,7 +17,6 @@ import os
 import resource
 import threading
 import time
-import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from assets.binance import crypto_klines_1m
 from assets.indicators import crypto_indicators
 from resources.binance import BinanceClient
 from resources.lake import LakeResource
-from sample.binance_api import KLINES_PATH, klines_answer
+from sample.binance_api import KlinesHandler
 from sensors.backfills import RANGE_END, RANGE_START
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,26 +72,8 @@ def write_month(folder: Path, start: dt.date, rng: np.random.Generator, price: f
     return float(close[-1])
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    root: Path
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the report readable."""
-
-    def do_GET(self) -> None:
-        path, _, query = self.path.partition("?")
-        if path != f"/api{KLINES_PATH}":
-            super().do_GET()
-            return
-        status, body = klines_answer(dict(urllib.parse.parse_qsl(query)), self.root)
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 def serve(root: Path) -> str:
-    handler = type("Handler", (_Handler,), {"root": root})
+    handler = type("Handler", (KlinesHandler,), {"root": root, "klines_prefix": "/api"})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}"

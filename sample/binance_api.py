@@ -9,8 +9,10 @@ answered with HTTP 400 and Binance's error object.
 """
 
 import functools
+import http.server
 import io
 import json
+import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -54,3 +56,32 @@ def klines_answer(query: dict[str, str], root: Path = SAMPLE_ROOT) -> tuple[int,
     limit = min(int(query.get("limit", 500)), 1000)
     answer = [row for row in rows if start <= row[0] <= end][:limit]
     return 200, json.dumps(answer, separators=(",", ":")).encode()
+
+
+class KlinesHandler(http.server.SimpleHTTPRequestHandler):
+    """A quiet static server that also answers `{klines_prefix}/api/v3/klines` from `root`'s archives.
+
+    The demo's and the benchmark's servers; the tests' mirror calls klines_answer itself.
+    """
+
+    klines_prefix = "/api.binance.com"
+    root = SAMPLE_ROOT
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Requests show in the Dagster run logs; keep the console readable."""
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path != f"{self.klines_prefix}{KLINES_PATH}":
+            super().do_GET()
+            return
+        status, body = klines_answer(dict(urllib.parse.parse_qsl(query)), self.root)
+        write_json(self, status, body)
+
+
+def write_json(handler: http.server.BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

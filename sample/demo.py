@@ -13,11 +13,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
 import duckdb
-from binance_api import KLINES_PATH, klines_answer
+from binance_api import KlinesHandler, write_json
 from demo_crypto import SETTINGS as CRYPTO_SETTINGS
 from demo_crypto import run_crypto, show_crypto
 from rich.console import Console
@@ -44,34 +43,16 @@ webhook_messages: list[dict] = []
 console = Console()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files, plus Binance's klines endpoint (it pages by query) and a webhook that keeps alerts."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Requests are visible in the Dagster run logs; keep the demo output readable."""
-
-    def do_GET(self) -> None:
-        path, _, query = self.path.partition("?")
-        if path != f"/api.binance.com{KLINES_PATH}":
-            super().do_GET()
-            return
-        status, body = klines_answer(dict(urllib.parse.parse_qsl(query)))
-        self._answer(status, body)
+class _QuietHandler(KlinesHandler):
+    """The sample's files, Binance's klines endpoint (it pages by query), and a webhook that keeps alerts."""
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path != WEBHOOK_PATH:
-            self._answer(404, b"{}")
+            write_json(self, 404, b"{}")
             return
         webhook_messages.append(json.loads(body))
-        self._answer(200, b"{}")
-
-    def _answer(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        write_json(self, 200, b"{}")
 
 
 def serve_sample() -> str:

@@ -163,12 +163,14 @@ def stored(lake: LakeResource, pair: str) -> pl.DataFrame:
 
 @pytest.fixture
 def crypto(mirror: Mirror, lake: LakeResource, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch):
-    """The sample's universe materialized and the new-pair sensor evaluated, with the clock at 2025-01-08 12:05."""
+    """The sample's universe materialized and the new-pair sensor evaluated, its partitions added, with
+    the clock at 2025-01-08 12:05."""
     monkeypatch.setattr(binance_assets, "utc_now", lambda: dt.datetime(2025, 1, 8, 12, 5, 30, tzinfo=UTC))
     resources = {"binance": client(mirror), "lake": lake}
     materialize([crypto_universe], resources, instance)
     with dg.build_sensor_context(instance=instance, resources={"lake": lake}) as context:
         result = new_pairs_sensor(context)
+    instance.add_dynamic_partitions("crypto_pairs", ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
     return resources, result
 
 
@@ -180,7 +182,6 @@ def test_new_pairs_become_partitions_with_one_backfill_run_and_a_rerun_asks_for_
     assert list(result.dynamic_partitions_requests[0].partition_keys) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
     (request,) = result.run_requests
     assert request.tags[RANGE_START].endswith("|BTCUSDT") and request.tags[RANGE_END].endswith("|SOLUSDT")
-    instance.add_dynamic_partitions("crypto_pairs", ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
     with dg.build_sensor_context(instance=instance, resources={"lake": lake}, cursor=result.cursor) as context:
         again = new_pairs_sensor(context)
     assert isinstance(again, dg.SkipReason) and "all 3 pairs are partitions already" in again.skip_message
@@ -194,7 +195,6 @@ def test_backfill_reads_archives_from_each_listing_and_a_rerun_gives_the_same_ro
     crypto, mirror: Mirror, instance: dg.DagsterInstance, lake: LakeResource
 ) -> None:
     resources, _ = crypto
-    instance.add_dynamic_partitions("crypto_pairs", ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
     materialize([crypto_klines_1m], resources, instance, backfill_tags("2024-11-25", "2025-01-07"))
     btc, eth, sol = (stored(lake, pair) for pair in ("BTCUSDT", "ETHUSDT", "SOLUSDT"))
     assert btc.height == (31 + 7) * 1440 and eth.height == (12 + 7) * 1440 and sol.height == 7 * 1440
@@ -217,7 +217,6 @@ def test_top_up_fetches_from_the_last_stored_minute_and_keeps_only_closed_minute
     crypto, mirror: Mirror, instance: dg.DagsterInstance, lake: LakeResource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     resources, _ = crypto
-    instance.add_dynamic_partitions("crypto_pairs", ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
     monkeypatch.setattr(binance_assets, "utc_now", lambda: dt.datetime(2025, 1, 8, 6, 0, 30, tzinfo=UTC))
     materialize([crypto_klines_1m], resources, instance, backfill_tags("2025-01-07", "2025-01-08"))
     first = stored(lake, "SOLUSDT")
@@ -239,7 +238,6 @@ def test_a_failing_pair_keeps_what_was_stored_and_names_itself(
     crypto, mirror: Mirror, instance: dg.DagsterInstance, lake: LakeResource
 ) -> None:
     resources, _ = crypto
-    instance.add_dynamic_partitions("crypto_pairs", ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
     materialize([crypto_klines_1m], resources, instance, backfill_tags("2025-01-01", "2025-01-03"))
     before = stored(lake, "SOLUSDT")
     mirror.put_path(DAILY.format(pair="SOLUSDT", period="2025-01-02") + ".CHECKSUM", b"0" * 64 + b"  x.zip\n")
