@@ -21,7 +21,7 @@ from tests.conftest import serve_all_sources
 from tests.platform_build import ALL_ASSETS, RANGE_END, RANGE_START, resources_for, run
 
 SYMBOLS = ["AAPL", "JPM", "KO", "MSFT", "XOM"]
-INCREMENTAL = ["fct_short_volume_daily", "fct_returns", "fct_volatility_windows"]
+INCREMENTAL = ["fct_prices_daily", "fct_short_volume_daily", "fct_returns", "fct_volatility_windows"]
 MARTS = [*INCREMENTAL, "mart_volatility_ranking", "mart_sector_short_return_correlation"]
 
 
@@ -57,13 +57,14 @@ def increments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict,
         run([symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb], resources, instance)
         instance.add_dynamic_partitions("symbols", SYMBOLS)
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-09"})
-        run([prices_daily], resources, instance, box("2024-03-01", "2024-07-09"))
+        run([prices_daily], resources, instance, box("2024-03-01", "2024-07-03"))
         build_dbt(resources, instance, full_refresh=False)
         first = snapshot(warehouse)
-        # The daily path: three new trading days, and FINRA reposting an older day.
+        # The daily path: new trading days (prices from 2024-07-05, JPM's ex-dividend day, so JPM's
+        # history is re-adjusted while the other symbols only append), and FINRA reposting an older day.
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-07-10", RANGE_END: "2024-07-12"})
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-07-01", RANGE_END: "2024-07-01"})
-        run([prices_daily], resources, instance, box("2024-07-10", "2024-07-12"))
+        run([prices_daily], resources, instance, box("2024-07-05", "2024-07-12"))
         build_dbt(resources, instance, full_refresh=False)
         incremental = snapshot(warehouse)
         build_dbt(resources, instance, full_refresh=True)
@@ -73,7 +74,9 @@ def increments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict,
 @pytest.mark.parametrize("table", MARTS)
 def test_incremental_runs_equal_a_full_refresh(increments: tuple[dict, dict, dict], table: str) -> None:
     _, incremental, full = increments
-    left, right = incremental[table], full[table]
+    # Columns starting with "_" record when a row was loaded (an appended symbol keeps its older rows'
+    # load time), not a result: everything else must be equal.
+    left, right = (snapshot[table].select(pl.exclude("^_.*$")) for snapshot in (incremental, full))
     assert left.columns == right.columns and left.height == right.height
     floats = [c for c, t in left.schema.items() if t.is_float()]
     assert left.drop(floats).equals(right.drop(floats)), f"marts.{table}: keys or counts differ"
@@ -93,3 +96,14 @@ def test_the_increment_added_the_new_days(increments: tuple[dict, dict, dict]) -
     assert incremental["fct_short_volume_daily"]["trade_date"].max() == dt.date(2024, 7, 12)
     returns = incremental["fct_returns"].filter(pl.col("trade_date") == dt.date(2024, 7, 9))
     assert returns["fwd_return_1d"].is_not_null().all(), "day t's return needs t+2: it came with the increment"
+
+
+def test_a_dividend_in_the_increment_readjusts_that_symbols_history(increments: tuple[dict, dict, dict]) -> None:
+    first, incremental, _ = increments
+
+    def factor(snapshot: dict, symbol: str) -> float:
+        prices = snapshot["fct_prices_daily"]
+        return prices.filter(pl.col("symbol") == symbol, pl.col("trade_date") == dt.date(2024, 6, 3))["adj_factor"][0]
+
+    assert factor(first, "JPM") == 1.0 and factor(incremental, "JPM") < 1.0  # JPM's 2024-07-05 dividend
+    assert factor(first, "AAPL") == factor(incremental, "AAPL")  # no event: AAPL only appended days

@@ -58,7 +58,8 @@ finra_only as (
         null::date as listed_from,
         null::date as listed_to,
         null::date as delisted_date
-    from {{ ref('stg_finra__short_volume') }}
+    -- the lake itself: the staging view's deduplication window is not needed for distinct symbols
+    from {{ source('raw', 'finra_short_volume') }}
     where symbol not in (select symbol from spans)
     group by symbol
 ),

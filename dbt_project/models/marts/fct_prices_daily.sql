@@ -5,10 +5,75 @@ An event on ex-date s scales every earlier price by its factor: 1 / split_ratio 
 (1 - dividend / close of the day before s) for a cash dividend (CRSP's convention). adj_factor of day t
 is the product of the factors of all later events, so the latest adj_close equals the latest close.
 USD columns use the latest ECB fixing on or before the trading day (ASOF join); USD prices are 1:1.
+
+Incremental: a symbol's lake file is rewritten whenever it gets a day, so "changed since the last
+build" is per symbol, and the rows are compared with what is stored. A symbol whose new days carry
+no split or dividend, and whose stored days are unchanged, only gets its new days (its earlier
+adjustment factors cannot change: only later events move them); the last stored day rides along
+for the day-over-day columns and is not written again. Every other changed symbol (new to the
+table, an event among its new days, a restated day) is recomputed over its whole history.
+A day that disappears from a symbol's raw file stays here until a full refresh.
 -#}
-with prices as (
+{{ config(materialized='incremental', unique_key=['symbol', 'trade_date'], incremental_strategy='delete+insert',
+          on_schema_change='append_new_columns') }}
+
+with
+{% if is_incremental() %}
+changed as (
     select * from {{ ref('stg_prices__daily') }}
+    where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
 ),
+
+stored as (
+    select symbol, trade_date, close, dividend, split_ratio, currency
+    from {{ this }}
+    where symbol in (select symbol from changed)
+),
+
+last_stored as (
+    select symbol, max(trade_date) as last_day from stored group by symbol
+),
+
+new_days as (
+    select changed.*
+    from changed
+    left join last_stored using (symbol)
+    where last_stored.last_day is null or changed.trade_date > last_stored.last_day
+),
+
+whole_history as (
+    select symbol from new_days where (split_ratio > 0 and split_ratio <> 1) or dividend > 0
+    union
+    select symbol from changed where symbol not in (select symbol from last_stored)
+    union
+    select changed.symbol
+    from changed
+    inner join stored using (symbol, trade_date)
+    where changed.close is distinct from stored.close
+       or changed.dividend is distinct from stored.dividend
+       or changed.split_ratio is distinct from stored.split_ratio
+       or changed.currency is distinct from stored.currency
+),
+
+prices as (
+    select *, false as is_context from {{ ref('stg_prices__daily') }}
+    where symbol in (select symbol from whole_history)
+    union all
+    select *, false as is_context from new_days
+    where symbol not in (select symbol from whole_history)
+    union all
+    select changed.*, true as is_context
+    from changed
+    inner join last_stored using (symbol)
+    where changed.trade_date = last_stored.last_day
+      and changed.symbol not in (select symbol from whole_history)
+      and changed.symbol in (select symbol from new_days)
+),
+{% else %}
+prices as (
+    select *, false as is_context from {{ ref('stg_prices__daily') }}
+),
+{% endif %}
 
 with_previous as (
     select
@@ -69,5 +134,7 @@ select
     close * adj_factor * usd_per_unit as adj_close_usd,
     close * adj_factor / lag(close * adj_factor) over (partition by symbol order by trade_date) - 1
         as daily_return,
-    provider
+    provider,
+    _loaded_at
 from priced
+qualify not is_context

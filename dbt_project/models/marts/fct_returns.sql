@@ -8,9 +8,11 @@ data. Returns come from tickerlake's adjusted close, so splits and dividends do 
 
 Incremental: new prices change the forward returns of the days up to 65 trading days before them,
 so a run recomputes the last `returns_lookback_days` calendar days, every symbol new to the table,
-and every day from the earliest FINRA day rewritten since the last build.
+every symbol whose older prices were re-adjusted since the last build (a new split or dividend moves
+its adj_close), and every day from the earliest FINRA day rewritten since the last build.
 -#}
-{{ config(materialized='incremental', unique_key=['symbol', 'trade_date'], incremental_strategy='delete+insert') }}
+{{ config(materialized='incremental', unique_key=['symbol', 'trade_date'], incremental_strategy='delete+insert',
+          on_schema_change='append_new_columns') }}
 
 {% set horizons = [1, 5, 22, 65] %}
 
@@ -26,14 +28,22 @@ since as (
         )
     ) as first_day
 ),
+
+readjusted as (
+    select distinct symbol
+    from {{ ref('fct_prices_daily') }}
+    where trade_date < (select first_day from since)
+      and _loaded_at > (select coalesce(max(_prices_loaded_at), '-infinity'::timestamptz) from {{ this }})
+),
 {% endif %}
 
 prices as (
-    select symbol, trade_date, adj_close
+    select symbol, trade_date, adj_close, _loaded_at
     from {{ ref('fct_prices_daily') }}
     {% if is_incremental() %}
     where trade_date >= (select first_day from since)
        or symbol not in (select distinct symbol from {{ this }})
+       or symbol in (select symbol from readjusted)
     {% endif %}
 ),
 
@@ -42,6 +52,7 @@ ahead as (
         symbol,
         trade_date,
         adj_close,
+        _loaded_at,
         lead(adj_close, 1) over by_symbol as entry_adj_close,
         {% for h in horizons %}
         lead(adj_close, {{ h + 1 }}) over by_symbol as exit_adj_close_{{ h }}d{{ "," if not loop.last }}
@@ -61,7 +72,8 @@ select
     {% for h in horizons %}
     ahead.exit_adj_close_{{ h }}d / ahead.entry_adj_close - 1 as fwd_return_{{ h }}d,
     {% endfor %}
-    short._loaded_at as _short_loaded_at
+    short._loaded_at as _short_loaded_at,
+    ahead._loaded_at as _prices_loaded_at
 from ahead
 left join {{ ref('fct_short_volume_daily') }} as short
     on ahead.symbol = short.symbol and ahead.trade_date = short.trade_date

@@ -7,17 +7,24 @@ otherwise the sum of the TRF/ADF facility files (FNSQ, FNQC, FNYX, FNRA), e.g. b
 OTC volume from the ORF (FORF) is a different market and is kept in its own columns.
 
 Incremental: a run rebuilds exactly the trading days whose lake file was rewritten since the last
-build (a daily run, FINRA's reposts, a backfill of old days), replacing those days whole.
+build (a daily run, FINRA's reposts, a backfill of old days), replacing those days whole. The days
+are looked up first and written into the query as date literals: DuckDB prunes the lake files by a
+literal list, but not by an IN-subquery that turns out empty (a no-op run then scanned all history).
 -#}
 {{ config(materialized='incremental', unique_key='trade_date', incremental_strategy='delete+insert') }}
+
+{% set changed = [] %}
+{% if is_incremental() and execute %}
+{% set changed = run_query(
+    "select distinct strftime(trade_date, '%Y-%m-%d') from " ~ source('raw', 'finra_short_volume')
+    ~ " where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from " ~ this ~ ")"
+).columns[0].values() %}
+{% endif %}
 
 with facilities as (
     select * from {{ ref('stg_finra__short_volume') }}
     {% if is_incremental() %}
-    where trade_date in (
-        select distinct trade_date from {{ ref('stg_finra__short_volume') }}
-        where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
-    )
+    where {% if changed %}trade_date in ({% for day in changed %}date '{{ day }}'{{ ", " if not loop.last }}{% endfor %}){% else %}false{% endif %}
     {% endif %}
 ),
 

@@ -56,16 +56,19 @@ interquartile as (
     where with_sector.fwd_return between bounds.q25 and bounds.q75
 ),
 
-ordered as (
+sampled as (
     select
         *,
-        count(*) over cell as n_interquartile,
-        row_number() over (
-            partition by sector, horizon_days, period
-            order by md5(concat_ws('|', '{{ var("correlation_seed") }}', symbol, trade_date, horizon_days))
-        ) as sample_order
+        md5(concat_ws('|', '{{ var("correlation_seed") }}', symbol, trade_date, horizon_days)) as sample_key
     from interquartile
-    window cell as (partition by sector, horizon_days, period)
+    qualify row_number() over (partition by sector, horizon_days, period order by sample_key)
+        <= {{ var('correlation_sample_per_sector') }}
+),
+
+cells as (
+    select sector, horizon_days, period, count(*) as n_interquartile
+    from interquartile
+    group by sector, horizon_days, period
 )
 
 select
@@ -75,10 +78,10 @@ select
     -- null, not NaN, where a cell is too small or constant to correlate
     case when isnan(corr(short_ratio, fwd_return)) then null else corr(short_ratio, fwd_return) end as correlation,
     count(*) as n_sample,
-    any_value(n_interquartile) as n_interquartile,
+    any_value(cells.n_interquartile) as n_interquartile,
     count(distinct symbol) as n_symbols,
     min(trade_date) as first_trade_date,
     max(trade_date) as last_trade_date
-from ordered
-where sample_order <= {{ var('correlation_sample_per_sector') }}
+from sampled
+inner join cells using (sector, horizon_days, period)
 group by sector, horizon_days, period
