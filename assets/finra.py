@@ -56,8 +56,9 @@ def finra_short_volume(
             continue
         lake.write_day(DATASET, fetched.day, fetched.frame)
         checks.add(lake.read_days(DATASET, [fetched.day]))
+        # Rows per day go to the materialization's metadata, not to one log event per day: each event
+        # is a write to the instance's event log (~10 ms on SQLite), a fifth of a day's cost.
         rows_per_day[fetched.day.isoformat()] = fetched.frame.height
-        context.log.info(f"{fetched.day}: {fetched.frame.height} rows written")
     if errors:
         raise dg.Failure(
             description=f"{len(errors)} of {len(days)} trading days failed; stored partitions of those days "
@@ -99,11 +100,12 @@ class StoredChecks:
             return
         for facility, count in stored.group_by("facility").len().iter_rows():
             self.rows_by_facility[facility] = self.rows_by_facility.get(facility, 0) + count
-        duplicates = stored.group_by(KEY_COLUMNS).len().filter(pl.col("len") > 1).drop("len")
+        if stored.select(pl.struct(KEY_COLUMNS).n_unique()).item() < stored.height:  # the cheap test first
+            duplicates = stored.group_by(KEY_COLUMNS).len().filter(pl.col("len") > 1).drop("len")
+            self.duplicate_count += duplicates.height
+            self.duplicates.append(duplicates.head(5))
         bad = stored.filter(~((pl.col("short_volume") >= 0) & (pl.col("short_volume") <= pl.col("total_volume"))))
-        self.duplicate_count += duplicates.height
         self.out_of_range_count += bad.height
-        self.duplicates.append(duplicates.head(5))
         self.out_of_range.append(bad.head(5))
 
     def results(self) -> Iterator[dg.AssetCheckResult]:
