@@ -84,14 +84,15 @@ def show_crypto(console: Console, lake_root: str, webhook_messages: list[dict]) 
     indicators = pl.read_parquet(lake / "crypto_indicators" / "*" / "part.parquet")
     latest = (indicators.filter(pl.col("interval") == "1h", pl.col("is_closed"))
               .sort("open_time").group_by("pair", maintain_order=True).last().sort("pair"))
-    table = Table(title="crypto_indicators: each pair's latest closed 1h bar (UTC)")
-    for column in ("pair", "bar", "close", "RSI14", "%K/%D", "ATR14", "TD b/s", "S1", "R1"):
-        table.add_column(column, justify="right")
+    day = latest["open_time"].max()
+    table = Table(title=f"crypto_indicators: each pair's latest closed 1h bar, {day:%Y-%m-%d} UTC")
+    for column in ("pair", "bar", "close", "RSI14", "%K/%D", "ATR14", "TD b/s", "S1"):
+        table.add_column(column, justify="right", no_wrap=True)
     for row in latest.iter_rows(named=True):
         table.add_row(
-            row["pair"], f"{row['open_time']:%m-%d %H:%M}", f"{row['close']:.2f}", f"{row['rsi_14']:.1f}",
+            row["pair"], f"{row['open_time']:%H:%M}", f"{row['close']:.2f}", f"{row['rsi_14']:.1f}",
             f"{row['stoch_k']:.0f}/{row['stoch_d']:.0f}", f"{row['atr_14']:.2f}",
-            f"{row['td_buy_setup']}/{row['td_sell_setup']}", f"{row['s1']:.2f}", f"{row['r1']:.2f}",
+            f"{row['td_buy_setup']}/{row['td_sell_setup']}", f"{row['s1']:.2f}",
         )
     console.print(table)
     alerts_file = lake / "crypto_alerts" / "part.parquet"
