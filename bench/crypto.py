@@ -4,7 +4,7 @@ Generates BENCH_CRYPTO_MONTHS (default 12) monthly 1m archives of one pair (525,
 Binance's layout with their .CHECKSUM files, serves them on 127.0.0.1 with the klines endpoint the
 run asks for the listing minute, and times the klines asset's ranged run over every day of them
 (one run, the new-pair sensor's request) and then the indicators asset. Writes crypto.json beside
-the FINRA results and a section of docs/benchmarks.md.
+the FINRA results and its section of docs/benchmarks.md.
 """
 
 import datetime as dt
@@ -27,6 +27,8 @@ from rich.console import Console
 
 from assets.binance import crypto_klines_1m
 from assets.indicators import crypto_indicators
+from bench.doc import table as markdown_table
+from bench.doc import write_section
 from resources.binance import BinanceClient
 from resources.lake import LakeResource
 from sample.binance_api import KlinesHandler
@@ -110,17 +112,14 @@ def main() -> None:
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     (work / "crypto.json").write_text(json.dumps(results, indent=2))
-    line = (
-        f"| Binance 1m archive backfill, one pair x {months} months, one ranged run (client -> lake) | "
-        f"{backfill:.1f} s | {rows:,} rows, {rows / backfill:,.0f} rows/s |\n"
-        f"| indicators on that pair (1m last 7 days, 1h and 1d all history) | {indicators:.1f} s | "
-        f"peak RSS of the process {results['peak_mb']:.0f} MB |\n"
-    )
     console.print(f"crypto: {months} months of {PAIR} 1m ({rows:,} rows): backfill {backfill:.1f} s, "
                   f"indicators {indicators:.1f} s")
-    doc = ROOT / "docs" / "benchmarks.md"
-    if doc.exists():
-        doc.write_text(doc.read_text().rstrip("\n") + "\n" + line)
+    write_section("Binance 1m klines", markdown_table([
+        (f"archive backfill, one pair x {months} months, one ranged run (client -> lake)", f"{backfill:.1f} s",
+         f"{rows:,} rows, {rows / backfill:,.0f} rows/s"),
+        ("indicators on that pair (1m last 7 days, 1h and 1d all history)", f"{indicators:.1f} s",
+         f"peak RSS of the process {results['peak_mb']:.0f} MB (with the generator and the server)"),
+    ]))
 
 
 if __name__ == "__main__":

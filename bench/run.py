@@ -3,7 +3,7 @@
 Settings (environment): BENCH_DAYS (default 250, about a year; the full history is 4500),
 BENCH_SYMBOLS (NMS symbols a day, default 11000; OTC symbols are 5/11 of that), BENCH_REPEAT
 (runs per figure, the median is reported; default 3), BENCH_DIR (default build/bench).
-Writes build/bench/results.json and docs/benchmarks.md.
+Writes build/bench/results-<days>d.json and its section of docs/benchmarks.md.
 """
 
 import datetime as dt
@@ -26,6 +26,8 @@ from rich.console import Console
 from rich.table import Table
 
 from assets.partitions import calendar
+from bench.doc import table as markdown_table
+from bench.doc import write_section
 from bench.generate import finra_day, finra_mirror, prices, symbols
 from resources.lake import LakeResource
 
@@ -204,7 +206,7 @@ def main() -> None:
         "peak_mb_quarter_range": small["raw_peak_mb"],
         "quarter_days": len(quarter),
     }
-    (work / "results.json").write_text(json.dumps(results, indent=2))
+    (work / f"results-{len(days)}d.json").write_text(json.dumps(results, indent=2))
     report(results)
 
 
@@ -249,12 +251,10 @@ def report(r: dict) -> None:
     for line in lines:
         table.add_row(*line)
     console.print(table)
-    doc = ROOT / "docs" / "benchmarks.md"
-    doc.write_text(
-        "# Benchmarks\n\nProduced by `make bench` (see bench/run.py); numbers are medians of "
-        f"{r['repeat']} runs.\n\nMachine: {r['machine']}.\n\n"
-        f"Range: {r['days']} trading days x {r['nms_symbols']} NMS symbols ({r['rows']:,} FINRA rows).\n\n"
-        "| measure | value | note |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in lines) + "\n"
+    write_section(
+        f"FINRA, {r['days']:,} trading days",
+        f"Machine: {r['machine']}. {r['days']:,} trading days x {r['nms_symbols']:,} NMS symbols "
+        f"({r['rows']:,} FINRA rows); medians of {r['repeat']} run(s).\n\n{markdown_table(lines)}",
     )
 
 
