@@ -50,7 +50,7 @@ def test_definitions_hold_the_graph_and_dbt_lineage() -> None:
     prices = graph.get(dg.AssetKey(["marts", "fct_prices_daily"]))
     assert dg.AssetKey(["intermediate", "int_fx__usd_per_unit"]) in prices.parent_keys
     symbols = graph.get(dg.AssetKey(["marts", "dim_symbols"]))
-    assert {raw, dg.AssetKey(["reference", "ff12_sic_ranges"])} <= symbols.parent_keys
+    assert {mart, dg.AssetKey(["reference", "ff12_sic_ranges"])} <= symbols.parent_keys
     assert graph.get(mart).automation_condition is not None, "dbt models follow the raw runs by themselves"
 
 

@@ -58,8 +58,8 @@ finra_only as (
         null::date as listed_from,
         null::date as listed_to,
         null::date as delisted_date
-    -- the lake itself: the staging view's deduplication window is not needed for distinct symbols
-    from {{ source('raw', 'finra_short_volume') }}
+    -- one row per symbol and day already: far fewer rows than the facility files behind it
+    from {{ ref('fct_short_volume_daily') }}
     where symbol not in (select symbol from spans)
     group by symbol
 ),
