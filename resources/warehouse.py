@@ -76,11 +76,24 @@ class WarehouseResource(dg.ConfigurableResource):
         and it reads the lake at query time, so new partitions show without reloading anything.
         `_loaded_at` is the modification time of the row's Parquet file: incremental models use it to
         pick up exactly the partitions rewritten since their last build (FINRA reposts, backfills).
+        raw.<dataset>__files lists the files themselves, for asking that question cheaply.
         """
         with self.connect() as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
             for dataset, schema in datasets.items():
                 con.execute(f'CREATE OR REPLACE VIEW raw."{dataset}" AS {_view_body(lake, dataset, schema)}')
+                con.execute(f'CREATE OR REPLACE VIEW raw."{dataset}__files" AS {_files_body(lake, dataset)}')
+
+
+def _files_body(lake: LakeResource, dataset: str) -> str:
+    """One row per Parquet file of the dataset: its path (with the hive partition) and modification time.
+
+    Incremental models ask it which partitions changed: a look at file metadata, where the same
+    question on the data view joins every row with its file (44 s at 177 M rows, against 0.1 s here).
+    """
+    if not lake.has_data(dataset):
+        return "SELECT CAST(NULL AS VARCHAR) AS filename, CAST(NULL AS TIMESTAMPTZ) AS _loaded_at WHERE false"
+    return f"SELECT filename, last_modified AS _loaded_at FROM read_blob({_sql_literal(lake.dataset_glob(dataset))})"
 
 
 def _view_body(lake: LakeResource, dataset: str, schema: dict[str, pl.DataType]) -> str:

@@ -8,15 +8,17 @@ OTC volume from the ORF (FORF) is a different market and is kept in its own colu
 
 Incremental: a run rebuilds exactly the trading days whose lake file was rewritten since the last
 build (a daily run, FINRA's reposts, a backfill of old days), replacing those days whole. The days
-are looked up first and written into the query as date literals: DuckDB prunes the lake files by a
-literal list, but not by an IN-subquery that turns out empty (a no-op run then scanned all history).
+are looked up first, from the files' modification times alone (raw.finra_short_volume__files), and
+written into the query as date literals: DuckDB prunes the lake files by a literal list, but not by
+an IN-subquery that turns out empty (a no-op run then scanned all history).
 -#}
 {{ config(materialized='incremental', unique_key='trade_date', incremental_strategy='delete+insert') }}
 
 {% set changed = [] %}
 {% if is_incremental() and execute %}
 {% set changed = run_query(
-    "select distinct strftime(trade_date, '%Y-%m-%d') from " ~ source('raw', 'finra_short_volume')
+    "select distinct regexp_extract(filename, 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) from "
+    ~ source('raw', 'finra_short_volume__files')
     ~ " where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from " ~ this ~ ")"
 ).columns[0].values() %}
 {% endif %}
