@@ -154,8 +154,11 @@ def rules_path() -> Path:
 def crypto_alerts(context: dg.AssetExecutionContext, lake: LakeResource, notifier: Notifier) -> dg.MaterializeResult:
     rules = load_rules(rules_path())
     stored = lake.read(DATASET)
-    files = sorted(lake.dataset_path(INDICATORS_DATASET).glob("pair=*/part.parquet"))
-    firings = evaluate(rules, pl.read_parquet(files) if files else pl.DataFrame(schema={"interval": pl.String()}))
+    frames = [lake.read(INDICATORS_DATASET, path) for path in lake.partition_paths(INDICATORS_DATASET)]
+    frames = [frame for frame in frames if frame is not None]
+    empty = pl.DataFrame(schema={"interval": pl.String()})
+    indicators = pl.concat(frames, how="vertical_relaxed") if frames else empty
+    firings = evaluate(rules, indicators)
     if stored is not None:
         firings = firings.filter(~pl.col("alert_id").is_in(stored["alert_id"].implode()))
     sent, failures = [], []

@@ -62,6 +62,11 @@ def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
+def next_month(day: dt.date) -> dt.date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
 def month_partition(pair: str, month: str) -> str:
     return f"pair={validate_pair(pair)}/month={month}"
 
@@ -89,8 +94,7 @@ def _whole_months(days: list[dt.date]) -> tuple[list[str], list[dt.date]]:
         by_month[f"{day:%Y-%m}"].append(day)
     months, rest = [], []
     for month, in_month in by_month.items():
-        following = (in_month[0].replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        if len(in_month) == (following - in_month[0].replace(day=1)).days:
+        if len(in_month) == (next_month(in_month[0]) - in_month[0].replace(day=1)).days:
             months.append(month)
         else:
             rest.extend(in_month)

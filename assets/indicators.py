@@ -180,13 +180,14 @@ def indicators(bars: pl.DataFrame) -> pl.DataFrame:
 
 def pair_bars(lake: LakeResource, pair: str, interval: str, minute_days: int) -> pl.DataFrame:
     """A pair's bars of one interval from the lake: all history for 1h/1d, the last days for 1m."""
-    directory = lake.dataset_path(ROLLUPS.get(interval, KLINES_DATASET)) / f"pair={pair}"
-    files = sorted(directory.glob("month=*/part.parquet"))
+    dataset = ROLLUPS.get(interval, KLINES_DATASET)
+    months = [p for p in lake.partition_paths(dataset) if p.startswith(f"pair={pair}/")]
     if interval == "1m":
-        files = files[-(minute_days // 28 + 2):]
-    if not files:
+        months = months[-(minute_days // 28 + 2):]
+    frames = [frame for frame in (lake.read(dataset, month) for month in months) if frame is not None]
+    if not frames:
         return pl.DataFrame()
-    bars = pl.read_parquet(files).sort("open_time")
+    bars = pl.concat(frames).sort("open_time")
     if interval == "1m":
         cutoff = midnight(bars["open_time"].max().date() - dt.timedelta(days=minute_days - 1))
         bars = bars.filter(pl.col("open_time") >= cutoff)
@@ -212,7 +213,7 @@ def pair_indicators(lake: LakeResource, pair: str, minute_days: int) -> pl.DataF
 
 
 def stored_pairs(lake: LakeResource) -> list[str]:
-    return sorted(p.name.removeprefix("pair=") for p in lake.dataset_path(KLINES_DATASET).glob("pair=*"))
+    return sorted({path.split("/")[0].removeprefix("pair=") for path in lake.partition_paths(KLINES_DATASET)})
 
 
 @dg.asset(
@@ -236,9 +237,9 @@ def crypto_indicators(context: dg.AssetExecutionContext, lake: LakeResource) -> 
             continue
         lake.write(DATASET, frame, f"pair={pair}")
         rows += frame.height
-        daily = frame.filter(pl.col("interval") == "1h")
-        if not daily.is_empty():
-            last = daily.row(-1, named=True)
+        hourly = frame.filter(pl.col("interval") == "1h")
+        if not hourly.is_empty():
+            last = hourly.row(-1, named=True)
             latest[pair] = {"close": last["close"], "rsi_14": last["rsi_14"], "open_time": str(last["open_time"])}
     context.log.info(f"indicators for {len(latest)} pairs")
     return dg.MaterializeResult(metadata={

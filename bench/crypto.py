@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 from rich.console import Console
 
-from assets.binance import crypto_klines_1m
+from assets.binance import crypto_klines_1m, next_month
 from assets.indicators import crypto_indicators
 from bench.doc import table as markdown_table
 from bench.doc import write_section
@@ -44,13 +44,13 @@ def month_starts(months: int) -> list[dt.date]:
     starts, day = [], FIRST_MONTH
     for _ in range(months):
         starts.append(day)
-        day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        day = next_month(day)
     return starts
 
 
 def write_month(folder: Path, start: dt.date, rng: np.random.Generator, price: float) -> float:
     """One monthly archive of a random walk (ms timestamps), its .CHECKSUM beside it; returns the last close."""
-    following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    following = next_month(start)
     minutes = (following - start).days * 1440
     first_ms = int(dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC).timestamp() * 1000)
     close = price * np.exp(np.cumsum(rng.normal(0, 0.0007, minutes)))
@@ -92,7 +92,7 @@ def main() -> None:
         for start in starts:
             price = write_month(folder, start, rng, price)
     base_url = serve(work / "mirror")
-    last_day = (starts[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    last_day = next_month(starts[-1]) - dt.timedelta(days=1)
     lake = LakeResource(root=str(work / "lake"))
     resources = {"lake": lake, "binance": BinanceClient(data_url=f"{base_url}/data.binance.vision",
                                                         api_url=f"{base_url}/api")}

@@ -246,7 +246,7 @@ class BinanceClient(dg.ConfigurableResource):
     retry_attempts: int = 5
     max_retry_wait_seconds: float = 60.0
 
-    def _policy(self) -> RetryPolicy:
+    def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(attempts=self.retry_attempts, max_wait=self.max_retry_wait_seconds)
 
     def open(self) -> "BinanceSession":
@@ -262,7 +262,7 @@ class BinanceSession:
 
     def __init__(self, config: BinanceClient) -> None:
         self._config = config
-        self._policy = config._policy()
+        self._policy = config.retry_policy()
         self._budget = _WeightBudget(config.weight_budget)
         self._client = httpx.Client(timeout=config.timeout_seconds, headers={"User-Agent": "tickerlake"})
 

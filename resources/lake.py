@@ -54,6 +54,11 @@ class LakeResource(dg.ConfigurableResource):
         """The dataset's partition names (e.g. "date=2024-07-12"), sorted."""
         return sorted(p.parent.name for p in self.dataset_path(dataset).glob(f"*/{PART_FILE}"))
 
+    def partition_paths(self, dataset: str) -> list[str]:
+        """Every partition of the dataset at any depth (e.g. "pair=BTCUSDT/month=2024-12"), sorted."""
+        root = self.dataset_path(dataset)
+        return sorted(p.parent.relative_to(root).as_posix() for p in root.rglob(PART_FILE) if p.parent != root)
+
     def for_duckdb(self) -> "LakeResource":
         """A lake DuckDB can read as local files: this one (see S3LakeResource for the S3 case)."""
         return self

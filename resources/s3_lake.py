@@ -89,6 +89,10 @@ class S3LakeResource(LakeResource):
     def partitions(self, dataset: str) -> list[str]:
         return sorted({o["Key"].split("/")[-2] for o in self._objects(dataset)} - {dataset})
 
+    def partition_paths(self, dataset: str) -> list[str]:
+        start = len("/".join(p for p in (self.prefix, dataset) if p) + "/")
+        return sorted({o["Key"][start:-len("/" + PART_FILE)] for o in self._objects(dataset)} - {""})
+
     def for_duckdb(self) -> LakeResource:
         """Mirror every dataset to local_mirror, fetching only objects whose ETag changed."""
         local = LakeResource(root=self.local_mirror)

@@ -14,12 +14,15 @@ import numpy as np
 import polars as pl
 import pytest
 
+from assets.binance import Fetched, store_month
 from assets.dbt import LAKE_VIEWS
 from assets.finra import finra_short_volume
+from assets.indicators import pair_indicators, stored_pairs
+from resources.binance import parse_klines_csv, unzip_single_csv
 from resources.lake import LakeWriteError
 from resources.s3_lake import S3LakeResource
 from resources.warehouse import WarehouseResource
-from tests.conftest import fast_client, serve_finra_mirror
+from tests.conftest import SAMPLE_ROOT, fast_client, serve_finra_mirror
 from tests.platform_build import RANGE_END, RANGE_START
 
 pytestmark = pytest.mark.integration
@@ -137,3 +140,16 @@ def test_duckdb_reads_a_local_mirror_fetched_incrementally(
         count = con.execute("SELECT count(*) FROM raw.finra_short_volume").fetchone()[0]
     expected = lake.read_days("finra_short_volume", [dt.date(2024, 7, d) for d in (1, 2, 3, 5)]).height
     assert count == expected > 0
+
+
+def test_crypto_month_files_and_indicators_work_on_s3(lake: S3LakeResource) -> None:
+    """Nested partitions (pair=/month=) are listed through the lake, never by globbing a local folder."""
+    archive = SAMPLE_ROOT / "data.binance.vision/data/spot/daily/klines/SOLUSDT/1m/SOLUSDT-1m-2025-01-02.zip"
+    minutes = parse_klines_csv(unzip_single_csv(archive.read_bytes(), "s"), "SOLUSDT", "s")
+    store_month(lake, "SOLUSDT", [Fetched("test", dt.datetime(2025, 1, 2, tzinfo=dt.UTC),
+                                          dt.datetime(2025, 1, 3, tzinfo=dt.UTC), minutes)])
+    assert lake.partition_paths("crypto_klines_1m") == ["pair=SOLUSDT/month=2025-01"]
+    assert stored_pairs(lake) == ["SOLUSDT"]
+    frame = pair_indicators(lake, "SOLUSDT", minute_days=7)
+    assert frame.filter(pl.col("interval") == "1h").height == 24
+    assert frame.filter(pl.col("interval") == "1m").height == 1440
