@@ -17,7 +17,6 @@ from resources.binance import KLINES_SCHEMA, UNIVERSE_SCHEMA
 from resources.finra import SHORT_VOLUME_SCHEMA
 from resources.fx import FX_SCHEMA
 from resources.lake import LakeResource
-from resources.prices import PRICES_SCHEMA
 from resources.sectors import SIC_SCHEMA, TICKERS_SCHEMA
 from resources.symbols import DIRECTORY_SCHEMA
 from resources.warehouse import DUCKDB_POOL, WarehouseResource
@@ -31,7 +30,7 @@ LAKE_VIEWS = {
     symbols.DATASET: DIRECTORY_SCHEMA,
     sectors.TICKERS_DATASET: TICKERS_SCHEMA,
     sectors.SIC_DATASET: SIC_SCHEMA,
-    prices.DATASET: PRICES_SCHEMA,
+    prices.DATASET: prices.LAKE_SCHEMA,
     fx.DATASET: FX_SCHEMA,
     binance.UNIVERSE_DATASET: UNIVERSE_SCHEMA,
     binance.KLINES_DATASET: KLINES_SCHEMA,

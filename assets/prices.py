@@ -2,7 +2,9 @@
 
 A run covers a box of partitions: the new-symbol backfill is (all history) x (a batch of new
 symbols), the daily run is (one day) x (all symbols). Either way the provider is asked once per
-symbol for the run's date range, and the symbol's file has exactly that range replaced.
+symbol for the run's date range, and the symbol's file has exactly that range replaced. Each row
+is stamped with when its values last changed (resources.lake.merge_rows), so the daily run, which
+rewrites every symbol's file, shows dbt one new row per symbol rather than all history.
 """
 
 import dagster as dg
@@ -11,12 +13,13 @@ import polars as pl
 from assets.partitions import partition_box, trading_days_by_symbol
 from assets.schema import column_schema
 from resources.http import SourceError
-from resources.lake import LakeResource
+from resources.lake import ROW_STAMP, LakeResource
 from resources.prices import PRICES_SCHEMA, PricesResource
 from resources.symbols import validate_symbol
 
 DATASET = "prices_daily"
 ASSET_KEY = dg.AssetKey(["raw", DATASET])
+LAKE_SCHEMA: dict[str, pl.DataType] = {**PRICES_SCHEMA, ROW_STAMP: pl.Datetime("us", "UTC")}
 
 
 def symbol_partition(symbol: str) -> str:
@@ -34,7 +37,7 @@ def symbol_partition(symbol: str) -> str:
         "Raw (unadjusted) daily OHLCV with the day's cash dividend and split ratio, in the listing "
         "currency; adjusted close and USD prices are computed in dbt (fct_prices_daily)."
     ),
-    metadata=column_schema(PRICES_SCHEMA),
+    metadata=column_schema(LAKE_SCHEMA),
 )
 def prices_daily(
     context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource
@@ -58,7 +61,7 @@ def prices_daily(
                 continue
             frame = frame.filter(pl.col("trade_date").is_in(trading))
             in_range = pl.col("trade_date").is_between(first, last)
-            lake.upsert(DATASET, symbol_partition(symbol), frame, replaced=in_range, sort_by=["trade_date"])
+            lake.upsert(DATASET, symbol_partition(symbol), frame, replaced=in_range, sort_by=["trade_date"], stamp=True)
             rows += frame.height
     if errors:
         raise dg.Failure(

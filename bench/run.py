@@ -126,8 +126,8 @@ def one_backfill(work: Path, name: str, base_url: str, days: list[dt.date], pric
         materialize("--select", "raw/finra_short_volume", "--partition-range", f"{days[0]}...{days[-1]}"), env
     )
     lake = LakeResource(root=env["TICKERLAKE_LAKE_ROOT"])
-    for symbol, frame in price_frame.partition_by("symbol", as_dict=True).items():
-        lake.write("prices_daily", frame, f"symbol={symbol[0]}")
+    for (symbol,), frame in price_frame.partition_by("symbol", as_dict=True).items():
+        lake.upsert("prices_daily", f"symbol={symbol}", frame, replaced=pl.lit(True), sort_by=["trade_date"], stamp=True)
     dbt_seconds, _ = measure(materialize("--select", "kind:dbt"), env)
     return {"raw_seconds": raw_seconds, "raw_peak_mb": raw_rss, "dbt_seconds": dbt_seconds, "env": env}
 
@@ -135,14 +135,14 @@ def one_backfill(work: Path, name: str, base_url: str, days: list[dt.date], pric
 def append_prices_day(lake: LakeResource, price_frame: pl.DataFrame, day: dt.date) -> float:
     """The next day's bar for every symbol, upserted into its file as the prices asset does; seconds.
 
-    The daily dbt run then sees every symbol's file changed, as after a real daily prices run.
+    Every symbol's file is rewritten, as after a real daily prices run; the row stamps show dbt the new day.
     """
     last = price_frame.filter(pl.col("trade_date") == price_frame["trade_date"].max())
     bars = last.with_columns(pl.lit(day).alias("trade_date"), (pl.col("close") * 1.001).alias("close"))
     started = time.perf_counter()
     for (symbol,), bar in bars.partition_by("symbol", as_dict=True).items():
         lake.upsert("prices_daily", f"symbol={symbol}", bar, replaced=pl.col("trade_date") == day,
-                    sort_by=["trade_date"])
+                    sort_by=["trade_date"], stamp=True)
     return time.perf_counter() - started
 
 

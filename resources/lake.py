@@ -17,6 +17,7 @@ import polars as pl
 from pydantic import Field
 
 PART_FILE = "part.parquet"
+ROW_STAMP = "_written_at"
 
 
 class LakeWriteError(RuntimeError):
@@ -90,11 +91,15 @@ class LakeResource(dg.ConfigurableResource):
     def write_day(self, dataset: str, day: dt.date, frame: pl.DataFrame) -> Path:
         return self.write(dataset, frame, day_partition(day))
 
-    def upsert(self, dataset: str, partition: str, frame: pl.DataFrame, replaced: pl.Expr, sort_by: list[str]) -> Path:
+    def upsert(
+        self, dataset: str, partition: str, frame: pl.DataFrame, replaced: pl.Expr, sort_by: list[str],
+        stamp: bool = False,
+    ) -> Path:
         """Replace the rows matching `replaced` in one partition file with `frame`, under a file lock.
 
         Per-symbol files are written by the symbol's backfill and by every daily run; the lock keeps
-        two writers from losing each other's rows, and the rename keeps readers consistent.
+        two writers from losing each other's rows, and the rename keeps readers consistent. With
+        `stamp`, rows carry ROW_STAMP (see merge_rows).
         """
         target = self.partition_path(dataset, partition)
         try:
@@ -103,10 +108,8 @@ class LakeResource(dg.ConfigurableResource):
             raise LakeWriteError(f"lake: cannot create {target.parent}: {exc.strerror or exc}") from exc
         with open(target.parent / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if target.exists():
-                kept = pl.read_parquet(target).filter(~replaced)
-                frame = pl.concat([kept, frame.select(kept.columns)], how="vertical_relaxed")
-            return self.write(dataset, frame.sort(sort_by), partition)
+            stored = pl.read_parquet(target) if target.exists() else None
+            return self.write(dataset, merge_rows(stored, frame, replaced, sort_by, stamp), partition)
 
     def read(self, dataset: str, partition: str | None = None) -> pl.DataFrame | None:
         path = self.partition_path(dataset, partition)
@@ -118,6 +121,37 @@ class LakeResource(dg.ConfigurableResource):
         if not paths:
             return pl.DataFrame()
         return pl.read_parquet(paths)
+
+
+def merge_rows(
+    stored: pl.DataFrame | None, frame: pl.DataFrame, replaced: pl.Expr, sort_by: list[str], stamp: bool
+) -> pl.DataFrame:
+    """The stored rows outside `replaced`, plus `frame`, sorted.
+
+    With `stamp`, every row carries ROW_STAMP, the time its values last changed: a row of `frame`
+    equal to a stored row keeps the stored stamp, any other gets now. A daily run rewrites a whole
+    per-symbol file to add one day, so the file's modification time says "everything changed"; the
+    stamp lets dbt read only the rows that did (see fct_prices_daily).
+    """
+    if stamp:
+        frame = _stamped(frame, stored)
+    if stored is None:
+        return frame.sort(sort_by)
+    if stamp and ROW_STAMP not in stored.columns:
+        stored = stored.with_columns(pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias(ROW_STAMP))
+    kept = stored.filter(~replaced)
+    return pl.concat([kept, frame.select(kept.columns)], how="vertical_relaxed").sort(sort_by)
+
+
+def _stamped(frame: pl.DataFrame, stored: pl.DataFrame | None) -> pl.DataFrame:
+    now = pl.lit(dt.datetime.now(dt.UTC), dtype=pl.Datetime("us", "UTC"))
+    values = [c for c in frame.columns if c != ROW_STAMP]
+    frame = frame.select(values)
+    if stored is None or ROW_STAMP not in stored.columns:
+        return frame.with_columns(now.alias(ROW_STAMP))
+    previous = stored.select(values + [ROW_STAMP]).unique(subset=values, keep="last")
+    joined = frame.join(previous, on=values, how="left", nulls_equal=True, maintain_order="left")
+    return joined.with_columns(pl.col(ROW_STAMP).fill_null(now))
 
 
 def day_partition(day: dt.date) -> str:

@@ -19,7 +19,7 @@ import polars as pl
 from boto3.s3.transfer import TransferConfig
 from pydantic import Field
 
-from resources.lake import PART_FILE, LakeResource, LakeWriteError
+from resources.lake import PART_FILE, LakeResource, LakeWriteError, merge_rows
 
 
 class S3LakeResource(LakeResource):
@@ -70,12 +70,13 @@ class S3LakeResource(LakeResource):
         frames = [f for f in (self.read(dataset, f"date={d.isoformat()}") for d in days) if f is not None]
         return pl.concat(frames) if frames else pl.DataFrame()
 
-    def upsert(self, dataset: str, partition: str, frame: pl.DataFrame, replaced: pl.Expr, sort_by: list[str]) -> Path:
+    def upsert(
+        self, dataset: str, partition: str, frame: pl.DataFrame, replaced: pl.Expr, sort_by: list[str],
+        stamp: bool = False,
+    ) -> Path:
         """Read, replace the rows, write back. S3 has no file lock: one writer per symbol is the rule."""
-        kept = self.read(dataset, partition)
-        if kept is not None:
-            frame = pl.concat([kept.filter(~replaced), frame.select(kept.columns)], how="vertical_relaxed")
-        return self.write(dataset, frame.sort(sort_by), partition)
+        stored = self.read(dataset, partition)
+        return self.write(dataset, merge_rows(stored, frame, replaced, sort_by, stamp), partition)
 
     def _objects(self, dataset: str) -> list[dict]:
         paginator = self._client().get_paginator("list_objects_v2")

@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 from pydantic import Field
 
-from resources.lake import LakeResource
+from resources.lake import ROW_STAMP, LakeResource
 
 DUCKDB_POOL = "duckdb"
 
@@ -74,8 +74,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
         The view holds an absolute path, so the warehouse answers the same from any working directory,
         and it reads the lake at query time, so new partitions show without reloading anything.
-        `_loaded_at` is the modification time of the row's Parquet file: incremental models use it to
-        pick up exactly the partitions rewritten since their last build (FINRA reposts, backfills).
+        `_loaded_at` is the modification time of the row's Parquet file, or the row's own stamp where
+        the dataset keeps one (prices): incremental models use it to pick up exactly what was rewritten
+        since their last build (FINRA reposts, backfills, a price restated).
         raw.<dataset>__files lists the files themselves, for asking that question cheaply.
         """
         with self.connect() as con:
@@ -97,15 +98,28 @@ def _files_body(lake: LakeResource, dataset: str) -> str:
 
 
 def _view_body(lake: LakeResource, dataset: str, schema: dict[str, pl.DataType]) -> str:
-    columns = ", ".join(f'CAST(NULL AS {_DUCKDB_TYPES[t]}) AS "{c}"' for c, t in schema.items())
+    """Rows and `_loaded_at`: the row's own ROW_STAMP where the dataset has one, else its file's time.
+
+    Stamped files written before the stamp existed lack the column: union_by_name reads them as null.
+    """
+    stamped = ROW_STAMP in schema
+    columns = ", ".join(f'CAST(NULL AS {_DUCKDB_TYPES[t]}) AS "{c}"' for c, t in schema.items() if c != ROW_STAMP)
     if not lake.has_data(dataset):
         return f"SELECT {columns}, CAST(NULL AS TIMESTAMPTZ) AS _loaded_at WHERE false"
     files = _sql_literal(lake.dataset_glob(dataset))
+    if stamped:
+        return (
+            f"SELECT data.* EXCLUDE (filename, {ROW_STAMP}), "
+            f"coalesce(data.{ROW_STAMP}, files.last_modified) AS _loaded_at "
+            f"FROM read_parquet({files}, filename = true, hive_partitioning = false, union_by_name = true) AS data "
+            f"JOIN read_blob({files}) AS files ON data.filename = files.filename"
+        )
     return (
         f"SELECT data.* EXCLUDE (filename), files.last_modified AS _loaded_at "
         f"FROM read_parquet({files}, filename = true, hive_partitioning = false) AS data "
         f"JOIN read_blob({files}) AS files ON data.filename = files.filename"
     )
+
 
 def _sql_literal(text: str) -> str:
     """DDL cannot take bound parameters; the only text quoted here is our own lake path."""

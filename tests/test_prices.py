@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import time
 
 import dagster as dg
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from werkzeug import Response
 
 from assets.prices import prices_daily
-from resources.lake import LakeResource
+from resources.lake import ROW_STAMP, LakeResource, merge_rows
 from resources.prices import PriceFormatError, PricesResource, parse_tiingo, parse_yahoo_chart
 from tests.conftest import SAMPLE_ROOT, TEST_FIXTURES, serve_all_sources, source_url
 from tests.platform_build import rows
@@ -91,6 +92,22 @@ def test_ranged_runs_replace_their_days_and_keep_the_rest(tmp_path) -> None:
         assert not failed.success
         assert pl.read_parquet(lake.partition_path("prices_daily", "symbol=KO")).height == 9, "KO's rows untouched"
         assert len(instance.get_materialized_partitions(prices_daily.key)) == 18
+
+
+def test_row_stamps_move_only_where_values_change() -> None:
+    """What lets the daily dbt run read one new row per symbol from files rewritten whole."""
+    days = [dt.date(2024, 7, d) for d in (1, 2, 3)]
+    bars = pl.DataFrame({"trade_date": days, "close": [10.0, 11.0, 12.0]})
+    stored = merge_rows(None, bars, pl.lit(True), ["trade_date"], stamp=True)
+    time.sleep(0.001)
+    fetched = pl.DataFrame({"trade_date": days[1:] + [dt.date(2024, 7, 5)], "close": [11.0, 12.5, 13.0]})
+    merged = merge_rows(stored, fetched, pl.col("trade_date") >= days[1], ["trade_date"], stamp=True)
+    first = stored[ROW_STAMP][0]
+    assert merged["trade_date"].to_list() == [*days, dt.date(2024, 7, 5)]
+    assert merged[ROW_STAMP].to_list()[:2] == [first, first], "untouched and re-fetched-equal rows keep their stamp"
+    assert all(stamp > first for stamp in merged[ROW_STAMP].to_list()[2:]), "the restated and the new day move"
+    unstamped = merge_rows(bars, fetched, pl.col("trade_date") >= days[1], ["trade_date"], stamp=True)
+    assert unstamped[ROW_STAMP].null_count() == 1, "a row from before stamps stays null: the view uses its file time"
 
 
 def test_adjusted_close_matches_an_independent_computation(platform_build) -> None:

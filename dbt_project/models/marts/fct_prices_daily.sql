@@ -6,32 +6,36 @@ An event on ex-date s scales every earlier price by its factor: 1 / split_ratio 
 is the product of the factors of all later events, so the latest adj_close equals the latest close.
 USD columns use the latest ECB fixing on or before the trading day (ASOF join); USD prices are 1:1.
 
-Incremental: a symbol's lake file is rewritten whenever it gets a day, so "changed since the last
-build" is per symbol, and the rows are compared with what is stored. A symbol whose new days carry
-no split or dividend, and whose stored days are unchanged, only gets its new days (its earlier
-adjustment factors cannot change: only later events move them); the last stored day rides along
-for the day-over-day columns and is not written again. Every other changed symbol (new to the
-table, an event among its new days, a restated day) is recomputed over its whole history.
-A day that disappears from a symbol's raw file stays here until a full refresh.
+Incremental: the lake stamps every row with when its values last changed (`_loaded_at`), so a
+daily run that rewrites each symbol's file still shows only its new day here. A symbol whose new
+days carry no split or dividend and follow its last stored day only gets those days (its earlier
+adjustment factors cannot change: only later events move them); the last stored day is read back
+from this table for the day-over-day columns and is not written again. Every other changed symbol
+(new to the table, an event among its new days, a stored day restated) is recomputed over its whole
+history, and all its rows get the symbol's newest `_loaded_at`, so fct_returns sees the re-adjusted
+history as changed. A day that disappears from a symbol's raw file stays here until a full refresh.
 -#}
 {{ config(materialized='incremental', unique_key=['symbol', 'trade_date'], incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
 
+{% set price_columns %}
+trade_date, symbol, open, high, low, close, volume, dividend, split_ratio, currency, provider, _loaded_at
+{% endset %}
+
 with
 {% if is_incremental() %}
 changed as (
-    select * from {{ ref('stg_prices__daily') }}
+    select {{ price_columns }}
+    from {{ source('raw', 'prices_daily') }}
     where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
-),
-
-stored as (
-    select symbol, trade_date, close, dividend, split_ratio, currency
-    from {{ this }}
-    where symbol in (select symbol from changed)
+    qualify row_number() over (partition by symbol, trade_date order by provider) = 1
 ),
 
 last_stored as (
-    select symbol, max(trade_date) as last_day from stored group by symbol
+    select symbol, max(trade_date) as last_day
+    from {{ this }}
+    where symbol in (select symbol from changed)
+    group by symbol
 ),
 
 new_days as (
@@ -46,32 +50,26 @@ whole_history as (
     union
     select symbol from changed where symbol not in (select symbol from last_stored)
     union
-    select changed.symbol
-    from changed
-    inner join stored using (symbol, trade_date)
-    where changed.close is distinct from stored.close
-       or changed.dividend is distinct from stored.dividend
-       or changed.split_ratio is distinct from stored.split_ratio
-       or changed.currency is distinct from stored.currency
+    select changed.symbol from changed inner join last_stored using (symbol)
+    where changed.trade_date <= last_stored.last_day
 ),
 
 prices as (
-    select *, false as is_context from {{ ref('stg_prices__daily') }}
+    select {{ price_columns }}, false as is_context from {{ ref('stg_prices__daily') }}
     where symbol in (select symbol from whole_history)
     union all
-    select *, false as is_context from new_days
+    select {{ price_columns }}, false as is_context from new_days
     where symbol not in (select symbol from whole_history)
     union all
-    select changed.*, true as is_context
-    from changed
-    inner join last_stored using (symbol)
-    where changed.trade_date = last_stored.last_day
-      and changed.symbol not in (select symbol from whole_history)
-      and changed.symbol in (select symbol from new_days)
+    select {{ price_columns }}, true as is_context
+    from {{ this }} as stored
+    semi join last_stored on stored.symbol = last_stored.symbol and stored.trade_date = last_stored.last_day
+    where stored.symbol not in (select symbol from whole_history)
+      and stored.symbol in (select symbol from new_days)
 ),
 {% else %}
 prices as (
-    select *, false as is_context from {{ ref('stg_prices__daily') }}
+    select {{ price_columns }}, false as is_context from {{ ref('stg_prices__daily') }}
 ),
 {% endif %}
 
@@ -135,6 +133,6 @@ select
     close * adj_factor / lag(close * adj_factor) over (partition by symbol order by trade_date) - 1
         as daily_return,
     provider,
-    _loaded_at
+    max(_loaded_at) over (partition by symbol) as _loaded_at
 from priced
 qualify not is_context
