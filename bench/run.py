@@ -127,7 +127,9 @@ def one_backfill(work: Path, name: str, base_url: str, days: list[dt.date], pric
     )
     lake = LakeResource(root=env["TICKERLAKE_LAKE_ROOT"])
     for (symbol,), frame in price_frame.partition_by("symbol", as_dict=True).items():
-        lake.upsert("prices_daily", f"symbol={symbol}", frame, replaced=pl.lit(True), sort_by=["trade_date"], stamp=True)
+        lake.upsert(
+            "prices_daily", f"symbol={symbol}", frame, replaced=pl.lit(True), sort_by=["trade_date"], stamp=True
+        )
     dbt_seconds, _ = measure(materialize("--select", "kind:dbt"), env)
     return {"raw_seconds": raw_seconds, "raw_peak_mb": raw_rss, "dbt_seconds": dbt_seconds, "env": env}
 

@@ -149,7 +149,7 @@ def _stamped(frame: pl.DataFrame, stored: pl.DataFrame | None) -> pl.DataFrame:
     frame = frame.select(values)
     if stored is None or ROW_STAMP not in stored.columns:
         return frame.with_columns(now.alias(ROW_STAMP))
-    previous = stored.select(values + [ROW_STAMP]).unique(subset=values, keep="last")
+    previous = stored.select([*values, ROW_STAMP]).unique(subset=values, keep="last")
     joined = frame.join(previous, on=values, how="left", nulls_equal=True, maintain_order="left")
     return joined.with_columns(pl.col(ROW_STAMP).fill_null(now))
 

@@ -100,7 +100,7 @@ def test_row_stamps_move_only_where_values_change() -> None:
     bars = pl.DataFrame({"trade_date": days, "close": [10.0, 11.0, 12.0]})
     stored = merge_rows(None, bars, pl.lit(True), ["trade_date"], stamp=True)
     time.sleep(0.001)
-    fetched = pl.DataFrame({"trade_date": days[1:] + [dt.date(2024, 7, 5)], "close": [11.0, 12.5, 13.0]})
+    fetched = pl.DataFrame({"trade_date": [*days[1:], dt.date(2024, 7, 5)], "close": [11.0, 12.5, 13.0]})
     merged = merge_rows(stored, fetched, pl.col("trade_date") >= days[1], ["trade_date"], stamp=True)
     first = stored[ROW_STAMP][0]
     assert merged["trade_date"].to_list() == [*days, dt.date(2024, 7, 5)]
