@@ -126,8 +126,12 @@ def test_ranking_orders_symbols_by_mean_window_volatility(platform_build: Platfo
     np.testing.assert_allclose(ranking["mean_return_volatility"].to_numpy(), expected["v"].to_numpy(), rtol=1e-12)
 
 
+def _correlation(sample: pl.DataFrame) -> float | None:
+    return np.corrcoef(sample["short_ratio"], sample["fwd_return"])[0, 1] if sample.height > 1 else None
+
+
 def expected_correlations(returns: pl.DataFrame, sectors: dict[str, str], per_sector: int, seed: str) -> pl.DataFrame:
-    """The mart's recipe, step by step, in polars and numpy."""
+    """The mart's recipe, step by step, in polars and numpy: each year on its own, then 'all' pooled."""
     pairs = pl.concat(
         [
             returns.select(
@@ -136,14 +140,11 @@ def expected_correlations(returns: pl.DataFrame, sectors: dict[str, str], per_se
             for h in HORIZONS
         ]
     ).drop_nulls(["short_ratio", "fwd_return"])
-    pairs = pl.concat(
-        [
-            pairs.with_columns(period=pl.lit("all")),
-            pairs.with_columns(period=pl.col("trade_date").dt.year().cast(pl.String)),
-        ]
+    pairs = pairs.with_columns(
+        period=pl.col("trade_date").dt.year().cast(pl.String),
+        sector=pl.col("symbol").replace_strict(sectors, default="Other"),
     )
-    pairs = pairs.with_columns(sector=pl.col("symbol").replace_strict(sectors, default="Other"))
-    cells = []
+    cells, pooled = [], {}
     for (period, horizon), group in pairs.group_by("period", "horizon_days"):
         q25, q75 = np.quantile(group["fwd_return"].to_numpy(), [0.25, 0.75])
         band = group.filter(pl.col("fwd_return").is_between(q25, q75))
@@ -153,24 +154,41 @@ def expected_correlations(returns: pl.DataFrame, sectors: dict[str, str], per_se
                 for s, d in zip(cell["symbol"], cell["trade_date"], strict=True)
             ]
             sample = cell.with_columns(order=pl.Series(order)).sort("order").head(per_sector)
-            correlation = np.corrcoef(sample["short_ratio"], sample["fwd_return"])[0, 1] if sample.height > 1 else None
-            cells.append((sector, horizon, period, correlation, sample.height, cell.height))
+            cells.append((sector, horizon, period, _correlation(sample), sample.height, cell.height))
+            pooled.setdefault((sector, horizon), []).append((sample, cell.height))
+    for (sector, horizon), parts in pooled.items():
+        sample = pl.concat([part for part, _ in parts])
+        cells.append((sector, horizon, "all", _correlation(sample), sample.height, sum(n for _, n in parts)))
     return pl.DataFrame(
         cells, schema=["sector", "horizon_days", "period", "correlation", "n_sample", "n_interquartile"], orient="row"
     ).sort("sector", "horizon_days", "period")
 
 
+# A second year: the sample's returns 52 weeks earlier, three times as large, so the years' bands differ
+# and 'all' (the years pooled) is not any one year.
+EARLIER_YEAR = (
+    "INSERT INTO marts.fct_returns SELECT * REPLACE (CAST(trade_date - INTERVAL 364 DAY AS DATE) AS trade_date, "
+    + ", ".join(f"fwd_return_{h}d * 3 AS fwd_return_{h}d" for h in HORIZONS)
+    + ") FROM marts.fct_returns"
+)
+
+
 def rebuild_correlation(build: PlatformBuild, tmp_path: Path, per_sector: int) -> Path:
-    """dbt build of the mart alone, with its sample size set, on a copy of the built warehouse."""
+    """A full rebuild of the correlation models alone, with its sample size set, on a copy of the
+    built warehouse given a second year of returns."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     copy = tmp_path / f"copy_{per_sector}.duckdb"
     shutil.copyfile(build.warehouse.file, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute(EARLIER_YEAR)
     env = {**os.environ, "TICKERLAKE_DUCKDB_PATH": str(copy)}
     completed = subprocess.run(
         [
             dbt_executable(),
             "build",
+            "--full-refresh",
             "--select",
+            "int_short_return__yearly_moments",
             "mart_sector_short_return_correlation",
             "--profiles-dir",
             ".",
@@ -190,15 +208,16 @@ def rebuild_correlation(build: PlatformBuild, tmp_path: Path, per_sector: int) -
 
 
 def test_sector_correlations_match_numpy_on_a_seeded_sample(platform_build: PlatformBuild, tmp_path: Path) -> None:
-    returns = frame(platform_build.warehouse, "SELECT * FROM marts.fct_returns")
     sectors = dict(frame(platform_build.warehouse, "SELECT symbol, ff12_industry FROM marts.dim_symbols").rows())
     first = rebuild_correlation(platform_build, tmp_path, per_sector=40)
+    returns = frame(first, "SELECT * FROM marts.fct_returns")
     actual = frame(
         first,
         "SELECT sector, horizon_days, period, correlation, n_sample, n_interquartile "
         "FROM marts.mart_sector_short_return_correlation ORDER BY sector, horizon_days, period",
     )
     expected = expected_correlations(returns, sectors, per_sector=40, seed="tickerlake")
+    assert set(actual["period"]) == {"2023", "2024", "all"}
     assert (
         actual.select("sector", "horizon_days", "period", "n_sample", "n_interquartile").rows()
         == expected.select("sector", "horizon_days", "period", "n_sample", "n_interquartile").rows()
@@ -208,7 +227,8 @@ def test_sector_correlations_match_numpy_on_a_seeded_sample(platform_build: Plat
         expected["correlation"].fill_null(np.nan).to_numpy(),
         rtol=1e-9,
     )
-    assert actual["n_sample"].max() == 40 < actual["n_interquartile"].max(), "the sample cap was exercised"
+    years = actual.filter(pl.col("period") != "all")
+    assert years["n_sample"].max() == 40 < years["n_interquartile"].max(), "the sample cap was exercised"
     again = frame(
         rebuild_correlation(platform_build, tmp_path / "again", per_sector=40),
         "SELECT * FROM marts.mart_sector_short_return_correlation ORDER BY sector, horizon_days, period",

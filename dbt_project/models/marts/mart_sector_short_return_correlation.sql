@@ -2,86 +2,79 @@
 Does heavy short selling predict returns, and in which sectors?
 
 Per Fama-French 12 sector, forward-return horizon (1, 5, 22, 65 trading days) and period (each
-calendar year, and 'all'): the Pearson correlation of the day's short ratio with the forward return.
-Steps, in order:
-1. pairs of (short_ratio, fwd_return) from fct_returns, both known;
-2. keep the rows whose return lies between the 25% and 75% quantiles (quantile_cont) of that
-   period's and horizon's returns, so a few extreme moves do not drive the correlation;
-3. per sector, horizon and period keep at most `correlation_sample_per_sector` rows, the first ones
-   in md5(seed|symbol|trade_date|horizon) order: a seeded sample, identical on every run;
-4. correlate, and report the sizes before and after sampling.
+calendar year, and 'all'): the Pearson correlation of the day's short ratio with the forward return,
+on a seeded sample trimmed to the 25%-75% band of returns (int_short_return__yearly_moments has
+the recipe). A year's band and sample are its own; 'all' pools the years' samples, so a volatile
+year does not widen the band of a calm one, and 'all' holds at most `correlation_sample_per_sector`
+rows per sector for each year. Pooling is exact: the years' counts, means and deviation sums
+combine into the pooled correlation (Chan et al.'s parallel formulas), without re-reading rows.
 -#}
-{% set horizons = [1, 5, 22, 65] %}
+with years as (
+    select * from {{ ref('int_short_return__yearly_moments') }}
+),
 
-with pairs as (
-    {% for h in horizons %}
+pooled_means as (
     select
-        returns.symbol,
-        returns.trade_date,
-        {{ h }} as horizon_days,
-        returns.short_ratio,
-        returns.fwd_return_{{ h }}d as fwd_return
-    from {{ ref('fct_returns') }} as returns
-    where returns.short_ratio is not null and returns.fwd_return_{{ h }}d is not null
-    {{ "union all" if not loop.last }}
-    {% endfor %}
+        sector,
+        horizon_days,
+        sum(n_sample * mean_short_ratio) / sum(n_sample) as mean_short_ratio,
+        sum(n_sample * mean_fwd_return) / sum(n_sample) as mean_fwd_return
+    from years
+    group by sector, horizon_days
+),
+
+pooled as (
+    select
+        years.sector,
+        years.horizon_days,
+        'all' as period,
+        cast(sum(years.n_sample) as bigint) as n_sample,
+        cast(sum(years.n_interquartile) as bigint) as n_interquartile,
+        sum(years.m2_short_ratio
+            + years.n_sample * power(years.mean_short_ratio - pooled_means.mean_short_ratio, 2)) as m2_short_ratio,
+        sum(years.m2_fwd_return
+            + years.n_sample * power(years.mean_fwd_return - pooled_means.mean_fwd_return, 2)) as m2_fwd_return,
+        sum(years.c2_short_ratio_fwd_return
+            + years.n_sample * (years.mean_short_ratio - pooled_means.mean_short_ratio)
+            * (years.mean_fwd_return - pooled_means.mean_fwd_return)) as c2_short_ratio_fwd_return,
+        length(list_distinct(flatten(list(years.symbols)))) as n_symbols,
+        min(years.first_trade_date) as first_trade_date,
+        max(years.last_trade_date) as last_trade_date
+    from years
+    inner join pooled_means using (sector, horizon_days)
+    group by years.sector, years.horizon_days
 ),
 
 periods as (
-    select *, 'all' as period from pairs
-    union all
-    select *, cast(year(trade_date) as varchar) as period from pairs
-),
-
-with_sector as (
-    select periods.*, coalesce(symbols.ff12_industry, 'Other') as sector
-    from periods
-    left join {{ ref('dim_symbols') }} as symbols on periods.symbol = symbols.symbol
-),
-
-bounds as (
     select
-        period,
+        sector,
         horizon_days,
-        quantile_cont(fwd_return, 0.25) as q25,
-        quantile_cont(fwd_return, 0.75) as q75
-    from with_sector
-    group by period, horizon_days
-),
-
-interquartile as (
-    select with_sector.*
-    from with_sector
-    inner join bounds using (period, horizon_days)
-    where with_sector.fwd_return between bounds.q25 and bounds.q75
-),
-
-sampled as (
-    select
-        *,
-        md5(concat_ws('|', '{{ var("correlation_seed") }}', symbol, trade_date, horizon_days)) as sample_key
-    from interquartile
-    qualify row_number() over (partition by sector, horizon_days, period order by sample_key)
-        <= {{ var('correlation_sample_per_sector') }}
-),
-
-cells as (
-    select sector, horizon_days, period, count(*) as n_interquartile
-    from interquartile
-    group by sector, horizon_days, period
+        cast(year as varchar) as period,
+        n_sample,
+        n_interquartile,
+        m2_short_ratio,
+        m2_fwd_return,
+        c2_short_ratio_fwd_return,
+        length(symbols) as n_symbols,
+        first_trade_date,
+        last_trade_date
+    from years
+    union all
+    select * from pooled
 )
 
 select
     sector,
     horizon_days,
     period,
-    -- null, not NaN, where a cell is too small or constant to correlate
-    case when isnan(corr(short_ratio, fwd_return)) then null else corr(short_ratio, fwd_return) end as correlation,
-    count(*) as n_sample,
-    any_value(cells.n_interquartile) as n_interquartile,
-    count(distinct symbol) as n_symbols,
-    min(trade_date) as first_trade_date,
-    max(trade_date) as last_trade_date
-from sampled
-inner join cells using (sector, horizon_days, period)
-group by sector, horizon_days, period
+    -- null where a cell is too small or constant to correlate
+    case
+        when m2_short_ratio > 0 and m2_fwd_return > 0
+            then c2_short_ratio_fwd_return / sqrt(m2_short_ratio * m2_fwd_return)
+    end as correlation,
+    n_sample,
+    n_interquartile,
+    n_symbols,
+    first_trade_date,
+    last_trade_date
+from periods
