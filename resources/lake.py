@@ -134,7 +134,7 @@ def merge_rows(
     stamp lets dbt read only the rows that did (see fct_prices_daily).
     """
     if stamp:
-        frame = _stamped(frame, stored)
+        frame = _stamped(frame, None if stored is None else stored.filter(replaced))
     if stored is None:
         return frame.sort(sort_by)
     if stamp and ROW_STAMP not in stored.columns:
@@ -144,6 +144,7 @@ def merge_rows(
 
 
 def _stamped(frame: pl.DataFrame, stored: pl.DataFrame | None) -> pl.DataFrame:
+    """`frame` with ROW_STAMP: kept from an equal row of `stored` (the rows it replaces), else now."""
     now = pl.lit(dt.datetime.now(dt.UTC), dtype=pl.Datetime("us", "UTC"))
     values = [c for c in frame.columns if c != ROW_STAMP]
     frame = frame.select(values)

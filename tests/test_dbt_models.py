@@ -1,6 +1,10 @@
 """The dbt models on hand-checked days, built through Dagster exactly as a run builds them."""
 
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -8,7 +12,7 @@ import polars as pl
 import pytest
 from dagster_dbt import DbtCliResource
 
-from assets.dbt import dbt_project, tickerlake_dbt_models
+from assets.dbt import DBT_PROJECT_DIR, dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from resources.finra import FinraClient
 from resources.lake import LakeResource
@@ -107,3 +111,27 @@ def test_raw_view_is_queryable_with_the_documented_columns(built: WarehouseResou
     assert columns == ["trade_date", "symbol", "facility", "short_volume", "short_exempt_volume",
                        "total_volume", "market", "_loaded_at"]
     assert days == 4
+
+
+def test_a_duplicate_key_in_the_newest_batch_fails_the_key_test(built: WarehouseResource, tmp_path: Path) -> None:
+    """The key tests read only the newest run's rows (`newest_batch: _built_at`); they must still bite."""
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(built.file, copy)
+
+    def key_test() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [dbt_executable(), "test", "--select", "fct_short_volume_daily", "--profiles-dir", ".",
+             "--target-path", str(tmp_path / "target")],
+            cwd=DBT_PROJECT_DIR, env={**os.environ, "TICKERLAKE_DUCKDB_PATH": str(copy)},
+            capture_output=True, text=True, timeout=300,
+        )
+
+    assert key_test().returncode == 0
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            "INSERT INTO marts.fct_short_volume_daily SELECT * FROM marts.fct_short_volume_daily "
+            "WHERE trade_date = DATE '2024-07-15' LIMIT 1"
+        )
+    failed = key_test()
+    assert failed.returncode != 0
+    assert "unique_combination_fct_short_volume_daily_trade_date__symbol" in failed.stdout

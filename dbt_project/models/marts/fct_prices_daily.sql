@@ -28,7 +28,7 @@ changed as (
     select {{ price_columns }}
     from {{ source('raw', 'prices_daily') }}
     where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
-    qualify row_number() over (partition by symbol, trade_date order by provider) = 1
+    {{ one_price_per_symbol_day() }}
 ),
 
 last_stored as (
@@ -54,9 +54,17 @@ whole_history as (
     where changed.trade_date <= last_stored.last_day
 ),
 
-prices as (
-    select {{ price_columns }}, false as is_context from {{ ref('stg_prices__daily') }}
+recomputed as (
+    -- the raw rows, filtered before the dedup window: through stg_prices__daily the window would run
+    -- over all history first (40 s at 49 M rows), even when no symbol is recomputed
+    select {{ price_columns }}
+    from {{ source('raw', 'prices_daily') }}
     where symbol in (select symbol from whole_history)
+    {{ one_price_per_symbol_day() }}
+),
+
+prices as (
+    select {{ price_columns }}, false as is_context from recomputed
     union all
     select {{ price_columns }}, false as is_context from new_days
     where symbol not in (select symbol from whole_history)
@@ -133,6 +141,7 @@ select
     close * adj_factor / lag(close * adj_factor) over (partition by symbol order by trade_date) - 1
         as daily_return,
     provider,
-    max(_loaded_at) over (partition by symbol) as _loaded_at
+    max(_loaded_at) over (partition by symbol) as _loaded_at,
+    now() as _built_at
 from priced
 qualify not is_context

@@ -73,7 +73,8 @@ select
     ahead.exit_adj_close_{{ h }}d / ahead.entry_adj_close - 1 as fwd_return_{{ h }}d,
     {% endfor %}
     short._loaded_at as _short_loaded_at,
-    ahead._loaded_at as _prices_loaded_at
+    ahead._loaded_at as _prices_loaded_at,
+    now() as _built_at
 from ahead
 left join {{ ref('fct_short_volume_daily') }} as short
     on ahead.symbol = short.symbol and ahead.trade_date = short.trade_date

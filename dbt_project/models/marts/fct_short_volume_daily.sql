@@ -12,7 +12,8 @@ are looked up first, from the files' modification times alone (raw.finra_short_v
 written into the query as date literals: DuckDB prunes the lake files by a literal list, but not by
 an IN-subquery that turns out empty (a no-op run then scanned all history).
 -#}
-{{ config(materialized='incremental', unique_key='trade_date', incremental_strategy='delete+insert') }}
+{{ config(materialized='incremental', unique_key='trade_date', incremental_strategy='delete+insert',
+          on_schema_change='append_new_columns') }}
 
 {% set changed = [] %}
 {% if is_incremental() and execute %}
@@ -88,7 +89,8 @@ select
     otc.otc_short_volume,
     otc.otc_total_volume,
     otc.otc_short_volume / nullif(otc.otc_total_volume, 0) as otc_short_ratio,
-    loaded._loaded_at
+    loaded._loaded_at,
+    now() as _built_at
 from nms
 full outer join otc
     on nms.trade_date = otc.trade_date and nms.symbol = otc.symbol

@@ -9,7 +9,8 @@ returns (adjusted close) and of the USD close, the mean USD close, and the numbe
 Incremental: a run recomputes the windows that start from three weeks before the newest window,
 and all windows of symbols new to the table.
 -#}
-{{ config(materialized='incremental', unique_key=['symbol', 'window_start'], incremental_strategy='delete+insert') }}
+{{ config(materialized='incremental', unique_key=['symbol', 'window_start'], incremental_strategy='delete+insert',
+          on_schema_change='append_new_columns') }}
 
 with prices as (
     select symbol, trade_date, daily_return, close_usd
@@ -38,7 +39,8 @@ select
     count(daily_return) as n_returns,
     stddev_samp(daily_return) as return_volatility,
     stddev_samp(close_usd) as price_volatility_usd,
-    avg(close_usd) as mean_price_usd
+    avg(close_usd) as mean_price_usd,
+    now() as _built_at
 from in_windows
 {% if is_incremental() %}
 where window_start >= (select max(window_start) from {{ this }}) - interval 14 day
