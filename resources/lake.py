@@ -131,14 +131,15 @@ def merge_rows(
     With `stamp`, every row carries ROW_STAMP, the time its values last changed: a row of `frame`
     equal to a stored row keeps the stored stamp, any other gets now. A daily run rewrites a whole
     per-symbol file to add one day, so the file's modification time says "everything changed"; the
-    stamp lets dbt read only the rows that did (see fct_prices_daily).
+    stamp lets dbt read only the rows that did (see fct_prices_daily). Rows of a file written before
+    stamps existed are stamped now, once: dbt then recomputes those symbols once.
     """
     if stamp:
         frame = _stamped(frame, None if stored is None else stored.filter(replaced))
     if stored is None:
         return frame.sort(sort_by)
     if stamp and ROW_STAMP not in stored.columns:
-        stored = stored.with_columns(pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias(ROW_STAMP))
+        stored = stored.with_columns(pl.lit(frame[ROW_STAMP].max(), dtype=pl.Datetime("us", "UTC")).alias(ROW_STAMP))
     kept = stored.filter(~replaced)
     return pl.concat([kept, frame.select(kept.columns)], how="vertical_relaxed").sort(sort_by)
 

@@ -100,19 +100,18 @@ def _files_body(lake: LakeResource, dataset: str) -> str:
 def _view_body(lake: LakeResource, dataset: str, schema: dict[str, pl.DataType]) -> str:
     """Rows and `_loaded_at`: the row's own ROW_STAMP where the dataset has one, else its file's time.
 
-    Stamped files written before the stamp existed lack the column: union_by_name reads them as null.
+    A stamped dataset needs no join with the file list, and a filter on `_loaded_at` reaches the
+    Parquet scan, which skips every file whose newest stamp is older. Rows of a file that predates
+    stamps (never rewritten since) read as null `_loaded_at`: already built, never "changed".
     """
-    stamped = ROW_STAMP in schema
     columns = ", ".join(f'CAST(NULL AS {_DUCKDB_TYPES[t]}) AS "{c}"' for c, t in schema.items() if c != ROW_STAMP)
     if not lake.has_data(dataset):
         return f"SELECT {columns}, CAST(NULL AS TIMESTAMPTZ) AS _loaded_at WHERE false"
     files = _sql_literal(lake.dataset_glob(dataset))
-    if stamped:
+    if ROW_STAMP in schema:
         return (
-            f"SELECT data.* EXCLUDE (filename, {ROW_STAMP}), "
-            f"coalesce(data.{ROW_STAMP}, files.last_modified) AS _loaded_at "
-            f"FROM read_parquet({files}, filename = true, hive_partitioning = false, union_by_name = true) AS data "
-            f"JOIN read_blob({files}) AS files ON data.filename = files.filename"
+            f"SELECT * EXCLUDE ({ROW_STAMP}), CAST({ROW_STAMP} AS TIMESTAMPTZ) AS _loaded_at "
+            f"FROM read_parquet({files}, hive_partitioning = false, union_by_name = true)"
         )
     return (
         f"SELECT data.* EXCLUDE (filename), files.last_modified AS _loaded_at "
