@@ -148,6 +148,14 @@ def append_prices_day(lake: LakeResource, price_frame: pl.DataFrame, day: dt.dat
     return time.perf_counter() - started
 
 
+def slowest_dbt_nodes(limit: int = 6) -> list[tuple[str, float]]:
+    """The newest dbt run's slowest models and tests (run_results.json), to show where a step goes."""
+    results = max((ROOT / "dbt_project" / "target").glob("*/run_results.json"), key=lambda p: p.stat().st_mtime)
+    nodes = json.loads(results.read_text())["results"]
+    ranked = sorted(nodes, key=lambda n: -n["execution_time"])[:limit]
+    return [(n["unique_id"].split(".")[2], round(n["execution_time"], 1)) for n in ranked]
+
+
 def main() -> None:
     n_days = int(os.environ.get("BENCH_DAYS", "250"))
     n_symbols = int(os.environ.get("BENCH_SYMBOLS", "11000"))
@@ -180,6 +188,7 @@ def main() -> None:
     daily_raw, _ = measure(materialize("--select", "raw/finra_short_volume", "--partition", next_day.isoformat()), env)
     daily_prices = append_prices_day(LakeResource(root=env["TICKERLAKE_LAKE_ROOT"]), price_frame, next_day)
     daily_dbt, _ = measure(materialize("--select", "kind:dbt"), env)
+    daily_nodes = slowest_dbt_nodes()
     for path in out.glob(f"*{next_day:%Y%m%d}.txt"):
         path.unlink()
     warehouse = Path(env["TICKERLAKE_DUCKDB_PATH"])
@@ -202,6 +211,7 @@ def main() -> None:
         "daily_raw_seconds": daily_raw,
         "daily_dbt_seconds": daily_dbt,
         "daily_prices_append_seconds": daily_prices,
+        "daily_dbt_slowest_nodes": daily_nodes,
         "volatility_ranking_query_ms": time_query(warehouse, RANKING) * 1000,
         "sector_correlation_query_ms": time_query(warehouse, CORRELATION) * 1000,
         "peak_mb_full_range": statistics.median(r["raw_peak_mb"] for r in runs),
@@ -229,6 +239,11 @@ def report(r: dict) -> None:
             "daily update: one new day + incremental dbt",
             f"{r['daily_update_seconds']:.1f} s",
             f"raw {r['daily_raw_seconds']:.1f} s + dbt {r['daily_dbt_seconds']:.1f} s (goal < 30 s)",
+        ),
+        (
+            "slowest dbt nodes of that daily step",
+            "",
+            ", ".join(f"{name} {seconds:.1f} s" for name, seconds in r["daily_dbt_slowest_nodes"]),
         ),
         (
             "the new day's prices appended to every symbol's file (lake only, untimed above)",

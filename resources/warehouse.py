@@ -101,8 +101,9 @@ def _view_body(lake: LakeResource, dataset: str, schema: dict[str, pl.DataType])
     """Rows and `_loaded_at`: the row's own ROW_STAMP where the dataset has one, else its file's time.
 
     A stamped dataset needs no join with the file list, and a filter on `_loaded_at` reaches the
-    Parquet scan, which skips every file whose newest stamp is older. Rows of a file that predates
-    stamps (never rewritten since) read as null `_loaded_at`: already built, never "changed".
+    Parquet scan, which skips every file whose newest stamp is older. Every file of a stamped dataset
+    has the stamp (the lake adds it on write), so DuckDB binds the view from one file's schema:
+    union_by_name would read all 11,000 footers on every bind (0.7 s against 0.3 s).
     """
     columns = ", ".join(f'CAST(NULL AS {_DUCKDB_TYPES[t]}) AS "{c}"' for c, t in schema.items() if c != ROW_STAMP)
     if not lake.has_data(dataset):
@@ -111,7 +112,7 @@ def _view_body(lake: LakeResource, dataset: str, schema: dict[str, pl.DataType])
     if ROW_STAMP in schema:
         return (
             f"SELECT * EXCLUDE ({ROW_STAMP}), CAST({ROW_STAMP} AS TIMESTAMPTZ) AS _loaded_at "
-            f"FROM read_parquet({files}, hive_partitioning = false, union_by_name = true)"
+            f"FROM read_parquet({files}, hive_partitioning = false)"
         )
     return (
         f"SELECT data.* EXCLUDE (filename), files.last_modified AS _loaded_at "
