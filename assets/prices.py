@@ -7,6 +7,8 @@ is stamped with when its values last changed (resources.lake.merge_rows), so the
 rewrites every symbol's file, shows dbt one new row per symbol rather than all history.
 """
 
+import datetime as dt
+
 import dagster as dg
 import polars as pl
 
@@ -25,6 +27,12 @@ LAKE_SCHEMA: dict[str, pl.DataType] = {**PRICES_SCHEMA, ROW_STAMP: pl.Datetime("
 def symbol_partition(symbol: str) -> str:
     """The lake partition of a symbol; validated here too, as this string becomes a path."""
     return f"symbol={validate_symbol(symbol)}"
+
+
+def store_bars(lake: LakeResource, symbol: str, frame: pl.DataFrame, first: dt.date, last: dt.date) -> None:
+    """Replace days first..last of the symbol's file with `frame`, stamping rows whose values changed."""
+    in_range = pl.col("trade_date").is_between(first, last)
+    lake.upsert(DATASET, symbol_partition(symbol), frame, replaced=in_range, sort_by=["trade_date"], stamp=True)
 
 
 @dg.asset(
@@ -60,8 +68,7 @@ def prices_daily(
                 errors.append(f"{symbol} {first}..{last}: {exc}")
                 continue
             frame = frame.filter(pl.col("trade_date").is_in(trading))
-            in_range = pl.col("trade_date").is_between(first, last)
-            lake.upsert(DATASET, symbol_partition(symbol), frame, replaced=in_range, sort_by=["trade_date"], stamp=True)
+            store_bars(lake, symbol, frame, first, last)
             rows += frame.height
     if errors:
         raise dg.Failure(

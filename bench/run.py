@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assets.partitions import calendar
+from assets.prices import store_bars
 from bench.doc import table as markdown_table
 from bench.doc import write_section
 from bench.generate import finra_day, finra_mirror, prices, symbols
@@ -127,9 +128,7 @@ def one_backfill(work: Path, name: str, base_url: str, days: list[dt.date], pric
     )
     lake = LakeResource(root=env["TICKERLAKE_LAKE_ROOT"])
     for (symbol,), frame in price_frame.partition_by("symbol", as_dict=True).items():
-        lake.upsert(
-            "prices_daily", f"symbol={symbol}", frame, replaced=pl.lit(True), sort_by=["trade_date"], stamp=True
-        )
+        store_bars(lake, symbol, frame, days[0], days[-1])
     dbt_seconds, _ = measure(materialize("--select", "kind:dbt"), env)
     return {"raw_seconds": raw_seconds, "raw_peak_mb": raw_rss, "dbt_seconds": dbt_seconds, "env": env}
 
@@ -143,8 +142,7 @@ def append_prices_day(lake: LakeResource, price_frame: pl.DataFrame, day: dt.dat
     bars = last.with_columns(pl.lit(day).alias("trade_date"), (pl.col("close") * 1.001).alias("close"))
     started = time.perf_counter()
     for (symbol,), bar in bars.partition_by("symbol", as_dict=True).items():
-        lake.upsert("prices_daily", f"symbol={symbol}", bar, replaced=pl.col("trade_date") == day,
-                    sort_by=["trade_date"], stamp=True)
+        store_bars(lake, symbol, bar, day, day)
     return time.perf_counter() - started
 
 

@@ -25,10 +25,9 @@ trade_date, symbol, open, high, low, close, volume, dividend, split_ratio, curre
 with
 {% if is_incremental() %}
 changed as (
-    select {{ price_columns }}
-    from {{ source('raw', 'prices_daily') }}
-    where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
-    {{ one_price_per_symbol_day() }}
+    {{ deduplicated_prices(
+        "_loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from " ~ this ~ ")"
+    ) }}
 ),
 
 last_stored as (
@@ -55,12 +54,9 @@ whole_history as (
 ),
 
 recomputed as (
-    -- the raw rows, filtered before the dedup window: through stg_prices__daily the window would run
-    -- over all history first (40 s at 49 M rows), even when no symbol is recomputed
-    select {{ price_columns }}
-    from {{ source('raw', 'prices_daily') }}
-    where symbol in (select symbol from whole_history)
-    {{ one_price_per_symbol_day() }}
+    -- filtered before the dedup window: through stg_prices__daily the window would run over all
+    -- history first (40 s at 49 M rows), even when no symbol is recomputed
+    {{ deduplicated_prices("symbol in (select symbol from whole_history)") }}
 ),
 
 prices as (
