@@ -1,7 +1,8 @@
 """The dbt project as Dagster assets, so models show in the asset graph downstream of raw sources.
 
 The manifest is built once at install time (`dbt parse` in the Makefile), not per run process.
-Every dbt run writes the DuckDB file, hence the `duckdb` pool (limit 1) on the whole dbt step.
+Every dbt run writes the DuckDB file, hence the `duckdb` pool (limit 1) on the whole dbt step, and
+the warehouse's write lock inside it (the pool alone can admit two steps on a SQLite instance).
 """
 
 from collections.abc import Iterator, Mapping
@@ -79,15 +80,16 @@ def tickerlake_dbt_models(
     Events are held until dbt has exited: the previews are read from the warehouse, which dbt holds
     for its whole run, and Dagster wants a multi-asset's outputs in dependency order.
     """
-    warehouse.register_lake_views(lake.for_duckdb(), LAKE_VIEWS)
-    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-    events = list(dbt.cli(args, context=context).stream())
-    with warehouse.connect(read_only=True) as con:
-        previews = mart_previews(con)
-    for event in events:
-        model = _previewed_model(event)
-        yield event.with_metadata({**event.metadata, **previews[model]}) if model in previews else event
-    warehouse.publish_read_copy()
+    with warehouse.writing(context.log):
+        warehouse.register_lake_views(lake.for_duckdb(), LAKE_VIEWS)
+        args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+        events = list(dbt.cli(args, context=context).stream())
+        with warehouse.connect(read_only=True) as con:
+            previews = mart_previews(con)
+        for event in events:
+            model = _previewed_model(event)
+            yield event.with_metadata({**event.metadata, **previews[model]}) if model in previews else event
+        warehouse.publish_read_copy()
 
 
 def _previewed_model(event: object) -> str | None:

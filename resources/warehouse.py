@@ -1,16 +1,21 @@
 """The DuckDB warehouse file: `raw` views over the lake, and the schemas dbt builds.
 
 DuckDB lets one process hold the file while it writes, so everything that opens it for writing runs
-in the `duckdb` concurrency pool (limit 1, see platform/dagster.yaml); raw assets never open it.
+in the `duckdb` concurrency pool (limit 1, see platform/dagster.yaml) and under the warehouse's
+write lock (see `writing`); raw assets never open it.
 """
 
+import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import filelock
 import polars as pl
 from pydantic import Field
 
@@ -28,6 +33,9 @@ class WarehouseResource(dg.ConfigurableResource):
     """Where the DuckDB file lives; dbt's profile reads the same TICKERLAKE_DUCKDB_PATH."""
 
     path: str = Field(default="data/tickerlake.duckdb", description="DuckDB file; relative to the cwd.")
+    write_lock_timeout_seconds: float = Field(
+        default=2 * 3600, description="How long a build waits for another build to release the warehouse."
+    )
 
     @property
     def file(self) -> Path:
@@ -37,6 +45,36 @@ class WarehouseResource(dg.ConfigurableResource):
     def read_copy(self) -> Path:
         """The published read-only copy that SQL users and exports open (see publish_read_copy)."""
         return self.file.with_name(f"{self.file.stem}_read{self.file.suffix}")
+
+    @property
+    def write_lock(self) -> Path:
+        return self.file.with_name(f"{self.file.name}.writer.lock")
+
+    @contextmanager
+    def writing(self, log: logging.Logger) -> Iterator[None]:
+        """Hold the warehouse's write lock: a second build waits here instead of failing on DuckDB's lock.
+
+        The `duckdb` pool alone does not guarantee one writer: on the default SQLite instance two
+        runs that claim the pool's one slot at the same moment can both get it (SQLite ignores the
+        row lock the claim relies on). An OS file lock beside the warehouse cannot be double-taken,
+        and the kernel drops it when its process dies, so a killed build never leaves it stale.
+        """
+        lock = filelock.FileLock(self.write_lock, timeout=self.write_lock_timeout_seconds)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            log.info(f"Another build holds {self.write_lock}; waiting for it to finish.")
+            try:
+                lock.acquire()
+            except filelock.Timeout as error:
+                raise RuntimeError(
+                    f"The warehouse {self.file} stayed locked by another build for "
+                    f"{self.write_lock_timeout_seconds:.0f} s (lock file {self.write_lock})."
+                ) from error
+        try:
+            yield
+        finally:
+            lock.release()
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         if not read_only:

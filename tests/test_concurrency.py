@@ -1,15 +1,67 @@
-"""Two runs that both write the warehouse, at once, with the instance's `duckdb` pool."""
+"""Two builds that both write the warehouse, at once: the second waits for the first, never fails."""
 
-import datetime as dt
+import logging
 import os
-import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import pytest
+import yaml
 
+from resources.warehouse import WarehouseResource
 from tests.conftest import ROOT
+
+HOLD_WRITE_LOCK = (
+    "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
+    "print('locked', flush=True); time.sleep(float(sys.argv[2]))"
+)
+
+
+@contextmanager
+def build_holding(warehouse: WarehouseResource, seconds: float) -> Iterator[subprocess.Popen]:
+    """Another process in the middle of a build: it holds the warehouse's write lock for `seconds`."""
+    command = [sys.executable, "-c", HOLD_WRITE_LOCK, str(warehouse.write_lock), str(seconds)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "locked"
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_build_waits_for_the_one_holding_the_warehouse(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"))
+    with build_holding(warehouse, seconds=1.5):
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO), warehouse.writing(logging.getLogger("test")):
+            waited = time.monotonic() - started
+    assert waited >= 1.0, "entered while the other build still held the lock"
+    assert "waiting for it to finish" in caplog.text
+
+
+def test_a_lock_held_past_the_timeout_fails_naming_the_lock_file(tmp_path: Path) -> None:
+    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), write_lock_timeout_seconds=0.5)
+    with (
+        build_holding(warehouse, seconds=60),
+        pytest.raises(RuntimeError, match=r"w\.duckdb\.writer\.lock"),
+        warehouse.writing(logging.getLogger("test")),
+    ):
+        pass
+
+
+def test_a_killed_build_leaves_no_stale_lock(tmp_path: Path) -> None:
+    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), write_lock_timeout_seconds=0.5)
+    with build_holding(warehouse, seconds=60) as holder:
+        holder.kill()
+        holder.wait()
+        with warehouse.writing(logging.getLogger("test")):
+            pass
 
 
 def dbt_run(env: dict[str, str]) -> subprocess.Popen:
@@ -27,23 +79,34 @@ def dbt_run(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def step_windows(home: Path) -> list[tuple[dt.datetime, dt.datetime]]:
+def materialization_windows(home: Path) -> list[tuple[float, float]]:
+    """Per run, the first and last model materialization: dbt has run and exited before the first."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
         windows = []
         for run in instance.get_runs():
-            events = {
-                r.dagster_event.event_type_value: r.timestamp
-                for r in instance.all_logs(run.run_id)
-                if r.dagster_event and r.step_key
-            }
-            windows.append((events["STEP_START"], events["STEP_SUCCESS"]))
+            stamps = [
+                record.timestamp
+                for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+            ]
+            windows.append((min(stamps), max(stamps)))
     return sorted(windows)
 
 
-def test_two_dbt_runs_at_once_wait_for_each_other_instead_of_failing(tmp_path: Path) -> None:
+def instance_without_pools(home: Path) -> None:
+    """The local instance config with its pools removed: both dbt steps start at the same moment.
+
+    That is what the `duckdb` pool does by chance on a SQLite instance when two runs claim its one
+    slot together; here it happens every time, so the write lock alone must keep them apart.
+    """
+    config = yaml.safe_load((ROOT / "platform" / "dagster.yaml").read_text())
+    del config["concurrency"]["pools"]
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+
+
+def test_two_dbt_runs_at_once_take_turns_on_the_warehouse(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copyfile(ROOT / "platform" / "dagster.yaml", home / "dagster.yaml")
+    instance_without_pools(home)
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -56,5 +119,6 @@ def test_two_dbt_runs_at_once_wait_for_each_other_instead_of_failing(tmp_path: P
     outputs = [p.communicate(timeout=600)[0] for p in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], "\n".join(o[-2000:] for o in outputs)
     assert not any("Could not set lock" in o for o in outputs)
-    (_, end_a), (start_b, _) = step_windows(home)
-    assert end_a <= start_b, "the pool let the second dbt step start only after the first had finished"
+    assert sum("waiting for it to finish" in o for o in outputs) == 1, "exactly one build waited for the other"
+    (_, end_a), (start_b, _) = materialization_windows(home)
+    assert end_a < start_b, "the second build's dbt ran only after the first build had finished"
