@@ -68,6 +68,14 @@ def test_file_without_trailer_and_with_lf_line_ends_is_accepted() -> None:
     assert parse_short_volume(body, "FNSQ", MODERN).height == 1
 
 
+def test_crlf_and_lf_files_parse_to_the_same_rows() -> None:
+    body = (SAMPLE_DIR / "CNMSshvol20240423.txt").read_bytes()
+    assert b"\r\n" in body, "FINRA's own files end lines with CRLF"
+    crlf = parse_short_volume(body, "CNMS", dt.date(2024, 4, 23))
+    assert crlf.equals(parse_short_volume(body.replace(b"\r\n", b"\n"), "CNMS", dt.date(2024, 4, 23)))
+    assert crlf["market"].str.contains("\r").sum() == 0 and crlf["symbol"].str.contains("\r").sum() == 0
+
+
 def test_every_bundled_sample_file_parses() -> None:
     files = sorted(SAMPLE_DIR.glob("*.txt"))
     assert len(files) == 6 * len(sessions(dt.date(2024, 3, 1), dt.date(2024, 7, 12)))
