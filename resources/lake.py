@@ -7,12 +7,12 @@ re-materialized partition replaces its file instead of adding rows.
 
 import contextlib
 import datetime as dt
-import fcntl
 import os
 import uuid
 from pathlib import Path
 
 import dagster as dg
+import filelock
 import polars as pl
 from pydantic import Field
 
@@ -106,8 +106,7 @@ class LakeResource(dg.ConfigurableResource):
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LakeWriteError(f"lake: cannot create {target.parent}: {exc.strerror or exc}") from exc
-        with open(target.parent / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with filelock.FileLock(target.parent / ".lock"):
             stored = pl.read_parquet(target) if target.exists() else None
             return self.write(dataset, merge_rows(stored, frame, replaced, sort_by, stamp), partition)
 

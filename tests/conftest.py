@@ -3,6 +3,8 @@
 import contextlib
 import datetime as dt
 import re
+import subprocess
+import sys
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -104,6 +106,18 @@ def serve_finra_mirror() -> Iterator[FinraMirror]:
         mirror.add_tree(SAMPLE_DIR, FINRA_PATH.rstrip("/"))
         mirror.add_tree(FIXTURE_DIR, FINRA_PATH.rstrip("/"))
         yield mirror
+
+
+@contextlib.contextmanager
+def process_holding(code: str, *args: str) -> Iterator[subprocess.Popen]:
+    """Another process holding a lock while the test runs: `code` prints 'locked' once it has it."""
+    process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "locked"
+        yield process
+    finally:
+        process.kill()
+        process.wait()
 
 
 def fast_client(mirror: FinraMirror) -> FinraClient:

@@ -5,8 +5,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +13,7 @@ import pytest
 import yaml
 
 from resources.warehouse import WarehouseResource
-from tests.conftest import ROOT
+from tests.conftest import ROOT, process_holding
 
 HOLD_WRITE_LOCK = (
     "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
@@ -22,17 +21,9 @@ HOLD_WRITE_LOCK = (
 )
 
 
-@contextmanager
-def build_holding(warehouse: WarehouseResource, seconds: float) -> Iterator[subprocess.Popen]:
+def build_holding(warehouse: WarehouseResource, seconds: float) -> AbstractContextManager[subprocess.Popen]:
     """Another process in the middle of a build: it holds the warehouse's write lock for `seconds`."""
-    command = [sys.executable, "-c", HOLD_WRITE_LOCK, str(warehouse.write_lock), str(seconds)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline().strip() == "locked"
-        yield process
-    finally:
-        process.kill()
-        process.wait()
+    return process_holding(HOLD_WRITE_LOCK, str(warehouse.write_lock), str(seconds))
 
 
 def test_a_build_waits_for_the_one_holding_the_warehouse(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

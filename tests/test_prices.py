@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import numpy as np
@@ -129,3 +130,17 @@ def test_the_newest_adjusted_close_is_the_close(platform_build) -> None:
     latest = rows(platform_build, "SELECT symbol, close, adj_close FROM marts.fct_prices_daily "
                   "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY trade_date DESC) = 1")
     assert latest and all(close == pytest.approx(adj) for _, close, adj in latest)
+
+
+def test_writers_of_one_symbol_file_at_once_lose_no_rows(tmp_path) -> None:
+    """A symbol's backfill and a daily run can upsert its file together: each reads, merges, renames."""
+    lake = LakeResource(root=str(tmp_path / "lake"))
+    days = [dt.date(2024, 7, 1) + dt.timedelta(days=i) for i in range(16)]
+
+    def upsert(day: dt.date) -> None:
+        bar = pl.DataFrame({"trade_date": [day], "close": [float(day.day)]})
+        lake.upsert("prices_daily", "symbol=KO", bar, pl.col("trade_date") == day, ["trade_date"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(upsert, days))
+    assert pl.read_parquet(lake.partition_path("prices_daily", "symbol=KO"))["trade_date"].to_list() == days

@@ -2,11 +2,7 @@
 
 import csv
 import datetime as dt
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -16,30 +12,19 @@ import pytest
 from assets.exports import ExportDirectory, short_volume_csv
 from resources import sql
 from resources.warehouse import WarehouseResource
-from tests.conftest import PlatformBuild
+from tests.conftest import PlatformBuild, process_holding
 from tests.platform_build import RANGE_END, RANGE_START
 
+# Another process with the file open for writing, as dbt has it during a build.
 HOLD_WRITE_LOCK = (
     "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(60)"
 )
 
 
-@contextmanager
-def writer_holding(path: Path) -> Iterator[None]:
-    """Another process with the file open for writing, as dbt has it during a build."""
-    process = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline().strip() == "locked"
-        yield
-    finally:
-        process.kill()
-        process.wait()
-
-
 def test_readers_get_answers_while_a_writer_holds_the_warehouse(platform_build: PlatformBuild) -> None:
     warehouse = platform_build.warehouse
     assert warehouse.read_copy.exists(), "every dbt build publishes a read copy"
-    with writer_holding(warehouse.file):
+    with process_holding(HOLD_WRITE_LOCK, str(warehouse.file)):
         with pytest.raises(duckdb.IOException, match="lock"):
             duckdb.connect(str(warehouse.file), read_only=True)
         started = time.monotonic()
@@ -56,7 +41,7 @@ def test_make_sql_says_busy_when_no_copy_exists_yet(
     path = tmp_path / "fresh.duckdb"
     duckdb.connect(str(path)).close()
     monkeypatch.setenv("TICKERLAKE_DUCKDB_PATH", str(path))
-    with writer_holding(path):
+    with process_holding(HOLD_WRITE_LOCK, str(path)):
         assert sql.run("SELECT 1") == 75
     assert "warehouse busy" in capsys.readouterr().err
     assert sql.run("SELECT 42 AS answer") == 0
