@@ -5,13 +5,13 @@ BIN := $(VENV)/bin
 
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export TICKERLAKE_LAKE_ROOT ?= $(CURDIR)/data/lake
-export TICKERLAKE_DUCKDB_PATH ?= $(CURDIR)/data/tickerlake.duckdb
+export TICKERLAKE_CATALOG ?= sqlite:$(CURDIR)/data/tickerlake.sqlite
 
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f) \
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo ui test test-integration lint sql bench clean
+.PHONY: install demo ui test test-integration lint sql bench clean migrate
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -61,7 +61,12 @@ bench: install
 clean:
 	rm -rf data .dagster dbt_project/target dbt_project/logs
 
-# Read-only SQL on the published copy of the warehouse (never blocked by a running build):
+# Read-only SQL on the lake's catalog: the last committed snapshot, never blocked by a running build:
 #   make sql Q="SELECT ..."      one query;   make sql      an interactive prompt
 sql: install
 	$(BIN)/python -m resources.sql $(if $(Q),"$(Q)",)
+
+# Move a lake of Parquet folders and its DuckDB warehouse (tickerlake before the DuckLake catalog) into
+# the catalog; prints each table's row count and sums before and after. See platform/migrate.py.
+migrate: install
+	$(BIN)/python platform/migrate.py $(ARGS)

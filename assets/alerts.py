@@ -21,11 +21,9 @@ import yaml
 from assets.indicators import ASSET_KEY as INDICATORS_KEY
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INTERVALS
-from resources.lake import LakeResource
+from resources.lake import Dataset, LakeResource
 from resources.notifier import Notifier, NotifierError
 
-DATASET = "crypto_alerts"
-ASSET_KEY = dg.AssetKey(["crypto", DATASET])
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "platform" / "alerts.yaml"
 OPERATORS = ("crosses_below", "crosses_above", "equals", "above", "below")
 SERIES = (
@@ -38,6 +36,8 @@ ALERTS_SCHEMA: dict[str, pl.DataType] = {
     "bar_open_time": pl.Datetime("us", "UTC"), "value": pl.Float64(), "threshold": pl.Float64(),
     "close": pl.Float64(), "message": pl.String(), "sent_at": pl.Datetime("us", "UTC"),
 }
+DATASET = Dataset("crypto_alerts", ALERTS_SCHEMA, order=("bar_open_time", "alert_id"))
+ASSET_KEY = dg.AssetKey(["crypto", DATASET.name])
 
 
 class AlertRulesError(ValueError):
@@ -148,19 +148,14 @@ def rules_path() -> Path:
     key=ASSET_KEY,
     deps=[INDICATORS_KEY],
     group_name="crypto",
-    kinds={"parquet", "polars"},
+    kinds={"ducklake", "polars"},
     description="Alert firings of the rules in TICKERLAKE_ALERT_RULES, each delivered once and stored when sent.",
 )
 def crypto_alerts(context: dg.AssetExecutionContext, lake: LakeResource, notifier: Notifier) -> dg.MaterializeResult:
     rules = load_rules(rules_path())
-    stored = lake.read(DATASET)
-    frames = [lake.read(INDICATORS_DATASET, path) for path in lake.partition_paths(INDICATORS_DATASET)]
-    frames = [frame for frame in frames if frame is not None]
-    empty = pl.DataFrame(schema={"interval": pl.String()})
-    indicators = pl.concat(frames, how="vertical_relaxed") if frames else empty
-    firings = evaluate(rules, indicators)
-    if stored is not None:
-        firings = firings.filter(~pl.col("alert_id").is_in(stored["alert_id"].implode()))
+    stored = lake.distinct(DATASET, "alert_id")
+    firings = evaluate(rules, lake.read(INDICATORS_DATASET))
+    firings = firings.filter(~pl.col("alert_id").is_in(pl.Series(stored, dtype=pl.String()).implode()))
     sent, failures = [], []
     for alert in firings.iter_rows(named=True):
         try:
@@ -171,8 +166,8 @@ def crypto_alerts(context: dg.AssetExecutionContext, lake: LakeResource, notifie
         sent.append({**alert, "sent_at": dt.datetime.now(dt.UTC)})
         context.log.info(f"alert: {alert['message']}")
     if sent:
-        lake.upsert(DATASET, "", pl.DataFrame(sent, schema=ALERTS_SCHEMA), replaced=pl.lit(False),
-                    sort_by=["bar_open_time", "alert_id"])
+        frame = pl.DataFrame(sent, schema=ALERTS_SCHEMA)
+        lake.replace(DATASET, frame, where={"alert_id": frame["alert_id"].to_list()})
     if failures:
         raise dg.Failure(description=f"{len(failures)} alerts not delivered (tried again next time):\n"
                          + "\n".join(failures[:20]))

@@ -6,10 +6,9 @@ where the run covers a whole month, daily zips otherwise, each checksum-verified
 the REST API, starting after the last minute already stored, so a top-up every few minutes asks
 only for the new minutes. Only closed klines are stored.
 
-Lake layout: one file per pair and month (crypto_klines_1m/pair=BTCUSDT/month=2024-12/part.parquet),
-so a pair-year is 12 files. Each write replaces exactly the minutes the run fetched, under the
-file's lock, so re-runs and overlapping runs never leave a minute twice. Beside each month file
-the same write rolls the month up into 1h and 1d bars (crypto_bars_1h, crypto_bars_1d), so the
+In the lake, a pair's fetches are stored a month at a time: one transaction replaces exactly the
+minutes the run fetched in that month, so re-runs and overlapping runs never leave a minute twice,
+and rolls the month up again into 1h and 1d bars (crypto_bars_1h, crypto_bars_1d), so the
 indicators read hours and days without re-reading every minute of history.
 """
 
@@ -26,12 +25,12 @@ from assets.partitions import crypto_days_by_pair, partition_box
 from assets.schema import column_schema
 from resources.binance import KLINES_SCHEMA, UNIVERSE_SCHEMA, BinanceClient, BinanceSession, validate_pair
 from resources.http import SourceError
-from resources.lake import LakeResource, day_partition
+from resources.lake import Between, Dataset, LakeResource, Transaction
 
-KLINES_DATASET, UNIVERSE_DATASET = "crypto_klines_1m", "crypto_universe"
-KLINES_KEY = dg.AssetKey(["raw", KLINES_DATASET])
-UNIVERSE_KEY = dg.AssetKey(["raw", UNIVERSE_DATASET])
-ROLLUPS = {"1h": "crypto_bars_1h", "1d": "crypto_bars_1d"}
+KLINES_DATASET = Dataset("crypto_klines_1m", KLINES_SCHEMA, order=("pair", "open_time"))
+UNIVERSE_DATASET = Dataset("crypto_universe", UNIVERSE_SCHEMA, order=("snapshot_date", "rank"))
+KLINES_KEY = dg.AssetKey(["raw", KLINES_DATASET.name])
+UNIVERSE_KEY = dg.AssetKey(["raw", UNIVERSE_DATASET.name])
 # Today and yesterday: Binance publishes a day's zip the next day, so these come from the REST API.
 TAIL_DAYS = 2
 DAY = dt.timedelta(days=1)
@@ -40,6 +39,9 @@ BARS_SCHEMA: dict[str, pl.DataType] = {
     "pair": pl.String(), "open_time": KLINES_SCHEMA["open_time"], "open": pl.Float64(), "high": pl.Float64(),
     "low": pl.Float64(), "close": pl.Float64(), "volume": pl.Float64(), "quote_volume": pl.Float64(),
     "trades": pl.Int64(), "minutes": pl.UInt32(),
+}
+ROLLUPS = {
+    every: Dataset(f"crypto_bars_{every}", BARS_SCHEMA, order=("pair", "open_time")) for every in ("1h", "1d")
 }
 
 
@@ -67,8 +69,10 @@ def next_month(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
-def month_partition(pair: str, month: str) -> str:
-    return f"pair={validate_pair(pair)}/month={month}"
+def month_window(pair: str, day: dt.date) -> dict[str, object]:
+    """The rows of the pair's month that holds `day`."""
+    first = day.replace(day=1)
+    return {"pair": validate_pair(pair), "open_time": Between(midnight(first), midnight(next_month(first)))}
 
 
 def rollup(klines: pl.DataFrame, every: str) -> pl.DataFrame:
@@ -122,11 +126,8 @@ def _from_archives(session: BinanceSession, pair: str, days: list[dt.date]) -> I
 
 
 def _last_stored_minute(lake: LakeResource, pair: str, day: dt.date) -> dt.datetime | None:
-    stored = lake.read(KLINES_DATASET, month_partition(pair, f"{day:%Y-%m}"))
-    if stored is None:
-        return None
-    in_day = stored.filter(pl.col("open_time").is_between(midnight(day), midnight(day + DAY), closed="left"))
-    return None if in_day.is_empty() else in_day["open_time"].max()
+    stored = lake.read(KLINES_DATASET, where={"pair": pair, "open_time": Between(midnight(day), midnight(day + DAY))})
+    return None if stored.is_empty() else stored["open_time"].max()
 
 
 def _from_api(session: BinanceSession, lake: LakeResource, pair: str, day: dt.date, now: dt.datetime) -> Fetched:
@@ -154,23 +155,27 @@ def fetch_pair(
 
 
 def store_month(lake: LakeResource, pair: str, items: list[Fetched]) -> int:
-    """Replace the fetched windows (all in one month) in the pair's month file, then refresh its rollups."""
+    """Replace the fetched windows (all in one month) and the month's rollups, in one transaction."""
     frame = pl.concat(
         [item.frame.filter(pl.col("open_time").is_between(item.start, item.end, closed="left")) for item in items]
-    ).unique("open_time", keep="last")
-    replaced = pl.any_horizontal(*(pl.col("open_time").is_between(i.start, i.end, closed="left") for i in items))
-    partition = month_partition(pair, f"{items[0].start:%Y-%m}")
-    lake.upsert(KLINES_DATASET, partition, frame, replaced=replaced, sort_by=["open_time"])
-    month_klines = lake.read(KLINES_DATASET, partition)
-    for every, dataset in ROLLUPS.items():
-        lake.write(dataset, rollup(month_klines, every), partition)
-    return frame.height
+    ).unique("open_time", keep="last").sort("open_time")
+    windows = [{"pair": pair, "open_time": Between(item.start, item.end)} for item in items]
+    month = month_window(pair, items[0].start.date())
+
+    def write(tx: Transaction) -> int:
+        tx.replace(KLINES_DATASET, frame, where=windows)
+        month_klines = tx.read(KLINES_DATASET, where=month)
+        for every, dataset in ROLLUPS.items():
+            tx.replace(dataset, rollup(month_klines, every), where=month)
+        return frame.height
+
+    return lake.transaction(write, f"{KLINES_DATASET.name} pair={pair} month={items[0].start:%Y-%m}")
 
 
 @dg.asset(
     key=UNIVERSE_KEY,
     group_name="crypto",
-    kinds={"parquet", "polars"},
+    kinds={"ducklake", "polars"},
     description=(
         "The top pairs of one quote asset by 24h quote volume on Binance (leveraged tokens and stablecoin "
         "pairs left out), one snapshot per UTC day; pairs entering it become crypto_pairs partitions."
@@ -181,7 +186,7 @@ def crypto_universe(binance: BinanceClient, lake: LakeResource) -> dg.Materializ
     today = utc_now().date()
     with binance.open() as session:
         frame = session.top_pairs(binance.quote_asset, binance.top_n, today)
-    lake.write(UNIVERSE_DATASET, frame, day_partition(today))
+    lake.replace(UNIVERSE_DATASET, frame, where={"snapshot_date": today})
     return dg.MaterializeResult(metadata={
         "dagster/row_count": frame.height, "snapshot_date": today.isoformat(),
         "top_pairs": dg.MetadataValue.json(frame["pair"].head(20).to_list()),
@@ -190,11 +195,10 @@ def crypto_universe(binance: BinanceClient, lake: LakeResource) -> dg.Materializ
 
 def latest_universe(lake: LakeResource) -> tuple[str, list[str]]:
     """The newest universe snapshot's date and its pairs, by rank, read from the lake."""
-    snapshots = lake.partitions(UNIVERSE_DATASET)
-    if not snapshots:
+    snapshot = lake.newest(UNIVERSE_DATASET, "snapshot_date")
+    if snapshot is None:
         return "", []
-    frame = lake.read(UNIVERSE_DATASET, snapshots[-1])
-    return snapshots[-1].removeprefix("date="), [] if frame is None else frame.sort("rank")["pair"].to_list()
+    return snapshot.isoformat(), lake.read(UNIVERSE_DATASET, where={"snapshot_date": snapshot})["pair"].to_list()
 
 
 @dg.asset(
@@ -202,7 +206,7 @@ def latest_universe(lake: LakeResource) -> tuple[str, list[str]]:
     partitions_def=crypto_days_by_pair,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="crypto",
-    kinds={"parquet", "polars"},
+    kinds={"ducklake", "polars"},
     description=(
         "Binance spot 1-minute klines (UTC), from checksum-verified archives for history and the REST API for "
         "the last two days; unique per (pair, open_time). Rolled up into crypto_bars_1h and crypto_bars_1d."
@@ -231,7 +235,7 @@ def crypto_klines_1m(
     if errors:
         raise dg.Failure(
             description=f"{len(errors)} of {len(pairs)} pairs failed; months stored before the error are complete, "
-            "the failed month's file is unchanged:\n"
+            "the failed month is unchanged:\n"
             + "\n".join(errors[:50]),
         )
     return dg.MaterializeResult(metadata={

@@ -1,8 +1,10 @@
 """The dbt project as Dagster assets, so models show in the asset graph downstream of raw sources.
 
 The manifest is built once at install time (`dbt parse` in the Makefile), not per run process.
-Every dbt run writes the DuckDB file, hence the `duckdb` pool (limit 1) on the whole dbt step, and
-the warehouse's write lock inside it (the pool alone can admit two steps on a SQLite instance).
+dbt builds into the lake's catalog, beside the raw tables. Two builds at once would replace the same
+marts, hence the `duckdb` pool (limit 1) on the whole dbt step, and, on a SQLite catalog, the
+catalog's write lock inside it (the pool alone can admit two steps on a SQLite instance, and a
+SQLite catalog takes one writer at a time).
 """
 
 from collections.abc import Iterator, Mapping
@@ -14,32 +16,17 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from assets import alerts, binance, finra, fx, indicators, prices, sectors, symbols
 from assets.previews import mart_previews
-from resources.binance import KLINES_SCHEMA, UNIVERSE_SCHEMA
-from resources.finra import SHORT_VOLUME_SCHEMA
-from resources.fx import FX_SCHEMA
 from resources.lake import LakeResource
-from resources.sectors import SIC_SCHEMA, TICKERS_SCHEMA
-from resources.symbols import DIRECTORY_SCHEMA
-from resources.warehouse import DUCKDB_POOL, WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
+DUCKDB_POOL = "duckdb"
 
-# Lake datasets exposed as raw.<dataset> views: the dbt sources.
-LAKE_VIEWS = {
-    finra.DATASET: SHORT_VOLUME_SCHEMA,
-    symbols.DATASET: DIRECTORY_SCHEMA,
-    sectors.TICKERS_DATASET: TICKERS_SCHEMA,
-    sectors.SIC_DATASET: SIC_SCHEMA,
-    prices.DATASET: prices.LAKE_SCHEMA,
-    fx.DATASET: FX_SCHEMA,
-    binance.UNIVERSE_DATASET: UNIVERSE_SCHEMA,
-    binance.KLINES_DATASET: KLINES_SCHEMA,
-    binance.ROLLUPS["1h"]: binance.BARS_SCHEMA,
-    binance.ROLLUPS["1d"]: binance.BARS_SCHEMA,
-    indicators.DATASET: indicators.INDICATORS_SCHEMA,
-    alerts.DATASET: alerts.ALERTS_SCHEMA,
-}
+# The lake's raw tables: dbt's sources. They exist (typed, empty) before the first build reads them.
+RAW_DATASETS = [
+    finra.DATASET, symbols.DATASET, sectors.TICKERS_DATASET, sectors.SIC_DATASET, prices.DATASET, fx.DATASET,
+    binance.UNIVERSE_DATASET, binance.KLINES_DATASET, *binance.ROLLUPS.values(), indicators.DATASET, alerts.DATASET,
+]
 
 
 PREVIEWED = {"mart_sector_short_return_correlation", "mart_volatility_ranking", "fct_short_volume_daily"}
@@ -72,24 +59,22 @@ def tickerlake_dbt_models(
     context: dg.AssetExecutionContext,
     config: DbtBuildConfig,
     dbt: DbtCliResource,
-    warehouse: WarehouseResource,
     lake: LakeResource,
 ) -> Iterator[Any]:
-    """dbt build, then the marts' previews, then a fresh read-only copy for SQL users.
+    """dbt build into the lake's catalog, then the marts' previews.
 
-    Events are held until dbt has exited: the previews are read from the warehouse, which dbt holds
-    for its whole run, and Dagster wants a multi-asset's outputs in dependency order.
+    Each model is visible to readers once dbt commits it; nothing is copied for them. Events are held
+    until dbt has exited, as Dagster wants a multi-asset's outputs in dependency order.
     """
-    with warehouse.writing(context.log):
-        warehouse.register_lake_views(lake.for_duckdb(), LAKE_VIEWS)
+    with lake.writing(context.log):
+        lake.ensure(RAW_DATASETS)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
         events = list(dbt.cli(args, context=context).stream())
-        with warehouse.connect(read_only=True) as con:
-            previews = mart_previews(con)
-        for event in events:
-            model = _previewed_model(event)
-            yield event.with_metadata({**event.metadata, **previews[model]}) if model in previews else event
-        warehouse.publish_read_copy()
+    with lake.connect(read_only=True) as con:
+        previews = mart_previews(con)
+    for event in events:
+        model = _previewed_model(event)
+        yield event.with_metadata({**event.metadata, **previews[model]}) if model in previews else event
 
 
 def _previewed_model(event: object) -> str | None:

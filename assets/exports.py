@@ -1,8 +1,8 @@
 """Daily CSV exports in a self-serve upload layout: one dated file per trading day.
 
 The columns (date, symbol, short_volume, total_volume, short_ratio) are the shape the original
-pipeline uploaded to Quantopian's Self-Serve Data. Read from the published read-only copy of the
-warehouse, so an export never waits for, or blocks, a dbt build.
+pipeline uploaded to Quantopian's Self-Serve Data. Read through a read-only connection to the lake's
+catalog (the last committed snapshot), so an export never waits for, or blocks, a dbt build.
 """
 
 import csv
@@ -15,7 +15,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets.partitions import partition_days, trading_days
-from resources.warehouse import WarehouseResource
+from resources.lake import LakeResource
 
 FCT_SHORT_VOLUME = dg.AssetKey(["marts", "fct_short_volume_daily"])
 COLUMNS = ["date", "symbol", "short_volume", "total_volume", "short_ratio"]
@@ -53,11 +53,11 @@ def write_csv(path: Path, rows: list[tuple]) -> None:
     "total_volume, short_ratio (NMS figures; days without data get a header-only file).",
 )
 def short_volume_csv(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, exports: ExportDirectory
+    context: dg.AssetExecutionContext, lake: LakeResource, exports: ExportDirectory
 ) -> dg.MaterializeResult:
     days = partition_days(context)
     written = 0
-    with warehouse.connect_reader() as con:
+    with lake.connect(read_only=True) as con:
         for day in days:
             rows = con.execute(
                 "SELECT strftime(trade_date, '%Y-%m-%d'), symbol, short_volume, total_volume, short_ratio "

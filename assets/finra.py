@@ -1,8 +1,9 @@
 """FINRA daily short sale volume as a trading-day partitioned raw asset in the lake.
 
 A ranged run (a backfill of a month, the daily re-fetch of the last days) is one process: the asset
-walks the days of its partition range itself (BackfillPolicy.single_run), writing each day's file
-as soon as it is parsed, so memory holds one day at a time whatever the range.
+walks the days of its partition range itself (BackfillPolicy.single_run), replacing each day in the
+lake (one transaction a day) as soon as it is parsed, so memory holds one day at a time whatever the
+range.
 """
 
 from collections.abc import Iterator
@@ -13,10 +14,10 @@ import polars as pl
 from assets.partitions import partition_days, trading_days
 from assets.schema import column_schema
 from resources.finra import FACILITIES, SHORT_VOLUME_SCHEMA, FinraClient
-from resources.lake import LakeResource
+from resources.lake import Dataset, LakeResource
 
-DATASET = "finra_short_volume"
-ASSET_KEY = dg.AssetKey(["raw", DATASET])
+DATASET = Dataset("finra_short_volume", SHORT_VOLUME_SCHEMA, order=("trade_date", "facility", "symbol"))
+ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
 KEY_COLUMNS = ["trade_date", "symbol", "facility"]
 
 UNIQUE_CHECK = "unique_trade_date_symbol_facility"
@@ -28,7 +29,7 @@ RANGE_CHECK = "short_volume_within_total"
     partitions_def=trading_days,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="finra",
-    kinds={"parquet", "polars"},
+    kinds={"ducklake", "polars"},
     check_specs=[
         dg.AssetCheckSpec(UNIQUE_CHECK, asset=ASSET_KEY, blocking=True,
                           description="No (trade_date, symbol, facility) appears twice."),
@@ -37,7 +38,7 @@ RANGE_CHECK = "short_volume_within_total"
     ],
     description=(
         "FINRA Reg SHO daily short sale volume, all six facility files (CNMS, FNSQ, FNQC, FNYX, FNRA, "
-        "FORF), one Parquet file per trading day. short_volume includes short_exempt_volume; "
+        "FORF), replaced a trading day at a time. short_volume includes short_exempt_volume; "
         "total_volume is the volume reported to FINRA's facilities only (off-exchange), not the tape."
     ),
     metadata=column_schema(SHORT_VOLUME_SCHEMA),
@@ -54,8 +55,8 @@ def finra_short_volume(
             context.log.error(str(fetched.error))
             errors.append(str(fetched.error))
             continue
-        lake.write_day(DATASET, fetched.day, fetched.frame)
-        checks.add(lake.read_days(DATASET, [fetched.day]))
+        lake.replace(DATASET, fetched.frame, where={"trade_date": fetched.day})
+        checks.add(lake.read(DATASET, where={"trade_date": fetched.day}))
         # Rows per day go to the materialization's metadata, not to one log event per day: each event
         # is a write to the instance's event log (~10 ms on SQLite), a fifth of a day's cost.
         rows_per_day[fetched.day.isoformat()] = fetched.frame.height

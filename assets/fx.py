@@ -3,17 +3,17 @@ in place, so replacing it is both simplest and idempotent)."""
 
 import dagster as dg
 
-from resources.fx import EcbClient
-from resources.lake import LakeResource
+from resources.fx import FX_SCHEMA, EcbClient
+from resources.lake import Dataset, LakeResource
 
-DATASET = "fx_rates_ecb"
+DATASET = Dataset("fx_rates_ecb", FX_SCHEMA, order=("rate_date", "currency"))
 
 
-@dg.asset(key=["raw", DATASET], group_name="fx", kinds={"parquet"},
+@dg.asset(key=["raw", DATASET.name], group_name="fx", kinds={"ducklake"},
           description="ECB reference rates, long format: rate_date, currency, units_per_eur.")
 def fx_rates_ecb(ecb: EcbClient, lake: LakeResource) -> dg.MaterializeResult:
     frame = ecb.fetch_history()
-    lake.write(DATASET, frame)
+    lake.replace(DATASET, frame)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": frame.height,
         "currencies": frame["currency"].n_unique(),

@@ -19,10 +19,8 @@ import numpy as np
 import polars as pl
 
 from assets.binance import KLINES_DATASET, KLINES_KEY, ROLLUPS, midnight
-from resources.lake import LakeResource
+from resources.lake import Between, Dataset, LakeResource
 
-DATASET = "crypto_indicators"
-ASSET_KEY = dg.AssetKey(["crypto", DATASET])
 INTERVALS = ("1m", "1h", "1d")
 STEP = {"1m": dt.timedelta(minutes=1), "1h": dt.timedelta(hours=1), "1d": dt.timedelta(days=1)}
 SMA_PERIOD = EMA_PERIOD = BB_PERIOD = 20
@@ -38,6 +36,8 @@ INDICATORS_SCHEMA: dict[str, pl.DataType] = {
     **{c: pl.Int64() for c in ("td_buy_setup", "td_sell_setup", "td_buy_countdown", "td_sell_countdown")},
     **{c: pl.Float64() for c in ("pivot", "r1", "s1", "r2", "s2")},
 }
+DATASET = Dataset("crypto_indicators", INDICATORS_SCHEMA, order=("pair", "interval", "open_time"))
+ASSET_KEY = dg.AssetKey(["crypto", DATASET.name])
 
 
 def _nan_prefix(values: np.ndarray, first: int) -> np.ndarray:
@@ -181,16 +181,15 @@ def indicators(bars: pl.DataFrame) -> pl.DataFrame:
 def pair_bars(lake: LakeResource, pair: str, interval: str, minute_days: int) -> pl.DataFrame:
     """A pair's bars of one interval from the lake: all history for 1h/1d, the last days for 1m."""
     dataset = ROLLUPS.get(interval, KLINES_DATASET)
-    months = [p for p in lake.partition_paths(dataset) if p.startswith(f"pair={pair}/")]
+    where: dict[str, object] = {"pair": pair}
     if interval == "1m":
-        months = months[-(minute_days // 28 + 2):]
-    frames = [frame for frame in (lake.read(dataset, month) for month in months) if frame is not None]
-    if not frames:
+        newest = lake.read(ROLLUPS["1d"], where={"pair": pair})["open_time"].max()
+        if newest is None:
+            return pl.DataFrame()
+        where["open_time"] = Between(midnight(newest.date() - dt.timedelta(days=minute_days - 1)), None)
+    bars = lake.read(dataset, where=where)
+    if bars.is_empty():
         return pl.DataFrame()
-    bars = pl.concat(frames).sort("open_time")
-    if interval == "1m":
-        cutoff = midnight(bars["open_time"].max().date() - dt.timedelta(days=minute_days - 1))
-        bars = bars.filter(pl.col("open_time") >= cutoff)
     return bars.select("pair", "open_time", "open", "high", "low", "close", "volume")
 
 
@@ -213,14 +212,14 @@ def pair_indicators(lake: LakeResource, pair: str, minute_days: int) -> pl.DataF
 
 
 def stored_pairs(lake: LakeResource) -> list[str]:
-    return sorted({path.split("/")[0].removeprefix("pair=") for path in lake.partition_paths(KLINES_DATASET)})
+    return lake.distinct(ROLLUPS["1d"], "pair")
 
 
 @dg.asset(
     key=ASSET_KEY,
     deps=[KLINES_KEY],
     group_name="crypto",
-    kinds={"parquet", "polars"},
+    kinds={"ducklake", "polars"},
     automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),
     description=(
         "RSI(14, Wilder), SMA/EMA(20), Bollinger(20, 2), Stochastic(14, 3, 3), ATR(14, Wilder), TD Sequential "
@@ -235,7 +234,7 @@ def crypto_indicators(context: dg.AssetExecutionContext, lake: LakeResource) -> 
         frame = pair_indicators(lake, pair, minute_days)
         if frame.is_empty():
             continue
-        lake.write(DATASET, frame, f"pair={pair}")
+        lake.replace(DATASET, frame, where={"pair": pair})
         rows += frame.height
         hourly = frame.filter(pl.col("interval") == "1h")
         if not hourly.is_empty():

@@ -1,7 +1,7 @@
 """What the marts show in the Dagster UI: top rows as markdown tables, and two plots as PNG.
 
-Read from the warehouse after dbt has exited (dbt holds the file while it runs), so the previews
-describe exactly what the build left.
+Read from the lake's catalog after dbt has exited, so the previews describe exactly what the build
+left.
 """
 
 import base64
@@ -77,7 +77,7 @@ def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
 
 
 def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.MetadataValue]]:
-    """Metadata per dbt model name; models missing from the warehouse are skipped."""
+    """Metadata per dbt model name; models missing from the catalog are skipped."""
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
     previews: dict[str, dict[str, dg.MetadataValue]] = {}

@@ -8,34 +8,31 @@ mapping is a dbt seed (dbt_project/seeds/ff12_sic_ranges.csv), applied in dim_sy
 import dagster as dg
 import polars as pl
 
-from resources.lake import LakeResource
-from resources.sectors import SIC_SCHEMA, SecClient
+from resources.lake import Dataset, LakeResource
+from resources.sectors import SIC_SCHEMA, TICKERS_SCHEMA, SecClient
 
-TICKERS_DATASET = "sec_company_tickers"
-SIC_DATASET = "sec_company_sic"
+TICKERS_DATASET = Dataset("sec_company_tickers", TICKERS_SCHEMA, order=("symbol", "cik"))
+SIC_DATASET = Dataset("sec_company_sic", SIC_SCHEMA, order=("cik",))
 
 
-@dg.asset(key=["raw", TICKERS_DATASET], group_name="sectors", kinds={"parquet"},
+@dg.asset(key=["raw", TICKERS_DATASET.name], group_name="sectors", kinds={"ducklake"},
           description="SEC company_tickers_exchange.json: ticker, CIK, company name and exchange.")
 def sec_company_tickers(sec: SecClient, lake: LakeResource) -> dg.MaterializeResult:
     frame = sec.company_tickers()
-    lake.write(TICKERS_DATASET, frame)
+    lake.replace(TICKERS_DATASET, frame)
     return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
 
 
-@dg.asset(key=["raw", SIC_DATASET], deps=[sec_company_tickers], group_name="sectors", kinds={"parquet"},
+@dg.asset(key=["raw", SIC_DATASET.name], deps=[sec_company_tickers], group_name="sectors", kinds={"ducklake"},
           description="SIC code per CIK from SEC's submissions API, fetched once per CIK.")
 def sec_company_sic(context: dg.AssetExecutionContext, sec: SecClient, lake: LakeResource) -> dg.MaterializeResult:
-    tickers = lake.read(TICKERS_DATASET)
+    wanted = set(lake.distinct(TICKERS_DATASET, "cik"))
     stored = lake.read(SIC_DATASET)
-    if stored is None:
-        stored = pl.DataFrame(schema=SIC_SCHEMA)
-    wanted = set() if tickers is None else set(tickers["cik"].to_list())
     missing = sorted(wanted - set(stored["cik"].to_list()))
     context.log.info(f"{len(missing)} CIKs without a SIC code yet; {stored.height} stored")
     fetched = pl.DataFrame(list(sec.sic_codes(missing)), schema=SIC_SCHEMA, orient="row")
-    frame = pl.concat([stored, fetched]).unique("cik", keep="last").sort("cik")
-    lake.write(SIC_DATASET, frame)
+    lake.replace(SIC_DATASET, fetched, where={"cik": fetched["cik"].to_list()})
+    frame = lake.read(SIC_DATASET)
     return dg.MaterializeResult(metadata={"dagster/row_count": frame.height, "fetched": len(missing),
                                           "without_sic": frame["sic"].null_count()})
 

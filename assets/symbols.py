@@ -5,17 +5,17 @@ universe. Delisting dates are derived from the snapshots in dbt (dim_symbols); n
 import dagster as dg
 
 from assets.schema import column_schema
-from resources.lake import LakeResource, day_partition
+from resources.lake import Dataset, LakeResource
 from resources.symbols import DIRECTORY_SCHEMA, SymbolDirectoryClient, split_valid_symbols
 
-DATASET = "symbol_directory"
-ASSET_KEY = dg.AssetKey(["raw", DATASET])
+DATASET = Dataset("symbol_directory", DIRECTORY_SCHEMA, order=("snapshot_date", "symbol", "source_file"))
+ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
 
 
 @dg.asset(
     key=ASSET_KEY,
     group_name="symbols",
-    kinds={"parquet", "polars"},
+    kinds={"ducklake", "polars"},
     description=(
         "Nasdaq Trader's nasdaqlisted.txt + otherlisted.txt, test issues dropped, one snapshot per "
         "file-creation day (re-running the same day replaces that day's snapshot)."
@@ -29,7 +29,7 @@ def symbol_directory(
     if rejected:
         context.log.warning(f"{len(rejected)} symbols outside the symbol pattern were skipped: {rejected[:20]}")
     snapshot = frame["snapshot_date"][0]
-    lake.write(DATASET, frame, day_partition(snapshot))
+    lake.replace(DATASET, frame, where={"snapshot_date": snapshot})
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": frame.height,
@@ -42,8 +42,8 @@ def symbol_directory(
 
 def latest_listed_symbols(lake: LakeResource) -> tuple[str, list[str]]:
     """The newest snapshot's date and its symbols, read from the lake (no warehouse lock needed)."""
-    snapshots = lake.partitions(DATASET)
-    if not snapshots:
+    snapshot = lake.newest(DATASET, "snapshot_date")
+    if snapshot is None:
         return "", []
-    frame = lake.read(DATASET, snapshots[-1])
-    return snapshots[-1].removeprefix("date="), [] if frame is None else sorted(frame["symbol"].to_list())
+    frame = lake.read(DATASET, where={"snapshot_date": snapshot})
+    return snapshot.isoformat(), sorted(frame["symbol"].to_list())

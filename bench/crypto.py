@@ -15,6 +15,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import threading
 import time
 import zipfile
@@ -25,7 +26,7 @@ import numpy as np
 import polars as pl
 from rich.console import Console
 
-from assets.binance import crypto_klines_1m, next_month
+from assets.binance import KLINES_DATASET, crypto_klines_1m, next_month
 from assets.indicators import crypto_indicators
 from bench.doc import table as markdown_table
 from bench.doc import write_section
@@ -93,6 +94,8 @@ def main() -> None:
             price = write_month(folder, start, rng, price)
     base_url = serve(work / "mirror")
     last_day = next_month(starts[-1]) - dt.timedelta(days=1)
+    shutil.rmtree(work / "lake", ignore_errors=True)
+    (work / "tickerlake.sqlite").unlink(missing_ok=True)
     lake = LakeResource(root=str(work / "lake"))
     resources = {"lake": lake, "binance": BinanceClient(data_url=f"{base_url}/data.binance.vision",
                                                         api_url=f"{base_url}/api")}
@@ -105,7 +108,8 @@ def main() -> None:
         started = time.perf_counter()
         assert dg.materialize([crypto_indicators], resources={"lake": lake}, instance=instance).success
         indicators = time.perf_counter() - started
-    rows = pl.scan_parquet(lake.dataset_glob("crypto_klines_1m")).select(pl.len()).collect().item()
+    with lake.connect() as con:
+        rows = con.execute(f"SELECT count(*) FROM {KLINES_DATASET.table}").fetchone()[0]
     results = {
         "pair_months": months, "rows": rows, "backfill_seconds": backfill, "rows_per_second": rows / backfill,
         "indicators_seconds": indicators,

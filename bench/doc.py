@@ -21,5 +21,6 @@ def write_section(title: str, body: str) -> None:
     DOC.write_text(HEADER + "\n" + "".join(f"## {name}\n{sections[name]}" for name in sorted(sections)))
 
 
-def table(lines: list[tuple[str, str, str]]) -> str:
-    return "| measure | value | note |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in lines)
+def table(lines: list[tuple[str, ...]], header: tuple[str, ...] = ("measure", "value", "note")) -> str:
+    rows = [header, tuple("---" for _ in header), *lines]
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)

@@ -4,6 +4,11 @@ Settings (environment): BENCH_DAYS (default 250, about a year; the full history 
 BENCH_SYMBOLS (NMS symbols a day, default 11000; OTC symbols are 5/11 of that), BENCH_REPEAT
 (runs per figure, the median is reported; default 3), BENCH_DIR (default build/bench).
 Writes build/bench/results-<days>d.json and its section of docs/benchmarks.md.
+
+Besides the backfill and the daily update it measures the lake's read path: while the daily update's
+dbt build runs, READERS processes query the catalog in a loop (a mart and a raw table, as SQL users
+do), counting answers, latencies and failures; and what the lake holds on disk, before and after the
+maintenance asset's compaction.
 """
 
 import datetime as dt
@@ -22,12 +27,14 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from assets.maintenance import lake_footprint, maintain
 from assets.partitions import calendar
-from assets.prices import store_bars
+from assets.prices import COMMIT_SYMBOLS, store_bars
 from bench.doc import table as markdown_table
 from bench.doc import write_section
 from bench.generate import finra_day, finra_mirror, prices, symbols
@@ -82,7 +89,7 @@ def fresh_env(work: Path, name: str, base_url: str) -> dict[str, str]:
         "DAGSTER_HOME": str(run_dir / "home"),
         "TICKERLAKE_FINRA_BASE_URL": base_url,
         "TICKERLAKE_LAKE_ROOT": str(run_dir / "lake"),
-        "TICKERLAKE_DUCKDB_PATH": str(run_dir / "w.duckdb"),
+        "TICKERLAKE_CATALOG": f"sqlite:{run_dir / 'tickerlake.sqlite'}",
         "TICKERLAKE_START_DATE": "2006-01-03",
         "DAGSTER_TELEMETRY_DISABLED": "1",
     }
@@ -104,8 +111,12 @@ def raw_limit(mirror: Path) -> float:
         return time.perf_counter() - started
 
 
-def time_query(warehouse: Path, sql: str, repeat: int = 5) -> float:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+def lake_of(env: dict[str, str]) -> LakeResource:
+    return LakeResource(root=env["TICKERLAKE_LAKE_ROOT"], catalog=env["TICKERLAKE_CATALOG"])
+
+
+def time_query(lake: LakeResource, sql: str, repeat: int = 5) -> float:
+    with lake.connect() as con:
         timings = []
         for _ in range(repeat):
             started = time.perf_counter()
@@ -128,9 +139,13 @@ def one_backfill(work: Path, name: str, base_url: str, days: list[dt.date], pric
         materialize("--select", "raw/finra_short_volume", "--partition-range", f"{days[0]}...{days[-1]}"), env
     )
     phases = backfill_phases(env["DAGSTER_HOME"], raw_seconds)
-    lake = LakeResource(root=env["TICKERLAKE_LAKE_ROOT"])
-    for (symbol,), frame in price_frame.partition_by("symbol", as_dict=True).items():
-        store_bars(lake, symbol, frame, days[0], days[-1])
+    lake = lake_of(env)
+    by_symbol = price_frame.partition_by("symbol", as_dict=True)
+    symbols_in_order = sorted(key for (key,) in by_symbol)
+    for start in range(0, len(symbols_in_order), COMMIT_SYMBOLS):
+        batch = symbols_in_order[start : start + COMMIT_SYMBOLS]
+        store_bars(lake, {s: by_symbol[(s,)] for s in batch}, days[0], days[-1])
+    lake.close()
     dbt_seconds, _ = measure(materialize("--select", "kind:dbt"), env)
     return {"raw_seconds": raw_seconds, "raw_peak_mb": raw_rss, "dbt_seconds": dbt_seconds, "env": env, **phases}
 
@@ -170,16 +185,94 @@ def backfill_phases(home: str, wall: float) -> dict[str, float]:
 
 
 def append_prices_day(lake: LakeResource, price_frame: pl.DataFrame, day: dt.date) -> float:
-    """The next day's bar for every symbol, upserted into its file as the prices asset does; seconds.
-
-    Every symbol's file is rewritten, as after a real daily prices run; the row stamps show dbt the new day.
-    """
+    """The next day's bar for every symbol, stored as the prices asset stores a daily run; seconds."""
     last = price_frame.filter(pl.col("trade_date") == price_frame["trade_date"].max())
     bars = last.with_columns(pl.lit(day).alias("trade_date"), (pl.col("close") * 1.001).alias("close"))
     started = time.perf_counter()
-    for (symbol,), bar in bars.partition_by("symbol", as_dict=True).items():
-        store_bars(lake, symbol, bar, day, day)
+    by_symbol = {symbol: bar for (symbol,), bar in bars.partition_by("symbol", as_dict=True).items()}
+    store_bars(lake, by_symbol, day, day)
+    lake.close()
     return time.perf_counter() - started
+
+
+def daily_update(env: dict[str, str], price_frame: pl.DataFrame, day: dt.date, readers: bool = False) -> dict:
+    """One new FINRA day (a Dagster run), every symbol's bar of the day, then the incremental dbt run.
+
+    With `readers`, READERS processes query the lake through the dbt run (see readers_during).
+    """
+    raw, _ = measure(materialize("--select", "raw/finra_short_volume", "--partition", day.isoformat()), env)
+    prices = append_prices_day(lake_of(env), price_frame, day)
+    build = materialize("--select", "kind:dbt")
+    dbt, seen = readers_during(env, build) if readers else (measure(build, env)[0], None)
+    return {"raw": raw, "prices": prices, "dbt": dbt, "readers": seen}
+
+
+READERS = 4
+READER = """
+import json, sys, time
+import duckdb
+from resources.lake import LakeResource
+lake = LakeResource(root=sys.argv[1], catalog=sys.argv[2])
+stop = sys.argv[3]
+queries = [sys.argv[4], "SELECT count(*), max(trade_date) FROM raw.finra_short_volume"]
+latencies, failures, n = [], [], 0
+con = lake.connect()
+print("ready", flush=True)
+while True:
+    started = time.perf_counter()
+    try:
+        con.execute(queries[n % 2]).fetchall()
+        latencies.append(time.perf_counter() - started)
+    except duckdb.Error as error:
+        failures.append(str(error)[:200])
+    n += 1
+    try:
+        open(stop).close()
+        break
+    except FileNotFoundError:
+        pass
+print(json.dumps({"latencies": latencies, "failures": failures}))
+"""
+
+
+def readers_during(env: dict[str, str], command: list[str]) -> tuple[float, dict]:
+    """Run `command` while READERS processes query the lake in a loop; its seconds and what they saw."""
+    stop = Path(env["DAGSTER_HOME"]).parent / "stop-readers"
+    stop.unlink(missing_ok=True)
+    readers = [
+        subprocess.Popen([sys.executable, "-c", READER, env["TICKERLAKE_LAKE_ROOT"], env["TICKERLAKE_CATALOG"],
+                          str(stop), RANKING], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(READERS)
+    ]
+    for reader in readers:
+        assert reader.stdout.readline().strip() == "ready"
+    seconds, _ = measure(command, env)
+    stop.write_text("stop")
+    outputs = [json.loads(reader.communicate(timeout=600)[0]) for reader in readers]
+    latencies = np.array([x for out in outputs for x in out["latencies"]]) * 1000
+    failures = [f for out in outputs for f in out["failures"]]
+    return seconds, {
+        "answered": int(latencies.size), "failed": len(failures), "first_failure": failures[0] if failures else "",
+        "p50_ms": float(np.percentile(latencies, 50)) if latencies.size else 0.0,
+        "p99_ms": float(np.percentile(latencies, 99)) if latencies.size else 0.0,
+    }
+
+
+def disk_bytes(env: dict[str, str]) -> int:
+    """Data files under the lake root plus the catalog (and its write-ahead log)."""
+    root = Path(env["TICKERLAKE_LAKE_ROOT"])
+    catalog = Path(env["TICKERLAKE_CATALOG"].removeprefix("sqlite:"))
+    files = [*root.rglob("*"), *catalog.parent.glob(f"{catalog.name}*")]
+    return sum(p.stat().st_size for p in files if p.is_file())
+
+
+def compacted_bytes(env: dict[str, str]) -> tuple[int, dict[str, int]]:
+    """The maintenance asset's work with no retention: only the current snapshot's files remain."""
+    lake = lake_of(env)
+    with lake.writing(), lake.connect(read_only=False) as con:
+        maintain(con, retention_days=0)
+        footprint = lake_footprint(con)
+    return disk_bytes(env), footprint
 
 
 def slowest_dbt_nodes(limit: int = 6) -> list[tuple[str, float]]:
@@ -195,8 +288,8 @@ def main() -> None:
     n_symbols = int(os.environ.get("BENCH_SYMBOLS", "11000"))
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     work = Path(os.environ.get("BENCH_DIR", ROOT / "build" / "bench")).resolve()
-    all_days = [s.date() for s in calendar().sessions_window(LAST_DAY.isoformat(), -(n_days + 1))]
-    days, next_day = all_days[:-1], all_days[-1]
+    all_days = [s.date() for s in calendar().sessions_window(LAST_DAY.isoformat(), -(n_days + 2))]
+    days, next_days = all_days[:-2], all_days[-2:]
     mirror = work / f"mirror-{n_days}d-{n_symbols}s"
     if not (mirror / "done").exists():
         console.print(f"generating {n_days} days x {n_symbols} NMS symbols of FINRA files in {mirror} ...")
@@ -218,14 +311,19 @@ def main() -> None:
 
     env = runs[-1]["env"]
     out = mirror / "equity" / "regsho" / "daily"
-    finra_day(out, next_day, nms, symbols(n_symbols * 5 // 11 + n_symbols, 2)[-(n_symbols * 5 // 11) :], seed=99999)
-    daily_raw, _ = measure(materialize("--select", "raw/finra_short_volume", "--partition", next_day.isoformat()), env)
-    daily_prices = append_prices_day(LakeResource(root=env["TICKERLAKE_LAKE_ROOT"]), price_frame, next_day)
-    daily_dbt, _ = measure(materialize("--select", "kind:dbt"), env)
+    otc = symbols(n_symbols * 5 // 11 + n_symbols, 2)[-(n_symbols * 5 // 11) :]
+    for seed, day in enumerate(next_days, start=99999):
+        finra_day(out, day, nms, otc, seed=seed)
+    # The daily update on its own, then the same again with readers querying through its dbt build.
+    daily = daily_update(env, price_frame, next_days[0])
     daily_nodes = slowest_dbt_nodes()
-    for path in out.glob(f"*{next_day:%Y%m%d}.txt"):
+    loaded = daily_update(env, price_frame, next_days[1], readers=True)
+    for path in (p for day in next_days for p in out.glob(f"*{day:%Y%m%d}.txt")):
         path.unlink()
-    warehouse = Path(env["TICKERLAKE_DUCKDB_PATH"])
+    lake = lake_of(env)
+    ranking_ms, correlation_ms = time_query(lake, RANKING) * 1000, time_query(lake, CORRELATION) * 1000
+    stored_bytes = disk_bytes(env)
+    compacted, footprint = compacted_bytes(env)
 
     raw_median = statistics.median(r["raw_seconds"] for r in runs)
     dbt_median = statistics.median(r["dbt_seconds"] for r in runs)
@@ -242,13 +340,17 @@ def main() -> None:
         "raw_limit_seconds": limit,
         "ratio_to_limit": raw_median / limit,
         "backfill_phases": {key: statistics.median(r[key] for r in runs) for key in [*PHASES, "partition_events"]},
-        "daily_update_seconds": daily_raw + daily_dbt,
-        "daily_raw_seconds": daily_raw,
-        "daily_dbt_seconds": daily_dbt,
-        "daily_prices_append_seconds": daily_prices,
+        "daily_update_seconds": daily["raw"] + daily["prices"] + daily["dbt"],
+        "daily_raw_seconds": daily["raw"],
+        "daily_dbt_seconds": daily["dbt"],
+        "daily_prices_append_seconds": daily["prices"],
         "daily_dbt_slowest_nodes": daily_nodes,
-        "volatility_ranking_query_ms": time_query(warehouse, RANKING) * 1000,
-        "sector_correlation_query_ms": time_query(warehouse, CORRELATION) * 1000,
+        "readers_during_daily_dbt": {**loaded["readers"], "dbt_seconds": loaded["dbt"]},
+        "volatility_ranking_query_ms": ranking_ms,
+        "sector_correlation_query_ms": correlation_ms,
+        "stored_mb": stored_bytes / 1e6,
+        "compacted_mb": compacted / 1e6,
+        "compacted_footprint": footprint,
         "peak_mb_full_range": statistics.median(r["raw_peak_mb"] for r in runs),
         "peak_mb_quarter_range": small["raw_peak_mb"],
         "quarter_days": len(quarter),
@@ -258,6 +360,7 @@ def main() -> None:
 
 
 def report(r: dict) -> None:
+    readers = r["readers_during_daily_dbt"]
     lines = [
         (
             "FINRA backfill, Dagster path (client -> lake), one ranged run",
@@ -283,9 +386,16 @@ def report(r: dict) -> None:
             f"ratio {r['ratio_to_limit']:.1f}x (goal <= 2x)",
         ),
         (
-            "daily update: one new day + incremental dbt",
+            "daily update: one new FINRA day + every symbol's price bar + incremental dbt",
             f"{r['daily_update_seconds']:.1f} s",
-            f"raw {r['daily_raw_seconds']:.1f} s + dbt {r['daily_dbt_seconds']:.1f} s (goal < 30 s)",
+            f"FINRA run {r['daily_raw_seconds']:.1f} s + prices {r['daily_prices_append_seconds']:.1f} s "
+            f"+ dbt {r['daily_dbt_seconds']:.1f} s (goal < 30 s)",
+        ),
+        (
+            f"{READERS} reader processes querying in a loop through the next day's dbt build",
+            f"{readers['answered']} answers",
+            f"p50 {readers['p50_ms']:.1f} ms, p99 {readers['p99_ms']:.1f} ms, {readers['failed']} failed "
+            f"{readers['first_failure']}; the build took {readers['dbt_seconds']:.1f} s beside them (2 cores)",
         ),
         (
             "slowest dbt nodes of that daily step",
@@ -293,9 +403,10 @@ def report(r: dict) -> None:
             ", ".join(f"{name} {seconds:.1f} s" for name, seconds in r["daily_dbt_slowest_nodes"]),
         ),
         (
-            "the new day's prices appended to every symbol's file (lake only, untimed above)",
-            f"{r['daily_prices_append_seconds']:.1f} s",
-            f"{r['nms_symbols']} per-symbol files rewritten",
+            "stored on disk: data files and catalog, every snapshot kept",
+            f"{r['stored_mb']:,.0f} MB",
+            f"after compaction and expiry (maintenance, no retention) {r['compacted_mb']:,.0f} MB, "
+            f"{r['compacted_footprint']['data_files']} files",
         ),
         ("volatility ranking query, full range", f"{r['volatility_ranking_query_ms']:.1f} ms", "goal < 100 ms"),
         ("sector correlation query, full range", f"{r['sector_correlation_query_ms']:.1f} ms", "goal < 1 s"),

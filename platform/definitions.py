@@ -18,17 +18,16 @@ from assets.exports import ExportDirectory, short_volume_csv
 from assets.finra import finra_short_volume
 from assets.fx import fx_rates_ecb
 from assets.indicators import crypto_indicators
+from assets.maintenance import lake_maintenance
 from assets.prices import prices_daily
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
 from resources import binance, finra, fx, notifier, prices, sectors, symbols
 from resources.lake import LakeResource
-from resources.s3_lake import S3LakeResource
-from resources.settings import dbt_executable, lake_root, setting, warehouse_path
-from resources.warehouse import WarehouseResource
+from resources.settings import catalog, dbt_executable, lake_root, setting
 from sensors.alerts import crypto_alerts_sensor
 from sensors.binance import crypto_topup_schedule, crypto_universe_schedule, new_pairs_sensor
-from sensors.schedules import daily_schedules
+from sensors.schedules import daily_schedules, lake_maintenance_schedule
 from sensors.symbols import new_symbols_sensor
 
 TIINGO_KEY = "TICKERLAKE_TIINGO_API_KEY"
@@ -41,12 +40,10 @@ def secret(name: str) -> dg.EnvVar | None:
 
 
 def lake() -> LakeResource:
-    """The local lake, or the S3 one when TICKERLAKE_LAKE_ROOT is an s3:// URL: configuration only."""
-    root = lake_root()
-    if root.startswith("s3://"):
-        return S3LakeResource(root=root, endpoint_url=os.environ.get("TICKERLAKE_S3_ENDPOINT_URL") or None,
-                              local_mirror=setting("TICKERLAKE_LAKE_MIRROR", "data/lake-mirror"))
-    return LakeResource(root=root)
+    """Data files in a folder or on S3, the catalog in SQLite or PostgreSQL: configuration only."""
+    return LakeResource(
+        root=lake_root(), catalog=catalog(), s3_endpoint_url=os.environ.get("TICKERLAKE_S3_ENDPOINT_URL") or None
+    )
 
 
 defs = dg.Definitions(
@@ -56,8 +53,9 @@ defs = dg.Definitions(
     assets=[
         finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb, prices_daily,
         tickerlake_dbt_models, short_volume_csv, crypto_universe, crypto_klines_1m, crypto_indicators, crypto_alerts,
+        lake_maintenance,
     ],
-    schedules=[*daily_schedules, crypto_topup_schedule, crypto_universe_schedule],
+    schedules=[*daily_schedules, crypto_topup_schedule, crypto_universe_schedule, lake_maintenance_schedule],
     sensors=[
         new_symbols_sensor,
         new_pairs_sensor,
@@ -69,7 +67,6 @@ defs = dg.Definitions(
     ],
     resources={
         "lake": lake(),
-        "warehouse": WarehouseResource(path=warehouse_path()),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "finra": finra.FinraClient(base_url=setting("TICKERLAKE_FINRA_BASE_URL", finra.DEFAULT_BASE_URL)),
         "symbol_directory_client": symbols.SymbolDirectoryClient(

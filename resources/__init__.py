@@ -1,1 +1,1 @@
-"""Clients for each source, the lake and the warehouse: everything that talks to the outside."""
+"""Clients for each source and the lake: everything that talks to the outside."""

@@ -1,159 +1,444 @@
-"""The Parquet lake: the source of truth for raw data, one file per dataset and partition.
+"""The lake: every dataset a table in one DuckLake catalog, its rows Parquet files under the lake root.
 
-Writes go to a hidden temporary file in the partition's directory and are renamed into place, so a
-reader (or a killed run) only ever sees the previous file or the new one, never half of one, and a
-re-materialized partition replaces its file instead of adding rows.
+DuckLake keeps the table metadata in a SQL database (the catalog: a SQLite file locally, PostgreSQL
+when several machines share the lake) and the data as Parquet files in a folder or on S3. Every write
+is a transaction that ends in one catalog commit, so:
+- a partition is replaced atomically: its old rows are deleted and the new ones inserted in one
+  transaction; a reader sees the old version or the new one, never half of each, and a process killed
+  before the commit leaves the previous version as it was (its half-written files are orphans that
+  the maintenance asset removes);
+- readers read the last committed snapshot and neither wait for a writer nor hold one up;
+- every commit is a snapshot: "the data as it was at time T" is a query (time travel), until the
+  maintenance asset expires snapshots older than its retention.
+- a replacement writes files for the changed rows only: nothing is copied whole.
+
+Catalog commits on SQLite: SQLite has one writer at a time, and a DuckLake transaction that started
+before another one committed cannot commit on SQLite ("database is locked": SQLite refuses the
+read-to-write upgrade without waiting, duckdb/ducklake#1309). Writers therefore take the catalog's
+write lock (a file lock beside the SQLite file) for their transaction, and a transaction that still
+meets a busy catalog is retried whole (it is idempotent: delete, then insert). On PostgreSQL writers
+commit concurrently and DuckLake resolves what they touch.
 """
 
 import contextlib
 import datetime as dt
-import os
-import uuid
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
 
 import dagster as dg
+import duckdb
 import filelock
 import polars as pl
-from pydantic import Field
+from pydantic import Field, PrivateAttr
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-PART_FILE = "part.parquet"
-ROW_STAMP = "_written_at"
+from resources import duckdb_env
+
+CATALOG_ALIAS = "tickerlake"
+RAW_SCHEMA = "raw"
+LOADED_AT = "_loaded_at"
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class LakeWriteError(RuntimeError):
-    """A partition could not be written (disk full, read-only or missing lake root)."""
+    """A partition could not be replaced; the message names dataset and partition. Nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A table of the lake's raw schema: its columns, and the order its rows are read back in.
+
+    Every table also has LOADED_AT, the time its row's values were last written: incremental models
+    read exactly the rows written since their last build.
+    """
+
+    name: str
+    schema: Mapping[str, pl.DataType]
+    order: tuple[str, ...] = ()
+
+    @property
+    def table(self) -> str:
+        return f'{RAW_SCHEMA}."{self.name}"'
+
+
+class Between(NamedTuple):
+    """A half-open range [start, end) of a column; None leaves that side open."""
+
+    start: Any
+    end: Any
+
+
+# column -> value (equal), a list of values (any of them) or a Between. An empty mapping is every row.
+Where = Mapping[str, Any]
 
 
 class LakeResource(dg.ConfigurableResource):
-    """A local lake root; datasets live under it as hive paths dataset/date=YYYY-MM-DD/part.parquet."""
+    """The DuckLake catalog and the root of its data files; SQL users, dbt and assets share both."""
 
-    root: str = Field(default="data/lake", description="Lake directory; relative paths resolve from the cwd.")
+    root: str = Field(default="data/lake", description="Data files: a folder, or s3://bucket/prefix.")
+    catalog: str | None = Field(
+        default=None,
+        description="DuckLake metadata: sqlite:<file> (one machine) or postgres:<libpq connection string>; "
+        "by default a SQLite file beside a local lake folder (root/../tickerlake.sqlite).",
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); None for AWS.")
+    write_lock_timeout_seconds: float = Field(
+        default=2 * 3600, description="How long a writer waits for another to release a SQLite catalog."
+    )
+    commit_attempts: int = Field(default=6, description="Tries of a transaction that meets a busy catalog.")
+
+    _connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _lock: filelock.FileLock | None = PrivateAttr(default=None)
+    _ensured: set[str] = PrivateAttr(default_factory=set)
+    _mutex: threading.RLock = PrivateAttr(default_factory=threading.RLock)
+
+    # -- where things are ---------------------------------------------------------------------------
 
     @property
-    def root_path(self) -> Path:
-        return Path(self.root).resolve()
+    def data_path(self) -> str:
+        """The DATA_PATH DuckLake writes under: an absolute folder or the S3 URL, with a trailing slash."""
+        if self.root.startswith("s3://"):
+            return self.root.rstrip("/") + "/"
+        return str(Path(self.root).resolve()) + "/"
 
-    def dataset_path(self, dataset: str) -> Path:
-        return self.root_path / dataset
+    @property
+    def metadata(self) -> str:
+        """The catalog setting, or its default: a SQLite file beside the local lake folder."""
+        if self.catalog:
+            return self.catalog
+        if self.root.startswith("s3://"):
+            raise ValueError("lake: a lake on S3 needs a catalog (TICKERLAKE_CATALOG=postgres:... or sqlite:...)")
+        return f"sqlite:{Path(self.root).resolve().parent / 'tickerlake.sqlite'}"
 
-    def partition_path(self, dataset: str, partition: str | None = None) -> Path:
-        """dataset/<partition>/part.parquet, e.g. partition "date=2024-07-01" or "symbol=AAPL"."""
-        directory = self.dataset_path(dataset) / partition if partition else self.dataset_path(dataset)
-        return directory / PART_FILE
+    @property
+    def catalog_file(self) -> Path | None:
+        """The SQLite catalog's file, None for a PostgreSQL catalog."""
+        kind, _, location = self.metadata.partition(":")
+        return Path(location).resolve() if kind == "sqlite" else None
 
-    def day_path(self, dataset: str, day: dt.date) -> Path:
-        return self.partition_path(dataset, day_partition(day))
+    @property
+    def attach_target(self) -> str:
+        kind, _, location = self.metadata.partition(":")
+        if kind == "sqlite":
+            return f"ducklake:sqlite:{Path(location).resolve()}"
+        if kind == "postgres":
+            return f"ducklake:postgres:{location}"
+        raise ValueError(f"lake: catalog must start with sqlite: or postgres:, not {self.metadata!r}")
 
-    def dataset_glob(self, dataset: str) -> str:
-        """The glob DuckDB reads: hidden temp files (leading dot) never match it."""
-        return str(self.dataset_path(dataset) / "**" / PART_FILE)
+    @property
+    def write_lock_path(self) -> Path | None:
+        file = self.catalog_file
+        return None if file is None else file.with_name(f"{file.name}.writer.lock")
 
-    def has_data(self, dataset: str) -> bool:
-        return any(self.dataset_path(dataset).rglob(PART_FILE))
+    # -- connections --------------------------------------------------------------------------------
 
-    def partitions(self, dataset: str) -> list[str]:
-        """The dataset's partition names (e.g. "date=2024-07-12"), sorted."""
-        return sorted(p.parent.name for p in self.dataset_path(dataset).glob(f"*/{PART_FILE}"))
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        """A new in-memory DuckDB with the catalog attached as `tickerlake` and in use.
 
-    def partition_paths(self, dataset: str) -> list[str]:
-        """Every partition of the dataset at any depth (e.g. "pair=BTCUSDT/month=2024-12"), sorted."""
-        root = self.dataset_path(dataset)
-        return sorted(p.parent.relative_to(root).as_posix() for p in root.rglob(PART_FILE) if p.parent != root)
-
-    def for_duckdb(self) -> "LakeResource":
-        """A lake DuckDB can read as local files: this one (see S3LakeResource for the S3 case)."""
-        return self
-
-    def write(self, dataset: str, frame: pl.DataFrame, partition: str | None = None) -> Path:
-        """Atomically replace one partition of a dataset (or the whole unpartitioned dataset).
-
-        A full disk or an unwritable root fails with LakeWriteError naming the partition; the temp
-        file is removed and the partition's previous file stays in place.
+        A read-only connection sees the last committed snapshot at each query and takes no lock: it is
+        what SQL users, exports and previews open.
         """
-        target = self.partition_path(dataset, partition)
-        temp = target.parent / f".{PART_FILE}.{uuid.uuid4().hex}.tmp"
+        con = duckdb.connect(config=duckdb_env.connection_config())
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            frame.write_parquet(temp, compression="zstd", statistics=True)
-            with open(temp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temp, target)
-        except OSError as exc:
-            raise LakeWriteError(
-                f"lake: cannot write {dataset} {partition or '(whole dataset)'} to {target}: "
-                f"{exc.strerror or exc}; the previous file, if any, is unchanged"
-            ) from exc
+            duckdb_env.configure(con, self.data_path, self.s3_endpoint_url)
+            if not read_only:
+                self._prepare_catalog()
+            options = [f"DATA_PATH {duckdb_env.sql_string(self.data_path)}"]
+            if read_only:
+                options.append("READ_ONLY")
+            con.execute(f"ATTACH {duckdb_env.sql_string(self.attach_target)} AS {CATALOG_ALIAS} ({', '.join(options)})")
+            con.execute(f"USE {CATALOG_ALIAS}")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _prepare_catalog(self) -> None:
+        """A new SQLite catalog in WAL mode: readers never block its writer, nor the writer them."""
+        file = self.catalog_file
+        if file is None or file.exists():
+            return
+        file.parent.mkdir(parents=True, exist_ok=True)
+        if not self.root.startswith("s3://"):
+            Path(self.data_path).mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(file) as sqlite:
+            sqlite.execute("PRAGMA journal_mode=WAL")
+
+    @property
+    def _writer(self) -> duckdb.DuckDBPyConnection:
+        """The process's read-write connection, opened once: attaching costs ~0.2 s, a write ~10 ms."""
+        if self._connection is None:
+            with self.writing():  # the first attach of a new catalog creates its tables
+                self._connection = self.connect(read_only=False)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    # -- the write lock -----------------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self, logger: logging.Logger | None = None) -> Iterator[None]:
+        """Hold the SQLite catalog's write lock (a no-op on PostgreSQL); re-entrant within a process.
+
+        A dbt build holds it for its whole run; raw writers for one transaction. The kernel drops the
+        lock when its process dies, so a killed writer never leaves it stale.
+        """
+        path = self.write_lock_path
+        if path is None:
+            yield
+            return
+        if self._lock is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = filelock.FileLock(path, timeout=self.write_lock_timeout_seconds, thread_local=False)
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            (logger or log).info(f"Another writer holds {path}; waiting for it to finish.")
+            try:
+                self._lock.acquire()
+            except filelock.Timeout as error:
+                raise LakeWriteError(
+                    f"lake: the catalog {self.catalog_file} stayed locked by another writer for "
+                    f"{self.write_lock_timeout_seconds:.0f} s (lock file {path})."
+                ) from error
+        try:
+            yield
         finally:
-            with contextlib.suppress(NotADirectoryError):
-                temp.unlink(missing_ok=True)
-        return target
+            self._lock.release()
 
-    def write_day(self, dataset: str, day: dt.date, frame: pl.DataFrame) -> Path:
-        return self.write(dataset, frame, day_partition(day))
+    # -- writing ------------------------------------------------------------------------------------
 
-    def upsert(
-        self, dataset: str, partition: str, frame: pl.DataFrame, replaced: pl.Expr, sort_by: list[str],
-        stamp: bool = False,
-    ) -> Path:
-        """Replace the rows matching `replaced` in one partition file with `frame`, under a file lock.
+    def transaction(self, work: Callable[["Transaction"], T], what: str) -> T:
+        """Run `work` in one transaction, committed as one snapshot, retried whole on a busy catalog.
 
-        Per-symbol files are written by the symbol's backfill and by every daily run; the lock keeps
-        two writers from losing each other's rows, and the rename keeps readers consistent. With
-        `stamp`, rows carry ROW_STAMP (see merge_rows).
+        `what` names the partition for the error: the previous version stays whatever failed.
         """
-        target = self.partition_path(dataset, partition)
+        with self._mutex:
+            try:
+                with self.writing():
+                    con = self._writer
+                    for attempt in Retrying(
+                        stop=stop_after_attempt(self.commit_attempts),
+                        retry=retry_if_exception(_is_transient),
+                        wait=wait_exponential_jitter(multiplier=0.05, max=2.0),
+                        reraise=True,
+                    ):
+                        with attempt:
+                            return self._attempt(con, work)
+            except (duckdb.Error, OSError) as error:
+                message = f"lake: cannot write {what}: {error}; the previous version is unchanged"
+                raise LakeWriteError(message) from error
+        raise AssertionError("unreachable: Retrying either returns or raises")
+
+    def _attempt(self, con: duckdb.DuckDBPyConnection, work: Callable[["Transaction"], T]) -> T:
+        transaction = Transaction(con, self._ensured)
+        con.execute("BEGIN TRANSACTION")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LakeWriteError(f"lake: cannot create {target.parent}: {exc.strerror or exc}") from exc
-        with filelock.FileLock(target.parent / ".lock"):
-            stored = pl.read_parquet(target) if target.exists() else None
-            return self.write(dataset, merge_rows(stored, frame, replaced, sort_by, stamp), partition)
+            result = work(transaction)
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended the transaction already
+                con.execute("ROLLBACK")
+            raise
+        self._ensured.update(transaction.created)
+        return result
 
-    def read(self, dataset: str, partition: str | None = None) -> pl.DataFrame | None:
-        path = self.partition_path(dataset, partition)
-        return pl.read_parquet(path) if path.exists() else None
+    def ensure(self, datasets: Sequence[Dataset]) -> None:
+        """Create the datasets' tables where missing and add columns the schema gained; typed, empty."""
+        missing = [d for d in datasets if d.name not in self._ensured]
+        if missing:
+            names = ", ".join(d.name for d in missing)
+            self.transaction(lambda tx: [tx.ensure(d) for d in missing], f"the tables of {names}")
 
-    def read_days(self, dataset: str, days: list[dt.date]) -> pl.DataFrame:
-        """The stored rows of the given days (days with no file contribute nothing)."""
-        paths = [p for p in (self.day_path(dataset, d) for d in days) if p.exists()]
-        if not paths:
-            return pl.DataFrame()
-        return pl.read_parquet(paths)
+    def replace(
+        self, dataset: Dataset, frame: pl.DataFrame, where: Where | Sequence[Where] | None = None,
+        keep_stamps: bool = False,
+    ) -> int:
+        """Replace the rows matching `where` (None: the whole table) with `frame`, in one transaction."""
+        what = f"{dataset.name} {describe(_selections(where))}"
+        return self.transaction(lambda tx: tx.replace(dataset, frame, where, keep_stamps), what)
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def read(
+        self, dataset: Dataset, where: Where | Sequence[Where] | None = None, stamps: bool = False
+    ) -> pl.DataFrame:
+        """The stored rows matching `where`, in the dataset's order; empty and typed when there are none."""
+        self.ensure([dataset])
+        with self._mutex:
+            return _read(self._writer, dataset, _selections(where), stamps)
+
+    def newest(self, dataset: Dataset, column: str) -> Any:
+        """The largest value of `column` (e.g. the latest snapshot date), None for an empty table."""
+        self.ensure([dataset])
+        with self._mutex:
+            return self._writer.execute(f'SELECT max("{column}") FROM {dataset.table}').fetchone()[0]
+
+    def distinct(self, dataset: Dataset, column: str) -> list[Any]:
+        self.ensure([dataset])
+        with self._mutex:
+            rows = self._writer.execute(f'SELECT DISTINCT "{column}" FROM {dataset.table} ORDER BY 1').fetchall()
+        return [row[0] for row in rows]
 
 
-def merge_rows(
-    stored: pl.DataFrame | None, frame: pl.DataFrame, replaced: pl.Expr, sort_by: list[str], stamp: bool
-) -> pl.DataFrame:
-    """The stored rows outside `replaced`, plus `frame`, sorted.
+class Transaction:
+    """The writes and reads of one lake transaction (see LakeResource.transaction)."""
 
-    With `stamp`, every row carries ROW_STAMP, the time its values last changed: a row of `frame`
-    equal to a stored row keeps the stored stamp, any other gets now. A daily run rewrites a whole
-    per-symbol file to add one day, so the file's modification time says "everything changed"; the
-    stamp lets dbt read only the rows that did (see fct_prices_daily). Rows of a file written before
-    stamps existed are stamped now, once: dbt then recomputes those symbols once.
-    """
-    if stamp:
-        frame = _stamped(frame, None if stored is None else stored.filter(replaced))
-    if stored is None:
-        return frame.sort(sort_by)
-    if stamp and ROW_STAMP not in stored.columns:
-        stored = stored.with_columns(pl.lit(frame[ROW_STAMP].max(), dtype=pl.Datetime("us", "UTC")).alias(ROW_STAMP))
-    kept = stored.filter(~replaced)
-    return pl.concat([kept, frame.select(kept.columns)], how="vertical_relaxed").sort(sort_by)
+    def __init__(self, con: duckdb.DuckDBPyConnection, ensured: set[str]) -> None:
+        self.con = con
+        self.ensured = ensured
+        self.created: set[str] = set()
+
+    def ensure(self, dataset: Dataset) -> None:
+        if dataset.name in self.ensured or dataset.name in self.created:
+            return
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+        _create_or_extend(self.con, dataset)
+        self.created.add(dataset.name)
+
+    def replace(
+        self, dataset: Dataset, frame: pl.DataFrame, where: Where | Sequence[Where] | None = None,
+        keep_stamps: bool = False,
+    ) -> int:
+        """Replace the rows matching `where` (None: the whole table) with `frame`; returns rows written.
+
+        Every row gets LOADED_AT = now; with `keep_stamps`, a row equal to one it replaces keeps that
+        row's LOADED_AT, so a re-fetch that changed nothing shows incremental models nothing new.
+        """
+        self.ensure(dataset)
+        selections = _selections(where)
+        frame = frame.select(list(dataset.schema)).cast(dict(dataset.schema))
+        stored = _read(self.con, dataset, selections, stamps=True) if keep_stamps else None
+        stamped = stamp_rows(frame, stored)
+        if where is None:
+            self.con.execute(f"DELETE FROM {dataset.table}")
+        for condition, params in (_predicate(s) for s in selections):
+            self.con.execute(f"DELETE FROM {dataset.table} WHERE {condition}", params)
+        if stamped.height:
+            self.con.register("incoming_rows", stamped.to_arrow())
+            try:
+                self.con.execute(f"INSERT INTO {dataset.table} BY NAME SELECT * FROM incoming_rows")
+            finally:
+                self.con.unregister("incoming_rows")
+        return stamped.height
+
+    def read(
+        self, dataset: Dataset, where: Where | Sequence[Where] | None = None, stamps: bool = False
+    ) -> pl.DataFrame:
+        self.ensure(dataset)
+        return _read(self.con, dataset, _selections(where), stamps)
 
 
-def _stamped(frame: pl.DataFrame, stored: pl.DataFrame | None) -> pl.DataFrame:
-    """`frame` with ROW_STAMP: kept from an equal row of `stored` (the rows it replaces), else now."""
+def stamp_rows(frame: pl.DataFrame, stored: pl.DataFrame | None) -> pl.DataFrame:
+    """`frame` with LOADED_AT: kept from an equal row of `stored` (the rows it replaces), else now."""
     now = pl.lit(dt.datetime.now(dt.UTC), dtype=pl.Datetime("us", "UTC"))
-    values = [c for c in frame.columns if c != ROW_STAMP]
+    values = [c for c in frame.columns if c != LOADED_AT]
     frame = frame.select(values)
-    if stored is None or ROW_STAMP not in stored.columns:
-        return frame.with_columns(now.alias(ROW_STAMP))
-    previous = stored.select([*values, ROW_STAMP]).unique(subset=values, keep="last")
+    if stored is None or stored.is_empty():
+        return frame.with_columns(now.alias(LOADED_AT))
+    previous = stored.select([*values, LOADED_AT]).unique(subset=values, keep="last")
     joined = frame.join(previous, on=values, how="left", nulls_equal=True, maintain_order="left")
-    return joined.with_columns(pl.col(ROW_STAMP).fill_null(now))
+    return joined.with_columns(pl.col(LOADED_AT).fill_null(now))
 
 
-def day_partition(day: dt.date) -> str:
-    return f"date={day.isoformat()}"
+def describe(selections: Sequence[Where]) -> str:
+    """A partition as people read it: trade_date=2024-07-01, symbol in [AAPL, MSFT], or (all rows)."""
+    if not selections:
+        return "(all rows)"
+    return " or ".join(", ".join(f"{c}={_show(v)}" for c, v in s.items()) or "(all rows)" for s in selections)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Between):
+        return f"[{value.start}, {value.end})"
+    if isinstance(value, list | tuple | set | frozenset):
+        shown = ", ".join(str(v) for v in list(value)[:5])
+        return f"[{shown}{', ...' if len(value) > 5 else ''}] ({len(value)})"
+    return str(value)
+
+
+def _selections(where: Where | Sequence[Where] | None) -> list[Where]:
+    if where is None:
+        return []
+    if isinstance(where, Mapping):
+        return [where]
+    return list(where)
+
+
+def _predicate(selection: Where) -> tuple[str, list[Any]]:
+    """SQL for one selection, values as bound parameters (column names are our own identifiers)."""
+    parts, params = [], []
+    for column, value in selection.items():
+        name = f'"{column}"'
+        if isinstance(value, Between):
+            if value.start is not None:
+                parts.append(f"{name} >= ?")
+                params.append(value.start)
+            if value.end is not None:
+                parts.append(f"{name} < ?")
+                params.append(value.end)
+        elif isinstance(value, list | tuple | set | frozenset):
+            values = list(value)
+            parts.append(f"{name} IN ({', '.join('?' * len(values))})" if values else "false")
+            params.extend(values)
+        else:
+            parts.append(f"{name} = ?")
+            params.append(value)
+    return " AND ".join(parts) or "true", params
+
+
+def _read(con: duckdb.DuckDBPyConnection, dataset: Dataset, selections: Sequence[Where], stamps: bool) -> pl.DataFrame:
+    predicates = [_predicate(s) for s in selections]
+    where = " OR ".join(f"({condition})" for condition, _ in predicates) if predicates else "true"
+    params = [p for _, ps in predicates for p in ps]
+    columns = [*dataset.schema, *([LOADED_AT] if stamps else [])]
+    order = f" ORDER BY {_columns(dataset.order)}" if dataset.order else ""
+    select = _columns(columns)
+    frame = con.execute(f"SELECT {select} FROM {dataset.table} WHERE {where}{order}", params).pl()
+    schema = {**dataset.schema, **({LOADED_AT: pl.Datetime("us", "UTC")} if stamps else {})}
+    return frame.cast(schema) if frame.height else pl.DataFrame(schema=schema)
+
+
+def _create_or_extend(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
+    """CREATE TABLE from the polars schema (DuckDB maps the types), or ADD COLUMN for new ones."""
+    empty = pl.DataFrame(schema={**dataset.schema, LOADED_AT: pl.Datetime("us", "UTC")})
+    existing = {row[0] for row in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+        [CATALOG_ALIAS, RAW_SCHEMA, dataset.name],
+    ).fetchall()}
+    con.register("empty_rows", empty.to_arrow())
+    try:
+        if not existing:
+            con.execute(f"CREATE TABLE IF NOT EXISTS {dataset.table} AS SELECT * FROM empty_rows LIMIT 0")
+            return
+        added = [c for c in empty.columns if c not in existing]
+        if added:
+            described = con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM empty_rows)")
+            types = dict(described.fetchall())
+        for column in added:
+            con.execute(f'ALTER TABLE {dataset.table} ADD COLUMN "{column}" {types[column]}')
+    finally:
+        con.unregister("empty_rows")
+
+
+def _is_transient(error: BaseException) -> bool:
+    """A catalog that was busy, or a conflict DuckLake could not resolve: the whole transaction may retry."""
+    text = str(error).lower()
+    return isinstance(error, duckdb.Error) and ("database is locked" in text or "conflict" in text)
+
+
+def _columns(names: Sequence[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)

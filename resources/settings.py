@@ -1,7 +1,7 @@
 """Where things live by default, shared by Python and dbt through environment variables.
 
 dbt runs as a subprocess in dbt_project/, so paths are made absolute here and exported: the dbt
-profile and the Dagster resources then point at the same warehouse whatever the working directory.
+profile and the Dagster resources then point at the same lake whatever the working directory.
 Secrets (API keys, the SEC User-Agent) are not read here: definitions pass them as dagster.EnvVar.
 """
 
@@ -23,8 +23,23 @@ def lake_root() -> str:
     return _absolute_env("TICKERLAKE_LAKE_ROOT", "data/lake")
 
 
-def warehouse_path() -> str:
-    return _absolute_env("TICKERLAKE_DUCKDB_PATH", "data/tickerlake.duckdb")
+def catalog() -> str | None:
+    """The DuckLake catalog: sqlite:<file> (made absolute) or postgres:<connection string>.
+
+    Unset, the lake's own default applies (a SQLite file beside a local lake folder); it is exported
+    then too, so dbt's profile attaches the same catalog.
+    """
+    value = os.environ.get("TICKERLAKE_CATALOG")
+    if not value:
+        root = lake_root()
+        if root.startswith("s3://"):
+            return None
+        value = f"sqlite:{Path(root).parent / 'tickerlake.sqlite'}"
+    kind, _, location = value.partition(":")
+    if kind == "sqlite":
+        value = f"sqlite:{Path(location).resolve()}"
+    os.environ["TICKERLAKE_CATALOG"] = value
+    return value
 
 
 def setting(name: str, default: str) -> str:

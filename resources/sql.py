@@ -1,29 +1,29 @@
-"""`make sql`: read-only SQL on the warehouse, for people.
+"""`make sql`: read-only SQL on the lake's catalog, for people.
 
-Opens the copy of the warehouse published after the last dbt build, so a query never waits for a
-running build and a build never waits for a query. Before the first build there is no copy; the
-warehouse itself is opened read-only then, and a build in progress answers "busy, retry".
+A read-only connection reads the last committed snapshot of every table (raw, staging, marts) and
+takes no lock: a query never waits for a running build and a build never waits for a query.
 """
 
 import sys
 
 import duckdb
 
-from resources.settings import warehouse_path
-from resources.warehouse import WarehouseResource
+from resources.lake import LakeResource
+from resources.settings import catalog, lake_root
+
+
+def reader() -> duckdb.DuckDBPyConnection:
+    return LakeResource(root=lake_root(), catalog=catalog()).connect(read_only=True)
 
 
 def run(sql: str) -> int:
-    warehouse = WarehouseResource(path=warehouse_path())
+    lake = LakeResource(root=lake_root(), catalog=catalog())
+    if lake.catalog_file is not None and not lake.catalog_file.exists():
+        print(f"no lake catalog at {lake.catalog_file}: materialize something first (make demo)", file=sys.stderr)
+        return 1
     try:
-        with warehouse.connect_reader() as con:
+        with reader() as con:
             con.sql(sql).show(max_rows=200, max_width=160)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            print("warehouse busy: a build holds it and no read copy is published yet; retry after the run",
-                  file=sys.stderr)
-            return 75
-        raise
     except duckdb.Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

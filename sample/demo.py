@@ -22,6 +22,8 @@ from demo_crypto import run_crypto, show_crypto
 from rich.console import Console
 from rich.table import Table
 
+from resources.sql import reader
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample"
 FIRST_DAY, LAST_DAY = "2024-03-01", "2024-07-12"
@@ -103,24 +105,23 @@ def show_analytics(con: duckdb.DuckDBPyConnection) -> None:
     console.print(table)
 
 
-def show_results(warehouse: str) -> None:
-    with duckdb.connect(warehouse, read_only=True) as con:
-        per_day = con.execute(
-            "SELECT trade_date, facility, count(*) FROM raw.finra_short_volume "
-            "WHERE trade_date >= (SELECT max(trade_date) - 7 FROM raw.finra_short_volume) GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-        top = con.execute(
-            """
-            SELECT s.symbol, d.ff12_industry, s.short_ratio, p.close, p.adj_close, p.daily_return
-            FROM marts.fct_short_volume_daily AS s
-            LEFT JOIN marts.fct_prices_daily AS p USING (symbol, trade_date)
-            LEFT JOIN marts.dim_symbols AS d USING (symbol)
-            WHERE s.trade_date = (SELECT max(trade_date) FROM marts.fct_short_volume_daily)
-              AND s.short_ratio IS NOT NULL
-            ORDER BY s.short_ratio DESC LIMIT 10
-            """
-        ).fetchall()
-        last_day = con.execute("SELECT max(trade_date) FROM marts.fct_short_volume_daily").fetchone()[0]
+def show_results(con: duckdb.DuckDBPyConnection) -> None:
+    per_day = con.execute(
+        "SELECT trade_date, facility, count(*) FROM raw.finra_short_volume "
+        "WHERE trade_date >= (SELECT max(trade_date) - 7 FROM raw.finra_short_volume) GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    top = con.execute(
+        """
+        SELECT s.symbol, d.ff12_industry, s.short_ratio, p.close, p.adj_close, p.daily_return
+        FROM marts.fct_short_volume_daily AS s
+        LEFT JOIN marts.fct_prices_daily AS p USING (symbol, trade_date)
+        LEFT JOIN marts.dim_symbols AS d USING (symbol)
+        WHERE s.trade_date = (SELECT max(trade_date) FROM marts.fct_short_volume_daily)
+          AND s.short_ratio IS NOT NULL
+        ORDER BY s.short_ratio DESC LIMIT 10
+        """
+    ).fetchall()
+    last_day = con.execute("SELECT max(trade_date) FROM marts.fct_short_volume_daily").fetchone()[0]
 
     facilities = sorted({f for _, f, _ in per_day})
     rows: dict[str, dict[str, int]] = {}
@@ -140,8 +141,7 @@ def show_results(warehouse: str) -> None:
         table.add_row(symbol, sector, f"{ratio:.3f}", _num(close, ".2f"), _num(adj_close, ".2f"),
                       _num(daily_return, "+.2%"))
     console.print(table)
-    with duckdb.connect(warehouse, read_only=True) as con:
-        show_analytics(con)
+    show_analytics(con)
 
 
 def _num(value: float | None, spec: str) -> str:
@@ -184,7 +184,7 @@ def main() -> None:
     for variable, host in SOURCES.items():
         os.environ[variable] = f"{root_url}/{host}"
     os.environ.setdefault("TICKERLAKE_LAKE_ROOT", str(ROOT / "data" / "lake"))
-    os.environ.setdefault("TICKERLAKE_DUCKDB_PATH", str(ROOT / "data" / "tickerlake.duckdb"))
+    os.environ.setdefault("TICKERLAKE_CATALOG", f"sqlite:{ROOT / 'data' / 'tickerlake.sqlite'}")
     os.environ.setdefault("DAGSTER_HOME", str(ROOT / ".dagster"))
     os.environ.setdefault("TICKERLAKE_SEC_USER_AGENT", "tickerlake demo demo@example.com")
     # Partitions start with the sample, so the new-symbol backfill covers the sample's history.
@@ -211,12 +211,13 @@ def main() -> None:
         + ", ".join(f"{step} {value:.1f} s" for step, value in crypto_seconds.items())
     )
 
-    show_results(env["TICKERLAKE_DUCKDB_PATH"])
-    show_crypto(console, env["TICKERLAKE_LAKE_ROOT"], webhook_messages)
+    with reader() as con:
+        show_results(con)
+        show_crypto(console, con, webhook_messages)
     console.print(
         "\n[bold]Next[/bold]\n"
         "  UI (asset graph, partitions, runs):  TICKERLAKE_START_DATE=2024-03-01 make ui -> http://127.0.0.1:3000\n"
-        f"  SQL (read-only, {env['TICKERLAKE_DUCKDB_PATH']}):\n"
+        f"  SQL (read-only, catalog {env['TICKERLAKE_CATALOG']}):\n"
         "    make sql Q=\"SELECT * FROM marts.fct_short_volume_daily WHERE symbol = 'TSLA' ORDER BY trade_date\""
     )
 

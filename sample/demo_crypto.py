@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 from rich.console import Console
 from rich.table import Table
@@ -79,9 +80,8 @@ def run_crypto(console: Console) -> dict[str, float]:
     return seconds
 
 
-def show_crypto(console: Console, lake_root: str, webhook_messages: list[dict]) -> None:
-    lake = Path(lake_root)
-    indicators = pl.read_parquet(lake / "crypto_indicators" / "*" / "part.parquet")
+def show_crypto(console: Console, con: duckdb.DuckDBPyConnection, webhook_messages: list[dict]) -> None:
+    indicators = con.sql("SELECT * FROM raw.crypto_indicators").pl()
     latest = (indicators.filter(pl.col("interval") == "1h", pl.col("is_closed"))
               .sort("open_time").group_by("pair", maintain_order=True).last().sort("pair"))
     day = latest["open_time"].max()
@@ -95,8 +95,7 @@ def show_crypto(console: Console, lake_root: str, webhook_messages: list[dict]) 
             f"{row['td_buy_setup']}/{row['td_sell_setup']}", f"{row['s1']:.2f}",
         )
     console.print(table)
-    alerts_file = lake / "crypto_alerts" / "part.parquet"
-    alerts = pl.read_parquet(alerts_file) if alerts_file.exists() else pl.DataFrame()
+    alerts = con.sql("SELECT * FROM raw.crypto_alerts").pl()
     console.print(f"[bold]alerts fired on the sample[/bold] (platform/alerts.yaml): {alerts.height}, "
                   f"{len(webhook_messages)} delivered to the demo's JSON webhook")
     for message in alerts.sort("bar_open_time")["message"].to_list() if alerts.height else []:

@@ -14,6 +14,7 @@ import dagster as dg
 
 from assets.finra import ASSET_KEY as FINRA_KEY
 from assets.fx import fx_rates_ecb
+from assets.maintenance import ASSET_KEY as MAINTENANCE_KEY
 from assets.partitions import TIMEZONE, calendar, is_trading_day
 from assets.partitions import symbols as symbols_partitions
 from assets.prices import ASSET_KEY as PRICES_KEY
@@ -77,3 +78,12 @@ daily_schedules = [
     _trading_day_schedule("reference_daily", REFERENCE_ASSETS, reference_request),
     _trading_day_schedule("prices_daily", [PRICES_KEY], prices_request),
 ]
+
+# Snapshot retention and compaction once a week, on Sunday morning when no daily run writes the lake.
+lake_maintenance_schedule = dg.ScheduleDefinition(
+    name="lake_maintenance_schedule",
+    job=dg.define_asset_job("lake_maintenance", selection=[MAINTENANCE_KEY]),
+    cron_schedule="0 4 * * 0",
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

@@ -1,8 +1,9 @@
-"""Shared fixtures: a FINRA mirror on the CDN's URL layout, and an isolated lake and warehouse."""
+"""Shared fixtures: a FINRA mirror on the CDN's URL layout, and an isolated lake."""
 
 import contextlib
 import datetime as dt
 import re
+import sqlite3
 import subprocess
 import sys
 from collections import defaultdict, deque
@@ -17,8 +18,8 @@ from werkzeug import Request, Response
 
 from resources.finra import FinraClient, file_name
 from resources.lake import LakeResource
-from resources.warehouse import WarehouseResource
 from sample.binance_api import KLINES_PATH, klines_answer
+from tests.services import S3_CREDENTIALS, Postgres, postgres_server, s3_server
 
 pytest_plugins = ["tests.platform_build"]
 
@@ -28,6 +29,7 @@ FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "cdn.finra.org" / "
 FINRA_PATH = "/equity/regsho/daily/"
 SAMPLE_ROOT = ROOT / "sample"
 TEST_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+S3_BUCKET = "tickerlake-test"
 
 
 @dataclass
@@ -131,16 +133,52 @@ def finra_mirror() -> Iterator[FinraMirror]:
         yield mirror
 
 
-@pytest.fixture
-def lake(tmp_path: Path) -> LakeResource:
-    return LakeResource(root=str(tmp_path / "lake"))
+def lake_at(root: Path) -> LakeResource:
+    """A lake of its own under `root`: data files in root/lake, the SQLite catalog beside them."""
+    return LakeResource(root=str(root / "lake"), catalog=f"sqlite:{root / 'tickerlake.sqlite'}")
+
+
+def lake_env(lake: LakeResource) -> dict[str, str]:
+    """The settings that point definitions, dbt and the CLI at `lake`."""
+    return {"TICKERLAKE_LAKE_ROOT": lake.root, "TICKERLAKE_CATALOG": lake.metadata}
+
+
+def branch_of(lake: LakeResource, catalog_file: Path) -> LakeResource:
+    """A copy of the lake's catalog over the same data files: writes to it leave `lake` as it was.
+
+    DuckLake never rewrites a data file in place, so the copy's writes add files the original does not
+    reference. The SQLite backup API copies the catalog consistently, its write-ahead log included.
+    """
+    assert lake.catalog_file is not None
+    with sqlite3.connect(lake.catalog_file) as source, sqlite3.connect(catalog_file) as target:
+        source.backup(target)
+    return LakeResource(root=lake.root, catalog=f"sqlite:{catalog_file}")
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WarehouseResource:
-    path = tmp_path / "tickerlake.duckdb"
-    monkeypatch.setenv("TICKERLAKE_DUCKDB_PATH", str(path))
-    return WarehouseResource(path=str(path))
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LakeResource]:
+    lake = lake_at(tmp_path)
+    for name, value in lake_env(lake).items():
+        monkeypatch.setenv(name, value)
+    yield lake
+    lake.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One throw-away PostgreSQL cluster for the integration tests that ask for it."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3 API (moto) on 127.0.0.1 with the bucket S3_BUCKET, and credentials for it in the environment."""
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in S3_CREDENTIALS.items():
+            env.setenv(name, value)
+        with s3_server(S3_BUCKET) as url:
+            yield url
 
 
 @pytest.fixture
@@ -196,6 +234,5 @@ class PlatformBuild:
 
     mirror: Mirror
     lake: LakeResource
-    warehouse: WarehouseResource
     instance: dg.DagsterInstance
     new_symbol_runs: list[dg.RunRequest]

@@ -26,9 +26,8 @@ from resources.prices import PricesResource
 from resources.sectors import SecClient
 from resources.settings import dbt_executable
 from resources.symbols import SymbolDirectoryClient
-from resources.warehouse import WarehouseResource
 from sensors.symbols import new_symbols_sensor
-from tests.conftest import SAMPLE_ROOT, Mirror, PlatformBuild, serve_all_sources, source_url
+from tests.conftest import SAMPLE_ROOT, Mirror, PlatformBuild, lake_at, lake_env, serve_all_sources, source_url
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 SEC_USER_AGENT = "tickerlake tests tests@example.com"
@@ -36,10 +35,9 @@ ALL_ASSETS = [finra_short_volume, symbol_directory, sec_company_tickers, sec_com
               prices_daily, tickerlake_dbt_models]
 
 
-def resources_for(mirror: Mirror, lake: LakeResource, warehouse: WarehouseResource) -> dict[str, object]:
+def resources_for(mirror: Mirror, lake: LakeResource) -> dict[str, object]:
     return {
         "lake": lake,
-        "warehouse": warehouse,
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "finra": FinraClient(base_url=source_url(mirror, "finra"), retry_attempts=2, max_retry_wait_seconds=0.1),
         "symbol_directory_client": SymbolDirectoryClient(base_url=source_url(mirror, "nasdaq_trader")),
@@ -82,16 +80,16 @@ def run_sensor_like_the_daemon(
 @pytest.fixture(scope="session")
 def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformBuild]:
     root = tmp_path_factory.mktemp("platform")
-    lake = LakeResource(root=str(root / "lake"))
-    warehouse = WarehouseResource(path=str(root / "tickerlake.duckdb"))
+    lake = lake_at(root)
     with (
         pytest.MonkeyPatch.context() as env,
         serve_all_sources() as mirror,
         dg.instance_for_test() as instance,
     ):
-        env.setenv("TICKERLAKE_DUCKDB_PATH", str(warehouse.file))
+        for name, value in lake_env(lake).items():
+            env.setenv(name, value)
         env.setenv("TICKERLAKE_PRICES_START", "2024-03-01")
-        resources = resources_for(mirror, lake, warehouse)
+        resources = resources_for(mirror, lake)
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-15"})
         run([symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb], resources, instance)
         snapshot_without("AMC", dt.date(2024, 7, 15), mirror)
@@ -100,10 +98,11 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         instance.add_dynamic_partitions("symbols", ["SAPX"])
         run([prices_daily], resources, instance, {RANGE_START: "2024-07-05|SAPX", RANGE_END: "2024-07-15|SAPX"})
         run([tickerlake_dbt_models], resources, instance)
-        yield PlatformBuild(mirror, lake, warehouse, instance, list(result.run_requests))
+        yield PlatformBuild(mirror, lake, instance, list(result.run_requests))
+    lake.close()
 
 
 def rows(build: PlatformBuild, sql: str, *params: object) -> list[tuple]:
-    with build.warehouse.connect(read_only=True) as con:
+    with build.lake.connect(read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
 

@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from assets.alerts import DATASET, AlertRulesError, crypto_alerts, evaluate, load_rules
 from assets.indicators import DATASET as INDICATORS_DATASET
-from assets.indicators import crypto_indicators
+from assets.indicators import INDICATORS_SCHEMA, crypto_indicators
 from resources.lake import LakeResource
 from resources.notifier import Notifier
 from sensors.alerts import crypto_alerts_sensor
@@ -27,13 +27,15 @@ def bars(rsi: list[float], closed: int | None = None, pair: str = "BTCUSDT") -> 
     start = dt.datetime(2025, 1, 8, tzinfo=UTC)
     n = len(rsi)
     closed = n - 1 if closed is None else closed
-    return pl.DataFrame({
+    frame = pl.DataFrame({
         "pair": [pair] * n, "interval": ["1h"] * n,
         "open_time": [start + dt.timedelta(hours=h) for h in range(n)],
         "is_closed": [h < closed for h in range(n)],
         "close": [100.0 + h for h in range(n)], "rsi_14": rsi, "s1": [101.5] * n,
         "td_buy_setup": [min(h, 9) for h in range(n)],
     })
+    missing = [pl.lit(None, dtype).alias(c) for c, dtype in INDICATORS_SCHEMA.items() if c not in frame.columns]
+    return frame.with_columns(missing).cast(INDICATORS_SCHEMA).select(list(INDICATORS_SCHEMA))
 
 
 def rules_file(tmp_path: Path, text: str) -> Path:
@@ -89,7 +91,7 @@ def test_bad_rules_are_refused_naming_the_rule(tmp_path: Path, rule: str, messag
 @pytest.fixture
 def alert_env(tmp_path: Path, lake: LakeResource, monkeypatch: pytest.MonkeyPatch) -> LakeResource:
     monkeypatch.setenv("TICKERLAKE_ALERT_RULES", str(rules_file(tmp_path, RULES)))
-    lake.write(INDICATORS_DATASET, bars([45, 35, 29, 25, 31, 28, 20]), "pair=BTCUSDT")
+    lake.replace(INDICATORS_DATASET, bars([45, 35, 29, 25, 31, 28, 20]), where={"pair": "BTCUSDT"})
     return lake
 
 
@@ -133,7 +135,7 @@ def test_an_undelivered_firing_is_retried_next_time_and_the_token_never_shows(
     assert any("sendMessage" in message for message in ours)  # httpx did log the request, redacted
     everything = json.dumps([r.user_message for r in records]) + failure.to_string() + json.dumps(ours)
     assert TOKEN not in everything and "SECRET" not in everything
-    assert alert_env.read(DATASET) is None
+    assert alert_env.read(DATASET).is_empty()
 
     httpserver.clear()
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_json({"ok": True})

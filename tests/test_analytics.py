@@ -3,33 +3,30 @@
 import datetime as dt
 import hashlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
 from assets.dbt import DBT_PROJECT_DIR
+from resources.lake import LakeResource
 from resources.settings import dbt_executable
-from resources.warehouse import WarehouseResource
-from tests.conftest import PlatformBuild
+from tests.conftest import PlatformBuild, branch_of, lake_env
 
 HORIZONS = [1, 5, 22, 65]
 
 
-def frame(warehouse: WarehouseResource | Path, sql: str) -> pl.DataFrame:
-    path = warehouse.file if isinstance(warehouse, WarehouseResource) else warehouse
-    with duckdb.connect(str(path), read_only=True) as con:
-        return pl.from_arrow(con.execute(sql).to_arrow_table())
+def frame(lake: LakeResource, sql: str) -> pl.DataFrame:
+    with lake.connect(read_only=True) as con:
+        return con.sql(sql).pl()
 
 
 @pytest.fixture(scope="module")
 def prices(platform_build: PlatformBuild) -> pl.DataFrame:
     return frame(
-        platform_build.warehouse,
+        platform_build.lake,
         "SELECT symbol, trade_date, adj_close, daily_return, close_usd "
         "FROM marts.fct_prices_daily ORDER BY symbol, trade_date",
     )
@@ -45,7 +42,7 @@ def test_forward_returns_enter_at_the_next_close(platform_build: PlatformBuild, 
         )
     ).select("symbol", "trade_date", *(f"fwd_return_{h}d" for h in HORIZONS))
     actual = frame(
-        platform_build.warehouse,
+        platform_build.lake,
         "SELECT symbol, trade_date, "
         + ", ".join(f"fwd_return_{h}d" for h in HORIZONS)
         + " FROM marts.fct_returns ORDER BY symbol, trade_date",
@@ -62,7 +59,7 @@ def test_forward_returns_enter_at_the_next_close(platform_build: PlatformBuild, 
 
 def test_a_days_return_uses_t_plus_1_and_t_plus_2_closes(platform_build: PlatformBuild) -> None:
     rows = frame(
-        platform_build.warehouse,
+        platform_build.lake,
         "SELECT trade_date, adj_close, fwd_return_1d, short_ratio "
         "FROM marts.fct_returns WHERE symbol = 'AAPL' AND trade_date BETWEEN '2024-07-08' AND '2024-07-12' "
         "ORDER BY trade_date",
@@ -94,7 +91,7 @@ def test_volatility_windows_match_two_week_calendar_windows(
         .sort("symbol", "window_start")
     )
     actual = frame(
-        platform_build.warehouse,
+        platform_build.lake,
         "SELECT symbol, window_start, n_days, return_volatility, "
         "price_volatility_usd, mean_price_usd FROM marts.fct_volatility_windows ORDER BY ALL",
     )
@@ -110,7 +107,7 @@ def test_volatility_windows_match_two_week_calendar_windows(
 
 
 def test_ranking_orders_symbols_by_mean_window_volatility(platform_build: PlatformBuild) -> None:
-    windows = frame(platform_build.warehouse, "SELECT * FROM marts.fct_volatility_windows WHERE n_returns >= 5")
+    windows = frame(platform_build.lake, "SELECT * FROM marts.fct_volatility_windows WHERE n_returns >= 5")
     first_day = windows["window_end"].max() - dt.timedelta(days=365)
     expected = (
         windows.filter(pl.col("window_start") >= first_day)
@@ -119,7 +116,7 @@ def test_ranking_orders_symbols_by_mean_window_volatility(platform_build: Platfo
         .sort("v", descending=True)
     )
     ranking = frame(
-        platform_build.warehouse,
+        platform_build.lake,
         "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking ORDER BY volatility_rank",
     )
     assert ranking["symbol"].to_list() == expected["symbol"].to_list()
@@ -173,15 +170,14 @@ EARLIER_YEAR = (
 )
 
 
-def rebuild_correlation(build: PlatformBuild, tmp_path: Path, per_sector: int) -> Path:
-    """A full rebuild of the correlation models alone, with its sample size set, on a copy of the
-    built warehouse given a second year of returns."""
+def rebuild_correlation(build: PlatformBuild, tmp_path: Path, per_sector: int) -> LakeResource:
+    """A full rebuild of the correlation models alone, with its sample size set, on a branch of the
+    built lake given a second year of returns."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    copy = tmp_path / f"copy_{per_sector}.duckdb"
-    shutil.copyfile(build.warehouse.file, copy)
-    with duckdb.connect(str(copy)) as con:
+    copy = branch_of(build.lake, tmp_path / f"copy_{per_sector}.sqlite")
+    with copy.connect(read_only=False) as con:
         con.execute(EARLIER_YEAR)
-    env = {**os.environ, "TICKERLAKE_DUCKDB_PATH": str(copy)}
+    env = {**os.environ, **lake_env(copy)}
     completed = subprocess.run(
         [
             dbt_executable(),
@@ -208,7 +204,7 @@ def rebuild_correlation(build: PlatformBuild, tmp_path: Path, per_sector: int) -
 
 
 def test_sector_correlations_match_numpy_on_a_seeded_sample(platform_build: PlatformBuild, tmp_path: Path) -> None:
-    sectors = dict(frame(platform_build.warehouse, "SELECT symbol, ff12_industry FROM marts.dim_symbols").rows())
+    sectors = dict(frame(platform_build.lake, "SELECT symbol, ff12_industry FROM marts.dim_symbols").rows())
     first = rebuild_correlation(platform_build, tmp_path, per_sector=40)
     returns = frame(first, "SELECT * FROM marts.fct_returns")
     actual = frame(
@@ -239,5 +235,5 @@ def test_sector_correlations_match_numpy_on_a_seeded_sample(platform_build: Plat
 
 
 def test_periods_split_the_analysis_by_year(platform_build: PlatformBuild) -> None:
-    periods = frame(platform_build.warehouse, "SELECT DISTINCT period FROM marts.mart_sector_short_return_correlation")
+    periods = frame(platform_build.lake, "SELECT DISTINCT period FROM marts.mart_sector_short_return_correlation")
     assert set(periods["period"]) == {"all", "2024"}

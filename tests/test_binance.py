@@ -14,7 +14,7 @@ import pytest
 from werkzeug import Response
 
 import assets.binance as binance_assets
-from assets.binance import KLINES_DATASET, crypto_klines_1m, crypto_universe, rollup
+from assets.binance import KLINES_DATASET, ROLLUPS, crypto_klines_1m, crypto_universe, rollup
 from resources.binance import (
     BinanceClient,
     ChecksumMismatch,
@@ -158,7 +158,7 @@ def materialize(assets: list, resources: dict, instance: dg.DagsterInstance, tag
 
 
 def stored(lake: LakeResource, pair: str) -> pl.DataFrame:
-    return pl.read_parquet(lake.dataset_path(KLINES_DATASET) / f"pair={pair}" / "*" / "part.parquet")
+    return lake.read(KLINES_DATASET, where={"pair": pair})
 
 
 @pytest.fixture
@@ -203,7 +203,7 @@ def test_backfill_reads_archives_from_each_listing_and_a_rerun_gives_the_same_ro
     assert mirror.count(MONTHLY.format(pair="BTCUSDT", period="2024-12")) == 1
     assert mirror.count(DAILY.format(pair="BTCUSDT", period="2024-12-05")) == 0  # a whole month is one zip
     assert mirror.count(DAILY.format(pair="BTCUSDT", period="2024-11-30")) == 0  # before the listing
-    hourly = pl.read_parquet(lake.dataset_path("crypto_bars_1h") / "pair=BTCUSDT" / "*" / "part.parquet")
+    hourly = lake.read(ROLLUPS["1h"], where={"pair": "BTCUSDT"})
     assert hourly.height == 38 * 24 and hourly["minutes"].unique().to_list() == [60]
     assert hourly.sort("open_time").equals(rollup(btc, "1h").sort("open_time"))
 

@@ -1,4 +1,4 @@
-"""Two builds that both write the warehouse, at once: the second waits for the first, never fails."""
+"""Two writers of a SQLite catalog at once, dbt builds included: the second waits for the first, never fails."""
 
 import logging
 import os
@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from resources.warehouse import WarehouseResource
-from tests.conftest import ROOT, process_holding
+from resources.lake import LakeResource, LakeWriteError
+from tests.conftest import ROOT, lake_at, lake_env, process_holding
 
 HOLD_WRITE_LOCK = (
     "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
@@ -21,37 +21,37 @@ HOLD_WRITE_LOCK = (
 )
 
 
-def build_holding(warehouse: WarehouseResource, seconds: float) -> AbstractContextManager[subprocess.Popen]:
-    """Another process in the middle of a build: it holds the warehouse's write lock for `seconds`."""
-    return process_holding(HOLD_WRITE_LOCK, str(warehouse.write_lock), str(seconds))
+def build_holding(lake: LakeResource, seconds: float) -> AbstractContextManager[subprocess.Popen]:
+    """Another process in the middle of a build: it holds the catalog's write lock for `seconds`."""
+    return process_holding(HOLD_WRITE_LOCK, str(lake.write_lock_path), str(seconds))
 
 
-def test_a_build_waits_for_the_one_holding_the_warehouse(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"))
-    with build_holding(warehouse, seconds=1.5):
+def test_a_build_waits_for_the_one_holding_the_catalog(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    lake = lake_at(tmp_path)
+    with build_holding(lake, seconds=1.5):
         started = time.monotonic()
-        with caplog.at_level(logging.INFO), warehouse.writing(logging.getLogger("test")):
+        with caplog.at_level(logging.INFO), lake.writing(logging.getLogger("test")):
             waited = time.monotonic() - started
     assert waited >= 1.0, "entered while the other build still held the lock"
     assert "waiting for it to finish" in caplog.text
 
 
 def test_a_lock_held_past_the_timeout_fails_naming_the_lock_file(tmp_path: Path) -> None:
-    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), write_lock_timeout_seconds=0.5)
+    lake = LakeResource(root=str(tmp_path / "lake"), write_lock_timeout_seconds=0.5)
     with (
-        build_holding(warehouse, seconds=60),
-        pytest.raises(RuntimeError, match=r"w\.duckdb\.writer\.lock"),
-        warehouse.writing(logging.getLogger("test")),
+        build_holding(lake, seconds=60),
+        pytest.raises(LakeWriteError, match=r"tickerlake\.sqlite\.writer\.lock"),
+        lake.writing(logging.getLogger("test")),
     ):
         pass
 
 
 def test_a_killed_build_leaves_no_stale_lock(tmp_path: Path) -> None:
-    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), write_lock_timeout_seconds=0.5)
-    with build_holding(warehouse, seconds=60) as holder:
+    lake = LakeResource(root=str(tmp_path / "lake"), write_lock_timeout_seconds=0.5)
+    with build_holding(lake, seconds=60) as holder:
         holder.kill()
         holder.wait()
-        with warehouse.writing(logging.getLogger("test")):
+        with lake.writing(logging.getLogger("test")):
             pass
 
 
@@ -87,29 +87,28 @@ def instance_without_pools(home: Path) -> None:
     """The local instance config with its pools removed: both dbt steps start at the same moment.
 
     That is what the `duckdb` pool does by chance on a SQLite instance when two runs claim its one
-    slot together; here it happens every time, so the write lock alone must keep them apart.
+    slot together; here it happens every time, so the catalog's write lock alone must keep them apart.
     """
     config = yaml.safe_load((ROOT / "platform" / "dagster.yaml").read_text())
     del config["concurrency"]["pools"]
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
 
-def test_two_dbt_runs_at_once_take_turns_on_the_warehouse(tmp_path: Path) -> None:
+def test_two_dbt_runs_at_once_take_turns_on_the_catalog(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     instance_without_pools(home)
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
-        "TICKERLAKE_LAKE_ROOT": str(tmp_path / "lake"),
-        "TICKERLAKE_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+        **lake_env(lake_at(tmp_path)),
     }
     with dg.DagsterInstance.from_config(str(home)):
         pass  # create the instance's SQLite storage once, not from both processes at the same moment
     first, second = dbt_run(env), dbt_run(env)
     outputs = [p.communicate(timeout=600)[0] for p in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], "\n".join(o[-2000:] for o in outputs)
-    assert not any("Could not set lock" in o for o in outputs)
+    assert not any("database is locked" in o for o in outputs)
     assert sum("waiting for it to finish" in o for o in outputs) == 1, "exactly one build waited for the other"
     (_, end_a), (start_b, _) = materialization_windows(home)
     assert end_a < start_b, "the second build's dbt ran only after the first build had finished"

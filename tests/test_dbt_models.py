@@ -1,43 +1,38 @@
 """The dbt models on hand-checked days, built through Dagster exactly as a run builds them."""
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 from dagster_dbt import DbtCliResource
 
+from assets import finra
 from assets.dbt import DBT_PROJECT_DIR, dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from resources.finra import FinraClient
 from resources.lake import LakeResource
 from resources.settings import dbt_executable
-from resources.warehouse import WarehouseResource
-from tests.conftest import fast_client, serve_finra_mirror
+from tests.conftest import branch_of, fast_client, lake_at, lake_env, serve_finra_mirror
 from tests.test_finra_assets import materialize_range
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> LakeResource:
-    return LakeResource(root=str(tmp_path_factory.mktemp("lake")))
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, lake: LakeResource) -> Iterator[WarehouseResource]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeResource]:
     """One build for the module: dbt costs seconds per invocation."""
-    warehouse = WarehouseResource(path=str(tmp_path_factory.mktemp("warehouse") / "tickerlake.duckdb"))
+    lake = lake_at(tmp_path_factory.mktemp("lake"))
     with pytest.MonkeyPatch.context() as env, serve_finra_mirror() as mirror, dg.instance_for_test() as instance:
-        env.setenv("TICKERLAKE_DUCKDB_PATH", str(warehouse.file))
-        _build(fast_client(mirror), lake, warehouse, instance)
-        yield warehouse
+        for name, value in lake_env(lake).items():
+            env.setenv(name, value)
+        _build(fast_client(mirror), lake, instance)
+        yield lake
+    lake.close()
 
 
-def _build(finra: FinraClient, lake: LakeResource, warehouse: WarehouseResource, instance: dg.DagsterInstance) -> None:
+def _build(finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance) -> None:
     for day in ("2010-06-04", "2024-07-01", "2024-07-02", "2024-07-15"):
         assert materialize_range(day, day, finra, lake, instance).success
     result = dg.materialize(
@@ -45,7 +40,6 @@ def _build(finra: FinraClient, lake: LakeResource, warehouse: WarehouseResource,
         selection=dg.AssetSelection.assets(tickerlake_dbt_models),
         resources={
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
-            "warehouse": warehouse,
             "lake": lake,
             "finra": finra,
         },
@@ -54,8 +48,8 @@ def _build(finra: FinraClient, lake: LakeResource, warehouse: WarehouseResource,
     assert result.success
 
 
-def fct(warehouse: WarehouseResource, day: str) -> dict[str, tuple]:
-    with warehouse.connect(read_only=True) as con:
+def fct(lake: LakeResource, day: str) -> dict[str, tuple]:
+    with lake.connect(read_only=True) as con:
         rows = con.execute(
             """SELECT symbol, nms_source, short_volume, short_exempt_volume, total_volume, short_ratio,
                       otc_short_volume, otc_total_volume, otc_short_ratio
@@ -65,7 +59,7 @@ def fct(warehouse: WarehouseResource, day: str) -> dict[str, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
-def test_before_cnms_the_facility_files_are_summed_and_otc_kept_apart(built: WarehouseResource) -> None:
+def test_before_cnms_the_facility_files_are_summed_and_otc_kept_apart(built: LakeResource) -> None:
     assert fct(built, "2010-06-04") == {
         #        source       short  exempt total   ratio  otc_short otc_total otc_ratio
         "AAPL": ("FNSQ,FNYX", 1500.0, None, 5000.0, 0.3, None, None, None),
@@ -75,7 +69,7 @@ def test_before_cnms_the_facility_files_are_summed_and_otc_kept_apart(built: War
     }
 
 
-def test_cnms_is_taken_as_is_never_added_to_its_facilities(built: WarehouseResource) -> None:
+def test_cnms_is_taken_as_is_never_added_to_its_facilities(built: LakeResource) -> None:
     assert fct(built, "2024-07-15") == {
         "AAPL": ("CNMS", 600.0, 10.0, 1000.0, 0.6, None, None, None),
         "MSFT": ("CNMS", 90.5, 0.0, 100.0, 0.905, None, None, None),
@@ -84,10 +78,8 @@ def test_cnms_is_taken_as_is_never_added_to_its_facilities(built: WarehouseResou
     }
 
 
-def test_sample_days_match_an_independent_polars_computation(built: WarehouseResource, lake: LakeResource) -> None:
-    raw = pl.read_parquet(lake.dataset_glob("finra_short_volume")).filter(
-        pl.col("trade_date").cast(pl.String).is_in(["2024-07-01", "2024-07-02"])
-    )
+def test_sample_days_match_an_independent_polars_computation(built: LakeResource) -> None:
+    raw = built.read(finra.DATASET).filter(pl.col("trade_date").cast(pl.String).is_in(["2024-07-01", "2024-07-02"]))
     cnms = raw.filter(pl.col("facility") == "CNMS").select(
         "trade_date", "symbol", pl.col("short_volume"), pl.col("total_volume")
     )
@@ -104,8 +96,8 @@ def test_sample_days_match_an_independent_polars_computation(built: WarehouseRes
     assert actual.rows() == expected.rows()
 
 
-def test_raw_view_is_queryable_with_the_documented_columns(built: WarehouseResource) -> None:
-    with duckdb.connect(str(built.file), read_only=True) as con:
+def test_raw_table_is_queryable_with_the_documented_columns(built: LakeResource) -> None:
+    with built.connect(read_only=True) as con:
         columns = [r[0] for r in con.execute("DESCRIBE raw.finra_short_volume").fetchall()]
         days = con.execute("SELECT count(DISTINCT trade_date) FROM raw.finra_short_volume").fetchone()[0]
     assert columns == ["trade_date", "symbol", "facility", "short_volume", "short_exempt_volume",
@@ -113,21 +105,20 @@ def test_raw_view_is_queryable_with_the_documented_columns(built: WarehouseResou
     assert days == 4
 
 
-def test_a_duplicate_key_in_the_newest_batch_fails_the_key_test(built: WarehouseResource, tmp_path: Path) -> None:
+def test_a_duplicate_key_in_the_newest_batch_fails_the_key_test(built: LakeResource, tmp_path: Path) -> None:
     """The key tests read only the newest run's rows (`newest_batch: _built_at`); they must still bite."""
-    copy = tmp_path / "copy.duckdb"
-    shutil.copyfile(built.file, copy)
+    copy = branch_of(built, tmp_path / "copy.sqlite")
 
     def key_test() -> subprocess.CompletedProcess:
         return subprocess.run(
             [dbt_executable(), "test", "--select", "fct_short_volume_daily", "--profiles-dir", ".",
              "--target-path", str(tmp_path / "target")],
-            cwd=DBT_PROJECT_DIR, env={**os.environ, "TICKERLAKE_DUCKDB_PATH": str(copy)},
+            cwd=DBT_PROJECT_DIR, env={**os.environ, **lake_env(copy)},
             capture_output=True, text=True, timeout=300,
         )
 
     assert key_test().returncode == 0
-    with duckdb.connect(str(copy)) as con:
+    with copy.connect(read_only=False) as con:
         con.execute(
             "INSERT INTO marts.fct_short_volume_daily SELECT * FROM marts.fct_short_volume_daily "
             "WHERE trade_date = DATE '2024-07-15' LIMIT 1"

@@ -17,7 +17,6 @@ from assets.prices import prices_daily
 from resources.finra import FinraClient
 from resources.lake import LakeResource
 from resources.settings import dbt_executable
-from resources.warehouse import WarehouseResource
 from sensors.schedules import daily_schedules, refetch_window
 from tests.conftest import ROOT
 
@@ -93,7 +92,7 @@ def test_refetch_window_counts_trading_days_across_holidays(today: str, first: s
 def test_dbt_models_are_requested_after_a_raw_partition_lands() -> None:
     defs = dg.Definitions(
         assets=[finra_short_volume, tickerlake_dbt_models],
-        resources={"finra": FinraClient(), "lake": LakeResource(), "warehouse": WarehouseResource(),
+        resources={"finra": FinraClient(), "lake": LakeResource(),
                    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
     )
     with dg.instance_for_test() as instance:

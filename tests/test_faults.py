@@ -12,8 +12,11 @@ import dagster as dg
 import pytest
 from werkzeug import Request, Response
 
+from assets.finra import DATASET as FINRA
 from assets.finra import finra_short_volume
+from assets.fx import DATASET as FX
 from assets.fx import fx_rates_ecb
+from assets.prices import DATASET as PRICES
 from assets.prices import prices_daily
 from resources.finra import FinraClient
 from resources.fx import EcbClient
@@ -68,8 +71,7 @@ class FaultyFinra(FinraMirror):
 
 
 @pytest.fixture
-def finra_setup(tmp_path) -> Iterator[tuple[FaultyFinra, FinraClient, LakeResource, dg.DagsterInstance]]:
-    lake = LakeResource(root=str(tmp_path / "lake"))
+def finra_setup(lake: LakeResource) -> Iterator[tuple[FaultyFinra, FinraClient, LakeResource, dg.DagsterInstance]]:
     with serve(FaultyFinra) as mirror, dg.instance_for_test() as instance:
         mirror.add_tree(SAMPLE_DIR, "/equity/regsho/daily")
         mirror.add_tree(FIXTURE_DIR, "/equity/regsho/daily")
@@ -98,7 +100,7 @@ def failure_text(result: dg.ExecuteInProcessResult) -> str:
 def test_finra_faults(case: str, finra_setup) -> None:
     mirror, client, lake, instance = finra_setup
     responses, expected = FINRA_FAULTS[case]
-    before = lake.day_path("finra_short_volume", DAY).read_bytes()
+    before = lake.read(FINRA, where={"trade_date": DAY})
     mirror.fail_path(CNMS, *responses)
     result = materialize_finra(client, lake, instance)
     if expected is None:
@@ -107,7 +109,7 @@ def test_finra_faults(case: str, finra_setup) -> None:
         assert not result.success
         assert expected in failure_text(result)
         assert "1 of 3 trading days failed" in failure_text(result)
-    assert lake.day_path("finra_short_volume", DAY).read_bytes() == before, "same rows either way"
+    assert lake.read(FINRA, where={"trade_date": DAY}).equals(before), "same rows either way"
 
 
 def test_slow_answers_past_the_timeout_are_retried_then_succeed(finra_setup) -> None:
@@ -153,8 +155,7 @@ def resetting_server() -> Iterator[str]:
         listener.close()
 
 
-def test_connection_resets_fail_naming_the_error(tmp_path) -> None:
-    lake = LakeResource(root=str(tmp_path / "lake"))
+def test_connection_resets_fail_naming_the_error(lake: LakeResource) -> None:
     with resetting_server() as url, dg.instance_for_test() as instance:
         client = FinraClient(base_url=url, retry_attempts=3, max_retry_wait_seconds=0.05, timeout_seconds=1)
         result = materialize_finra(client, lake, instance)
@@ -162,11 +163,10 @@ def test_connection_resets_fail_naming_the_error(tmp_path) -> None:
     text = failure_text(result)
     assert "3 of 3 trading days failed" in text
     assert "FINRA CNMS 2024-07-02: gave up after 3 attempts, last error" in text
-    assert not lake.has_data("finra_short_volume")
+    assert lake.read(FINRA).is_empty()
 
 
-def test_price_provider_faults_name_the_symbol_and_keep_its_file(tmp_path) -> None:
-    lake = LakeResource(root=str(tmp_path / "lake"))
+def test_price_provider_faults_name_the_symbol_and_keep_its_rows(lake: LakeResource) -> None:
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("symbols", ["JPM", "KO"])
         prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), retry_attempts=2, max_retry_wait_seconds=0)
@@ -181,13 +181,13 @@ def test_price_provider_faults_name_the_symbol_and_keep_its_file(tmp_path) -> No
             )
 
         assert run().success
-        before = lake.partition_path("prices_daily", "symbol=KO").read_bytes()
+        before = lake.read(PRICES, where={"symbol": "KO"}, stamps=True)
         chart = "/query1.finance.yahoo.com/v8/finance/chart/KO"
         mirror.fail_path(chart, Response(b"<html>Will be right back</html>", 200))
         result = run()
         assert not result.success
         assert "KO 2024-07-01..2024-07-12: Yahoo chart KO: not JSON" in failure_text(result)
-        assert lake.partition_path("prices_daily", "symbol=KO").read_bytes() == before
+        assert lake.read(PRICES, where={"symbol": "KO"}, stamps=True).equals(before)
         mirror.fail_path(chart, Response("busy", 503), Response("x", 429, {"Retry-After": "0"}))
         result = run()
         assert "KO 2024-07-01..2024-07-12: Yahoo chart KO: gave up after 2 attempts, last answer HTTP 429" in (
@@ -195,15 +195,14 @@ def test_price_provider_faults_name_the_symbol_and_keep_its_file(tmp_path) -> No
         )
 
 
-def test_an_ecb_archive_that_is_not_a_zip_fails_and_keeps_the_rates(tmp_path) -> None:
-    lake = LakeResource(root=str(tmp_path / "lake"))
+def test_an_ecb_archive_that_is_not_a_zip_fails_and_keeps_the_rates(lake: LakeResource) -> None:
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         resources = {"lake": lake, "ecb": EcbClient(base_url=source_url(mirror, "ecb"), retry_attempts=1)}
         assert dg.materialize([fx_rates_ecb], resources=resources, instance=instance).success
-        before = lake.partition_path("fx_rates_ecb").read_bytes()
+        before = lake.read(FX, stamps=True)
         mirror.fail_path("/www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip", Response(b"<html/>", 200))
         result = dg.materialize([fx_rates_ecb], resources=resources, instance=instance, raise_on_error=False)
         error = result.get_step_failure_events()[0].step_failure_data.error
         assert "ECB /stats/eurofxref/eurofxref-hist.zip: not a zip" in error.cause.message
     assert not result.success
-    assert lake.partition_path("fx_rates_ecb").read_bytes() == before
+    assert lake.read(FX, stamps=True).equals(before)

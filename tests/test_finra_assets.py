@@ -4,10 +4,9 @@ import datetime as dt
 import hashlib
 
 import dagster as dg
-import duckdb
 import pytest
 
-from assets.finra import ASSET_KEY, RANGE_CHECK, UNIQUE_CHECK, finra_short_volume
+from assets.finra import ASSET_KEY, DATASET, RANGE_CHECK, UNIQUE_CHECK, finra_short_volume
 from assets.partitions import trading_days
 from resources.finra import FinraClient
 from resources.lake import LakeResource
@@ -29,10 +28,7 @@ def materialize_range(
 
 
 def lake_rows(lake: LakeResource) -> list[tuple]:
-    with duckdb.connect() as con:
-        return con.execute(
-            "SELECT * FROM read_parquet(?) ORDER BY ALL", [lake.dataset_glob("finra_short_volume")]
-        ).fetchall()
+    return lake.read(DATASET).sort(list(DATASET.schema)).rows()
 
 
 def lake_digest(lake: LakeResource) -> str:
@@ -47,15 +43,14 @@ def test_holidays_and_weekends_are_not_partitions() -> None:
     assert not trading_days.has_partition_key("2012-10-29")  # Hurricane Sandy closure
 
 
-def test_a_range_materializes_in_one_run_with_one_file_per_day(
+def test_a_range_materializes_in_one_run_with_every_day_stored(
     finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance, finra_mirror: FinraMirror
 ) -> None:
     result = materialize_range(SAMPLE_FIRST, SAMPLE_LAST, finra, lake, instance)
     assert result.success
     assert len(instance.get_runs()) == 1
-    days = sorted(p.parent.name for p in lake.dataset_path("finra_short_volume").glob("date=*/part.parquet"))
-    assert days == [f"date={k}" for k in trading_days.get_partition_keys_in_range(
-        dg.PartitionKeyRange(SAMPLE_FIRST, SAMPLE_LAST))]
+    days = [day.isoformat() for day in lake.distinct(DATASET, "trade_date")]
+    assert days == trading_days.get_partition_keys_in_range(dg.PartitionKeyRange(SAMPLE_FIRST, SAMPLE_LAST))
     assert not any(finra_mirror.requests.count(p) > 1 for p in finra_mirror.requests)
     materialized = instance.get_materialized_partitions(ASSET_KEY)
     assert len(materialized) == 9
@@ -81,7 +76,7 @@ def test_a_failing_day_fails_the_run_and_keeps_what_was_stored(
     finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance, finra_mirror: FinraMirror
 ) -> None:
     assert materialize_range(SAMPLE_FIRST, SAMPLE_LAST, finra, lake, instance).success
-    before = lake.day_path("finra_short_volume", dt.date(2024, 7, 3)).read_bytes()
+    before = lake.read(DATASET, where={"trade_date": dt.date(2024, 7, 3)}, stamps=True)
     finra_mirror.put("CNMS", dt.date(2024, 7, 3), b"Date|Symbol|ShortVolume|ShortExemptVolume|TotalVolume|Market\r\n"
                      b"20240703|AAPL|1|0|2|B,Q,N\r\n20240703|MSFT|1|0\r\n")
     result = materialize_range("2024-07-02", "2024-07-05", finra, lake, instance)
@@ -89,8 +84,7 @@ def test_a_failing_day_fails_the_run_and_keeps_what_was_stored(
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
     assert "1 of 3 trading days failed" in failure.description
     assert "FINRA CNMS 2024-07-03 (CNMSshvol20240703.txt) line 3: expected 6 fields, got 4" in failure.description
-    assert lake.day_path("finra_short_volume", dt.date(2024, 7, 3)).read_bytes() == before
-    assert not list(lake.dataset_path("finra_short_volume").rglob(".*tmp"))
+    assert lake.read(DATASET, where={"trade_date": dt.date(2024, 7, 3)}, stamps=True).equals(before)
 
 
 def test_missing_file_on_a_trading_day_fails_the_partition(
@@ -101,7 +95,7 @@ def test_missing_file_on_a_trading_day_fails_the_partition(
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
     assert "FINRA FNRA 2024-07-05: file is missing (HTTP 404" in failure.description
-    assert not lake.day_path("finra_short_volume", dt.date(2024, 7, 5)).exists()
+    assert lake.read(DATASET, where={"trade_date": dt.date(2024, 7, 5)}).is_empty()
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -16,8 +15,7 @@ from assets.prices import prices_daily
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
 from resources.lake import LakeResource
-from resources.warehouse import WarehouseResource
-from tests.conftest import serve_all_sources
+from tests.conftest import lake_at, lake_env, serve_all_sources
 from tests.platform_build import ALL_ASSETS, RANGE_END, RANGE_START, resources_for, run
 
 SYMBOLS = ["AAPL", "JPM", "KO", "MSFT", "XOM"]
@@ -25,9 +23,9 @@ INCREMENTAL = ["fct_prices_daily", "fct_short_volume_daily", "fct_returns", "fct
 MARTS = [*INCREMENTAL, "mart_volatility_ranking", "mart_sector_short_return_correlation"]
 
 
-def snapshot(warehouse: WarehouseResource) -> dict[str, pl.DataFrame]:
-    with duckdb.connect(str(warehouse.file), read_only=True) as con:
-        return {t: pl.from_arrow(con.execute(f"SELECT * FROM marts.{t} ORDER BY ALL").to_arrow_table()) for t in MARTS}
+def snapshot(lake: LakeResource) -> dict[str, pl.DataFrame]:
+    with lake.connect(read_only=True) as con:
+        return {t: con.sql(f"SELECT * FROM marts.{t} ORDER BY ALL").pl() for t in MARTS}
 
 
 def build_dbt(resources: dict, instance: dg.DagsterInstance, full_refresh: bool) -> None:
@@ -49,26 +47,27 @@ def box(first: str, last: str) -> dict[str, str]:
 def increments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, dict, dict]]:
     """(after the first build, after a daily increment, after a full refresh) snapshots of the marts."""
     root = tmp_path_factory.mktemp("incremental")
-    lake = LakeResource(root=str(root / "lake"))
-    warehouse = WarehouseResource(path=str(root / "w.duckdb"))
+    lake = lake_at(root)
     with pytest.MonkeyPatch.context() as env, serve_all_sources() as mirror, dg.instance_for_test() as instance:
-        env.setenv("TICKERLAKE_DUCKDB_PATH", str(warehouse.file))
-        resources = resources_for(mirror, lake, warehouse)
+        for name, value in lake_env(lake).items():
+            env.setenv(name, value)
+        resources = resources_for(mirror, lake)
         run([symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb], resources, instance)
         instance.add_dynamic_partitions("symbols", SYMBOLS)
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-09"})
         run([prices_daily], resources, instance, box("2024-03-01", "2024-07-03"))
         build_dbt(resources, instance, full_refresh=False)
-        first = snapshot(warehouse)
+        first = snapshot(lake)
         # The daily path: new trading days (prices from 2024-07-05, JPM's ex-dividend day, so JPM's
         # history is re-adjusted while the other symbols only append), and FINRA reposting an older day.
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-07-10", RANGE_END: "2024-07-12"})
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-07-01", RANGE_END: "2024-07-01"})
         run([prices_daily], resources, instance, box("2024-07-05", "2024-07-12"))
         build_dbt(resources, instance, full_refresh=False)
-        incremental = snapshot(warehouse)
+        incremental = snapshot(lake)
         build_dbt(resources, instance, full_refresh=True)
-        yield first, incremental, snapshot(warehouse)
+        yield first, incremental, snapshot(lake)
+    lake.close()
 
 
 @pytest.mark.parametrize("table", MARTS)

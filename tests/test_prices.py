@@ -1,9 +1,7 @@
-"""Price providers on their formats, the per-symbol lake files, and the adjusted close."""
+"""Price providers on their formats, the stored ranges, and the adjusted close."""
 
 import datetime as dt
 import json
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import numpy as np
@@ -11,8 +9,8 @@ import polars as pl
 import pytest
 from werkzeug import Response
 
-from assets.prices import prices_daily
-from resources.lake import ROW_STAMP, LakeResource, merge_rows
+from assets.prices import DATASET, prices_daily
+from resources.lake import LakeResource
 from resources.prices import PriceFormatError, PricesResource, parse_tiingo, parse_yahoo_chart
 from tests.conftest import SAMPLE_ROOT, TEST_FIXTURES, serve_all_sources, source_url
 from tests.platform_build import rows
@@ -72,8 +70,7 @@ def test_tiingo_sends_its_key_in_a_header_never_in_the_url() -> None:
     assert all(secret not in request for request in mirror.requests)
 
 
-def test_ranged_runs_replace_their_days_and_keep_the_rest(tmp_path) -> None:
-    lake = LakeResource(root=str(tmp_path / "lake"))
+def test_ranged_runs_replace_their_days_and_keep_the_rest(lake: LakeResource) -> None:
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("symbols", ["JPM", "KO"])
         prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), retry_attempts=2, max_retry_wait_seconds=0)
@@ -84,31 +81,15 @@ def test_ranged_runs_replace_their_days_and_keep_the_rest(tmp_path) -> None:
                                   tags={RANGE_START: f"{first}|JPM", RANGE_END: f"{last}|KO"}, raise_on_error=False)
 
         assert run("2024-07-01", "2024-07-12").success
-        full = pl.read_parquet(lake.partition_path("prices_daily", "symbol=JPM"))
+        full = lake.read(DATASET, where={"symbol": "JPM"}, stamps=True)
         assert run("2024-07-03", "2024-07-05").success
-        again = pl.read_parquet(lake.partition_path("prices_daily", "symbol=JPM"))
-        assert again.equals(full), "re-running a sub-range gives the same rows, no duplicates"
+        again = lake.read(DATASET, where={"symbol": "JPM"}, stamps=True)
+        assert again.equals(full), "re-running a sub-range gives the same rows, no duplicates, stamps kept"
         mirror.fail_path(f"/{CHARTS}/KO", *[Response("<html>busy</html>", status=503) for _ in range(10)])
         failed = run("2024-07-08", "2024-07-08")
         assert not failed.success
-        assert pl.read_parquet(lake.partition_path("prices_daily", "symbol=KO")).height == 9, "KO's rows untouched"
+        assert lake.read(DATASET, where={"symbol": "KO"}).height == 9, "KO's rows untouched"
         assert len(instance.get_materialized_partitions(prices_daily.key)) == 18
-
-
-def test_row_stamps_move_only_where_values_change() -> None:
-    """What lets the daily dbt run read one new row per symbol from files rewritten whole."""
-    days = [dt.date(2024, 7, d) for d in (1, 2, 3)]
-    bars = pl.DataFrame({"trade_date": days, "close": [10.0, 11.0, 12.0]})
-    stored = merge_rows(None, bars, pl.lit(True), ["trade_date"], stamp=True)
-    time.sleep(0.001)
-    fetched = pl.DataFrame({"trade_date": [*days[1:], dt.date(2024, 7, 5)], "close": [11.0, 12.5, 13.0]})
-    merged = merge_rows(stored, fetched, pl.col("trade_date") >= days[1], ["trade_date"], stamp=True)
-    first = stored[ROW_STAMP][0]
-    assert merged["trade_date"].to_list() == [*days, dt.date(2024, 7, 5)]
-    assert merged[ROW_STAMP].to_list()[:2] == [first, first], "untouched and re-fetched-equal rows keep their stamp"
-    assert all(stamp > first for stamp in merged[ROW_STAMP].to_list()[2:]), "the restated and the new day move"
-    unstamped = merge_rows(bars, fetched, pl.col("trade_date") >= days[1], ["trade_date"], stamp=True)
-    assert unstamped[ROW_STAMP].null_count() == 0, "rows from before stamps get one: dbt recomputes them once"
 
 
 def test_adjusted_close_matches_an_independent_computation(platform_build) -> None:
@@ -130,17 +111,3 @@ def test_the_newest_adjusted_close_is_the_close(platform_build) -> None:
     latest = rows(platform_build, "SELECT symbol, close, adj_close FROM marts.fct_prices_daily "
                   "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY trade_date DESC) = 1")
     assert latest and all(close == pytest.approx(adj) for _, close, adj in latest)
-
-
-def test_writers_of_one_symbol_file_at_once_lose_no_rows(tmp_path) -> None:
-    """A symbol's backfill and a daily run can upsert its file together: each reads, merges, renames."""
-    lake = LakeResource(root=str(tmp_path / "lake"))
-    days = [dt.date(2024, 7, 1) + dt.timedelta(days=i) for i in range(16)]
-
-    def upsert(day: dt.date) -> None:
-        bar = pl.DataFrame({"trade_date": [day], "close": [float(day.day)]})
-        lake.upsert("prices_daily", "symbol=KO", bar, pl.col("trade_date") == day, ["trade_date"])
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(upsert, days))
-    assert pl.read_parquet(lake.partition_path("prices_daily", "symbol=KO"))["trade_date"].to_list() == days

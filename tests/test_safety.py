@@ -1,16 +1,17 @@
 """Hostile input, full disks, secrets: nothing escapes the lake, nothing leaks, nothing half-written."""
 
 import ast
-import errno
-import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from assets.prices import DATASET as PRICES
 from assets.prices import prices_daily
-from resources.lake import LakeResource, LakeWriteError
+from resources.lake import Dataset, LakeResource, LakeWriteError
 from resources.prices import PricesResource
 from tests.conftest import ROOT, serve_all_sources, source_url
 from tests.platform_build import RANGE_END, RANGE_START
@@ -39,29 +40,41 @@ def test_hostile_symbols_never_reach_a_path_or_a_request(symbol: str, tmp_path: 
     assert sorted(p.name for p in tmp_path.rglob("*")) == [], "no file was written anywhere"
 
 
-def test_a_full_disk_leaves_the_previous_partition_and_no_temp_file(tmp_path: Path, monkeypatch) -> None:
-    lake = LakeResource(root=str(tmp_path / "lake"))
-    old = pl.DataFrame({"v": [1, 2, 3]})
-    target = lake.write("d", old, "date=2024-07-01")
+FULL_DISK_WRITER = """
+import resource, signal, sys
+import polars as pl
+from resources.lake import LakeResource, LakeWriteError
+from tests.test_safety import NUMBERS
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+lake = LakeResource(root=sys.argv[1])
+big = pl.DataFrame({"day": "2024-07-01", "v": pl.int_range(0, 2_000_000, eager=True).shuffle(seed=1)})
+try:
+    lake.replace(NUMBERS, big, where={"day": "2024-07-01"})
+except LakeWriteError as error:
+    print(error)
+    sys.exit(3)
+"""
+NUMBERS = Dataset("numbers", {"day": pl.String(), "v": pl.Int64()}, order=("day", "v"))
 
-    def full_disk(self: pl.DataFrame, file: Path, **_: object) -> None:
-        Path(file).write_bytes(b"PAR1 half a file")
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(pl.DataFrame, "write_parquet", full_disk)
-    with pytest.raises(LakeWriteError, match=r"cannot write d date=2024-07-01 .*No space left on device"):
-        lake.write("d", pl.DataFrame({"v": [9]}), "date=2024-07-01")
-    monkeypatch.undo()
-    assert pl.read_parquet(target).equals(old)
-    assert [p.name for p in target.parent.iterdir()] == ["part.parquet"]
+def test_a_full_disk_leaves_the_previous_partition(lake: LakeResource) -> None:
+    lake.replace(NUMBERS, pl.DataFrame({"day": "2024-07-01", "v": [1, 2, 3]}), where={"day": "2024-07-01"})
+    before = lake.read(NUMBERS, stamps=True)
+    writer = subprocess.run([sys.executable, "-c", FULL_DISK_WRITER, lake.root], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert writer.returncode == 3, writer.stderr[-2000:]
+    assert "cannot write numbers day=2024-07-01" in writer.stdout
+    assert "the previous version is unchanged" in writer.stdout
+    assert lake.read(NUMBERS, stamps=True).equals(before)
 
 
 def test_an_unusable_lake_root_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the lake root should be")
     lake = LakeResource(root=str(blocker / "lake"))
-    with pytest.raises(LakeWriteError, match="cannot write d date=2024-07-01"):
-        lake.write("d", pl.DataFrame({"v": [1]}), "date=2024-07-01")
+    with pytest.raises(LakeWriteError, match="cannot write numbers day=2024-07-01"):
+        lake.replace(NUMBERS, pl.DataFrame({"day": "2024-07-01", "v": [1]}), where={"day": "2024-07-01"})
 
 
 def _formatted_sql_calls() -> set[str]:
@@ -78,18 +91,25 @@ def _formatted_sql_calls() -> set[str]:
 
 
 def test_sql_is_never_formatted_from_inputs() -> None:
-    """Values travel as bound parameters; the one formatted statement is DDL of our own names.
+    """Values travel as bound parameters; formatted statements hold only our own names and settings.
 
-    register_lake_views formats `raw."<dataset>"` from the code's own dataset constants and quotes the
-    lake path as a literal (DDL takes no parameters); no symbol, date or user text reaches it.
+    The lake formats table and column names from the code's own dataset declarations (identifiers take
+    no parameters) with the WHERE clause's placeholders, and quotes its own paths and settings in
+    statements that take no parameters (ATTACH, SET, CREATE SECRET); maintenance names the catalog
+    alias. No symbol, date or user text reaches any of them.
     """
-    assert _formatted_sql_calls() == {"resources/warehouse.py:register_lake_views"}
+    assert _formatted_sql_calls() == {
+        "resources/lake.py:connect", "resources/lake.py:replace", "resources/lake.py:newest",
+        "resources/lake.py:distinct", "resources/lake.py:_read", "resources/lake.py:_create_or_extend",
+        "resources/lake.py:ensure", "resources/duckdb_env.py:create_s3_secret",
+        "resources/dbt_plugin.py:configure_connection", "assets/maintenance.py:maintain",
+        "assets/maintenance.py:lake_footprint",
+    }
 
 
-def test_api_keys_appear_in_no_log_metadata_or_error(tmp_path: Path, monkeypatch, capfd) -> None:
+def test_api_keys_appear_in_no_log_metadata_or_error(lake: LakeResource, monkeypatch, capfd) -> None:
     secret = "tiingo-key-7f3a9c"
     monkeypatch.setenv("TICKERLAKE_TIINGO_API_KEY", secret)
-    lake = LakeResource(root=str(tmp_path / "lake"))
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("symbols", ["JPM", "KO"])  # KO: Tiingo answers 404
         prices = PricesResource(
@@ -112,4 +132,4 @@ def test_api_keys_appear_in_no_log_metadata_or_error(tmp_path: Path, monkeypatch
     texts = [repr(r) for r in records] + [repr(run.run_config), repr(run.tags)]
     out, err = capfd.readouterr()
     assert not any(secret in text for text in [*texts, out, err])
-    assert pl.read_parquet(lake.partition_path("prices_daily", "symbol=JPM")).height == 3
+    assert lake.read(PRICES, where={"symbol": "JPM"}).height == 3

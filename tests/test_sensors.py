@@ -4,7 +4,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from resources.lake import LakeResource, day_partition
+from assets.symbols import DATASET
+from resources.lake import LakeResource
 from resources.symbols import DIRECTORY_SCHEMA
 from sensors.symbols import BATCH_SIZE, new_symbols_sensor
 
@@ -17,7 +18,7 @@ def write_snapshot(lake: LakeResource, day: str, symbols: list[str]) -> None:
          "exchange": ["NYSE"] * len(symbols), "is_etf": [False] * len(symbols), "source_file": ["otherlisted.txt"]
          * len(symbols)}
     ).with_columns(pl.col("snapshot_date").str.to_date()).cast(DIRECTORY_SCHEMA)
-    lake.write("symbol_directory", frame, day_partition(frame["snapshot_date"][0]))
+    lake.replace(DATASET, frame, where={"snapshot_date": frame["snapshot_date"][0]})
 
 
 def tick(instance: dg.DagsterInstance, lake: LakeResource, cursor: str | None = None):
@@ -30,9 +31,8 @@ def tick(instance: dg.DagsterInstance, lake: LakeResource, cursor: str | None = 
 
 
 @pytest.fixture
-def sensor_env(tmp_path, monkeypatch):
+def sensor_env(lake, monkeypatch):
     monkeypatch.setenv("TICKERLAKE_PRICES_START", "2024-01-02")
-    lake = LakeResource(root=str(tmp_path / "lake"))
     with dg.instance_for_test() as instance:
         yield instance, lake
 

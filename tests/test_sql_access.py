@@ -2,66 +2,66 @@
 
 import csv
 import datetime as dt
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from assets.exports import ExportDirectory, short_volume_csv
 from resources import sql
-from resources.warehouse import WarehouseResource
-from tests.conftest import PlatformBuild, process_holding
+from tests.conftest import ROOT, PlatformBuild, lake_env
 from tests.platform_build import RANGE_END, RANGE_START
 
-# Another process with the file open for writing, as dbt has it during a build.
-HOLD_WRITE_LOCK = (
-    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(60)"
-)
+# Another process in the middle of a write: it holds the catalog's write lock and an open transaction
+# that has already replaced every FINRA row, and has not committed.
+HOLD_WRITE_TRANSACTION = """
+import sys
+from resources.lake import LakeResource
+lake = LakeResource(root=sys.argv[1], catalog=sys.argv[2])
+def hold(tx):
+    tx.con.execute("DELETE FROM raw.finra_short_volume")
+    print("locked", flush=True)
+    sys.stdin.read()
+lake.transaction(hold, "a test")
+"""
 
 
-def test_readers_get_answers_while_a_writer_holds_the_warehouse(platform_build: PlatformBuild) -> None:
-    warehouse = platform_build.warehouse
-    assert warehouse.read_copy.exists(), "every dbt build publishes a read copy"
-    with process_holding(HOLD_WRITE_LOCK, str(warehouse.file)):
-        with pytest.raises(duckdb.IOException, match="lock"):
-            duckdb.connect(str(warehouse.file), read_only=True)
+def test_readers_get_the_last_commit_while_a_writer_is_mid_transaction(platform_build: PlatformBuild) -> None:
+    lake = platform_build.lake
+    with lake.connect() as con:
+        expected = con.execute("SELECT count(*) FROM raw.finra_short_volume").fetchone()[0]
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_TRANSACTION, lake.root, lake.metadata], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
-        with warehouse.connect_reader() as con:
-            count = con.execute("SELECT count(*) FROM marts.fct_short_volume_daily").fetchone()[0]
+        with lake.connect() as con:
             raw = con.execute("SELECT count(*) FROM raw.finra_short_volume").fetchone()[0]
-        assert time.monotonic() - started < 5
-    assert count > 0 and raw > 0
+            built = con.execute("SELECT count(*) FROM marts.fct_short_volume_daily").fetchone()[0]
+        assert time.monotonic() - started < 5, "the reader did not wait for the writer"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert raw == expected > 0 and built > 0
+    with lake.connect() as con:
+        assert con.execute("SELECT count(*) FROM raw.finra_short_volume").fetchone()[0] == expected, (
+            "a writer killed before its commit changed nothing"
+        )
 
 
-def test_make_sql_says_busy_when_no_copy_exists_yet(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+def test_make_sql_answers_and_names_a_missing_lake(
+    platform_build: PlatformBuild, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    path = tmp_path / "fresh.duckdb"
-    duckdb.connect(str(path)).close()
-    monkeypatch.setenv("TICKERLAKE_DUCKDB_PATH", str(path))
-    with process_holding(HOLD_WRITE_LOCK, str(path)):
-        assert sql.run("SELECT 1") == 75
-    assert "warehouse busy" in capsys.readouterr().err
-    assert sql.run("SELECT 42 AS answer") == 0
-    assert "42" in capsys.readouterr().out
-
-
-def test_a_published_copy_is_replaced_atomically(tmp_path: Path) -> None:
-    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"))
-    with warehouse.connect() as con:
-        con.execute("CREATE TABLE t AS SELECT 1 AS v")
-    warehouse.publish_read_copy()
-    reader = warehouse.connect_reader()
-    with warehouse.connect() as con:
-        con.execute("UPDATE t SET v = 2")
-    warehouse.publish_read_copy()
-    assert reader.execute("SELECT v FROM t").fetchone()[0] == 1, "an open reader keeps its snapshot"
-    reader.close()
-    with warehouse.connect_reader() as con:
-        assert con.execute("SELECT v FROM t").fetchone()[0] == 2
-    assert not list(tmp_path.glob(".*tmp"))
+    for name, value in lake_env(platform_build.lake).items():
+        monkeypatch.setenv(name, value)
+    assert sql.run("SELECT count(*) AS n FROM marts.fct_short_volume_daily") == 0
+    assert "n" in capsys.readouterr().out
+    monkeypatch.setenv("TICKERLAKE_CATALOG", f"sqlite:{tmp_path / 'nothing-here.sqlite'}")
+    assert sql.run("SELECT 1") == 1
+    assert "no lake catalog at" in capsys.readouterr().err
 
 
 def test_exports_write_one_dated_csv_per_trading_day(platform_build: PlatformBuild, tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_exports_write_one_dated_csv_per_trading_day(platform_build: PlatformBui
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [short_volume_csv],
-            resources={"warehouse": platform_build.warehouse, "exports": exports},
+            resources={"lake": platform_build.lake, "exports": exports},
             instance=instance,
             tags={RANGE_START: "2024-07-11", RANGE_END: "2024-07-12"},
         )
@@ -81,7 +81,7 @@ def test_exports_write_one_dated_csv_per_trading_day(platform_build: PlatformBui
     with open(exports.path(dt.date(2024, 7, 12))) as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["date", "symbol", "short_volume", "total_volume", "short_ratio"]
-    with platform_build.warehouse.connect_reader() as con:
+    with platform_build.lake.connect() as con:
         expected = con.execute(
             "SELECT symbol, short_volume, total_volume, short_ratio FROM marts.fct_short_volume_daily "
             "WHERE trade_date = '2024-07-12' AND short_volume IS NOT NULL ORDER BY symbol"

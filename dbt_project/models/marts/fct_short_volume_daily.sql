@@ -6,21 +6,24 @@ otherwise the sum of the TRF/ADF facility files (FNSQ, FNQC, FNYX, FNRA), e.g. b
 2018-08-01. Never CNMS plus its facilities: CNMS already contains them, so that would count twice.
 OTC volume from the ORF (FORF) is a different market and is kept in its own columns.
 
-Incremental: a run rebuilds exactly the trading days whose lake file was rewritten since the last
-build (a daily run, FINRA's reposts, a backfill of old days), replacing those days whole. The days
-are looked up first, from the files' modification times alone (raw.finra_short_volume__files), and
-written into the query as date literals: DuckDB prunes the lake files by a literal list, but not by
-an IN-subquery that turns out empty (a no-op run then scanned all history).
+Incremental: a run rebuilds exactly the trading days written to the lake since the last build (a
+daily run, FINRA's reposts, a backfill of old days), replacing those days whole. The days are looked
+up first, with the last build's newest _loaded_at as a literal: DuckLake keeps each data file's
+min/max _loaded_at in its catalog and skips every file older than that, so the lookup reads the new
+days' files only. They go into the query as date literals: the scan is pruned by a literal list, but
+not by an IN-subquery that turns out empty (a no-op run then scanned all history).
 -#}
 {{ config(materialized='incremental', unique_key='trade_date', incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
 
 {% set changed = [] %}
 {% if is_incremental() and execute %}
+{% set built = run_query(
+    "select coalesce(max(_loaded_at), '-infinity'::timestamptz)::varchar from " ~ this
+).columns[0].values()[0] %}
 {% set changed = run_query(
-    "select distinct regexp_extract(filename, 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) from "
-    ~ source('raw', 'finra_short_volume__files')
-    ~ " where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from " ~ this ~ ")"
+    "select distinct strftime(trade_date, '%Y-%m-%d') from " ~ source('raw', 'finra_short_volume')
+    ~ " where _loaded_at > '" ~ built ~ "'::timestamptz"
 ).columns[0].values() %}
 {% endif %}
 
