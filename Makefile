@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo ui test test-integration lint sql bench clean migrate
+.PHONY: install demo ui test test-integration lint sql bench bench-storage clean migrate
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -57,6 +57,11 @@ lint: install
 bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.crypto
+
+# The storage formats compared for the lake (DuckLake, Delta, Iceberg, Parquet files): BENCH_STORAGE_DAYS=60
+bench-storage: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,evaluation]'
+	$(BIN)/python -m bench.storage
 
 clean:
 	rm -rf data .dagster dbt_project/target dbt_project/logs

@@ -76,6 +76,7 @@ class DuckLake(Candidate):
         for extension in ("ducklake", "sqlite"):
             import_extension(extension, con=self.con)
         self.con.execute(f"ATTACH 'ducklake:sqlite:{root}/catalog.sqlite' AS lake (DATA_PATH '{root}/data/')")
+        self.con.execute("CALL lake.set_option('parquet_compression', 'zstd')")  # as resources/lake.py does
         self.con.execute("CREATE TABLE lake.finra (trade_date DATE, symbol VARCHAR, facility VARCHAR, "
                          "short_volume DOUBLE, total_volume DOUBLE)")
 
@@ -91,7 +92,9 @@ class DuckLake(Candidate):
 
 class Delta(Candidate):
     name = "Delta Lake (deltalake)"
-    dbt_builds_marts_here = "no: DuckDB's delta extension only reads; marts stay in a DuckDB file to copy"
+    dbt_builds_marts_here = (
+        "no: DuckDB cannot create Delta tables (CREATE TABLE AS: not implemented); marts stay in a DuckDB file"
+    )
 
     def replace(self, day: dt.date, frame: pl.DataFrame) -> None:
         from deltalake import write_deltalake
@@ -108,7 +111,9 @@ class Delta(Candidate):
 
 class Iceberg(Candidate):
     name = "Iceberg (pyiceberg, SQLite catalog)"
-    dbt_builds_marts_here = "no: DuckDB writes Iceberg only through a REST catalog; marts stay in a DuckDB file"
+    dbt_builds_marts_here = (
+        "no: DuckDB writes Iceberg only through a REST catalog server; marts stay in a DuckDB file"
+    )
 
     def __init__(self, root: Path) -> None:
         super().__init__(root)
@@ -123,15 +128,9 @@ class Iceberg(Candidate):
 
         arrow = frame.to_arrow()
         if self.table is None:
-            from pyiceberg.partitioning import PartitionField, PartitionSpec
-            from pyiceberg.transforms import IdentityTransform
-
             self.table = self.catalog.create_table("raw.finra", schema=arrow.schema)
-            field = self.table.schema().find_field("trade_date").field_id
-            spec = PartitionSpec(PartitionField(field, 1000, IdentityTransform(), "trade_date"))
             with self.table.update_spec() as update:
                 update.add_identity("trade_date")
-            del spec
         self.table.overwrite(arrow, overwrite_filter=EqualTo("trade_date", day.isoformat()))
 
     def query(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -177,7 +176,7 @@ def measure(kind: type[Candidate], work: Path, days: list[dt.date], rows: int, r
     backfill = time.perf_counter() - started
     replace = median_seconds(lambda: candidate.replace(days[len(days) // 2], frames[days[len(days) // 2]]), repeat)
     reader = duckdb.connect()
-    for extension in ("delta", "iceberg", "ducklake", "sqlite"):
+    for extension in ("delta", "avro", "iceberg", "ducklake", "sqlite"):
         import_extension(extension, con=reader)
     if isinstance(candidate, DuckLake):
         reader.execute(f"ATTACH 'ducklake:sqlite:{root}/catalog.sqlite' AS lake (READ_ONLY)")

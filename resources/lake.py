@@ -41,6 +41,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from resources import duckdb_env
 
 CATALOG_ALIAS = "tickerlake"
+# Data files as the lake wrote them before the catalog: zstd is ~40% smaller than DuckLake's snappy.
+PARQUET_COMPRESSION = "zstd"
 RAW_SCHEMA = "raw"
 LOADED_AT = "_loaded_at"
 T = TypeVar("T")
@@ -177,6 +179,7 @@ class LakeResource(dg.ConfigurableResource):
         if self._connection is None:
             with self.writing():  # the first attach of a new catalog creates its tables
                 self._connection = self.connect(read_only=False)
+                _set_option(self._connection, "parquet_compression", PARQUET_COMPRESSION)
         return self._connection
 
     def close(self) -> None:
@@ -438,6 +441,13 @@ def _is_transient(error: BaseException) -> bool:
     """A catalog that was busy, or a conflict DuckLake could not resolve: the whole transaction may retry."""
     text = str(error).lower()
     return isinstance(error, duckdb.Error) and ("database is locked" in text or "conflict" in text)
+
+
+def _set_option(con: duckdb.DuckDBPyConnection, name: str, value: str) -> None:
+    """A catalog-wide DuckLake option (kept in the catalog, so dbt's writes follow it too)."""
+    current = con.execute(f"SELECT value FROM {CATALOG_ALIAS}.options() WHERE option_name = ?", [name]).fetchone()
+    if current is None or current[0] != value:
+        con.execute(f"CALL {CATALOG_ALIAS}.set_option(?, ?)", [name, value])
 
 
 def _columns(names: Sequence[str]) -> str:
