@@ -34,68 +34,54 @@ with facilities as (
     {% endif %}
 ),
 
-loaded as (
-    select trade_date, max(_loaded_at) as _loaded_at from facilities group by trade_date
-),
-
-consolidated as (
-    select trade_date, symbol, short_volume, short_exempt_volume, total_volume
-    from facilities
-    where facility = 'CNMS'
-),
-
-facility_sums as (
+-- One pass over the rows: per symbol and day, CNMS's figures, the sums over the TRF/ADF files and
+-- the ORF's figures side by side (full outer joins of the three took twice as long).
+per_symbol as (
     select
         trade_date,
         symbol,
-        sum(short_volume) as short_volume,
-        sum(short_exempt_volume) as short_exempt_volume,
-        sum(total_volume) as total_volume,
-        string_agg(facility, ',' order by facility) as facilities
+        bool_or(facility = 'CNMS') as has_cnms,
+        any_value(short_volume) filter (where facility = 'CNMS') as cnms_short_volume,
+        any_value(short_exempt_volume) filter (where facility = 'CNMS') as cnms_short_exempt_volume,
+        any_value(total_volume) filter (where facility = 'CNMS') as cnms_total_volume,
+        sum(short_volume) filter (where facility in ('FNSQ', 'FNQC', 'FNYX', 'FNRA')) as trf_short_volume,
+        sum(short_exempt_volume) filter (where facility in ('FNSQ', 'FNQC', 'FNYX', 'FNRA'))
+            as trf_short_exempt_volume,
+        sum(total_volume) filter (where facility in ('FNSQ', 'FNQC', 'FNYX', 'FNRA')) as trf_total_volume,
+        -- the facility files present, in name order; an ordered string_agg per group doubles the cost
+        nullif(concat_ws(','
+            {%- for facility in ['FNQC', 'FNRA', 'FNSQ', 'FNYX'] %},
+            if(bool_or(facility = '{{ facility }}'), '{{ facility }}', null)
+            {%- endfor %}
+        ), '') as trf_facilities,
+        any_value(short_volume) filter (where facility = 'FORF') as otc_short_volume,
+        any_value(total_volume) filter (where facility = 'FORF') as otc_total_volume,
+        max(_loaded_at) as _loaded_at
     from facilities
-    where facility in ('FNSQ', 'FNQC', 'FNYX', 'FNRA')
     group by trade_date, symbol
 ),
 
 nms as (
     select
-        coalesce(c.trade_date, f.trade_date) as trade_date,
-        coalesce(c.symbol, f.symbol) as symbol,
-        case when c.symbol is not null then 'CNMS' else f.facilities end as nms_source,
-        coalesce(c.short_volume, f.short_volume) as short_volume,
-        case when c.symbol is not null then c.short_exempt_volume else f.short_exempt_volume end
-            as short_exempt_volume,
-        coalesce(c.total_volume, f.total_volume) as total_volume
-    from consolidated as c
-    full outer join facility_sums as f
-        on c.trade_date = f.trade_date and c.symbol = f.symbol
-),
-
-otc as (
-    select
-        trade_date,
-        symbol,
-        short_volume as otc_short_volume,
-        total_volume as otc_total_volume
-    from facilities
-    where facility = 'FORF'
+        *,
+        case when has_cnms then 'CNMS' else trf_facilities end as nms_source,
+        case when has_cnms then cnms_short_volume else trf_short_volume end as short_volume,
+        case when has_cnms then cnms_short_exempt_volume else trf_short_exempt_volume end as short_exempt_volume,
+        case when has_cnms then cnms_total_volume else trf_total_volume end as total_volume
+    from per_symbol
 )
 
 select
-    coalesce(nms.trade_date, otc.trade_date) as trade_date,
-    coalesce(nms.symbol, otc.symbol) as symbol,
-    nms.nms_source,
-    nms.short_volume,
-    nms.short_exempt_volume,
-    nms.total_volume,
-    nms.short_volume / nullif(nms.total_volume, 0) as short_ratio,
-    otc.otc_short_volume,
-    otc.otc_total_volume,
-    otc.otc_short_volume / nullif(otc.otc_total_volume, 0) as otc_short_ratio,
-    loaded._loaded_at,
+    trade_date,
+    symbol,
+    nms_source,
+    short_volume,
+    short_exempt_volume,
+    total_volume,
+    short_volume / nullif(total_volume, 0) as short_ratio,
+    otc_short_volume,
+    otc_total_volume,
+    otc_short_volume / nullif(otc_total_volume, 0) as otc_short_ratio,
+    max(_loaded_at) over (partition by trade_date) as _loaded_at,
     now() as _built_at
 from nms
-full outer join otc
-    on nms.trade_date = otc.trade_date and nms.symbol = otc.symbol
-inner join loaded
-    on loaded.trade_date = coalesce(nms.trade_date, otc.trade_date)
