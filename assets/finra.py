@@ -17,7 +17,7 @@ import polars as pl
 from assets.partitions import partition_days, trading_days
 from assets.schema import column_schema
 from resources.finra import FACILITIES, SHORT_VOLUME_SCHEMA, FetchedDay, FinraClient
-from resources.lake import Dataset, LakeResource, Transaction
+from resources.lake import Dataset, LakeResource
 
 DATASET = Dataset("finra_short_volume", SHORT_VOLUME_SCHEMA, order=("trade_date", "facility", "symbol"))
 ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
@@ -81,15 +81,11 @@ def finra_short_volume(
 
 
 def store_days(lake: LakeResource, days: list[FetchedDay]) -> None:
-    """Replace each day whole, all of them in one transaction."""
-    if not days:
-        return
-
-    def write(tx: Transaction) -> None:
-        for fetched in days:
-            tx.replace(DATASET, fetched.frame, where={"trade_date": fetched.day})
-
-    lake.transaction(write, f"{DATASET.name} trade_date={days[0].day}..{days[-1].day}")
+    """Replace each day whole, all of them in one transaction (one delete and one insert: a statement
+    per day cost twice as much)."""
+    if days:
+        frame = pl.concat([fetched.frame for fetched in days])
+        lake.replace(DATASET, frame, where={"trade_date": [fetched.day for fetched in days]})
 
 
 def _summary(checks: "StoredChecks", rows_per_day: dict[str, int]) -> dict[str, dg.MetadataValue | int]:
