@@ -101,6 +101,7 @@ def test_sql_is_never_formatted_from_inputs() -> None:
     assert _formatted_sql_calls() == {
         "resources/lake.py:connect", "resources/lake.py:replace", "resources/lake.py:newest",
         "resources/lake.py:distinct", "resources/lake.py:_read", "resources/lake.py:_create_or_extend",
+        "resources/lake.py:_set_option",
         "resources/lake.py:ensure", "resources/duckdb_env.py:create_s3_secret",
         "resources/dbt_plugin.py:configure_connection", "assets/maintenance.py:maintain",
         "assets/maintenance.py:lake_footprint",
