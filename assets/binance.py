@@ -1,10 +1,12 @@
-"""Binance spot: the daily pair universe and 1-minute klines, partitioned by UTC day x pair.
+"""Binance spot: the daily pair universe and 1-minute klines, whose partitions grow with pairs plus days.
 
-A klines run covers a box of days x pairs. Its history comes from the archive host: a monthly zip
-where the run covers a whole month, daily zips otherwise, each checksum-verified. The last
-`TAIL_DAYS` days (whose daily zips are not published yet) and any day an archive lacks come from
-the REST API, starting after the last minute already stored, so a top-up every few minutes asks
-only for the new minutes. Only closed klines are stored.
+Two assets write the klines table: `raw/crypto_klines_history`, one partition per pair (the pair's
+whole history, launched by the new-pair sensor), and `raw/crypto_klines_1m`, one partition per UTC
+day for every known pair (the top-up every few minutes, or a re-fetch of some days). History comes
+from the archive host: a monthly zip where the days cover a whole month, daily zips otherwise, each
+checksum-verified. The last `TAIL_DAYS` days (whose daily zips are not published yet) and any day an
+archive lacks come from the REST API, starting after the last minute already stored, so a top-up
+every few minutes asks only for the new minutes. Only closed klines are stored.
 
 In the lake, a pair's fetches are stored a month at a time: one transaction replaces exactly the
 minutes the run fetched in that month, so re-runs and overlapping runs never leave a minute twice,
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from assets.partitions import crypto_days_by_pair, partition_box
+from assets.partitions import crypto_days
+from assets.partitions import pairs as pairs_partitions
 from assets.schema import column_schema
 from resources.binance import KLINES_SCHEMA, UNIVERSE_SCHEMA, BinanceClient, BinanceSession, validate_pair
 from resources.http import SourceError
@@ -30,6 +33,7 @@ from resources.lake import Between, Dataset, LakeResource, Transaction
 KLINES_DATASET = Dataset("crypto_klines_1m", KLINES_SCHEMA, order=("pair", "open_time"))
 UNIVERSE_DATASET = Dataset("crypto_universe", UNIVERSE_SCHEMA, order=("snapshot_date", "rank"))
 KLINES_KEY = dg.AssetKey(["raw", KLINES_DATASET.name])
+HISTORY_KEY = dg.AssetKey(["raw", "crypto_klines_history"])
 UNIVERSE_KEY = dg.AssetKey(["raw", UNIVERSE_DATASET.name])
 # Today and yesterday: Binance publishes a day's zip the next day, so these come from the REST API.
 TAIL_DAYS = 2
@@ -201,24 +205,12 @@ def latest_universe(lake: LakeResource) -> tuple[str, list[str]]:
     return snapshot.isoformat(), lake.read(UNIVERSE_DATASET, where={"snapshot_date": snapshot})["pair"].to_list()
 
 
-@dg.asset(
-    key=KLINES_KEY,
-    partitions_def=crypto_days_by_pair,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="crypto",
-    kinds={"ducklake", "polars"},
-    description=(
-        "Binance spot 1-minute klines (UTC), from checksum-verified archives for history and the REST API for "
-        "the last two days; unique per (pair, open_time). Rolled up into crypto_bars_1h and crypto_bars_1d."
-    ),
-    metadata=column_schema(KLINES_SCHEMA),
-)
-def crypto_klines_1m(
-    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource
+def fetch_and_store(
+    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource, pairs: list[str],
+    days: list[dt.date],
 ) -> dg.MaterializeResult:
-    days, pairs = partition_box(context)
-    for pair in pairs:
-        validate_pair(pair)
+    """The days of every pair, stored a pair-month at a time; fails naming the pairs that failed, after
+    storing the rest (a failed month is unchanged)."""
     now = utc_now()
     errors, rows, sources = [], 0, Counter()
     with binance.open() as session:
@@ -242,3 +234,57 @@ def crypto_klines_1m(
         "dagster/row_count": rows, "pairs": len(pairs), "first_day": days[0].isoformat(),
         "last_day": days[-1].isoformat(), "fetches": dg.MetadataValue.json(dict(sources)),
     })
+
+
+def last_crypto_day() -> dt.date:
+    """The newest crypto partition: today in UTC, or the pinned TICKERLAKE_CRYPTO_END_DATE."""
+    return dt.date.fromisoformat(crypto_days.get_last_partition_key())
+
+
+def history_days() -> list[dt.date]:
+    """A pair's history: the first crypto partition up to the first of the top-up's tail days."""
+    first = dt.date.fromisoformat(crypto_days.get_first_partition_key())
+    last = last_crypto_day() - dt.timedelta(days=TAIL_DAYS - 1)
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@dg.asset(
+    key=HISTORY_KEY,
+    partitions_def=pairs_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="crypto",
+    kinds={"ducklake", "polars"},
+    description=(
+        "A pair's 1-minute klines from its listing to the day before the top-up's tail, from checksum-verified "
+        "monthly and daily archives; one partition per pair, written to raw.crypto_klines_1m."
+    ),
+    metadata=column_schema(KLINES_SCHEMA),
+)
+def crypto_klines_history(
+    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource
+) -> dg.MaterializeResult:
+    names = [validate_pair(pair) for pair in context.partition_keys]
+    return fetch_and_store(context, binance, lake, names, history_days())
+
+
+@dg.asset(
+    key=KLINES_KEY,
+    partitions_def=crypto_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="crypto",
+    kinds={"ducklake", "polars"},
+    description=(
+        "Binance spot 1-minute klines (UTC) of every known pair, one partition per UTC day: the REST API for the "
+        "last two days (the top-up), archives before; unique per (pair, open_time). Rolled up into crypto_bars_1h "
+        "and crypto_bars_1d."
+    ),
+    metadata=column_schema(KLINES_SCHEMA),
+)
+def crypto_klines_1m(
+    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource
+) -> dg.MaterializeResult:
+    days = sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
+    names = [validate_pair(pair) for pair in context.instance.get_dynamic_partitions(pairs_partitions.name)]
+    if not names:
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "pairs": 0})
+    return fetch_and_store(context, binance, lake, names, days)

@@ -22,6 +22,9 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 DUCKDB_POOL = "duckdb"
 
+# raw.prices_daily is written by the daily asset (its dbt source) and by the per-symbol history asset.
+SECOND_WRITERS = {prices.DAILY_KEY: prices.HISTORY_KEY}
+
 # The lake's raw tables: dbt's sources. They exist (typed, empty) before the first build reads them.
 RAW_DATASETS = [
     finra.DATASET, symbols.DATASET, sectors.TICKERS_DATASET, sectors.SIC_DATASET, prices.DATASET, fx.DATASET,
@@ -47,6 +50,12 @@ class TickerlakeDbtTranslator(DagsterDbtTranslator):
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        """A raw table written by two assets is one dbt source: the second writer joins its deps."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        extra = [writer for source, writer in SECOND_WRITERS.items() if source in {d.asset_key for d in spec.deps}]
+        return spec.merge_attributes(deps=extra) if extra else spec
 
 
 @dbt_assets(

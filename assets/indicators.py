@@ -18,7 +18,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from assets.binance import KLINES_DATASET, KLINES_KEY, ROLLUPS, midnight
+from assets.binance import HISTORY_KEY, KLINES_DATASET, KLINES_KEY, ROLLUPS, midnight
 from resources.lake import Between, Dataset, LakeResource
 
 INTERVALS = ("1m", "1h", "1d")
@@ -217,7 +217,7 @@ def stored_pairs(lake: LakeResource) -> list[str]:
 
 @dg.asset(
     key=ASSET_KEY,
-    deps=[KLINES_KEY],
+    deps=[KLINES_KEY, HISTORY_KEY],
     group_name="crypto",
     kinds={"ducklake", "polars"},
     automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),

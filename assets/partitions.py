@@ -18,9 +18,15 @@ TIMEZONE = "America/New_York"
 DEFAULT_START = "2009-08-03"
 
 
+def configured_start() -> dt.date:
+    return dt.date.fromisoformat(os.environ.get("TICKERLAKE_START_DATE", DEFAULT_START))
+
+
 @functools.cache
 def calendar() -> xcals.ExchangeCalendar:
-    return xcals.get_calendar(CALENDAR)
+    """XNYS from the configured start: exchange_calendars builds only the last 20 years unless told,
+    which would cut an earlier TICKERLAKE_START_DATE silently and, from 2029-08-04, FINRA's first day."""
+    return xcals.get_calendar(CALENDAR, start=min(configured_start(), dt.date.fromisoformat(DEFAULT_START)))
 
 
 def sessions(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -55,8 +61,7 @@ def trading_days_partitions(start: str | None = None) -> dg.DailyPartitionsDefin
     end_offset=1 makes today a partition from midnight, so the 18:30 run can target it once FINRA
     has published (by 18:00 ET).
     """
-    start = start or os.environ.get("TICKERLAKE_START_DATE", DEFAULT_START)
-    first = dt.date.fromisoformat(start)
+    first = dt.date.fromisoformat(start) if start else configured_start()
     last = calendar().last_session.date()
     return dg.DailyPartitionsDefinition(
         start_date=first.isoformat(),
@@ -75,7 +80,6 @@ trading_days = trading_days_partitions()
 
 # Symbols become partitions only through the new-symbol sensor, after validation (resources.symbols).
 symbols = dg.DynamicPartitionsDefinition(name="symbols")
-trading_days_by_symbol = dg.MultiPartitionsDefinition({"date": trading_days, "symbol": symbols})
 
 # Crypto trades every day of the year: calendar days in UTC, the time zone of Binance's archives.
 CRYPTO_DEFAULT_START = "2017-08-17"  # Binance's first spot klines
@@ -98,31 +102,3 @@ def crypto_days_partitions() -> dg.DailyPartitionsDefinition:
 crypto_days = crypto_days_partitions()
 # Pairs become partitions only through the new-pair sensor, after validation (resources.binance).
 pairs = dg.DynamicPartitionsDefinition(name="crypto_pairs")
-crypto_days_by_pair = dg.MultiPartitionsDefinition({"date": crypto_days, "pair": pairs})
-
-
-def partition_box(context: dg.AssetExecutionContext) -> tuple[list[dt.date], list[str]]:
-    """The days and the symbols (or pairs) a date x dynamic-partition run covers.
-
-    A ranged run over a MultiPartitionsDefinition is a box: a range on each dimension. Reading the
-    two ranges, instead of context.partition_keys, avoids materializing days x symbols keys.
-    """
-    multi = context.assets_def.partitions_def
-    assert isinstance(multi, dg.MultiPartitionsDefinition)
-    dates = next(d for d in multi.partitions_defs if d.name == "date").partitions_def
-    dynamic = next(d for d in multi.partitions_defs if d.name != "date")
-    key_range = context.partition_key_range
-    first, last = (_dimensions(multi, key) for key in (key_range.start, key_range.end))
-    day_keys = dates.get_partition_keys_in_range(dg.PartitionKeyRange(first["date"], last["date"]))
-    days = [dt.date.fromisoformat(key) for key in day_keys]
-    known = context.instance.get_dynamic_partitions(dynamic.partitions_def.name)
-    chosen = known[known.index(first[dynamic.name]): known.index(last[dynamic.name]) + 1]
-    return days, chosen
-
-
-def _dimensions(multi: dg.MultiPartitionsDefinition, key: str) -> dict[str, str]:
-    if isinstance(key, dg.MultiPartitionKey):
-        return dict(key.keys_by_dimension)
-    return dict(multi.get_partition_key_from_str(key).keys_by_dimension)
-
-

@@ -1,28 +1,37 @@
-"""Daily OHLCV, partitioned by trading day x symbol, stored in one lake table.
+"""Daily OHLCV in one lake table, written by two assets whose partitions grow with symbols plus days.
 
-A run covers a box of partitions: the new-symbol backfill is (all history) x (a batch of new
-symbols), the daily run is (one day) x (all symbols). Either way the provider is asked once per
-symbol for the run's date range, and the run's range of its symbols is replaced in the lake, up to
-`COMMIT_SYMBOLS` symbols a transaction (so the daily run writes one file, not one per symbol). A
-row that a re-fetch left unchanged keeps its `_loaded_at` (resources.lake.stamp_rows), so dbt
-sees only the rows whose values changed.
+- `raw/prices_history`, one partition per symbol: the symbol's whole history in one request and one
+  materialization. The new-symbol sensor launches it for batches of new symbols; re-running one
+  symbol re-fetches its history (after a provider's correction).
+- `raw/prices_daily`, one partition per trading day: every known symbol's bar of the day, from a
+  bulk provider in one request or from a per-symbol one in one request per symbol (a ranged run asks
+  each symbol once for the whole range).
+
+Both replace exactly what they fetched, the symbols of a batch over their range, in one transaction
+per batch of COMMIT_SYMBOLS, so the latest write of a (symbol, day) wins and a symbol whose fetch
+failed keeps what was stored. A row that a re-fetch left unchanged keeps its `_loaded_at`
+(resources.lake.stamp_rows), so dbt sees only the rows whose values changed.
 """
 
 import datetime as dt
+import os
+import time
+from collections.abc import Iterable
 
 import dagster as dg
 import polars as pl
 
-from assets.partitions import partition_box, trading_days_by_symbol
+from assets.partitions import last_closed_session, partition_days, sessions, symbols, trading_days
 from assets.schema import column_schema
-from resources.http import SourceError
 from resources.lake import Between, Dataset, LakeResource
-from resources.prices import PRICES_SCHEMA, PricesResource
+from resources.prices import PRICES_SCHEMA, Fetched, PricesResource
 from resources.symbols import validate_symbol
 
 DATASET = Dataset("prices_daily", PRICES_SCHEMA, order=("symbol", "trade_date", "provider"))
-ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
+HISTORY_KEY = dg.AssetKey(["raw", "prices_history"])
+DAILY_KEY = dg.AssetKey(["raw", "prices_daily"])
 COMMIT_SYMBOLS = 500
+PROGRESS_SECONDS = 10.0
 
 
 def store_bars(lake: LakeResource, bars: dict[str, pl.DataFrame], first: dt.date, last: dt.date) -> None:
@@ -33,50 +42,121 @@ def store_bars(lake: LakeResource, bars: dict[str, pl.DataFrame], first: dt.date
     lake.replace(DATASET, pl.concat(list(bars.values())), where=where, keep_stamps=True)
 
 
+def history_start() -> dt.date:
+    """Where a symbol's history starts: the first trading-day partition, or TICKERLAKE_PRICES_START if later."""
+    first = dt.date.fromisoformat(trading_days.get_first_partition_key())
+    configured = os.environ.get("TICKERLAKE_PRICES_START")
+    return max(first, dt.date.fromisoformat(configured)) if configured else first
+
+
+class Progress:
+    """Symbols and rows stored so far, logged every PROGRESS_SECONDS: a person can watch a long run."""
+
+    def __init__(self, log: dg.DagsterLogManager, total: int) -> None:
+        self.log, self.total = log, total
+        self.symbols = self.rows = self.failed = 0
+        self.started = self.logged = time.monotonic()
+
+    def add(self, fetched: Fetched) -> None:
+        self.symbols += 1
+        self.failed += fetched.error is not None
+        self.rows += 0 if fetched.frame is None else fetched.frame.height
+        if time.monotonic() - self.logged >= PROGRESS_SECONDS:
+            self.report()
+
+    def report(self) -> None:
+        self.logged = time.monotonic()
+        rate = self.symbols / max(self.logged - self.started, 1e-9)
+        left = (self.total - self.symbols) / rate if rate else float("nan")
+        self.log.info(f"prices: {self.symbols:,} of {self.total:,} symbols ({self.failed} failed), "
+                      f"{self.rows:,} rows, {rate:,.0f} symbols/s, ~{left:,.0f} s left")
+
+
+def fetch_and_store(
+    context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource, names: list[str],
+    first: dt.date, last: dt.date,
+) -> dg.MaterializeResult:
+    """Every symbol's bars of first..last, stored COMMIT_SYMBOLS at a time; fails naming the symbols
+    that failed, after storing the rest."""
+    trading = pl.Series(sessions(first, last), dtype=pl.Date()).implode()
+    progress, errors, pending = Progress(context.log, len(names)), [], {}
+    for fetched in prices.fetch_symbols(names, first, last):
+        progress.add(fetched)
+        if fetched.error is not None:
+            context.log.error(str(fetched.error))
+            errors.append(f"{fetched.symbol} {first}..{last}: {fetched.error}")
+            continue
+        pending[fetched.symbol] = fetched.frame.filter(pl.col("trade_date").is_in(trading))
+        if len(pending) == COMMIT_SYMBOLS:
+            store_bars(lake, pending, first, last)
+            pending = {}
+    store_bars(lake, pending, first, last)
+    progress.report()
+    return _result(errors, len(names), progress.rows, first, last, prices.provider)
+
+
+def _result(errors: list[str], symbols_asked: int, rows: int, first: dt.date, last: dt.date,
+            provider: str) -> dg.MaterializeResult:
+    if errors:
+        raise dg.Failure(
+            description=f"{len(errors)} of {symbols_asked} symbols failed; their stored prices are unchanged:\n"
+            + "\n".join(errors[:50]),
+            metadata={"failed_symbols": len(errors), "stored_symbols": symbols_asked - len(errors)},
+        )
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows, "symbols": symbols_asked, "first_day": first.isoformat(),
+        "last_day": last.isoformat(), "provider": provider,
+    })
+
+
+def _validated(names: Iterable[str]) -> list[str]:
+    return [validate_symbol(name) for name in names]
+
+
 @dg.asset(
-    key=ASSET_KEY,
-    partitions_def=trading_days_by_symbol,
+    key=HISTORY_KEY,
+    partitions_def=symbols,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="prices",
     kinds={"ducklake", "polars"},
     description=(
-        "Raw (unadjusted) daily OHLCV with the day's cash dividend and split ratio, in the listing "
-        "currency; adjusted close and USD prices are computed in dbt (fct_prices_daily)."
+        "A symbol's whole daily history (raw OHLCV, dividends, split ratios), one partition per symbol; "
+        "written to raw.prices_daily beside the daily asset's days."
+    ),
+    metadata=column_schema(PRICES_SCHEMA),
+)
+def prices_history(
+    context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource
+) -> dg.MaterializeResult:
+    names = _validated(context.partition_keys)
+    return fetch_and_store(context, prices, lake, names, history_start(), last_closed_session())
+
+
+@dg.asset(
+    key=DAILY_KEY,
+    partitions_def=trading_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="prices",
+    kinds={"ducklake", "polars"},
+    description=(
+        "Every known symbol's raw daily bar (OHLCV, dividend, split ratio) of a trading day, in the listing "
+        "currency; one partition per day. Adjusted and USD prices are computed in dbt (fct_prices_daily)."
     ),
     metadata=column_schema(PRICES_SCHEMA),
 )
 def prices_daily(
     context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource
 ) -> dg.MaterializeResult:
-    days, symbols = partition_box(context)
-    for symbol in symbols:
-        validate_symbol(symbol)
-    if not days:
-        return dg.MaterializeResult(metadata={"dagster/row_count": 0})
-    first, last = days[0], days[-1]
-    provider = prices.build_provider()
-    trading = pl.Series(days, dtype=pl.Date())
-    errors, rows, pending = [], 0, {}
-    with provider.open_client(prices.timeout_seconds) as client:
-        for symbol in symbols:
-            try:
-                frame = provider.daily(client, symbol, first, last)
-            except SourceError as exc:
-                context.log.error(str(exc))
-                errors.append(f"{symbol} {first}..{last}: {exc}")
-                continue
-            pending[symbol] = frame.filter(pl.col("trade_date").is_in(trading.implode()))
-            rows += pending[symbol].height
-            if len(pending) == COMMIT_SYMBOLS:
-                store_bars(lake, pending, first, last)
-                pending = {}
-    store_bars(lake, pending, first, last)
-    if errors:
-        raise dg.Failure(
-            description=f"{len(errors)} of {len(symbols)} symbols failed; their stored prices are unchanged:\n"
-            + "\n".join(errors[:50]),
-        )
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows, "symbols": len(symbols), "first_day": first.isoformat(),
-        "last_day": last.isoformat(), "provider": provider.name,
-    })
+    days = partition_days(context)
+    names = _validated(context.instance.get_dynamic_partitions(symbols.name))
+    if not days or not names:
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "symbols": len(names)})
+    if not prices.build_provider().bulk:
+        return fetch_and_store(context, prices, lake, names, days[0], days[-1])
+    known, rows = set(names), 0
+    for day in days:
+        frame = prices.fetch_market_day(day).filter(pl.col("symbol").is_in(pl.Series(sorted(known)).implode()))
+        lake.replace(DATASET, frame, where={"trade_date": day, "symbol": frame["symbol"].to_list()}, keep_stamps=True)
+        rows += frame.height
+        context.log.info(f"prices: {day}: {frame.height:,} of {len(known):,} symbols from {prices.provider}")
+    return _result([], len(names), rows, days[0], days[-1], prices.provider)

@@ -5,10 +5,15 @@ BENCH_SYMBOLS (NMS symbols a day, default 11000; OTC symbols are 5/11 of that), 
 (runs per figure, the median is reported; default 3), BENCH_DIR (default build/bench).
 Writes build/bench/results-<days>d.json and its section of docs/benchmarks.md.
 
-Besides the backfill and the daily update it measures the lake's read path: while the daily update's
-dbt build runs, READERS processes query the catalog in a loop (a mart and a raw table, as SQL users
-do), counting answers, latencies and failures; and what the lake holds on disk, before and after the
-maintenance asset's compaction.
+Prices (bench.prices, bench.prices_mirror): the full market's price history through the Dagster path
+(raw/prices_history, a partition per symbol) beside DuckDB reading the same JSON into Parquet, then
+the daily update of every source as one figure, with a per-symbol provider (Yahoo's layout) and with
+a bulk one (Polygon's grouped daily): FINRA's day, every symbol's bar, the incremental dbt run. Each
+run's Dagster events are counted, and the UI's partition status is timed at full scale.
+
+It also measures the lake's read path: while a daily update's dbt build runs, READERS processes query
+the catalog in a loop (a mart and a raw table, as SQL users do), counting answers, latencies and
+failures; and what the lake holds on disk, before and after the maintenance asset's compaction.
 """
 
 import datetime as dt
@@ -28,16 +33,17 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import numpy as np
-import polars as pl
 from rich.console import Console
 from rich.table import Table
 
 from assets.maintenance import lake_footprint, maintain
-from assets.partitions import calendar
-from assets.prices import COMMIT_SYMBOLS, store_bars
+from assets.partitions import CRYPTO_DEFAULT_START, calendar
+from bench import prices_mirror
 from bench.doc import table as markdown_table
 from bench.doc import write_section
-from bench.generate import finra_day, finra_mirror, prices, symbols
+from bench.generate import finra_day, finra_mirror, symbols
+from bench.prices import add_symbols, partition_status_seconds, prices_env, report_materialized, run_events
+from bench.prices import raw_limit as prices_raw_limit
 from resources.lake import LakeResource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,21 +139,25 @@ RANKING = (
 CORRELATION = "SELECT * FROM marts.mart_sector_short_return_correlation"
 
 
-def one_backfill(work: Path, name: str, base_url: str, days: list[dt.date], price_frame) -> dict[str, float]:
+def one_backfill(work: Path, name: str, base_url: str, days: list[dt.date]) -> dict[str, float]:
+    """FINRA's history as one ranged run into a fresh instance and lake."""
     env = fresh_env(work, name, base_url)
+    env["TICKERLAKE_PRICES_START"] = days[0].isoformat()
     raw_seconds, raw_rss = measure(
         materialize("--select", "raw/finra_short_volume", "--partition-range", f"{days[0]}...{days[-1]}"), env
     )
     phases = backfill_phases(env["DAGSTER_HOME"], raw_seconds)
-    lake = lake_of(env)
-    by_symbol = price_frame.partition_by("symbol", as_dict=True)
-    symbols_in_order = sorted(key for (key,) in by_symbol)
-    for start in range(0, len(symbols_in_order), COMMIT_SYMBOLS):
-        batch = symbols_in_order[start : start + COMMIT_SYMBOLS]
-        store_bars(lake, {s: by_symbol[(s,)] for s in batch}, days[0], days[-1])
-    lake.close()
-    dbt_seconds, _ = measure(materialize("--select", "kind:dbt"), env)
-    return {"raw_seconds": raw_seconds, "raw_peak_mb": raw_rss, "dbt_seconds": dbt_seconds, "env": env, **phases}
+    return {"raw_seconds": raw_seconds, "raw_peak_mb": raw_rss, "env": env, **phases}
+
+
+def prices_backfill(env: dict[str, str], prices_url: str, names: list[str]) -> dict:
+    """Every symbol's history through raw/prices_history, as the new-symbol sensor's runs would: the
+    symbols added as partitions in one request, then one ranged run over them."""
+    add_symbols(env, names)
+    run_env = prices_env(env, prices_url, "yahoo")
+    seconds, peak = measure(materialize("--select", "raw/prices_history", "--partition-range",
+                                        f"{names[0]}...{names[-1]}"), run_env)
+    return {"seconds": seconds, "peak_mb": peak, "events": run_events(env["DAGSTER_HOME"])}
 
 
 PHASES = {
@@ -184,27 +194,20 @@ def backfill_phases(home: str, wall: float) -> dict[str, float]:
     }
 
 
-def append_prices_day(lake: LakeResource, price_frame: pl.DataFrame, day: dt.date) -> float:
-    """The next day's bar for every symbol, stored as the prices asset stores a daily run; seconds."""
-    last = price_frame.filter(pl.col("trade_date") == price_frame["trade_date"].max())
-    bars = last.with_columns(pl.lit(day).alias("trade_date"), (pl.col("close") * 1.001).alias("close"))
-    started = time.perf_counter()
-    by_symbol = {symbol: bar for (symbol,), bar in bars.partition_by("symbol", as_dict=True).items()}
-    store_bars(lake, by_symbol, day, day)
-    lake.close()
-    return time.perf_counter() - started
-
-
-def daily_update(env: dict[str, str], price_frame: pl.DataFrame, day: dt.date, readers: bool = False) -> dict:
-    """One new FINRA day (a Dagster run), every symbol's bar of the day, then the incremental dbt run.
+def daily_update(env: dict[str, str], prices_url: str, provider: str, day: dt.date, readers: bool = False) -> dict:
+    """The daily update of every source: FINRA's day, the prices run of the day (every symbol, from
+    `provider`), then the incremental dbt run; each a Dagster run, as the schedules start them.
 
     With `readers`, READERS processes query the lake through the dbt run (see readers_during).
     """
     raw, _ = measure(materialize("--select", "raw/finra_short_volume", "--partition", day.isoformat()), env)
-    prices = append_prices_day(lake_of(env), price_frame, day)
+    prices, _ = measure(materialize("--select", "raw/prices_daily", "--partition", day.isoformat()),
+                        prices_env(env, prices_url, provider))
+    events = run_events(env["DAGSTER_HOME"])
     build = materialize("--select", "kind:dbt")
     dbt, seen = readers_during(env, build) if readers else (measure(build, env)[0], None)
-    return {"raw": raw, "prices": prices, "dbt": dbt, "readers": seen}
+    return {"raw": raw, "prices": prices, "dbt": dbt, "readers": seen, "prices_events": events,
+            "total": raw + prices + dbt}
 
 
 READERS = 4
@@ -288,45 +291,52 @@ def main() -> None:
     n_symbols = int(os.environ.get("BENCH_SYMBOLS", "11000"))
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     work = Path(os.environ.get("BENCH_DIR", ROOT / "build" / "bench")).resolve()
-    all_days = [s.date() for s in calendar().sessions_window(LAST_DAY.isoformat(), -(n_days + 2))]
-    days, next_days = all_days[:-2], all_days[-2:]
+    all_days = [s.date() for s in calendar().sessions_window(LAST_DAY.isoformat(), -(n_days + len(DAILY_RUNS)))]
+    days, next_days = all_days[: -len(DAILY_RUNS)], all_days[-len(DAILY_RUNS) :]
+    nms = symbols(n_symbols, 1)
     mirror = work / f"mirror-{n_days}d-{n_symbols}s"
     if not (mirror / "done").exists():
         console.print(f"generating {n_days} days x {n_symbols} NMS symbols of FINRA files in {mirror} ...")
         shutil.rmtree(mirror, ignore_errors=True)
         finra_mirror(mirror, days[0], days[-1], n_symbols, n_symbols * 5 // 11)
         (mirror / "done").write_text("ok")
+    market = work / f"prices-{n_days}d-{n_symbols}s"
+    if not (market / "done").exists():
+        console.print(f"generating {n_days} days x {n_symbols} symbols of chart JSON in {market} ...")
+        shutil.rmtree(market, ignore_errors=True)
+        (market / "bytes").parent.mkdir(parents=True)
+        (market / "bytes").write_text(str(prices_mirror.write_market(market, nms, days, next_days)))
+        (market / "done").write_text("ok")
     files = sorted((mirror / "equity" / "regsho" / "daily").glob("*.txt"))
     rows = sum(max(0, p.read_bytes().count(b"\n") - 2) for p in files)
-    base_url = serve(mirror)
-    nms = symbols(n_symbols, 1)
-    price_frame = prices(nms, days)
+    base_url, prices_url = serve(mirror), prices_mirror.serve(market, next_days)
 
-    runs = [one_backfill(work, f"full-{i}", base_url, days, price_frame) for i in range(repeat)]
+    runs = [one_backfill(work, f"full-{i}", base_url, days) for i in range(repeat)]
     quarter = days[-max(1, len(days) // 4) :]
-    small = one_backfill(
-        work, "quarter", base_url, quarter, price_frame.filter(price_frame["trade_date"] >= quarter[0])
-    )
+    small = one_backfill(work, "quarter", base_url, quarter)
     limit = statistics.median(raw_limit(mirror) for _ in range(repeat))
 
     env = runs[-1]["env"]
+    history = prices_backfill(env, prices_url, nms)
+    history_limit = prices_raw_limit(market, work / "prices-limit.parquet")
+    dbt_full, _ = measure(materialize("--select", "kind:dbt"), env)
+
     out = mirror / "equity" / "regsho" / "daily"
     otc = symbols(n_symbols * 5 // 11 + n_symbols, 2)[-(n_symbols * 5 // 11) :]
     for seed, day in enumerate(next_days, start=99999):
         finra_day(out, day, nms, otc, seed=seed)
-    # The daily update on its own, then the same again with readers querying through its dbt build.
-    daily = daily_update(env, price_frame, next_days[0])
-    daily_nodes = slowest_dbt_nodes()
-    loaded = daily_update(env, price_frame, next_days[1], readers=True)
+    # The daily update with each provider on its own, then again with readers querying through dbt.
+    daily = {name: daily_update(env, prices_url, provider, day, readers=name == "readers")
+             for (name, provider), day in zip(DAILY_RUNS.items(), next_days, strict=True)}
     for path in (p for day in next_days for p in out.glob(f"*{day:%Y%m%d}.txt")):
         path.unlink()
     lake = lake_of(env)
     ranking_ms, correlation_ms = time_query(lake, RANKING) * 1000, time_query(lake, CORRELATION) * 1000
+    ui = ui_partition_status(env)
     stored_bytes = disk_bytes(env)
     compacted, footprint = compacted_bytes(env)
 
     raw_median = statistics.median(r["raw_seconds"] for r in runs)
-    dbt_median = statistics.median(r["dbt_seconds"] for r in runs)
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}, DuckDB {duckdb.__version__}",
@@ -335,17 +345,16 @@ def main() -> None:
         "rows": rows,
         "repeat": repeat,
         "backfill_raw_seconds": raw_median,
-        "backfill_dbt_seconds": dbt_median,
+        "backfill_dbt_seconds": dbt_full,
         "backfill_rows_per_second": rows / raw_median,
         "raw_limit_seconds": limit,
         "ratio_to_limit": raw_median / limit,
         "backfill_phases": {key: statistics.median(r[key] for r in runs) for key in [*PHASES, "partition_events"]},
-        "daily_update_seconds": daily["raw"] + daily["prices"] + daily["dbt"],
-        "daily_raw_seconds": daily["raw"],
-        "daily_dbt_seconds": daily["dbt"],
-        "daily_prices_append_seconds": daily["prices"],
-        "daily_dbt_slowest_nodes": daily_nodes,
-        "readers_during_daily_dbt": {**loaded["readers"], "dbt_seconds": loaded["dbt"]},
+        "prices_history": {**history, "raw_limit_seconds": history_limit,
+                           "json_mb": int((market / "bytes").read_text()) / 1e6},
+        "daily": daily,
+        "daily_dbt_slowest_nodes": slowest_dbt_nodes(),
+        "ui_partition_status_seconds": ui,
         "volatility_ranking_query_ms": ranking_ms,
         "sector_correlation_query_ms": correlation_ms,
         "stored_mb": stored_bytes / 1e6,
@@ -359,8 +368,29 @@ def main() -> None:
     report(results)
 
 
+# The daily updates measured, in order, each on its own new day: name -> price provider.
+DAILY_RUNS = {"per-symbol": "yahoo", "bulk": "polygon", "readers": "polygon"}
+PAIRS = 500
+
+
+def ui_partition_status(env: dict[str, str]) -> dict[str, float]:
+    """The asset pages' partition status at full scale: the symbols the bench loaded, every crypto day
+    and PAIRS pairs recorded as materialized (the crypto runs themselves are measured in bench.crypto)."""
+    home = env["DAGSTER_HOME"]
+    first_crypto = dt.date.fromisoformat(CRYPTO_DEFAULT_START)
+    crypto_days = [(first_crypto + dt.timedelta(days=i)).isoformat() for i in range((LAST_DAY - first_crypto).days)]
+    report_materialized(home, dg.AssetKey(["raw", "crypto_klines_history"]), "crypto_pairs",
+                        [f"P{i:03d}USDT" for i in range(PAIRS)])
+    report_materialized(home, dg.AssetKey(["raw", "crypto_klines_1m"]), None, crypto_days)
+    keys = [dg.AssetKey(["raw", name]) for name in
+            ("prices_history", "prices_daily", "finra_short_volume", "crypto_klines_history", "crypto_klines_1m")]
+    return partition_status_seconds({**env, "TICKERLAKE_CRYPTO_END_DATE": LAST_DAY.isoformat()}, keys)
+
+
 def report(r: dict) -> None:
-    readers = r["readers_during_daily_dbt"]
+    history, daily = r["prices_history"], r["daily"]
+    readers = daily["readers"]["readers"]
+    events = history["events"]
     lines = [
         (
             "FINRA backfill, Dagster path (client -> lake), one ranged run",
@@ -379,28 +409,50 @@ def report(r: dict) -> None:
             f"ratio {r['backfill_phases']['body_seconds'] / r['raw_limit_seconds']:.1f}x "
             "(HTTP from the bench's server, parse and validation, durable writes, read-back checks)",
         ),
-        ("dbt build after the backfill (full)", f"{r['backfill_dbt_seconds']:.1f} s", ""),
         (
             "raw limit: DuckDB read_csv of the same files, local disk",
             f"{r['raw_limit_seconds']:.1f} s",
             f"ratio {r['ratio_to_limit']:.1f}x (goal <= 2x)",
         ),
         (
-            "daily update: one new FINRA day + every symbol's price bar + incremental dbt",
-            f"{r['daily_update_seconds']:.1f} s",
-            f"FINRA run {r['daily_raw_seconds']:.1f} s + prices {r['daily_prices_append_seconds']:.1f} s "
-            f"+ dbt {r['daily_dbt_seconds']:.1f} s (goal < 30 s)",
+            f"prices history, {r['nms_symbols']:,} symbols x {r['days']:,} days, Dagster path "
+            "(raw/prices_history, one ranged run)",
+            f"{history['seconds']:.1f} s",
+            f"{events['planned']} planned + {events['materialized']} materialization events, peak "
+            f"{history['peak_mb']:,.0f} MB (goals: < 15 min, <= 3x the raw limit, < 2 GB)",
+        ),
+        (
+            "raw limit: DuckDB read_json of the same chart JSON into Parquet",
+            f"{history['raw_limit_seconds']:.1f} s",
+            f"{history['json_mb']:,.0f} MB of JSON; ratio {history['seconds'] / history['raw_limit_seconds']:.1f}x",
+        ),
+        ("dbt build after both backfills (full)", f"{r['backfill_dbt_seconds']:.1f} s", ""),
+        *(
+            (
+                f"daily update, {name} provider: FINRA day + every symbol's bar + incremental dbt",
+                f"{run['total']:.1f} s",
+                f"FINRA run {run['raw']:.1f} s + prices run {run['prices']:.1f} s "
+                f"({run['prices_events']['planned']} + {run['prices_events']['materialized']} events) + dbt "
+                f"{run['dbt']:.1f} s (goal < {60 if name == 'per-symbol' else 30} s)",
+            )
+            for name, run in daily.items() if name != "readers"
         ),
         (
             f"{READERS} reader processes querying in a loop through the next day's dbt build",
             f"{readers['answered']} answers",
             f"p50 {readers['p50_ms']:.1f} ms, p99 {readers['p99_ms']:.1f} ms, {readers['failed']} failed "
-            f"{readers['first_failure']}; the build took {readers['dbt_seconds']:.1f} s beside them (2 cores)",
+            f"{readers['first_failure']}; the build took {daily['readers']['dbt']:.1f} s beside them (2 cores)",
         ),
         (
-            "slowest dbt nodes of that daily step",
+            "slowest dbt nodes of the last daily step",
             "",
             ", ".join(f"{name} {seconds:.1f} s" for name, seconds in r["daily_dbt_slowest_nodes"]),
+        ),
+        (
+            "the UI's partition status (GraphQL, as the asset page asks), per asset",
+            f"{max(r['ui_partition_status_seconds'].values()):.2f} s at most",
+            ", ".join(f"{key} {s:.2f} s" for key, s in r["ui_partition_status_seconds"].items())
+            + f" ({r['nms_symbols']:,} symbols, {PAIRS} pairs; goal < 3 s)",
         ),
         (
             "stored on disk: data files and catalog, every snapshot kept",
@@ -410,9 +462,9 @@ def report(r: dict) -> None:
         ),
         ("volatility ranking query, full range", f"{r['volatility_ranking_query_ms']:.1f} ms", "goal < 100 ms"),
         ("sector correlation query, full range", f"{r['sector_correlation_query_ms']:.1f} ms", "goal < 1 s"),
-        (f"peak memory of the backfill, {r['days']} days", f"{r['peak_mb_full_range']:.0f} MB", ""),
+        (f"peak memory of the FINRA backfill, {r['days']} days", f"{r['peak_mb_full_range']:.0f} MB", ""),
         (
-            f"peak memory of the backfill, {r['quarter_days']} days",
+            f"peak memory of the FINRA backfill, {r['quarter_days']} days",
             f"{r['peak_mb_quarter_range']:.0f} MB",
             f"{r['peak_mb_full_range'] / r['peak_mb_quarter_range']:.2f}x the memory for "
             f"{r['days'] / r['quarter_days']:.0f}x the days",
@@ -420,7 +472,7 @@ def report(r: dict) -> None:
     ]
     table = Table(
         title=f"tickerlake bench: {r['days']} days x {r['nms_symbols']} NMS symbols, "
-        f"{r['rows']:,} rows, median of {r['repeat']}"
+        f"{r['rows']:,} FINRA rows, FINRA backfill median of {r['repeat']}"
     )
     for column in ("measure", "value", "note"):
         table.add_column(column)
@@ -428,9 +480,10 @@ def report(r: dict) -> None:
         table.add_row(*line)
     console.print(table)
     write_section(
-        f"FINRA, {r['days']:,} trading days",
+        f"FINRA and prices, {r['days']:,} trading days",
         f"Machine: {r['machine']}. {r['days']:,} trading days x {r['nms_symbols']:,} NMS symbols "
-        f"({r['rows']:,} FINRA rows); medians of {r['repeat']} run(s).\n\n{markdown_table(lines)}",
+        f"({r['rows']:,} FINRA rows); the FINRA backfill is the median of {r['repeat']} run(s), the rest one "
+        f"run each.\n\n{markdown_table(lines)}",
     )
 
 

@@ -12,14 +12,14 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.alerts import crypto_alerts
-from assets.binance import crypto_klines_1m, crypto_universe
+from assets.binance import crypto_klines_1m, crypto_klines_history, crypto_universe
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.exports import ExportDirectory, short_volume_csv
 from assets.finra import finra_short_volume
 from assets.fx import fx_rates_ecb
 from assets.indicators import crypto_indicators
 from assets.maintenance import lake_maintenance
-from assets.prices import prices_daily
+from assets.prices import prices_daily, prices_history
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
 from resources import binance, finra, fx, notifier, prices, sectors, symbols
@@ -30,7 +30,7 @@ from sensors.binance import crypto_topup_schedule, crypto_universe_schedule, new
 from sensors.schedules import daily_schedules, lake_maintenance_schedule
 from sensors.symbols import new_symbols_sensor
 
-TIINGO_KEY = "TICKERLAKE_TIINGO_API_KEY"
+TIINGO_KEY, POLYGON_KEY = "TICKERLAKE_TIINGO_API_KEY", "TICKERLAKE_POLYGON_API_KEY"
 TELEGRAM_TOKEN, WEBHOOK_URL = "TICKERLAKE_TELEGRAM_BOT_TOKEN", "TICKERLAKE_ALERT_WEBHOOK_URL"
 
 
@@ -51,9 +51,9 @@ defs = dg.Definitions(
     # own process saves a second interpreter and a second load of these definitions per run.
     executor=dg.in_process_executor,
     assets=[
-        finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb, prices_daily,
-        tickerlake_dbt_models, short_volume_csv, crypto_universe, crypto_klines_1m, crypto_indicators, crypto_alerts,
-        lake_maintenance,
+        finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb, prices_history,
+        prices_daily, tickerlake_dbt_models, short_volume_csv, crypto_universe, crypto_klines_history,
+        crypto_klines_1m, crypto_indicators, crypto_alerts, lake_maintenance,
     ],
     schedules=[*daily_schedules, crypto_topup_schedule, crypto_universe_schedule, lake_maintenance_schedule],
     sensors=[
@@ -82,6 +82,10 @@ defs = dg.Definitions(
             yahoo_base_url=setting("TICKERLAKE_YAHOO_BASE_URL", prices.YAHOO_BASE_URL),
             tiingo_base_url=setting("TICKERLAKE_TIINGO_BASE_URL", prices.TIINGO_BASE_URL),
             tiingo_api_key=secret(TIINGO_KEY),
+            polygon_base_url=setting("TICKERLAKE_POLYGON_BASE_URL", prices.POLYGON_BASE_URL),
+            polygon_api_key=secret(POLYGON_KEY),
+            max_concurrent_requests=int(setting("TICKERLAKE_PRICES_CONCURRENCY", "4")),
+            requests_per_second=float(setting("TICKERLAKE_PRICES_REQUESTS_PER_SECOND", "2")),
         ),
         "exports": ExportDirectory(root=setting("TICKERLAKE_EXPORT_DIR", "data/exports")),
         "ecb": fx.EcbClient(base_url=setting("TICKERLAKE_ECB_BASE_URL", fx.DEFAULT_BASE_URL)),

@@ -1,26 +1,45 @@
-"""Daily OHLCV per symbol behind one interface, with a keyless provider (Yahoo's chart JSON) and
-Tiingo (API key from TICKERLAKE_TIINGO_API_KEY).
+"""Daily OHLCV behind one interface: Yahoo's chart JSON (keyless, a request per symbol), Tiingo (API
+key, a request per symbol) and Polygon's (now Massive's) grouped daily aggregates (API key, the whole
+US market for a day in one request).
 
 Every provider returns raw, unadjusted prices plus the day's cash dividend and split ratio; the
 adjusted close is computed downstream in dbt (fct_prices_daily), because providers' own adjusted
 series are known to be wrong at times. A body that is not the provider's format (HTML with status
 200, an error object) is rejected, never parsed into rows.
+
+Requests go out `max_concurrent_requests` at a time, no faster than `requests_per_second` (a token
+bucket shared by the run's threads, pyrate-limiter); a 429 is retried after its Retry-After. What the
+providers allow (as published when this was written; check your plan):
+- Yahoo: unofficial and keyless, limits unpublished (throttling with 429 beyond a few thousand
+  requests an hour from one address is commonly reported); a symbol's whole history is one request,
+  so the full market (11,000 symbols) is 11,000 requests, and so is every daily update.
+- Tiingo: free plan 50 symbols an hour, 1,000 requests a day; paid plans far more. Per symbol, like
+  Yahoo: 11,000 requests for the market's history or for one day.
+- Polygon/Massive: free plan 5 requests a minute; paid plans unlimited. Grouped daily is one request
+  per day for every symbol (plus one for the day's splits and one for its dividends): a daily update
+  is 3 requests, the full history since 2009 about 13,500.
 """
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import httpx
 import polars as pl
-from pydantic import Field
+from pydantic import Field, PrivateAttr
+from pyrate_limiter import Duration, Limiter, Rate
 
 from resources.http import RetryPolicy, SourceError, get_bytes
 
 YAHOO_BASE_URL = "https://query1.finance.yahoo.com"
 TIINGO_BASE_URL = "https://api.tiingo.com"
+POLYGON_BASE_URL = "https://api.polygon.io"
+NEW_YORK = ZoneInfo("America/New_York")
 
 PRICES_SCHEMA: dict[str, pl.DataType] = {
     "trade_date": pl.Date(),
@@ -50,6 +69,7 @@ def _json(body: bytes, what: str) -> object:
 
 class PriceProvider(Protocol):
     name: str
+    bulk: bool  # answers a whole market day in one request (market_day)
 
     def open_client(self, timeout: float) -> httpx.Client:
         """An HTTP client carrying whatever the provider needs on every request."""
@@ -57,6 +77,10 @@ class PriceProvider(Protocol):
 
     def daily(self, client: httpx.Client, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Raw daily bars of `symbol` in [start, end], in PRICES_SCHEMA."""
+        ...
+
+    def market_day(self, client: httpx.Client, day: dt.date) -> pl.DataFrame:
+        """Every symbol's raw bar of `day`, in PRICES_SCHEMA (bulk providers only)."""
         ...
 
 
@@ -68,9 +92,11 @@ def yahoo_symbol(symbol: str) -> str:
 def parse_yahoo_chart(body: bytes, symbol: str) -> pl.DataFrame:
     """Yahoo's /v8/finance/chart JSON, un-adjusted for splits.
 
-    Yahoo's `close` (and open/high/low, volume and dividend amounts) are already split-adjusted,
-    unlike the raw prints; multiplying back by the later splits' ratios restores raw values, so
-    every provider hands dbt the same kind of series.
+    Yahoo's `close` (and open/high/low, volume and dividend amounts) are adjusted for every split up to
+    today, unlike the raw prints; multiplying back by the ratios of the splits after each day restores
+    raw values, so every provider hands dbt the same kind of series. That needs every split up to
+    today in `events.splits`, which Yahoo lists only within the requested period: YahooChart.daily
+    therefore always asks through today.
     """
     what = f"Yahoo chart {symbol}"
     document = _json(body, what)
@@ -112,7 +138,7 @@ def parse_yahoo_chart(body: bytes, symbol: str) -> pl.DataFrame:
     ).select(list(PRICES_SCHEMA)).cast(PRICES_SCHEMA)
 
 
-def _product(values: object) -> float:
+def _product(values: Iterable[float]) -> float:
     result = 1.0
     for value in values:
         result *= value
@@ -145,8 +171,71 @@ def parse_tiingo(body: bytes, symbol: str) -> pl.DataFrame:
     ).select(list(PRICES_SCHEMA)).cast(PRICES_SCHEMA)
 
 
+def _polygon_results(body: bytes, what: str) -> list[dict]:
+    document = _json(body, what)
+    if not isinstance(document, dict) or document.get("status") not in ("OK", "DELAYED"):
+        status = document.get("status") if isinstance(document, dict) else type(document).__name__
+        error = document.get("error") or document.get("message") if isinstance(document, dict) else None
+        raise PriceFormatError(f"{what}: status {status!r}{f' ({error})' if error else ''}")
+    results = document.get("results") or []
+    if not isinstance(results, list):
+        raise PriceFormatError(f"{what}: results is not a list")
+    return results
+
+
+def parse_polygon_bars(body: bytes, what: str, symbol: str | None = None) -> pl.DataFrame:
+    """Aggregates answers (grouped daily, or one ticker's range): o/h/l/c/v per bar, t in ms (New York
+    midnight of the day); the ticker from `T` (grouped) or `symbol` (a ticker's range)."""
+    bars = _polygon_results(body, what)
+    for index, bar in enumerate(bars):
+        missing = {"o", "h", "l", "c", "v", "t"} - set(bar) - ({"T"} if symbol else set())
+        if missing or (symbol is None and "T" not in bar):
+            raise PriceFormatError(f"{what}: bar {index} lacks {sorted(missing | ({'T'} - set(bar)))}")
+    return pl.DataFrame(
+        {
+            "trade_date": [dt.datetime.fromtimestamp(b["t"] / 1000, NEW_YORK).date() for b in bars],
+            "symbol": [symbol or b["T"] for b in bars],
+            **{name: [float(b[key]) for b in bars] for name, key in
+               (("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"), ("volume", "v"))},
+        },
+        schema={"trade_date": pl.Date(), "symbol": pl.String(),
+                **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume")}},
+    )
+
+
+def parse_polygon_splits(body: bytes, what: str) -> pl.DataFrame:
+    """/v3/reference/splits: split_to / split_from on execution_date (2-for-1: from 1, to 2)."""
+    rows = [(dt.date.fromisoformat(r["execution_date"]), r["ticker"], float(r["split_to"]) / float(r["split_from"]))
+            for r in _polygon_results(body, what)]
+    return pl.DataFrame(rows, schema={"trade_date": pl.Date(), "symbol": pl.String(), "split_ratio": pl.Float64()},
+                        orient="row").unique(["trade_date", "symbol"], keep="first")
+
+
+def parse_polygon_dividends(body: bytes, what: str) -> pl.DataFrame:
+    """/v3/reference/dividends: cash amounts on their ex-dividend dates, summed per day."""
+    rows = [(dt.date.fromisoformat(r["ex_dividend_date"]), r["ticker"], float(r["cash_amount"]))
+            for r in _polygon_results(body, what) if r.get("cash_amount") is not None]
+    frame = pl.DataFrame(rows, schema={"trade_date": pl.Date(), "symbol": pl.String(), "dividend": pl.Float64()},
+                         orient="row")
+    return frame.group_by("trade_date", "symbol").agg(pl.col("dividend").sum())
+
+
+def with_events(bars: pl.DataFrame, splits: pl.DataFrame, dividends: pl.DataFrame, provider: str) -> pl.DataFrame:
+    """Bars joined with the days' splits and dividends, in PRICES_SCHEMA."""
+    return (
+        bars.join(splits, on=["trade_date", "symbol"], how="left")
+        .join(dividends, on=["trade_date", "symbol"], how="left")
+        .with_columns(
+            pl.col("split_ratio").fill_null(1.0), pl.col("dividend").fill_null(0.0),
+            pl.lit("USD").alias("currency"), pl.lit(provider).alias("provider"),
+        )
+        .select(list(PRICES_SCHEMA)).cast(PRICES_SCHEMA)
+    )
+
+
 class YahooChart:
     name = "yahoo"
+    bulk = False
 
     def __init__(self, base_url: str, policy: RetryPolicy) -> None:
         self._base_url = base_url.rstrip("/")
@@ -156,15 +245,23 @@ class YahooChart:
         return httpx.Client(timeout=timeout, headers={"User-Agent": "Mozilla/5.0 (tickerlake)"})
 
     def daily(self, client: httpx.Client, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Asks from `start` through today, whatever `end` is: Yahoo's prices are adjusted for every split
+        up to today but list only the splits inside the period, so a period ending before a later split
+        would hand over adjusted prices as raw (see parse_yahoo_chart). The answer is cut to [start, end]."""
         period1 = int(dt.datetime.combine(start, dt.time(), dt.UTC).timestamp())
-        period2 = int(dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
+        period2 = int(dt.datetime.combine(dt.date.today() + dt.timedelta(days=2), dt.time(), dt.UTC).timestamp())
         url = (f"{self._base_url}/v8/finance/chart/{yahoo_symbol(symbol)}"
                f"?period1={period1}&period2={period2}&interval=1d&events=div%7Csplit")
-        return parse_yahoo_chart(get_bytes(client, url, what=f"Yahoo chart {symbol}", policy=self._policy), symbol)
+        frame = parse_yahoo_chart(get_bytes(client, url, what=f"Yahoo chart {symbol}", policy=self._policy), symbol)
+        return frame.filter(pl.col("trade_date").is_between(start, end))
+
+    def market_day(self, client: httpx.Client, day: dt.date) -> pl.DataFrame:
+        raise NotImplementedError("Yahoo answers one symbol a request")
 
 
 class Tiingo:
     name = "tiingo"
+    bulk = False
 
     def __init__(self, base_url: str, api_key: str, policy: RetryPolicy) -> None:
         self._base_url = base_url.rstrip("/")
@@ -180,17 +277,85 @@ class Tiingo:
                f"?startDate={start.isoformat()}&endDate={end.isoformat()}&format=json")
         return parse_tiingo(get_bytes(client, url, what=f"Tiingo {symbol}", policy=self._policy), symbol)
 
+    def market_day(self, client: httpx.Client, day: dt.date) -> pl.DataFrame:
+        raise NotImplementedError("Tiingo answers one symbol a request")
+
+
+class Polygon:
+    """Polygon.io (now Massive): raw (adjusted=false) aggregates plus the reference splits and dividends."""
+
+    name = "polygon"
+    bulk = True
+
+    def __init__(self, base_url: str, api_key: str, policy: RetryPolicy) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._policy = policy
+
+    def open_client(self, timeout: float) -> httpx.Client:
+        """The key travels as a bearer token (Polygon accepts it there), never in a URL or a log line."""
+        return httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {self._api_key}"})
+
+    def _get(self, client: httpx.Client, path: str, what: str) -> bytes:
+        return get_bytes(client, f"{self._base_url}{path}", what=what, policy=self._policy)
+
+    def market_day(self, client: httpx.Client, day: dt.date) -> pl.DataFrame:
+        what = f"Polygon grouped daily {day}"
+        bars = parse_polygon_bars(
+            self._get(client, f"/v2/aggs/grouped/locale/us/market/stocks/{day}?adjusted=false", what), what
+        )
+        splits = parse_polygon_splits(
+            self._get(client, f"/v3/reference/splits?execution_date={day}&limit=1000", f"Polygon splits {day}"),
+            f"Polygon splits {day}",
+        )
+        dividends = parse_polygon_dividends(
+            self._get(client, f"/v3/reference/dividends?ex_dividend_date={day}&limit=1000",
+                      f"Polygon dividends {day}"),
+            f"Polygon dividends {day}",
+        )
+        return with_events(bars, splits, dividends, self.name)
+
+    def daily(self, client: httpx.Client, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
+        what = f"Polygon aggregates {symbol}"
+        bars = parse_polygon_bars(
+            self._get(client, f"/v2/aggs/ticker/{symbol}/range/1/day/{start}/{end}?adjusted=false&limit=50000", what),
+            what, symbol,
+        )
+        splits = parse_polygon_splits(
+            self._get(client, f"/v3/reference/splits?ticker={symbol}&limit=1000", f"Polygon splits {symbol}"),
+            f"Polygon splits {symbol}",
+        )
+        dividends = parse_polygon_dividends(
+            self._get(client, f"/v3/reference/dividends?ticker={symbol}&limit=1000", f"Polygon dividends {symbol}"),
+            f"Polygon dividends {symbol}",
+        )
+        return with_events(bars, splits, dividends, self.name)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One symbol's answer: its bars, or the error that names what went wrong."""
+
+    symbol: str
+    frame: pl.DataFrame | None
+    error: SourceError | None
+
 
 class PricesResource(dg.ConfigurableResource):
-    """Which provider to use and how to reach it; tiingo_api_key comes from an EnvVar."""
+    """Which provider to use, how to reach it and how hard; API keys come from EnvVars."""
 
-    provider: str = Field(default="yahoo", description="yahoo (keyless) or tiingo (needs tiingo_api_key).")
+    provider: str = Field(default="yahoo", description="yahoo (keyless), tiingo or polygon (need an API key).")
     yahoo_base_url: str = YAHOO_BASE_URL
     tiingo_base_url: str = TIINGO_BASE_URL
+    polygon_base_url: str = POLYGON_BASE_URL
     tiingo_api_key: str | None = Field(default=None, description="Set TICKERLAKE_TIINGO_API_KEY.")
+    polygon_api_key: str | None = Field(default=None, description="Set TICKERLAKE_POLYGON_API_KEY.")
+    max_concurrent_requests: int = Field(default=4, description="Requests in flight at once.")
+    requests_per_second: float = Field(default=2.0, description="The provider's rate limit (a token bucket).")
     timeout_seconds: float = 30.0
     retry_attempts: int = 5
     max_retry_wait_seconds: float = 60.0
+    _limiter: Limiter | None = PrivateAttr(default=None)
 
     def build_provider(self) -> PriceProvider:
         policy = RetryPolicy(attempts=self.retry_attempts, max_wait=self.max_retry_wait_seconds)
@@ -200,4 +365,51 @@ class PricesResource(dg.ConfigurableResource):
             if not self.tiingo_api_key:
                 raise ValueError("the tiingo provider needs an API key: set TICKERLAKE_TIINGO_API_KEY")
             return Tiingo(self.tiingo_base_url, self.tiingo_api_key, policy)
-        raise ValueError(f"unknown price provider {self.provider!r}: use yahoo or tiingo")
+        if self.provider == "polygon":
+            if not self.polygon_api_key:
+                raise ValueError("the polygon provider needs an API key: set TICKERLAKE_POLYGON_API_KEY")
+            return Polygon(self.polygon_base_url, self.polygon_api_key, policy)
+        raise ValueError(f"unknown price provider {self.provider!r}: use yahoo, tiingo or polygon")
+
+    def _acquire(self, requests: int = 1) -> None:
+        """Wait for the bucket's tokens: no provider sees more than requests_per_second."""
+        if self._limiter is None:
+            per_second = max(1, round(self.requests_per_second))
+            interval_ms = int(Duration.SECOND * per_second / self.requests_per_second)
+            self._limiter = Limiter(Rate(per_second, interval_ms))
+        self._limiter.try_acquire("prices", weight=requests)
+
+    def fetch_symbols(self, symbols: list[str], start: dt.date, end: dt.date) -> Iterator[Fetched]:
+        """Each symbol's bars in [start, end], in the order they arrive, `max_concurrent_requests` at once.
+
+        At most twice that many answers wait for the caller, so memory holds a few symbols' histories
+        however many symbols a run has.
+        """
+        provider = self.build_provider()
+
+        def one(client: httpx.Client, symbol: str) -> Fetched:
+            self._acquire()
+            try:
+                return Fetched(symbol, provider.daily(client, symbol, start, end), None)
+            except SourceError as error:
+                return Fetched(symbol, None, error)
+
+        window = 2 * self.max_concurrent_requests
+        with provider.open_client(self.timeout_seconds) as client, \
+                ThreadPoolExecutor(max_workers=self.max_concurrent_requests) as pool:
+            pending: set[Future[Fetched]] = set()
+            for symbol in symbols:
+                if len(pending) >= window:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from (future.result() for future in done)
+                pending.add(pool.submit(one, client, symbol))
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in done)
+
+    def fetch_market_day(self, day: dt.date) -> pl.DataFrame:
+        """Every symbol's bar of `day` from a bulk provider (three requests: bars, splits, dividends)."""
+        provider = self.build_provider()
+        with provider.open_client(self.timeout_seconds) as client:
+            self._acquire(requests=3)
+            return provider.market_day(client, day)

@@ -157,7 +157,7 @@ def new_symbol_backfills() -> tuple[int, int, float]:
     sys.path.insert(0, str(ROOT / "platform"))
     from definitions import defs
 
-    from assets.prices import prices_daily
+    from assets.prices import prices_history
 
     started = time.perf_counter()
     instance = dg.DagsterInstance.get()
@@ -172,7 +172,7 @@ def new_symbol_backfills() -> tuple[int, int, float]:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         added += len(request.partition_keys)
     for request in result.run_requests:
-        run = dg.materialize([prices_daily], instance=instance, tags=request.tags,
+        run = dg.materialize([prices_history], instance=instance, tags=request.tags,
                              resources={"prices": defs.resources["prices"], "lake": defs.resources["lake"]})
         if not run.success:
             raise SystemExit("demo: a new-symbol backfill run failed")
@@ -192,6 +192,9 @@ def main() -> None:
     for variable, value in CRYPTO_SETTINGS.items():
         os.environ.setdefault(variable, value)
     os.environ.setdefault("TICKERLAKE_ALERT_CHANNEL", "webhook")
+    # The sample's server is on this machine: no provider's rate limit applies.
+    os.environ.setdefault("TICKERLAKE_PRICES_REQUESTS_PER_SECOND", "200")
+    os.environ.setdefault("TICKERLAKE_PRICES_CONCURRENCY", "8")
     os.environ.setdefault("TICKERLAKE_ALERT_WEBHOOK_URL", f"{root_url}{WEBHOOK_PATH}")
     env = dict(os.environ)
     console.print(f"Serving the bundled sample (FINRA, Nasdaq Trader, SEC, Yahoo, ECB, Binance) at {root_url}")

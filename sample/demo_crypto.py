@@ -43,7 +43,7 @@ def _run(
 def run_crypto(console: Console) -> dict[str, float]:
     """Every crypto step, timed; returns seconds per step."""
     from assets.alerts import crypto_alerts
-    from assets.binance import crypto_klines_1m, crypto_universe
+    from assets.binance import crypto_klines_1m, crypto_klines_history, crypto_universe
     from assets.indicators import crypto_indicators
     from sensors.binance import crypto_topup_schedule, new_pairs_sensor
 
@@ -59,7 +59,7 @@ def run_crypto(console: Console) -> dict[str, float]:
         for request in result.dynamic_partitions_requests:
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         for request in result.run_requests:
-            _run(defs, crypto_klines_1m, instance, request.tags)
+            _run(defs, crypto_klines_history, instance, request.tags)
         seconds["new-pair archive backfill"] = time.perf_counter() - started
         console.print(f"new-pair sensor: {len(result.dynamic_partitions_requests[0].partition_keys)} pairs, "
                       f"{len(result.run_requests)} backfill run(s)")

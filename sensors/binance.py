@@ -1,10 +1,11 @@
 """The crypto side's sensor and schedule: new pairs get their archive history, all pairs a top-up.
 
 The new-pair sensor is the new-symbol sensor's twin (sensors.backfills): pairs that enter the
-universe snapshot become `crypto_pairs` partitions and get one ranged run per batch over all
-history, from TICKERLAKE_CRYPTO_START_DATE (the run skips days before each pair's listing) to
-yesterday. The top-up schedule then keeps every pair current from the REST API every
-TICKERLAKE_CRYPTO_TOPUP_MINUTES minutes (default 15): one run over (yesterday, today) x all pairs.
+universe snapshot become `crypto_pairs` partitions and get their history (raw/crypto_klines_history)
+as one ranged run per batch of pairs, from TICKERLAKE_CRYPTO_START_DATE (the run skips days before
+each pair's listing) to yesterday. The top-up schedule then keeps every pair current from the REST
+API every TICKERLAKE_CRYPTO_TOPUP_MINUTES minutes (default 15): one run of raw/crypto_klines_1m over
+the day partitions (yesterday, today), for all pairs.
 """
 
 import datetime as dt
@@ -12,25 +13,20 @@ import os
 
 import dagster as dg
 
-from assets.binance import KLINES_KEY, TAIL_DAYS, UNIVERSE_KEY, latest_universe
-from assets.partitions import crypto_days, pairs
+from assets.binance import HISTORY_KEY, KLINES_KEY, TAIL_DAYS, UNIVERSE_KEY, last_crypto_day, latest_universe
+from assets.partitions import pairs
 from resources.binance import PAIR_PATTERN
 from resources.lake import LakeResource
 from sensors.backfills import RANGE_END, RANGE_START, Backfill
 
 BATCH_SIZE = 20
-KLINES_BACKFILL = Backfill(KLINES_KEY, pairs, BATCH_SIZE, "pairs")
+HISTORY_BACKFILL = Backfill(HISTORY_KEY, pairs, BATCH_SIZE, "pairs")
 TOPUP_MINUTES = int(os.environ.get("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15"))
-
-
-def last_crypto_day() -> dt.date:
-    """The newest crypto partition: today in UTC, or the pinned TICKERLAKE_CRYPTO_END_DATE."""
-    return dt.date.fromisoformat(crypto_days.get_last_partition_key())
 
 
 @dg.sensor(
     name="new_pairs_sensor",
-    asset_selection=[KLINES_KEY],
+    asset_selection=[HISTORY_KEY],
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds pairs from the newest universe snapshot as partitions and backfills their klines.",
@@ -39,21 +35,17 @@ def new_pairs_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) ->
     snapshot, listed = latest_universe(lake)
     if not listed:
         return dg.SkipReason(f"no {UNIVERSE_KEY.to_user_string()} snapshot in the lake yet")
-    # History up to the day before the tail: the tail days belong to the top-up.
-    last_day = last_crypto_day() - dt.timedelta(days=TAIL_DAYS - 1)
     valid = [pair for pair in listed if PAIR_PATTERN.fullmatch(pair)]
-    return KLINES_BACKFILL.evaluate(context, valid, snapshot, crypto_days.get_first_partition_key(),
-                                    last_day.isoformat())
+    return HISTORY_BACKFILL.evaluate(context, valid, snapshot)
 
 
 def topup_request(instance: dg.DagsterInstance, run_key: str) -> dg.RunRequest | dg.SkipReason:
-    """The tail days (yesterday, today) for every known pair, as one ranged run."""
-    known = instance.get_dynamic_partitions(pairs.name)
-    if not known:
+    """The tail days (yesterday, today) of the day-partitioned klines, for every known pair, as one run."""
+    if not instance.get_dynamic_partitions(pairs.name):
         return dg.SkipReason("no crypto_pairs partitions yet: the new-pair sensor adds them")
     last = last_crypto_day()
     first = last - dt.timedelta(days=TAIL_DAYS - 1)
-    return dg.RunRequest(run_key=run_key, tags={RANGE_START: f"{first}|{known[0]}", RANGE_END: f"{last}|{known[-1]}"})
+    return dg.RunRequest(run_key=run_key, tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()})
 
 
 @dg.schedule(

@@ -17,7 +17,7 @@ from assets.fx import fx_rates_ecb
 from assets.maintenance import ASSET_KEY as MAINTENANCE_KEY
 from assets.partitions import TIMEZONE, calendar, is_trading_day
 from assets.partitions import symbols as symbols_partitions
-from assets.prices import ASSET_KEY as PRICES_KEY
+from assets.prices import DAILY_KEY as PRICES_KEY
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import ASSET_KEY as DIRECTORY_KEY
 
@@ -42,12 +42,10 @@ def reference_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunReq
 
 
 def prices_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
-    """Today for every known symbol: the box (today) x (first symbol .. last symbol)."""
-    known = instance.get_dynamic_partitions(symbols_partitions.name)
-    if not known:
+    """Today's partition of the daily prices: every known symbol's bar of the day."""
+    if not instance.get_dynamic_partitions(symbols_partitions.name):
         return dg.SkipReason("no symbol partitions yet: the new-symbol sensor adds them")
-    return dg.RunRequest(run_key=f"daily:{today}:prices",
-                         tags={RANGE_START: f"{today}|{known[0]}", RANGE_END: f"{today}|{known[-1]}"})
+    return dg.RunRequest(run_key=f"daily:{today}:prices", partition_key=today.isoformat())
 
 
 def _trading_day_schedule(

@@ -200,6 +200,7 @@ SOURCE_HOSTS = {
     "sec_data": "data.sec.gov",
     "yahoo": "query1.finance.yahoo.com",
     "tiingo": "api.tiingo.com",
+    "polygon": "api.polygon.io",
     "ecb": "www.ecb.europa.eu",
     "binance_data": "data.binance.vision",
     "binance_api": "api.binance.com",

@@ -16,7 +16,7 @@ from dagster_dbt import DbtCliResource
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from assets.fx import fx_rates_ecb
-from assets.prices import prices_daily
+from assets.prices import prices_daily, prices_history
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
 from resources.finra import FinraClient
@@ -32,7 +32,7 @@ from tests.conftest import SAMPLE_ROOT, Mirror, PlatformBuild, lake_at, lake_env
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 SEC_USER_AGENT = "tickerlake tests tests@example.com"
 ALL_ASSETS = [finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb,
-              prices_daily, tickerlake_dbt_models]
+              prices_history, prices_daily, tickerlake_dbt_models]
 
 
 def resources_for(mirror: Mirror, lake: LakeResource) -> dict[str, object]:
@@ -44,7 +44,7 @@ def resources_for(mirror: Mirror, lake: LakeResource) -> dict[str, object]:
         "sec": SecClient(user_agent=SEC_USER_AGENT, www_url=source_url(mirror, "sec_www"),
                          data_url=source_url(mirror, "sec_data"), max_requests_per_second=1000),
         "prices": PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), retry_attempts=2,
-                                 max_retry_wait_seconds=0.1),
+                                 max_retry_wait_seconds=0.1, requests_per_second=1000),
         "ecb": EcbClient(base_url=source_url(mirror, "ecb")),
     }
 
@@ -73,7 +73,7 @@ def run_sensor_like_the_daemon(
         for request in result.dynamic_partitions_requests:
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         for request in result.run_requests:
-            run([prices_daily], resources, instance, request.tags)
+            run([prices_history], resources, instance, request.tags)
     return result
 
 
@@ -96,7 +96,7 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         run([symbol_directory], resources, instance)
         result = run_sensor_like_the_daemon(instance, lake, resources)
         instance.add_dynamic_partitions("symbols", ["SAPX"])
-        run([prices_daily], resources, instance, {RANGE_START: "2024-07-05|SAPX", RANGE_END: "2024-07-15|SAPX"})
+        run([prices_history], resources, instance, {RANGE_START: "SAPX", RANGE_END: "SAPX"})
         run([tickerlake_dbt_models], resources, instance)
         yield PlatformBuild(mirror, lake, instance, list(result.run_requests))
     lake.close()

@@ -27,7 +27,7 @@ def frame(lake: LakeResource, sql: str) -> pl.DataFrame:
 def prices(platform_build: PlatformBuild) -> pl.DataFrame:
     return frame(
         platform_build.lake,
-        "SELECT symbol, trade_date, adj_close, daily_return, close_usd "
+        "SELECT symbol, trade_date, adj_close, daily_return, close_usd, adj_close_usd "
         "FROM marts.fct_prices_daily ORDER BY symbol, trade_date",
     )
 
@@ -85,8 +85,8 @@ def test_volatility_windows_match_two_week_calendar_windows(
         .agg(
             pl.len().alias("n_days"),
             pl.col("daily_return").std().alias("return_volatility"),
-            pl.col("close_usd").std().alias("price_volatility_usd"),
-            pl.col("close_usd").mean().alias("mean_price_usd"),
+            pl.col("adj_close_usd").std().alias("price_volatility_usd"),
+            pl.col("adj_close_usd").mean().alias("mean_price_usd"),
         )
         .sort("symbol", "window_start")
     )

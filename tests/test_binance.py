@@ -14,7 +14,16 @@ import pytest
 from werkzeug import Response
 
 import assets.binance as binance_assets
-from assets.binance import KLINES_DATASET, ROLLUPS, crypto_klines_1m, crypto_universe, rollup
+from assets.binance import (
+    HISTORY_KEY,
+    KLINES_DATASET,
+    ROLLUPS,
+    crypto_klines_1m,
+    crypto_klines_history,
+    crypto_universe,
+    rollup,
+)
+from assets.partitions import crypto_days
 from resources.binance import (
     BinanceClient,
     ChecksumMismatch,
@@ -164,8 +173,9 @@ def stored(lake: LakeResource, pair: str) -> pl.DataFrame:
 @pytest.fixture
 def crypto(mirror: Mirror, lake: LakeResource, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch):
     """The sample's universe materialized and the new-pair sensor evaluated, its partitions added, with
-    the clock at 2025-01-08 12:05."""
+    the clock at 2025-01-08 12:05 (and the newest day partition that day)."""
     monkeypatch.setattr(binance_assets, "utc_now", lambda: dt.datetime(2025, 1, 8, 12, 5, 30, tzinfo=UTC))
+    monkeypatch.setattr(binance_assets, "last_crypto_day", lambda: dt.date(2025, 1, 8))
     resources = {"binance": client(mirror), "lake": lake}
     materialize([crypto_universe], resources, instance)
     with dg.build_sensor_context(instance=instance, resources={"lake": lake}) as context:
@@ -181,21 +191,26 @@ def test_new_pairs_become_partitions_with_one_backfill_run_and_a_rerun_asks_for_
     assert isinstance(result, dg.SensorResult)
     assert list(result.dynamic_partitions_requests[0].partition_keys) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
     (request,) = result.run_requests
-    assert request.tags[RANGE_START].endswith("|BTCUSDT") and request.tags[RANGE_END].endswith("|SOLUSDT")
+    assert request.tags[RANGE_START] == "BTCUSDT" and request.tags[RANGE_END] == "SOLUSDT"
+    assert request.asset_selection == [HISTORY_KEY]
     with dg.build_sensor_context(instance=instance, resources={"lake": lake}, cursor=result.cursor) as context:
         again = new_pairs_sensor(context)
     assert isinstance(again, dg.SkipReason) and "all 3 pairs are partitions already" in again.skip_message
 
 
-def backfill_tags(first: str, last: str) -> dict[str, str]:
-    return {RANGE_START: f"{first}|BTCUSDT", RANGE_END: f"{last}|SOLUSDT"}
+def day_tags(first: str, last: str) -> dict[str, str]:
+    return {RANGE_START: first, RANGE_END: last}
 
 
-def test_backfill_reads_archives_from_each_listing_and_a_rerun_gives_the_same_rows(
+HISTORY_TAGS = {RANGE_START: "BTCUSDT", RANGE_END: "SOLUSDT"}
+
+
+def test_history_reads_archives_from_each_listing_and_a_rerun_gives_the_same_rows(
     crypto, mirror: Mirror, instance: dg.DagsterInstance, lake: LakeResource
 ) -> None:
     resources, _ = crypto
-    materialize([crypto_klines_1m], resources, instance, backfill_tags("2024-11-25", "2025-01-07"))
+    materialize([crypto_klines_history], resources, instance, HISTORY_TAGS)
+    assert instance.get_materialized_partitions(HISTORY_KEY) == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
     btc, eth, sol = (stored(lake, pair) for pair in ("BTCUSDT", "ETHUSDT", "SOLUSDT"))
     assert btc.height == (31 + 7) * 1440 and eth.height == (12 + 7) * 1440 and sol.height == 7 * 1440
     assert all(frame["open_time"].is_unique().all() for frame in (btc, eth, sol))
@@ -208,7 +223,8 @@ def test_backfill_reads_archives_from_each_listing_and_a_rerun_gives_the_same_ro
     assert hourly.sort("open_time").equals(rollup(btc, "1h").sort("open_time"))
 
     before = {pair: stored(lake, pair) for pair in ("BTCUSDT", "ETHUSDT", "SOLUSDT")}
-    materialize([crypto_klines_1m], resources, instance, backfill_tags("2024-12-30", "2025-01-02"))
+    materialize([crypto_klines_1m], resources, instance, day_tags("2024-12-30", "2025-01-02"))
+    materialize([crypto_klines_history], resources, instance, HISTORY_TAGS)
     for pair, frame in before.items():
         assert stored(lake, pair).sort("open_time").equals(frame.sort("open_time"))
 
@@ -218,14 +234,14 @@ def test_top_up_fetches_from_the_last_stored_minute_and_keeps_only_closed_minute
 ) -> None:
     resources, _ = crypto
     monkeypatch.setattr(binance_assets, "utc_now", lambda: dt.datetime(2025, 1, 8, 6, 0, 30, tzinfo=UTC))
-    materialize([crypto_klines_1m], resources, instance, backfill_tags("2025-01-07", "2025-01-08"))
+    materialize([crypto_klines_1m], resources, instance, day_tags("2025-01-07", "2025-01-08"))
     first = stored(lake, "SOLUSDT")
     assert first["open_time"].max() == dt.datetime(2025, 1, 8, 5, 59, tzinfo=UTC)  # 06:00 is still open
     assert mirror.count(DAILY.format(pair="SOLUSDT", period="2025-01-08")) == 0  # the tail is REST only
 
     monkeypatch.setattr(binance_assets, "utc_now", lambda: dt.datetime(2025, 1, 8, 12, 5, 30, tzinfo=UTC))
     mirror.requests.clear()
-    materialize([crypto_klines_1m], resources, instance, backfill_tags("2025-01-07", "2025-01-08"))
+    materialize([crypto_klines_1m], resources, instance, day_tags("2025-01-07", "2025-01-08"))
     topped = stored(lake, "SOLUSDT")
     assert topped.height == 1440 + 720 and topped["open_time"].is_unique().all()
     calls = [parse_qs(urlsplit(r).query) for r in mirror.requests if "klines?" in r and "SOLUSDT" in r]
@@ -238,11 +254,11 @@ def test_a_failing_pair_keeps_what_was_stored_and_names_itself(
     crypto, mirror: Mirror, instance: dg.DagsterInstance, lake: LakeResource
 ) -> None:
     resources, _ = crypto
-    materialize([crypto_klines_1m], resources, instance, backfill_tags("2025-01-01", "2025-01-03"))
+    materialize([crypto_klines_1m], resources, instance, day_tags("2025-01-01", "2025-01-03"))
     before = stored(lake, "SOLUSDT")
     mirror.put_path(DAILY.format(pair="SOLUSDT", period="2025-01-02") + ".CHECKSUM", b"0" * 64 + b"  x.zip\n")
     result = dg.materialize([crypto_klines_1m], resources=resources, instance=instance, raise_on_error=False,
-                            tags=backfill_tags("2025-01-01", "2025-01-03"))
+                            tags=day_tags("2025-01-01", "2025-01-03"))
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
     assert "1 of 3 pairs failed" in failure and "SOLUSDT" in failure and "SOLUSDT-1m-2025-01-02.zip" in failure
@@ -255,7 +271,6 @@ def test_top_up_schedule_asks_for_the_tail_of_every_pair(instance: dg.DagsterIns
     instance.add_dynamic_partitions("crypto_pairs", ["BTCUSDT", "ETHUSDT"])
     with dg.build_schedule_context(instance=instance, scheduled_execution_time=dt.datetime(2025, 1, 8, 12, 15)) as ctx:
         request = crypto_topup_schedule(ctx)
-    last = dt.date.fromisoformat(binance_assets.crypto_days_by_pair.get_partitions_def_for_dimension("date")
-                                 .get_last_partition_key())
-    assert request.tags[RANGE_START] == f"{last - dt.timedelta(days=1)}|BTCUSDT"
-    assert request.tags[RANGE_END] == f"{last}|ETHUSDT"
+    last = dt.date.fromisoformat(crypto_days.get_last_partition_key())
+    assert request.tags[RANGE_START] == f"{last - dt.timedelta(days=1)}"
+    assert request.tags[RANGE_END] == f"{last}"

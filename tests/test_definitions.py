@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtCliResource
 
+from assets import partitions
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from assets.prices import prices_daily
@@ -51,6 +52,11 @@ def test_definitions_hold_the_graph_and_dbt_lineage() -> None:
     symbols = graph.get(dg.AssetKey(["marts", "dim_symbols"]))
     assert {mart, dg.AssetKey(["reference", "ff12_sic_ranges"])} <= symbols.parent_keys
     assert graph.get(mart).automation_condition is not None, "dbt models follow the raw runs by themselves"
+    stg_prices = graph.get(dg.AssetKey(["staging", "stg_prices__daily"]))
+    assert stg_prices.parent_keys == {dg.AssetKey(["raw", "prices_daily"]), dg.AssetKey(["raw", "prices_history"])}
+    multi = [a.key.to_user_string() for a in defs.assets if isinstance(getattr(a, "partitions_def", None),
+                                                                        dg.MultiPartitionsDefinition)]
+    assert multi == [], "partition keys grow with symbols plus days, never symbols times days"
 
 
 def _tick(when: dt.datetime, symbols: list[str] = ()) -> list[dg.RunRequest | dg.SkipReason]:
@@ -72,8 +78,7 @@ def test_schedules_ask_for_finra_refetch_reference_data_and_todays_prices() -> N
     assert (finra.tags["dagster/asset_partition_range_start"], finra.tags["dagster/asset_partition_range_end"]) == (
         "2024-07-01", "2024-07-08")
     assert "dagster/asset_partition_range_start" not in reference.tags
-    assert (prices.tags["dagster/asset_partition_range_start"], prices.tags["dagster/asset_partition_range_end"]) == (
-        "2024-07-08|AAPL", "2024-07-08|KO")
+    assert prices.partition_key == "2024-07-08", "one day partition: every symbol's bar of the day"
     assert [r.run_key for r in (finra, reference, prices)] == [
         "daily:2024-07-08:finra", "daily:2024-07-08:reference", "daily:2024-07-08:prices"]
     assert [s.job_name for s in daily_schedules] == ["finra_daily", "reference_daily", "prices_daily"]
@@ -109,3 +114,16 @@ def test_dbt_models_are_requested_after_a_raw_partition_lands() -> None:
 def test_only_the_dbt_step_holds_the_duckdb_pool() -> None:
     assert tickerlake_dbt_models.op.pool == "duckdb"
     assert finra_short_volume.op.pool is None and prices_daily.op.pool is None
+
+
+def test_the_calendar_reaches_back_to_a_start_older_than_twenty_years(monkeypatch: pytest.MonkeyPatch) -> None:
+    """exchange_calendars builds 20 years unless told: 2001's closures after 9/11 must still not be partitions."""
+    monkeypatch.setenv("TICKERLAKE_START_DATE", "2001-01-02")
+    partitions.calendar.cache_clear()
+    try:
+        assert partitions.calendar().first_session.date() <= dt.date(2001, 1, 2)
+        keys = partitions.trading_days_partitions().get_partition_keys_in_range(
+            dg.PartitionKeyRange("2001-09-10", "2001-09-18"))
+    finally:
+        partitions.calendar.cache_clear()
+    assert keys == ["2001-09-10", "2001-09-17", "2001-09-18"]

@@ -176,7 +176,7 @@ def test_price_provider_faults_name_the_symbol_and_keep_its_rows(lake: LakeResou
                 [prices_daily],
                 resources={"lake": lake, "prices": prices},
                 instance=instance,
-                tags={RANGE_START: "2024-07-01|JPM", RANGE_END: "2024-07-12|KO"},
+                tags={RANGE_START: "2024-07-01", RANGE_END: "2024-07-12"},
                 raise_on_error=False,
             )
 

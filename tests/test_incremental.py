@@ -39,8 +39,8 @@ def build_dbt(resources: dict, instance: dg.DagsterInstance, full_refresh: bool)
     assert result.success
 
 
-def box(first: str, last: str) -> dict[str, str]:
-    return {RANGE_START: f"{first}|{SYMBOLS[0]}", RANGE_END: f"{last}|{SYMBOLS[-1]}"}
+def days(first: str, last: str) -> dict[str, str]:
+    return {RANGE_START: first, RANGE_END: last}
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +55,14 @@ def increments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict,
         run([symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb], resources, instance)
         instance.add_dynamic_partitions("symbols", SYMBOLS)
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-09"})
-        run([prices_daily], resources, instance, box("2024-03-01", "2024-07-03"))
+        run([prices_daily], resources, instance, days("2024-03-01", "2024-07-03"))
         build_dbt(resources, instance, full_refresh=False)
         first = snapshot(lake)
         # The daily path: new trading days (prices from 2024-07-05, JPM's ex-dividend day, so JPM's
         # history is re-adjusted while the other symbols only append), and FINRA reposting an older day.
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-07-10", RANGE_END: "2024-07-12"})
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-07-01", RANGE_END: "2024-07-01"})
-        run([prices_daily], resources, instance, box("2024-07-05", "2024-07-12"))
+        run([prices_daily], resources, instance, days("2024-07-05", "2024-07-12"))
         build_dbt(resources, instance, full_refresh=False)
         incremental = snapshot(lake)
         build_dbt(resources, instance, full_refresh=True)

@@ -2,16 +2,27 @@
 
 import datetime as dt
 import json
+import threading
+import time
 
 import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
-from werkzeug import Response
+from werkzeug import Request, Response
 
 from assets.prices import DATASET, prices_daily
 from resources.lake import LakeResource
-from resources.prices import PriceFormatError, PricesResource, parse_tiingo, parse_yahoo_chart
+from resources.prices import (
+    PRICES_SCHEMA,
+    PriceFormatError,
+    PricesResource,
+    parse_polygon_bars,
+    parse_polygon_dividends,
+    parse_polygon_splits,
+    parse_tiingo,
+    parse_yahoo_chart,
+)
 from tests.conftest import SAMPLE_ROOT, TEST_FIXTURES, serve_all_sources, source_url
 from tests.platform_build import rows
 
@@ -78,7 +89,7 @@ def test_ranged_runs_replace_their_days_and_keep_the_rest(lake: LakeResource) ->
 
         def run(first: str, last: str) -> dg.ExecuteInProcessResult:
             return dg.materialize([prices_daily], resources=resources, instance=instance,
-                                  tags={RANGE_START: f"{first}|JPM", RANGE_END: f"{last}|KO"}, raise_on_error=False)
+                                  tags={RANGE_START: first, RANGE_END: last}, raise_on_error=False)
 
         assert run("2024-07-01", "2024-07-12").success
         full = lake.read(DATASET, where={"symbol": "JPM"}, stamps=True)
@@ -89,7 +100,7 @@ def test_ranged_runs_replace_their_days_and_keep_the_rest(lake: LakeResource) ->
         failed = run("2024-07-08", "2024-07-08")
         assert not failed.success
         assert lake.read(DATASET, where={"symbol": "KO"}).height == 9, "KO's rows untouched"
-        assert len(instance.get_materialized_partitions(prices_daily.key)) == 18
+        assert len(instance.get_materialized_partitions(prices_daily.key)) == 9, "the failed day is not one"
 
 
 def test_adjusted_close_matches_an_independent_computation(platform_build) -> None:
@@ -111,3 +122,138 @@ def test_the_newest_adjusted_close_is_the_close(platform_build) -> None:
     latest = rows(platform_build, "SELECT symbol, close, adj_close FROM marts.fct_prices_daily "
                   "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY trade_date DESC) = 1")
     assert latest and all(close == pytest.approx(adj) for _, close, adj in latest)
+
+
+POLYGON = TEST_FIXTURES / "api.polygon.io"
+
+
+def test_polygon_answers_parse_to_raw_bars_with_their_events() -> None:
+    grouped = parse_polygon_bars((POLYGON / "grouped_us_stocks_2005-04-04.json").read_bytes(), "grouped")
+    assert grouped.rows() == [(dt.date(2020, 10, 14), "GIK", 9.99, 10.02, 9.9, 10.02, 895345.0)]
+    aapl = parse_polygon_bars((POLYGON / "aggs_AAPL_2005-04-01_2005-04-04.json").read_bytes(), "AAPL", "AAPL")
+    assert aapl["trade_date"].to_list() == [dt.date(2005, 4, 1), dt.date(2005, 4, 4)]
+    splits = parse_polygon_splits((POLYGON / "reference_splits.json").read_bytes(), "splits")
+    assert splits.filter(symbol="GOOGL").rows() == [(dt.date(2022, 7, 18), "GOOGL", 20.0)]
+    assert splits.filter(symbol="SHOP").height == 2, "two splits on two days, both kept"
+    dividends = parse_polygon_dividends((POLYGON / "reference_dividends.json").read_bytes(), "dividends")
+    assert dividends.filter(symbol="CSSEN", trade_date=dt.date(2025, 6, 12))["dividend"].to_list() == [0.59375]
+
+
+@pytest.mark.parametrize("body", [b"<html>busy</html>", b'{"status": "ERROR", "error": "Unknown API Key"}',
+                                  b'{"status": "OK", "results": [{"T": "X", "o": 1}]}'])
+def test_polygon_answers_that_are_not_its_format_are_refused(body: bytes) -> None:
+    with pytest.raises(PriceFormatError, match="Polygon grouped daily 2024-07-12"):
+        parse_polygon_bars(body, "Polygon grouped daily 2024-07-12")
+
+
+def polygon_routes(mirror) -> None:
+    """Polygon's three endpoints for one day, with the key required in the Authorization header."""
+    def answer(name: str):
+        def route(request: Request) -> Response:
+            if request.headers.get("Authorization") != "Bearer polygon-key":
+                return Response('{"status": "ERROR", "error": "Unknown API Key"}', status=401)
+            return Response((POLYGON / name).read_bytes(), content_type="application/json")
+        return route
+
+    mirror.routes["/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-14"] = answer(
+        "grouped_us_stocks_2005-04-04.json")
+    mirror.routes["/api.polygon.io/v3/reference/splits"] = answer("reference_splits.json")
+    mirror.routes["/api.polygon.io/v3/reference/dividends"] = answer("reference_dividends.json")
+
+
+def test_the_bulk_provider_answers_a_market_day_in_three_requests_with_the_key_out_of_urls(lake) -> None:
+    with serve_all_sources() as mirror:
+        polygon_routes(mirror)
+        prices = PricesResource(provider="polygon", polygon_base_url=source_url(mirror, "polygon"),
+                                polygon_api_key="polygon-key", requests_per_second=100)
+        frame = prices.fetch_market_day(dt.date(2020, 10, 14))
+    assert frame.rows() == [(dt.date(2020, 10, 14), "GIK", 9.99, 10.02, 9.9, 10.02, 895345.0, 0.0, 1.0, "USD",
+                             "polygon")]
+    assert len(mirror.requests) == 3 and all("polygon-key" not in r for r in mirror.requests)
+    assert [r.split("?")[0] for r in mirror.requests] == [
+        "/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-14",
+        "/api.polygon.io/v3/reference/splits", "/api.polygon.io/v3/reference/dividends"]
+
+
+SPLIT_DAY = dt.date(2024, 7, 10)
+RAW_CLOSES = {dt.date(2024, 7, d): 100.0 + d for d in (1, 2, 3, 5, 8, 9, 10, 11, 12)}
+
+
+def yahoo_as_yahoo_answers(request: Request) -> Response:
+    """Yahoo's behaviour: prices adjusted for every split up to today (a 2:1 on SPLIT_DAY), but only
+    the splits inside period1..period2 listed in events."""
+    first = dt.datetime.fromtimestamp(int(request.args["period1"]), dt.UTC).date()
+    last = dt.datetime.fromtimestamp(int(request.args["period2"]), dt.UTC).date()
+    days = [d for d in RAW_CLOSES if first <= d < last]
+    stamp = {d: int(dt.datetime.combine(d, dt.time(13, 30), dt.UTC).timestamp()) for d in RAW_CLOSES}
+    adjusted = [RAW_CLOSES[d] / (2.0 if d < SPLIT_DAY else 1.0) for d in days]
+    events = {"splits": {str(stamp[SPLIT_DAY]): {"date": stamp[SPLIT_DAY], "numerator": 2, "denominator": 1}}}
+    body = {"chart": {"error": None, "result": [{
+        "meta": {"currency": "USD", "symbol": "SPLT", "exchangeTimezoneName": "America/New_York"},
+        "timestamp": [stamp[d] for d in days],
+        "events": events if first <= SPLIT_DAY < last else {},
+        "indicators": {"quote": [{"open": adjusted, "high": adjusted, "low": adjusted, "close": adjusted,
+                                  "volume": [1000.0] * len(days)}]},
+    }]}}
+    return Response(json.dumps(body), content_type="application/json")
+
+
+def test_a_past_range_before_a_later_split_is_stored_raw_not_split_adjusted() -> None:
+    """Yahoo lists a split only inside the requested period; asked up to the split's eve, its prices
+    would come adjusted and undeclared. The provider asks through today and cuts the answer."""
+    with serve_all_sources() as mirror:
+        mirror.routes["/query1.finance.yahoo.com/v8/finance/chart/SPLT"] = yahoo_as_yahoo_answers
+        prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), requests_per_second=100)
+        [fetched] = prices.fetch_symbols(["SPLT"], dt.date(2024, 7, 1), dt.date(2024, 7, 5))
+    assert fetched.error is None
+    assert fetched.frame["trade_date"].to_list() == [d for d in RAW_CLOSES if d <= dt.date(2024, 7, 5)]
+    assert fetched.frame["close"].to_list() == [RAW_CLOSES[d] for d in RAW_CLOSES if d <= dt.date(2024, 7, 5)]
+
+
+def test_requests_stay_within_the_rate_and_the_concurrency() -> None:
+    """A token bucket shared by the threads: no faster than the rate, and never more requests in flight
+    than max_concurrent_requests."""
+    times, in_flight, peak, guard = [], [0], [0], threading.Lock()
+
+    def slow_chart(request: Request) -> Response:
+        with guard:
+            times.append(time.monotonic())
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.05)
+        with guard:
+            in_flight[0] -= 1
+        return Response((SAMPLE_ROOT / CHARTS / "KO").read_bytes(), content_type="application/json")
+
+    with serve_all_sources() as mirror:
+        for symbol in ("KO", *(f"K{i}" for i in range(23))):
+            mirror.routes[f"/{CHARTS}/{symbol}"] = slow_chart
+        prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), requests_per_second=8,
+                                max_concurrent_requests=3)
+        fetched = list(prices.fetch_symbols(["KO", *(f"K{i}" for i in range(23))], dt.date(2024, 7, 1),
+                                            dt.date(2024, 7, 12)))
+    assert len(fetched) == 24 and all(f.error is None for f in fetched)
+    assert peak[0] <= 3
+    # 24 requests at 8 a second: the first 8 at once, the other 16 over at least two more seconds
+    # (unthrottled, 3 workers at 50 ms a request take 0.4 s).
+    assert max(times) - min(times) >= 1.9
+
+
+def test_the_daily_asset_stores_a_bulk_day_for_known_symbols_and_keeps_the_others(lake: LakeResource) -> None:
+    day = dt.date(2020, 10, 14)
+    kept = pl.DataFrame({"trade_date": [day], "symbol": "ZZZ", "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0,
+                         "volume": 5.0, "dividend": 0.0, "split_ratio": 1.0, "currency": "USD",
+                         "provider": "yahoo"}).cast(PRICES_SCHEMA)
+    lake.replace(DATASET, kept, where={"symbol": "ZZZ"})
+    with serve_all_sources() as mirror, dg.instance_for_test() as instance:
+        polygon_routes(mirror)
+        instance.add_dynamic_partitions("symbols", ["GIK", "ZZZ"])
+        prices = PricesResource(provider="polygon", polygon_base_url=source_url(mirror, "polygon"),
+                                polygon_api_key="polygon-key", requests_per_second=100)
+        result = dg.materialize([prices_daily], resources={"lake": lake, "prices": prices}, instance=instance,
+                                partition_key=day.isoformat())
+    assert result.success
+    stored = lake.read(DATASET)
+    assert stored.filter(symbol="GIK")["close"].to_list() == [10.02]
+    assert stored.filter(symbol="ZZZ").equals(kept), "a symbol the market day lacks keeps its bar"
+    assert len(mirror.requests) == 3, "one day of the whole market: three requests, not one per symbol"

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from assets.prices import DATASET as PRICES
-from assets.prices import prices_daily
+from assets.prices import prices_daily, prices_history
 from resources.lake import Dataset, LakeResource, LakeWriteError
 from resources.prices import PricesResource
 from tests.conftest import ROOT, serve_all_sources, source_url
@@ -26,11 +26,11 @@ def test_hostile_symbols_never_reach_a_path_or_a_request(symbol: str, tmp_path: 
         instance.add_dynamic_partitions("symbols", [symbol] if symbol else ["\u200b"])
         key = symbol or "\u200b"
         result = dg.materialize(
-            [prices_daily],
+            [prices_history],
             instance=instance,
             raise_on_error=False,
             resources={"lake": lake, "prices": PricesResource(yahoo_base_url=source_url(mirror, "yahoo"))},
-            tags={RANGE_START: f"2024-07-01|{key}", RANGE_END: f"2024-07-12|{key}"},
+            partition_key=key,
         )
         requests = list(mirror.requests)
     assert not result.success
@@ -124,7 +124,7 @@ def test_api_keys_appear_in_no_log_metadata_or_error(lake: LakeResource, monkeyp
             instance=instance,
             raise_on_error=False,
             resources={"lake": lake, "prices": prices},
-            tags={RANGE_START: "2024-07-03|JPM", RANGE_END: "2024-07-08|KO"},
+            tags={RANGE_START: "2024-07-03", RANGE_END: "2024-07-08"},
         )
         records = instance.all_logs(result.run_id)
         run = instance.get_run_by_id(result.run_id)

@@ -43,9 +43,9 @@ def test_new_symbols_become_partitions_with_one_backfill_for_the_batch(sensor_en
     result = tick(instance, lake)
     assert instance.get_dynamic_partitions("symbols") == ["AAPL", "KO", "MSFT"]
     [request] = result.run_requests
-    assert request.tags["dagster/asset_partition_range_start"] == "2024-01-02|AAPL"
-    assert request.tags["dagster/asset_partition_range_end"] == f"{SNAPSHOT}|MSFT"
-    assert request.asset_selection == [dg.AssetKey(["raw", "prices_daily"])]
+    assert request.tags["dagster/asset_partition_range_start"] == "AAPL"
+    assert request.tags["dagster/asset_partition_range_end"] == "MSFT"
+    assert request.asset_selection == [dg.AssetKey(["raw", "prices_history"])]
 
 
 def test_the_same_universe_launches_nothing_new(sensor_env) -> None:
@@ -64,8 +64,8 @@ def test_only_the_symbols_that_joined_are_backfilled(sensor_env) -> None:
     write_snapshot(lake, "2024-07-15", ["AAPL", "KO", "NVDA", "PLTR"])
     [request] = tick(instance, lake).run_requests
     assert instance.get_dynamic_partitions("symbols") == ["AAPL", "KO", "NVDA", "PLTR"]
-    assert request.tags["dagster/asset_partition_range_start"] == "2024-01-02|NVDA"
-    assert request.tags["dagster/asset_partition_range_end"] == "2024-07-15|PLTR"
+    assert request.tags["dagster/asset_partition_range_start"] == "NVDA"
+    assert request.tags["dagster/asset_partition_range_end"] == "PLTR"
 
 
 def test_a_large_universe_is_backfilled_in_batches_not_per_symbol(sensor_env) -> None:
@@ -75,14 +75,13 @@ def test_a_large_universe_is_backfilled_in_batches_not_per_symbol(sensor_env) ->
     result = tick(instance, lake)
     assert len(result.run_requests) == 3
     assert len({r.run_key for r in result.run_requests}) == 3
-    ends = [r.tags["dagster/asset_partition_range_end"].split("|")[1] for r in result.run_requests]
+    ends = [r.tags["dagster/asset_partition_range_end"] for r in result.run_requests]
     assert ends == [symbols[BATCH_SIZE - 1], symbols[2 * BATCH_SIZE - 1], symbols[-1]]
 
 
 def test_sample_backfill_covers_each_new_symbol_once(platform_build) -> None:
     [request] = platform_build.new_symbol_runs
     assert request.tags["tickerlake/new_symbols"] == "29"
-    materialized = platform_build.instance.get_materialized_partitions(dg.AssetKey(["raw", "prices_daily"]))
-    symbols = {key.split("|")[1] for key in materialized}
+    symbols = platform_build.instance.get_materialized_partitions(dg.AssetKey(["raw", "prices_history"]))
     assert "AMC" not in symbols, "delisted before the sensor saw it"
     assert len(symbols) == 30  # the 29 new symbols and the hand-added SAPX
