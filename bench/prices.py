@@ -23,6 +23,7 @@ import duckdb
 import httpx
 
 from bench.prices_mirror import CHART
+from resources.duckdb_env import sql_string
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTITION_STATUS_QUERY = """
@@ -80,8 +81,8 @@ def raw_limit(mirror: Path, out: Path) -> float:
             "unnest(r.indicators.quote[1].low) AS low, unnest(r.indicators.quote[1].close) AS close, "
             "unnest(r.indicators.quote[1].volume) AS volume "
             "FROM (SELECT unnest(chart.result) AS r FROM read_json(?, maximum_object_size = 1000000000))) "
-            "TO ? (FORMAT parquet, COMPRESSION zstd)",
-            [files, str(out)],
+            f"TO {sql_string(str(out))} (FORMAT parquet, COMPRESSION zstd)",
+            [files],
         )
         return time.perf_counter() - started
 

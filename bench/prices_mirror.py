@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from resources.prices import yahoo_symbol
+
 CHART = "query1.finance.yahoo.com/v8/finance/chart"
 GROUPED = "api.polygon.io/v2/aggs/grouped/locale/us/market/stocks"
 EMPTY_REFERENCE = b'{"results": [], "status": "OK", "request_id": "bench"}'
@@ -61,11 +63,11 @@ def write_market(root: Path, names: list[str], days: list[dt.date], next_days: l
         steps = rng.normal(0.0003, 0.02, len(days) + len(next_days))
         walk = np.exp(np.log(rng.lognormal(3.5, 1.0)) + np.cumsum(steps))
         body = chart_body(symbol, stamps, walk[: len(days)])
-        (history / symbol).write_bytes(body)
+        (history / yahoo_symbol(symbol)).write_bytes(body)
         written += len(body)
         for index, day in enumerate(next_days):
             one_day = chart_body(symbol, next_stamps[index:index + 1], walk[len(days) + index:][:1])
-            (daily[day] / symbol).write_bytes(one_day)
+            (daily[day] / yahoo_symbol(symbol)).write_bytes(one_day)
         next_closes.append(walk[len(days):])
     for index, day in enumerate(next_days):
         _write_grouped(root, day, names, [closes[index] for closes in next_closes])

@@ -1,10 +1,11 @@
 """The daily update: at 18:30 New York time on trading days, after FINRA publishes (by 18:00 ET).
 
-Three schedules tick together, one per partitioning, since a Dagster job spans one partitioning:
-FINRA's last five trading days (FINRA reposts corrected files, and partitions are replaced whole,
-so re-fetching never adds rows); the reference data (symbol directory, SEC, ECB), which has no
-partitions; and today's prices for every known symbol. The dbt models follow on their own (eager
-automation) once the raw runs have landed.
+Two schedules tick together, one per partitioning, since a Dagster job spans one partitioning: the
+trading-day assets (FINRA's files and every known symbol's prices) over the last five trading days,
+as one run (FINRA reposts corrected files, providers correct bars, and partitions are replaced
+whole, so re-fetching never adds rows; one run pays one process start for both sources); and the
+reference data (symbol directory, SEC, ECB), which has no partitions. The dbt models follow on
+their own (eager automation) once the raw runs have landed.
 """
 
 import datetime as dt
@@ -16,7 +17,6 @@ from assets.finra import ASSET_KEY as FINRA_KEY
 from assets.fx import fx_rates_ecb
 from assets.maintenance import ASSET_KEY as MAINTENANCE_KEY
 from assets.partitions import TIMEZONE, calendar, is_trading_day
-from assets.partitions import symbols as symbols_partitions
 from assets.prices import DAILY_KEY as PRICES_KEY
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import ASSET_KEY as DIRECTORY_KEY
@@ -32,20 +32,14 @@ def refetch_window(today: dt.date, days: int = REFETCH_DAYS) -> tuple[dt.date, d
     return sessions[0].date(), sessions[-1].date()
 
 
-def finra_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunRequest:
+def market_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunRequest:
+    """FINRA's files and every known symbol's bars of the last five trading days, as one ranged run."""
     first, last = refetch_window(today)
-    return dg.RunRequest(run_key=f"daily:{today}:finra", tags={RANGE_START: str(first), RANGE_END: str(last)})
+    return dg.RunRequest(run_key=f"daily:{today}:market", tags={RANGE_START: str(first), RANGE_END: str(last)})
 
 
 def reference_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunRequest:
     return dg.RunRequest(run_key=f"daily:{today}:reference")
-
-
-def prices_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
-    """Today's partition of the daily prices: every known symbol's bar of the day."""
-    if not instance.get_dynamic_partitions(symbols_partitions.name):
-        return dg.SkipReason("no symbol partitions yet: the new-symbol sensor adds them")
-    return dg.RunRequest(run_key=f"daily:{today}:prices", partition_key=today.isoformat())
 
 
 def _trading_day_schedule(
@@ -72,9 +66,8 @@ def _trading_day_schedule(
 
 
 daily_schedules = [
-    _trading_day_schedule("finra_daily", [FINRA_KEY], finra_request),
+    _trading_day_schedule("market_daily", [FINRA_KEY, PRICES_KEY], market_request),
     _trading_day_schedule("reference_daily", REFERENCE_ASSETS, reference_request),
-    _trading_day_schedule("prices_daily", [PRICES_KEY], prices_request),
 ]
 
 # Snapshot retention and compaction once a week, on Sunday morning when no daily run writes the lake.

@@ -35,12 +35,17 @@ def test_workspace_yaml_loads_the_definitions(tmp_path: Path) -> None:
     assert "Validation successful" in completed.stdout + completed.stderr
 
 
-def test_definitions_hold_the_graph_and_dbt_lineage() -> None:
+def _definitions() -> dg.Definitions:
     sys.path.insert(0, str(ROOT / "platform"))
     try:
         from definitions import defs
     finally:
         sys.path.remove(str(ROOT / "platform"))
+    return defs
+
+
+def test_definitions_hold_the_graph_and_dbt_lineage() -> None:
+    defs = _definitions()
     graph = defs.resolve_asset_graph()
     raw = dg.AssetKey(["raw", "finra_short_volume"])
     staging = dg.AssetKey(["staging", "stg_finra__short_volume"])
@@ -73,20 +78,16 @@ def test_schedules_skip_a_holiday() -> None:
     assert "2024-07-04 is not a trading day" in results[0].skip_message
 
 
-def test_schedules_ask_for_finra_refetch_reference_data_and_todays_prices() -> None:
-    finra, reference, prices = _tick(dt.datetime(2024, 7, 8, 18, 30, tzinfo=NEW_YORK), ["AAPL", "MSFT", "KO"])
-    assert (finra.tags["dagster/asset_partition_range_start"], finra.tags["dagster/asset_partition_range_end"]) == (
+def test_schedules_ask_for_the_market_refetch_and_reference_data() -> None:
+    market, reference = _tick(dt.datetime(2024, 7, 8, 18, 30, tzinfo=NEW_YORK), ["AAPL", "MSFT", "KO"])
+    assert (market.tags["dagster/asset_partition_range_start"], market.tags["dagster/asset_partition_range_end"]) == (
         "2024-07-01", "2024-07-08")
     assert "dagster/asset_partition_range_start" not in reference.tags
-    assert prices.partition_key == "2024-07-08", "one day partition: every symbol's bar of the day"
-    assert [r.run_key for r in (finra, reference, prices)] == [
-        "daily:2024-07-08:finra", "daily:2024-07-08:reference", "daily:2024-07-08:prices"]
-    assert [s.job_name for s in daily_schedules] == ["finra_daily", "reference_daily", "prices_daily"]
-
-
-def test_schedule_without_symbols_asks_for_no_prices_run() -> None:
-    *_, prices = _tick(dt.datetime(2024, 7, 8, 18, 30, tzinfo=NEW_YORK))
-    assert isinstance(prices, dg.SkipReason)
+    assert [r.run_key for r in (market, reference)] == ["daily:2024-07-08:market", "daily:2024-07-08:reference"]
+    assert [s.job_name for s in daily_schedules] == ["market_daily", "reference_daily"]
+    market_job = _definitions().resolve_job_def("market_daily")
+    assert market_job.asset_layer.executable_asset_keys == {
+        dg.AssetKey(["raw", "finra_short_volume"]), dg.AssetKey(["raw", "prices_daily"])}
 
 
 @pytest.mark.parametrize(("today", "first"), [("2024-07-05", "2024-06-28"), ("2024-01-02", "2023-12-26")])
