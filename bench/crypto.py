@@ -2,8 +2,8 @@
 
 Generates BENCH_CRYPTO_MONTHS (default 12) monthly 1m archives of one pair (525,600 rows a year) in
 Binance's layout with their .CHECKSUM files, serves them on 127.0.0.1 with the klines endpoint the
-run asks for the listing minute, and times the klines asset's ranged run over every day of them
-(one run, the new-pair sensor's request) and then the indicators asset. Writes crypto.json beside
+run asks for the listing minute, and times the daily klines asset's ranged run over every day of them
+(one run, one partition key per UTC day) and then the indicators asset. Writes crypto.json beside
 the FINRA results and its section of docs/benchmarks.md.
 """
 
@@ -99,7 +99,7 @@ def main() -> None:
     lake = LakeResource(root=str(work / "lake"))
     resources = {"lake": lake, "binance": BinanceClient(data_url=f"{base_url}/data.binance.vision",
                                                         api_url=f"{base_url}/api")}
-    tags = {RANGE_START: f"{FIRST_MONTH}|{PAIR}", RANGE_END: f"{last_day}|{PAIR}"}
+    tags = {RANGE_START: f"{FIRST_MONTH}", RANGE_END: f"{last_day}"}
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("crypto_pairs", [PAIR])
         started = time.perf_counter()

@@ -294,8 +294,11 @@ def main() -> None:
     n_symbols = int(os.environ.get("BENCH_SYMBOLS", "11000"))
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     work = Path(os.environ.get("BENCH_DIR", ROOT / "build" / "bench")).resolve()
-    all_days = [s.date() for s in calendar().sessions_window(LAST_DAY.isoformat(), -(n_days + len(DAILY_RUNS)))]
-    days, next_days = all_days[: -len(DAILY_RUNS)], all_days[-len(DAILY_RUNS) :]
+    # History ends two sessions before LAST_DAY (the FINRA mirrors on disk are named by their length);
+    # the daily updates take the sessions after it.
+    days = [s.date() for s in calendar().sessions_window(LAST_DAY.isoformat(), -(n_days + 2))][:-2]
+    after = calendar().sessions_window(calendar().next_session(days[-1].isoformat()), len(DAILY_RUNS))
+    next_days = [s.date() for s in after]
     nms = symbols(n_symbols, 1)
     mirror = work / f"mirror-{n_days}d-{n_symbols}s"
     if not (mirror / "done").exists():
