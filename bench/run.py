@@ -32,12 +32,13 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import exchange_calendars as xcals
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from assets.maintenance import lake_footprint, maintain
-from assets.partitions import CRYPTO_DEFAULT_START, calendar
+from assets.partitions import CALENDAR, CRYPTO_DEFAULT_START
 from bench import prices_mirror
 from bench.doc import table as markdown_table
 from bench.doc import write_section
@@ -49,6 +50,7 @@ from resources.lake import LakeResource
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 LAST_DAY = dt.date(2024, 12, 31)
+BENCH_START = "2006-01-03"  # the runs' TICKERLAKE_START_DATE: room for 4,500 sessions before LAST_DAY
 MEASURE = (
     "import resource, subprocess, sys, time\n"
     "started = time.perf_counter()\n"
@@ -101,7 +103,7 @@ def fresh_env(work: Path, name: str, base_url: str) -> dict[str, str]:
         "TICKERLAKE_FINRA_BASE_URL": base_url,
         "TICKERLAKE_LAKE_ROOT": str(run_dir / "lake"),
         "TICKERLAKE_CATALOG": f"sqlite:{run_dir / 'tickerlake.sqlite'}",
-        "TICKERLAKE_START_DATE": "2006-01-03",
+        "TICKERLAKE_START_DATE": BENCH_START,
         "DAGSTER_TELEMETRY_DISABLED": "1",
     }
 
@@ -296,8 +298,11 @@ def main() -> None:
     work = Path(os.environ.get("BENCH_DIR", ROOT / "build" / "bench")).resolve()
     # History ends two sessions before LAST_DAY (the FINRA mirrors on disk are named by their length);
     # the daily updates take the sessions after it.
-    days = [s.date() for s in calendar().sessions_window(LAST_DAY.isoformat(), -(n_days + 2))][:-2]
-    after = calendar().sessions_window(calendar().next_session(days[-1].isoformat()), len(DAILY_RUNS))
+    # The bench's own calendar starts where its runs' partitions do: 4,500 sessions reach back before
+    # FINRA's first day (the platform's default start), which the synthetic mirror does not care about.
+    xnys = xcals.get_calendar(CALENDAR, start=BENCH_START)
+    days = [s.date() for s in xnys.sessions_window(LAST_DAY.isoformat(), -(n_days + 2))][:-2]
+    after = xnys.sessions_window(xnys.next_session(days[-1].isoformat()), len(DAILY_RUNS))
     next_days = [s.date() for s in after]
     nms = symbols(n_symbols, 1)
     mirror = work / f"mirror-{n_days}d-{n_symbols}s"
