@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo ui test test-integration lint sql bench bench-storage clean migrate
+.PHONY: install demo ui test test-integration lint sql sql-owner bench bench-storage clean migrate
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -70,6 +70,10 @@ clean:
 #   make sql Q="SELECT ..."      one query;   make sql      an interactive prompt
 sql: install
 	$(BIN)/python -m resources.sql $(if $(Q),"$(Q)",)
+
+# The data's owner: the catalog read-write, no limits (resources/sql.py says what make sql locks down).
+sql-owner: install
+	$(BIN)/python -m resources.sql --owner $(if $(Q),"$(Q)",)
 
 # Move a lake of Parquet folders and its DuckDB warehouse (tickerlake before the DuckLake catalog) into
 # the catalog; prints each table's row count and sums before and after. See platform/migrate.py.

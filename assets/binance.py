@@ -23,14 +23,31 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
+from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish
 from assets.partitions import crypto_days
 from assets.partitions import pairs as pairs_partitions
 from assets.schema import column_schema
 from resources.binance import KLINES_SCHEMA, UNIVERSE_SCHEMA, BinanceClient, BinanceSession, validate_pair
+from resources.completeness import Completeness
 from resources.http import SourceError
 from resources.lake import Between, Dataset, LakeResource, Transaction
 
-KLINES_DATASET = Dataset("crypto_klines_1m", KLINES_SCHEMA, order=("pair", "open_time"))
+KLINES_DATASET = Dataset(
+    "crypto_klines_1m", KLINES_SCHEMA, order=("pair", "open_time"), key=("pair", "open_time"),
+    completeness=Completeness(per="pair", keys=("open_time",)),  # no stored minute of a window disappears
+)
+KLINE_PRICES = ("open", "high", "low", "close")
+KLINE_RULES = (
+    Rule("on_the_minute_grid", "open_time is a whole UTC minute and close_time 59.999 s after it.",
+         (pl.col("open_time").dt.truncate("1m") == pl.col("open_time"))
+         & (pl.col("close_time") == pl.col("open_time") + pl.duration(milliseconds=59_999))),
+    Rule("prices_positive", "Open, high, low and close are finite and above zero; low <= high.",
+         pl.all_horizontal(pl.col(c).is_finite() & (pl.col(c) > 0) for c in KLINE_PRICES)
+         & (pl.col("low") <= pl.col("high"))),
+    Rule("volumes_non_negative", "Volumes are finite and >= 0, trades >= 0.",
+         pl.all_horizontal(pl.col(c).is_finite() & (pl.col(c) >= 0) for c in ("volume", "quote_volume"))
+         & (pl.col("trades") >= 0)),
+)
 UNIVERSE_DATASET = Dataset("crypto_universe", UNIVERSE_SCHEMA, order=("snapshot_date", "rank"))
 KLINES_KEY = dg.AssetKey(["raw", KLINES_DATASET.name])
 HISTORY_KEY = dg.AssetKey(["raw", "crypto_klines_history"])
@@ -158,20 +175,29 @@ def fetch_pair(
         yield _from_api(session, lake, pair, day, now)
 
 
-def store_month(lake: LakeResource, pair: str, items: list[Fetched]) -> int:
-    """Replace the fetched windows (all in one month) and the month's rollups, in one transaction."""
+def store_month(
+    lake: LakeResource, pair: str, items: list[Fetched], ledger: Ledger, allow_shrink: bool = False
+) -> list[str]:
+    """Check the fetched windows (all in one month), then replace them and the month's rollups in one
+    transaction, or quarantine them. A minute a source sent twice keeps its last answer (an archive's
+    later line, the API's later page). Returns why the month was not published, if it was not."""
     frame = pl.concat(
         [item.frame.filter(pl.col("open_time").is_between(item.start, item.end, closed="left")) for item in items]
-    ).unique("open_time", keep="last").sort("open_time")
+    ).unique("open_time", keep="last", maintain_order=True).sort("open_time")
+    label = f"{pair} {items[0].start:%Y-%m}"
+    failed = ledger.inspect(label, frame)
+    if failed:
+        lake.quarantine(KLINES_DATASET, frame, label, ", ".join(failed))
+        return [f"{label}: quarantined, failed {', '.join(failed)}; the stored month is unchanged"]
     windows = [{"pair": pair, "open_time": Between(item.start, item.end)} for item in items]
     month = month_window(pair, items[0].start.date())
 
-    def write(tx: Transaction) -> int:
-        tx.replace(KLINES_DATASET, frame, where=windows)
+    def write(tx: Transaction) -> list[str]:
+        refused = tx.replace(KLINES_DATASET, frame, where=windows, allow_shrink=allow_shrink).refused
         month_klines = tx.read(KLINES_DATASET, where=month)
         for every, dataset in ROLLUPS.items():
             tx.replace(dataset, rollup(month_klines, every), where=month)
-        return frame.height
+        return refused
 
     return lake.transaction(write, f"{KLINES_DATASET.name} pair={pair} month={items[0].start:%Y-%m}")
 
@@ -206,34 +232,34 @@ def latest_universe(lake: LakeResource) -> tuple[str, list[str]]:
 
 
 def fetch_and_store(
-    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource, pairs: list[str],
-    days: list[dt.date],
-) -> dg.MaterializeResult:
-    """The days of every pair, stored a pair-month at a time; fails naming the pairs that failed, after
-    storing the rest (a failed month is unchanged)."""
+    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource, config: PublishConfig,
+    pairs: list[str], days: list[dt.date],
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """The days of every pair, checked and stored a pair-month at a time; fails naming the pairs and months
+    not stored, after storing the rest (a month not stored is unchanged)."""
+    config.announce(context.log)
     now = utc_now()
-    errors, rows, sources = [], 0, Counter()
+    problems, rows, sources, ledger = [], 0, Counter(), Ledger(KLINES_DATASET, KLINE_RULES)
+    failed_pairs = set()
     with binance.open() as session:
         for pair in pairs:
             try:
                 fetched = fetch_pair(session, lake, pair, days, now)
                 for _, items in itertools.groupby(fetched, key=lambda item: f"{item.start:%Y-%m}"):
                     items = list(items)
-                    rows += store_month(lake, pair, items)
+                    refused = store_month(lake, pair, items, ledger, config.allow_shrink)
+                    problems += refused
+                    failed_pairs.update([pair] if refused else [])
+                    rows += sum(item.frame.height for item in items)
                     sources.update(item.source for item in items)
             except SourceError as exc:
                 context.log.error(str(exc))
-                errors.append(f"{pair} {days[0]}..{days[-1]}: {exc}")
-    if errors:
-        raise dg.Failure(
-            description=f"{len(errors)} of {len(pairs)} pairs failed; months stored before the error are complete, "
-            "the failed month is unchanged:\n"
-            + "\n".join(errors[:50]),
-        )
-    return dg.MaterializeResult(metadata={
+                failed_pairs.add(pair)
+                problems.append(f"{pair} {days[0]}..{days[-1]}: {exc} (months stored before it are complete)")
+    yield from finish(ledger, problems, {
         "dagster/row_count": rows, "pairs": len(pairs), "first_day": days[0].isoformat(),
         "last_day": days[-1].isoformat(), "fetches": dg.MetadataValue.json(dict(sources)),
-    })
+    }, headline=f"{len(failed_pairs)} of {len(pairs)} pairs failed ({', '.join(sorted(failed_pairs)[:20])})")
 
 
 def last_crypto_day() -> dt.date:
@@ -259,12 +285,13 @@ def history_days() -> list[dt.date]:
         "monthly and daily archives; one partition per pair, written to raw.crypto_klines_1m."
     ),
     metadata=column_schema(KLINES_SCHEMA),
+    check_specs=check_specs(HISTORY_KEY, KLINES_DATASET, KLINE_RULES),
 )
 def crypto_klines_history(
-    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext, config: PublishConfig, binance: BinanceClient, lake: LakeResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     names = [validate_pair(pair) for pair in context.partition_keys]
-    return fetch_and_store(context, binance, lake, names, history_days())
+    yield from fetch_and_store(context, binance, lake, config, names, history_days())
 
 
 @dg.asset(
@@ -279,12 +306,11 @@ def crypto_klines_history(
         "and crypto_bars_1d."
     ),
     metadata=column_schema(KLINES_SCHEMA),
+    check_specs=check_specs(KLINES_KEY, KLINES_DATASET, KLINE_RULES),
 )
 def crypto_klines_1m(
-    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext, config: PublishConfig, binance: BinanceClient, lake: LakeResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     days = sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
     names = [validate_pair(pair) for pair in context.instance.get_dynamic_partitions(pairs_partitions.name)]
-    if not names:
-        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "pairs": 0})
-    return fetch_and_store(context, binance, lake, names, days)
+    yield from fetch_and_store(context, binance, lake, config, names, days)

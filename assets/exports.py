@@ -28,15 +28,26 @@ class ExportDirectory(dg.ConfigurableResource):
         return Path(self.root).resolve() / "short_volume" / f"{day.isoformat()}.csv"
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe; numbers pass as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csv(path: Path, rows: list[tuple]) -> None:
-    """Temp file + rename: a reader or uploader never sees half a file."""
+    """Temp file + rename: a reader or uploader never sees half a file. Text cells are spreadsheet-safe."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(temp, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
-            writer.writerows(rows)
+            writer.writerows(tuple(spreadsheet_safe(value) for value in row) for row in rows)
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

@@ -1,11 +1,16 @@
 """FINRA daily short sale volume as a trading-day partitioned raw asset in the lake.
 
 A ranged run (a backfill of a month, the daily re-fetch of the last days) is one process: the asset
-walks the days of its partition range itself (BackfillPolicy.single_run). Parsed days are checked,
-then stored a few at a time: each day is replaced whole, and the days parsed in the last
-COMMIT_SECONDS (at most COMMIT_ROWS rows) go into one transaction, since a commit to the catalog
-costs ~40 ms, as much as parsing a day. Readers see a long backfill's days arrive every few seconds;
-memory holds one such batch whatever the range.
+walks the days of its partition range itself (BackfillPolicy.single_run). Each parsed day is checked
+first (assets.checks: stage, check, publish): a day that fails a blocking check is quarantined, never
+published, and its stored version stays. The days that pass are stored a few at a time: each day is
+replaced whole, and the days parsed in the last COMMIT_SECONDS (at most COMMIT_ROWS rows) go into
+one transaction, since a commit to the catalog costs ~40 ms, as much as parsing a day. Readers see a
+long backfill's days arrive every few seconds; memory holds one such batch whatever the range.
+
+A day whose every file carried FINRA's record-count trailer (and matched it) is complete in FINRA's
+own words and may replace a stored day whatever its size; a day without trailers may not shrink a
+stored day (resources.completeness), unless the run's config says allow_shrink.
 """
 
 import time
@@ -14,18 +19,29 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from assets.checks import Ledger, PublishConfig, Rule, check_specs
 from assets.partitions import partition_days, trading_days
 from assets.schema import column_schema
+from resources.completeness import Completeness
 from resources.finra import FACILITIES, SHORT_VOLUME_SCHEMA, FetchedDay, FinraClient
 from resources.lake import Dataset, LakeResource
 
-DATASET = Dataset("finra_short_volume", SHORT_VOLUME_SCHEMA, order=("trade_date", "facility", "symbol"))
+DATASET = Dataset(
+    "finra_short_volume", SHORT_VOLUME_SCHEMA, order=("trade_date", "facility", "symbol"),
+    key=("trade_date", "symbol", "facility"),
+    completeness=Completeness(per="trade_date", keys=("symbol", "facility"), measure="total_volume"),
+)
 ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
-KEY_COLUMNS = ["trade_date", "symbol", "facility"]
-
+VOLUMES = ("short_volume", "short_exempt_volume", "total_volume")
+RULES = (
+    Rule("short_volume_within_total", "0 <= short_exempt_volume <= short_volume <= total_volume on every row.",
+         (pl.col("short_volume") >= 0) & (pl.col("short_volume") <= pl.col("total_volume"))
+         & (pl.col("short_exempt_volume").is_null() | (pl.col("short_exempt_volume") <= pl.col("short_volume")))),
+    Rule("volumes_finite", "Every volume is a finite number (no NaN or infinity).",
+         pl.all_horizontal(pl.col(c).is_finite().fill_null(c == "short_exempt_volume") for c in VOLUMES)),
+)
+UNIQUE_CHECK, RANGE_CHECK = "unique_trade_date_symbol_facility", "short_volume_within_total"
 COMMIT_ROWS, COMMIT_SECONDS = 500_000, 5.0  # about twelve full-market days
-UNIQUE_CHECK = "unique_trade_date_symbol_facility"
-RANGE_CHECK = "short_volume_within_total"
 
 
 @dg.asset(
@@ -34,12 +50,7 @@ RANGE_CHECK = "short_volume_within_total"
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="finra",
     kinds={"ducklake", "polars"},
-    check_specs=[
-        dg.AssetCheckSpec(UNIQUE_CHECK, asset=ASSET_KEY, blocking=True,
-                          description="No (trade_date, symbol, facility) appears twice."),
-        dg.AssetCheckSpec(RANGE_CHECK, asset=ASSET_KEY, blocking=True,
-                          description="0 <= short_volume <= total_volume on every row."),
-    ],
+    check_specs=check_specs(ASSET_KEY, DATASET, RULES),
     description=(
         "FINRA Reg SHO daily short sale volume, all six facility files (CNMS, FNSQ, FNQC, FNYX, FNRA, "
         "FORF), replaced a trading day at a time. short_volume includes short_exempt_volume; "
@@ -48,12 +59,14 @@ RANGE_CHECK = "short_volume_within_total"
     metadata=column_schema(SHORT_VOLUME_SCHEMA),
 )
 def finra_short_volume(
-    context: dg.AssetExecutionContext, finra: FinraClient, lake: LakeResource
+    context: dg.AssetExecutionContext, config: PublishConfig, finra: FinraClient, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    config.announce(context.log)
     days = partition_days(context)
     errors: list[str] = []
     rows_per_day: dict[str, int] = {}
-    checks = StoredChecks()
+    rejected: set[str] = set()
+    ledger = Ledger(DATASET, RULES)
     pending: list[FetchedDay] = []
     since = time.monotonic()
     for fetched in finra.fetch_days(days):
@@ -61,96 +74,51 @@ def finra_short_volume(
             context.log.error(str(fetched.error))
             errors.append(str(fetched.error))
             continue
-        checks.add(fetched.frame)
+        label = fetched.day.isoformat()
+        failed = ledger.inspect(label, fetched.frame)
+        if failed:
+            lake.quarantine(DATASET, fetched.frame, label, ", ".join(failed))
+            errors.append(f"FINRA {label}: quarantined, failed {', '.join(failed)}; the stored day is unchanged")
+            continue
         pending.append(fetched)
+        rejected.update(fetched.rejected)
         # Rows per day go to the materialization's metadata, not to one log event per day: each event
         # is a write to the instance's event log (~10 ms on SQLite), a fifth of a day's cost.
-        rows_per_day[fetched.day.isoformat()] = fetched.frame.height
+        rows_per_day[label] = fetched.frame.height
         if sum(f.frame.height for f in pending) >= COMMIT_ROWS or time.monotonic() - since >= COMMIT_SECONDS:
-            store_days(lake, pending)
+            errors += store_days(lake, pending, config.allow_shrink)
             pending, since = [], time.monotonic()
-    store_days(lake, pending)
+    errors += store_days(lake, pending, config.allow_shrink)
     if errors:
+        yield from ledger.results()
         raise dg.Failure(
             description=f"{len(errors)} of {len(days)} trading days failed; stored partitions of those days "
             "were left as they were:\n" + "\n".join(errors),
-            metadata={"failed_days": len(errors), "written_days": len(rows_per_day)},
+            metadata={"failed_days": len(errors), "written_days": len(rows_per_day) - len(errors)},
         )
-    yield dg.MaterializeResult(metadata=_summary(checks, rows_per_day))
-    yield from checks.results()
+    yield dg.MaterializeResult(metadata=_summary(rows_per_day, sorted(rejected)))
+    yield from ledger.results()
 
 
-def store_days(lake: LakeResource, days: list[FetchedDay]) -> None:
+def store_days(lake: LakeResource, days: list[FetchedDay], allow_shrink: bool) -> list[str]:
     """Replace each day whole, all of them in one transaction (one delete and one insert: a statement
-    per day cost twice as much)."""
-    if days:
-        frame = pl.concat([fetched.frame for fetched in days])
-        lake.replace(DATASET, frame, where={"trade_date": [fetched.day for fetched in days]})
+    per day cost twice as much). A day whose files all carried their trailers is complete; another may
+    not shrink its stored day. Returns the refusals (those days keep their stored rows)."""
+    if not days:
+        return []
+    frame = pl.concat([fetched.frame for fetched in days])
+    return lake.replace(DATASET, frame, where={"trade_date": [f.day for f in days]}, allow_shrink=allow_shrink,
+                        complete=[f.day for f in days if f.complete]).refused
 
 
-def _summary(checks: "StoredChecks", rows_per_day: dict[str, int]) -> dict[str, dg.MetadataValue | int]:
+def _summary(rows_per_day: dict[str, int], rejected: list[str]) -> dict[str, dg.MetadataValue | int]:
     shown = list(rows_per_day.items())[-31:]
     return {
-        "dagster/row_count": sum(checks.rows_by_facility.values()),
+        "dagster/row_count": sum(rows_per_day.values()),
         "days": len(rows_per_day),
-        "rows_by_facility": dg.MetadataValue.json(checks.rows_by_facility),
+        "facilities": dg.MetadataValue.json([f.code for f in FACILITIES]),
+        "rejected_symbols": dg.MetadataValue.json(rejected[:100]),
         "rows_per_day": dg.MetadataValue.md(
             "| day | rows |\n|---|---|\n" + "\n".join(f"| {d} | {n} |" for d, n in shown)
         ),
     }
-
-
-class StoredChecks:
-    """The asset checks over the run's days, added one parsed day at a time as it is stored.
-
-    Keys never span days (trade_date is part of the key), so per-day checks add up to the checks of
-    the range, and memory stays at one day whatever the length of a backfill.
-    """
-
-    def __init__(self) -> None:
-        self.rows_by_facility = {f.code: 0 for f in FACILITIES}
-        self.duplicates: list[pl.DataFrame] = []
-        self.out_of_range: list[pl.DataFrame] = []
-        self.duplicate_count = 0
-        self.out_of_range_count = 0
-
-    def add(self, stored: pl.DataFrame) -> None:
-        if stored.height == 0:
-            return
-        for facility, count in stored.group_by("facility").len().iter_rows():
-            self.rows_by_facility[facility] = self.rows_by_facility.get(facility, 0) + count
-        if stored.select(pl.struct(KEY_COLUMNS).n_unique()).item() < stored.height:  # the cheap test first
-            duplicates = stored.group_by(KEY_COLUMNS).len().filter(pl.col("len") > 1).drop("len")
-            self.duplicate_count += duplicates.height
-            self.duplicates.append(duplicates.head(5))
-        bad = stored.filter(~((pl.col("short_volume") >= 0) & (pl.col("short_volume") <= pl.col("total_volume"))))
-        self.out_of_range_count += bad.height
-        self.out_of_range.append(bad.head(5))
-
-    def results(self) -> Iterator[dg.AssetCheckResult]:
-        yield dg.AssetCheckResult(
-            check_name=UNIQUE_CHECK,
-            passed=self.duplicate_count == 0,
-            metadata={"duplicate_keys": self.duplicate_count,
-                      "examples": dg.MetadataValue.md(_examples(_first(self.duplicates)))},
-        )
-        yield dg.AssetCheckResult(
-            check_name=RANGE_CHECK,
-            passed=self.out_of_range_count == 0,
-            metadata={"rows_out_of_range": self.out_of_range_count,
-                      "examples": dg.MetadataValue.md(_examples(_first(self.out_of_range)))},
-        )
-
-
-def _first(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    nonempty = [f for f in frames if f.height]
-    return pl.concat(nonempty).head(5) if nonempty else pl.DataFrame()
-
-
-def _examples(frame: pl.DataFrame, limit: int = 5) -> str:
-    if frame.height == 0:
-        return "none"
-    head = frame.head(limit)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in head.iter_rows()]
-    return "\n".join(lines)

@@ -16,30 +16,60 @@ failed keeps what was stored. A row that a re-fetch left unchanged keeps its `_l
 import datetime as dt
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
 import polars as pl
 
+from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish
 from assets.partitions import last_closed_session, partition_days, sessions, symbols, trading_days
 from assets.schema import column_schema
+from resources.completeness import Completeness
 from resources.lake import Between, Dataset, LakeResource
 from resources.prices import PRICES_SCHEMA, Fetched, PricesResource
 from resources.symbols import validate_symbol
 
-DATASET = Dataset("prices_daily", PRICES_SCHEMA, order=("symbol", "trade_date", "provider"))
+DATASET = Dataset(
+    "prices_daily", PRICES_SCHEMA, order=("symbol", "trade_date", "provider"), key=("symbol", "trade_date"),
+    # No stored bar of the replaced range may disappear: a provider that lost days does not erase them.
+    completeness=Completeness(per="symbol", keys=("trade_date",)),
+)
+PRICES = ("open", "high", "low", "close")
+RULES = (
+    Rule("prices_positive", "Open, high, low and close are finite and above zero; low <= high.",
+         pl.all_horizontal(pl.col(c).is_finite() & (pl.col(c) > 0) for c in PRICES)
+         & (pl.col("low") <= pl.col("high"))),
+    Rule("volume_non_negative", "Volume is a finite number >= 0.",
+         pl.col("volume").is_finite() & (pl.col("volume") >= 0)),
+    Rule("split_ratio_positive", "A split ratio is finite and above zero (1 on a day without a split).",
+         pl.col("split_ratio").is_finite() & (pl.col("split_ratio") > 0)),
+    Rule("dividend_below_previous_close", "A cash dividend is finite, >= 0 and below the previous close.",
+         pl.col("dividend").is_finite() & (pl.col("dividend") >= 0)
+         & (pl.col("dividend") < pl.col("close").shift(1).over("symbol", order_by="trade_date")).fill_null(True)),
+)
 HISTORY_KEY = dg.AssetKey(["raw", "prices_history"])
 DAILY_KEY = dg.AssetKey(["raw", "prices_daily"])
 COMMIT_SYMBOLS = 500
 PROGRESS_SECONDS = 10.0
 
 
-def store_bars(lake: LakeResource, bars: dict[str, pl.DataFrame], first: dt.date, last: dt.date) -> None:
-    """Replace days first..last of these symbols with their bars, in one transaction."""
+def store_bars(
+    lake: LakeResource, bars: dict[str, pl.DataFrame], first: dt.date, last: dt.date, ledger: Ledger,
+    allow_shrink: bool = False,
+) -> list[str]:
+    """Check these symbols' bars, quarantine the symbols that fail, and replace days first..last of the
+    others in one transaction. Returns what was not published and why."""
     if not bars:
-        return
-    where = {"symbol": [validate_symbol(s) for s in bars], "trade_date": Between(first, last + dt.timedelta(days=1))}
-    lake.replace(DATASET, pl.concat(list(bars.values())), where=where, keep_stamps=True)
+        return []
+    good, failing = ledger.split(pl.concat(list(bars.values())), by="symbol")
+    problems = []
+    for symbol, failed in failing.items():
+        lake.quarantine(DATASET, bars[symbol], f"{symbol} {first}..{last}", ", ".join(failed))
+        problems.append(f"{symbol} {first}..{last}: quarantined, failed {', '.join(failed)}; its stored bars are "
+                        "unchanged")
+    published = [validate_symbol(s) for s in bars if s not in failing]
+    where = {"symbol": published, "trade_date": Between(first, last + dt.timedelta(days=1))}
+    return problems + lake.replace(DATASET, good, where=where, keep_stamps=True, allow_shrink=allow_shrink).refused
 
 
 def history_start() -> dt.date:
@@ -73,13 +103,14 @@ class Progress:
 
 
 def fetch_and_store(
-    context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource, names: list[str],
-    first: dt.date, last: dt.date,
-) -> dg.MaterializeResult:
-    """Every symbol's bars of first..last, stored COMMIT_SYMBOLS at a time; fails naming the symbols
-    that failed, after storing the rest."""
+    context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource, config: PublishConfig,
+    names: list[str], first: dt.date, last: dt.date,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Every symbol's bars of first..last, checked and stored COMMIT_SYMBOLS at a time; fails naming the
+    symbols that failed, after storing the rest."""
+    config.announce(context.log)
     trading = pl.Series(sessions(first, last), dtype=pl.Date()).implode()
-    progress, errors, pending = Progress(context.log, len(names)), [], {}
+    progress, errors, pending, ledger = Progress(context.log, len(names)), [], {}, Ledger(DATASET, RULES)
     for fetched in prices.fetch_symbols(names, first, last):
         progress.add(fetched)
         if fetched.error is not None:
@@ -88,25 +119,20 @@ def fetch_and_store(
             continue
         pending[fetched.symbol] = fetched.frame.filter(pl.col("trade_date").is_in(trading))
         if len(pending) == COMMIT_SYMBOLS:
-            store_bars(lake, pending, first, last)
+            errors += store_bars(lake, pending, first, last, ledger, config.allow_shrink)
             pending = {}
-    store_bars(lake, pending, first, last)
+    errors += store_bars(lake, pending, first, last, ledger, config.allow_shrink)
     progress.report()
-    return _result(errors, len(names), progress.rows, first, last, prices.provider)
+    yield from conclude(ledger, errors, len(names), progress.rows, first, last, prices.provider)
 
 
-def _result(errors: list[str], symbols_asked: int, rows: int, first: dt.date, last: dt.date,
-            provider: str) -> dg.MaterializeResult:
-    if errors:
-        raise dg.Failure(
-            description=f"{len(errors)} of {symbols_asked} symbols failed; their stored prices are unchanged:\n"
-            + "\n".join(errors[:50]),
-            metadata={"failed_symbols": len(errors), "stored_symbols": symbols_asked - len(errors)},
-        )
-    return dg.MaterializeResult(metadata={
+def conclude(ledger: Ledger, errors: list[str], symbols_asked: int, rows: int, first: dt.date, last: dt.date,
+             provider: str) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """The check results, then the materialization, or the failure naming every symbol not published."""
+    yield from finish(ledger, errors, {
         "dagster/row_count": rows, "symbols": symbols_asked, "first_day": first.isoformat(),
         "last_day": last.isoformat(), "provider": provider,
-    })
+    }, headline=f"{len(errors)} of {symbols_asked} symbols failed")
 
 
 def _validated(names: Iterable[str]) -> list[str]:
@@ -119,6 +145,7 @@ def _validated(names: Iterable[str]) -> list[str]:
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="prices",
     kinds={"ducklake", "polars"},
+    check_specs=check_specs(HISTORY_KEY, DATASET, RULES),
     description=(
         "A symbol's whole daily history (raw OHLCV, dividends, split ratios), one partition per symbol; "
         "written to raw.prices_daily beside the daily asset's days."
@@ -126,10 +153,10 @@ def _validated(names: Iterable[str]) -> list[str]:
     metadata=column_schema(PRICES_SCHEMA),
 )
 def prices_history(
-    context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext, config: PublishConfig, prices: PricesResource, lake: LakeResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     names = _validated(context.partition_keys)
-    return fetch_and_store(context, prices, lake, names, history_start(), last_closed_session())
+    yield from fetch_and_store(context, prices, lake, config, names, history_start(), last_closed_session())
 
 
 @dg.asset(
@@ -138,6 +165,7 @@ def prices_history(
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="prices",
     kinds={"ducklake", "polars"},
+    check_specs=check_specs(DAILY_KEY, DATASET, RULES),
     description=(
         "Every known symbol's raw daily bar (OHLCV, dividend, split ratio) of a trading day, in the listing "
         "currency; one partition per day. Adjusted and USD prices are computed in dbt (fct_prices_daily)."
@@ -145,18 +173,22 @@ def prices_history(
     metadata=column_schema(PRICES_SCHEMA),
 )
 def prices_daily(
-    context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext, config: PublishConfig, prices: PricesResource, lake: LakeResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     days = partition_days(context)
     names = _validated(context.instance.get_dynamic_partitions(symbols.name))
     if not days or not names:
-        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "symbols": len(names)})
+        yield dg.MaterializeResult(metadata={"dagster/row_count": 0, "symbols": len(names)})
+        yield from Ledger(DATASET, RULES).results()
+        return
     if not prices.build_provider().bulk:
-        return fetch_and_store(context, prices, lake, names, days[0], days[-1])
-    known, rows = set(names), 0
+        yield from fetch_and_store(context, prices, lake, config, names, days[0], days[-1])
+        return
+    known, rows, errors, ledger = pl.Series(names).implode(), 0, [], Ledger(DATASET, RULES)
     for day in days:
-        frame = prices.fetch_market_day(day).filter(pl.col("symbol").is_in(pl.Series(sorted(known)).implode()))
-        lake.replace(DATASET, frame, where={"trade_date": day, "symbol": frame["symbol"].to_list()}, keep_stamps=True)
+        frame = prices.fetch_market_day(day).filter(pl.col("symbol").is_in(known))
+        bars = {symbol: group for (symbol,), group in frame.partition_by("symbol", as_dict=True).items()}
+        errors += store_bars(lake, bars, day, day, ledger, config.allow_shrink)
         rows += frame.height
-        context.log.info(f"prices: {day}: {frame.height:,} of {len(known):,} symbols from {prices.provider}")
-    return _result([], len(names), rows, days[0], days[-1], prices.provider)
+        context.log.info(f"prices: {day}: {frame.height:,} of {len(names):,} symbols from {prices.provider}")
+    yield from conclude(ledger, errors, len(names), rows, days[0], days[-1], prices.provider)

@@ -5,22 +5,35 @@ not one per company (10 requests/s would make a full refresh take 15 minutes). T
 mapping is a dbt seed (dbt_project/seeds/ff12_sic_ranges.csv), applied in dim_symbols.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 
+from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish, publish
+from resources.completeness import Completeness
 from resources.lake import Dataset, LakeResource
 from resources.sectors import SIC_SCHEMA, TICKERS_SCHEMA, SecClient
 
-TICKERS_DATASET = Dataset("sec_company_tickers", TICKERS_SCHEMA, order=("symbol", "cik"))
+# SEC's list may lose a few companies from one day to the next (deregistrations), never a tenth of them.
+TICKERS_DATASET = Dataset("sec_company_tickers", TICKERS_SCHEMA, order=("symbol", "cik"), key=("symbol", "cik"),
+                          completeness=Completeness(keys=("cik",), tolerance=0.1))
+TICKERS_KEY = dg.AssetKey(["raw", TICKERS_DATASET.name])
+TICKER_RULES = (Rule("cik_positive", "Every ticker has a CIK above zero.", pl.col("cik") > 0),)
 SIC_DATASET = Dataset("sec_company_sic", SIC_SCHEMA, order=("cik",))
 
 
-@dg.asset(key=["raw", TICKERS_DATASET.name], group_name="sectors", kinds={"ducklake"},
+@dg.asset(key=TICKERS_KEY, group_name="sectors", kinds={"ducklake"},
+          check_specs=check_specs(TICKERS_KEY, TICKERS_DATASET, TICKER_RULES),
           description="SEC company_tickers_exchange.json: ticker, CIK, company name and exchange.")
-def sec_company_tickers(sec: SecClient, lake: LakeResource) -> dg.MaterializeResult:
+def sec_company_tickers(
+    context: dg.AssetExecutionContext, config: PublishConfig, sec: SecClient, lake: LakeResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    config.announce(context.log)
     frame = sec.company_tickers()
-    lake.replace(TICKERS_DATASET, frame)
-    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
+    ledger = Ledger(TICKERS_DATASET, TICKER_RULES)
+    problems = publish(lake, TICKERS_DATASET, frame, None, "company_tickers_exchange", ledger, config.allow_shrink)
+    yield from finish(ledger, problems, {"dagster/row_count": frame.height})
 
 
 @dg.asset(key=["raw", SIC_DATASET.name], deps=[sec_company_tickers], group_name="sectors", kinds={"ducklake"},

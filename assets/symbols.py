@@ -2,14 +2,26 @@
 universe. Delisting dates are derived from the snapshots in dbt (dim_symbols); nothing is deleted.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
+import polars as pl
 
+from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish, publish
 from assets.schema import column_schema
+from resources.completeness import Completeness
 from resources.lake import Dataset, LakeResource
-from resources.symbols import DIRECTORY_SCHEMA, SymbolDirectoryClient, split_valid_symbols
+from resources.symbols import DIRECTORY_SCHEMA, SymbolDirectoryClient, is_valid_symbol, split_valid_symbols
 
-DATASET = Dataset("symbol_directory", DIRECTORY_SCHEMA, order=("snapshot_date", "symbol", "source_file"))
+# A snapshot may not lose more than 5% of a stored snapshot's symbols, nor a column (a half-sent file
+# of the same day must not replace the whole one).
+DATASET = Dataset(
+    "symbol_directory", DIRECTORY_SCHEMA, order=("snapshot_date", "symbol", "source_file"),
+    key=("snapshot_date", "symbol", "source_file"),
+    completeness=Completeness(per="snapshot_date", keys=("symbol",), tolerance=0.05),
+)
 ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
+RULES = (Rule("symbol_valid", "Every symbol has the lake's ticker form.", is_valid_symbol(pl.col("symbol"))),)
 
 
 @dg.asset(
@@ -21,23 +33,26 @@ ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
         "file-creation day (re-running the same day replaces that day's snapshot)."
     ),
     metadata=column_schema(DIRECTORY_SCHEMA),
+    check_specs=check_specs(ASSET_KEY, DATASET, RULES),
 )
 def symbol_directory(
-    context: dg.AssetExecutionContext, symbol_directory_client: SymbolDirectoryClient, lake: LakeResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext, config: PublishConfig, symbol_directory_client: SymbolDirectoryClient,
+    lake: LakeResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    config.announce(context.log)
     frame, rejected = split_valid_symbols(symbol_directory_client.fetch())
     if rejected:
         context.log.warning(f"{len(rejected)} symbols outside the symbol pattern were skipped: {rejected[:20]}")
     snapshot = frame["snapshot_date"][0]
-    lake.replace(DATASET, frame, where={"snapshot_date": snapshot})
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": frame.height,
-            "snapshot_date": snapshot.isoformat(),
-            "etfs": int(frame["is_etf"].sum()),
-            "rejected_symbols": dg.MetadataValue.json(rejected[:100]),
-        }
-    )
+    ledger = Ledger(DATASET, RULES)
+    problems = publish(lake, DATASET, frame, {"snapshot_date": snapshot}, snapshot.isoformat(), ledger,
+                       config.allow_shrink)
+    yield from finish(ledger, problems, {
+        "dagster/row_count": frame.height,
+        "snapshot_date": snapshot.isoformat(),
+        "etfs": int(frame["is_etf"].sum()),
+        "rejected_symbols": dg.MetadataValue.json(rejected[:100]),
+    })
 
 
 def latest_listed_symbols(lake: LakeResource) -> tuple[str, list[str]]:

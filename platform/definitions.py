@@ -16,6 +16,7 @@ from assets.binance import crypto_klines_1m, crypto_klines_history, crypto_unive
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.exports import ExportDirectory, short_volume_csv
 from assets.finra import finra_short_volume
+from assets.freshness import freshness_checks, freshness_sensor, volume_checks
 from assets.fx import fx_rates_ecb
 from assets.indicators import crypto_indicators
 from assets.maintenance import lake_maintenance
@@ -55,11 +56,13 @@ defs = dg.Definitions(
         prices_daily, tickerlake_dbt_models, short_volume_csv, crypto_universe, crypto_klines_history,
         crypto_klines_1m, crypto_indicators, crypto_alerts, lake_maintenance,
     ],
+    asset_checks=[*freshness_checks, *volume_checks],
     schedules=[*daily_schedules, crypto_topup_schedule, crypto_universe_schedule, lake_maintenance_schedule],
     sensors=[
         new_symbols_sensor,
         new_pairs_sensor,
         crypto_alerts_sensor,
+        freshness_sensor,
         dg.AutomationConditionSensorDefinition(
             "models_automation", target=dg.AssetSelection.assets(tickerlake_dbt_models, crypto_indicators),
             default_status=dg.DefaultSensorStatus.RUNNING,

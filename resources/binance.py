@@ -25,7 +25,7 @@ import httpx
 import polars as pl
 from pydantic import Field
 
-from resources.http import RetryPolicy, SourceError, SourceFileMissing, get
+from resources.http import RetryPolicy, SourceError, SourceFileMissing, get, names_its_errors
 
 DEFAULT_DATA_URL = "https://data.binance.vision"
 DEFAULT_API_URL = "https://api.binance.com"
@@ -130,6 +130,7 @@ def _typed(raw: pl.DataFrame, pair: str, where: str) -> pl.DataFrame:
     return typed.sort("open_time")
 
 
+@names_its_errors(KlinesFormatError, lambda body, pair, name: f"Binance {name}")
 def parse_klines_csv(body: bytes, pair: str, name: str) -> pl.DataFrame:
     """One archive CSV: 12 comma-separated columns, no header (a header row is tolerated)."""
     lines = body.replace(b"\r\n", b"\n").rstrip(b"\n")
@@ -151,6 +152,7 @@ def parse_klines_csv(body: bytes, pair: str, name: str) -> pl.DataFrame:
     return _typed(raw, pair, f"Binance {name}")
 
 
+@names_its_errors(KlinesFormatError, lambda body, pair, what: what)
 def parse_klines_json(body: bytes, pair: str, what: str) -> pl.DataFrame:
     """The REST answer: a JSON array of 12-element arrays (times as integers, prices as strings)."""
     try:
@@ -165,6 +167,7 @@ def parse_klines_json(body: bytes, pair: str, what: str) -> pl.DataFrame:
     return _typed(raw, pair, what)
 
 
+@names_its_errors(KlinesFormatError, lambda body, name: f"Binance {name}")
 def unzip_single_csv(body: bytes, name: str) -> bytes:
     try:
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
@@ -176,16 +179,21 @@ def unzip_single_csv(body: bytes, name: str) -> bytes:
         raise KlinesFormatError(f"Binance {name}: not a zip file ({exc})") from exc
 
 
+@names_its_errors(KlinesFormatError, lambda body, checksum_file, name: f"Binance {name}.CHECKSUM")
 def verify_checksum(body: bytes, checksum_file: bytes, name: str) -> None:
-    """`.CHECKSUM` holds `<sha256 hex>  <file name>`; the archive is refused unless both agree."""
+    """`.CHECKSUM` holds `<sha256 hex>  <file name>`; the archive is refused unless both agree, and a
+    checksum that names another file (a mirror's mix-up) is not this archive's."""
     fields = checksum_file.decode("ascii", errors="replace").split()
-    if len(fields) < 1 or not re.fullmatch(r"[0-9a-f]{64}", fields[0]):
-        raise KlinesFormatError(f"Binance {name}.CHECKSUM: not a SHA-256 line: {checksum_file[:100]!r}")
+    if len(fields) != 2 or not re.fullmatch(r"[0-9a-f]{64}", fields[0]):
+        raise KlinesFormatError(f"Binance {name}.CHECKSUM: not a '<sha256>  <file name>' line: {checksum_file[:100]!r}")
+    if fields[1] != name:
+        raise ChecksumMismatch(f"Binance {name}.CHECKSUM names {fields[1][:80]!r}, not this archive")
     actual = hashlib.sha256(body).hexdigest()
     if actual != fields[0]:
         raise ChecksumMismatch(f"Binance {name}: SHA-256 {actual} does not match .CHECKSUM {fields[0]}")
 
 
+@names_its_errors(KlinesFormatError, lambda *_: "Binance /api/v3/ticker/24hr")
 def parse_ticker_24hr(body: bytes, quote_asset: str, top_n: int, day: dt.date) -> pl.DataFrame:
     """Rank `quote_asset` pairs by 24h quote volume; leveraged tokens and stablecoin bases are left out."""
     try:

@@ -21,7 +21,8 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from resources.http import RetryPolicy, SourceError, get_bytes
+from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
+from resources.symbols import is_valid_symbol, normalized_symbols
 
 DEFAULT_BASE_URL = "https://cdn.finra.org"
 
@@ -90,11 +91,24 @@ def _fields_per_line(rows: bytes) -> np.ndarray:
     return np.searchsorted(pipes, ends) - np.searchsorted(pipes, starts) + 1
 
 
-def parse_short_volume(body: bytes, facility: str, day: dt.date) -> pl.DataFrame:
+@dataclass(frozen=True)
+class ParsedFile:
+    """A facility file's rows; the symbols that fit no ticker form (their rows are left out); whether
+    the file carried FINRA's record-count trailer (it then matched: the file is complete)."""
+
+    frame: pl.DataFrame
+    rejected: tuple[str, ...] = ()
+    complete: bool = False
+
+
+@names_its_errors(FinraFileError, lambda body, facility, day: f"FINRA {facility} {day} ({file_name(facility, day)})")
+def parse_short_volume(body: bytes, facility: str, day: dt.date) -> ParsedFile:
     """Parse one facility file into SHORT_VOLUME_SCHEMA, refusing anything off-format.
 
     Errors name the facility, the day and the 1-based line of the file, so a user can open the file
-    at that line; nothing is partially accepted.
+    at that line; nothing is partially accepted. Symbols are FINRA's CQS forms (BRK/B, ABRpA),
+    normalised to the lake's one form (BRK.B, ABR$A: resources.symbols.normalize_symbol) so they join
+    the directory and the prices; a symbol that fits no ticker form is left out and reported.
     """
     where = f"FINRA {facility} {day.isoformat()} ({file_name(facility, day)})"
     text = body.rstrip(b"\r\n")  # FINRA ends lines with CRLF; polars and the checks below take the \r as is
@@ -129,7 +143,14 @@ def parse_short_volume(body: bytes, facility: str, day: dt.date) -> pl.DataFrame
         if rows
         else pl.DataFrame(schema=schema)
     )
-    return _typed(raw, facility, day, where)
+    return _with_valid_symbols(_typed(raw, facility, day, where), complete=trailer_count is not None)
+
+
+def _with_valid_symbols(frame: pl.DataFrame, complete: bool) -> ParsedFile:
+    checked = frame.with_columns(normalized_symbols(pl.col("symbol")).alias("normalized"))
+    valid = checked.select(is_valid_symbol(pl.col("normalized")))["normalized"]
+    kept = checked.filter(valid).with_columns(pl.col("normalized").alias("symbol")).drop("normalized")
+    return ParsedFile(kept, tuple(checked.filter(~valid)["symbol"].to_list()), complete)
 
 
 def _typed(raw: pl.DataFrame, facility: str, day: dt.date, where: str) -> pl.DataFrame:
@@ -146,10 +167,13 @@ def _typed(raw: pl.DataFrame, facility: str, day: dt.date, where: str) -> pl.Dat
         "a date that is not YYYYMMDD": trade_date.is_null(),
         f"a date other than {day:%Y%m%d}": trade_date != day,
         "an empty symbol": pl.col("symbol").fill_null("") == "",
-        "a ShortVolume that is not a number >= 0": ~(pl.col("short_volume") >= 0).fill_null(False),
-        "a TotalVolume that is not a number >= 0": ~(pl.col("total_volume") >= 0).fill_null(False),
-        "a ShortExemptVolume that is not a number >= 0": pl.col("ShortExemptVolume").is_not_null()
-        & ~(pl.col("short_exempt_volume") >= 0).fill_null(False),
+        "a ShortVolume that is not a finite number >= 0": ~_finite_non_negative("short_volume"),
+        "a TotalVolume that is not a finite number >= 0": ~_finite_non_negative("total_volume"),
+        "a ShortExemptVolume that is not a finite number >= 0": pl.col("ShortExemptVolume").is_not_null()
+        & ~_finite_non_negative("short_exempt_volume"),
+        "a ShortVolume above the TotalVolume": (pl.col("short_volume") > pl.col("total_volume")).fill_null(False),
+        "a ShortExemptVolume above the ShortVolume": (pl.col("short_exempt_volume") > pl.col("short_volume"))
+        .fill_null(False),
     }
     checked = raw.select(
         pl.col("Date").str.strptime(pl.Date(), "%Y%m%d", strict=False).alias("trade_date"),
@@ -171,6 +195,11 @@ def _typed(raw: pl.DataFrame, facility: str, day: dt.date, where: str) -> pl.Dat
     return checked.drop("ShortExemptVolume")
 
 
+def _finite_non_negative(column: str) -> pl.Expr:
+    """Not null, not NaN or infinity (a float parse takes 'nan' and 'inf'), not below zero."""
+    return (pl.col(column).is_finite() & (pl.col(column) >= 0)).fill_null(False)
+
+
 @dataclass(frozen=True)
 class FetchedDay:
     """The outcome of one trading day: its rows, or the error that names what went wrong."""
@@ -178,6 +207,8 @@ class FetchedDay:
     day: dt.date
     frame: pl.DataFrame | None
     error: SourceError | None
+    rejected: tuple[str, ...] = ()
+    complete: bool = False  # every facility file carried its record-count trailer
 
 
 class FinraClient(dg.ConfigurableResource):
@@ -203,9 +234,15 @@ class FinraClient(dg.ConfigurableResource):
 
         def fetch(client: httpx.Client, day: dt.date) -> FetchedDay:
             try:
-                return FetchedDay(day, self._fetch_day(client, day, policy), None)
+                files = self._fetch_day(client, day, policy)
             except SourceError as exc:
                 return FetchedDay(day, None, exc)
+            except Exception as exc:  # a library's own error (a parser's division, a codec): name the day
+                return FetchedDay(day, None, SourceError(f"FINRA {day}: {type(exc).__name__}: {exc}"))
+            frame = pl.concat([f.frame for f in files], how="vertical") if files else pl.DataFrame(
+                schema=SHORT_VOLUME_SCHEMA)
+            return FetchedDay(day, frame, None, tuple(s for f in files for s in f.rejected),
+                              all(f.complete for f in files))
 
         with (
             httpx.Client(timeout=self.timeout_seconds, headers={"User-Agent": "tickerlake"}) as client,
@@ -219,10 +256,10 @@ class FinraClient(dg.ConfigurableResource):
             while pending:
                 yield pending.popleft().result()
 
-    def _fetch_day(self, client: httpx.Client, day: dt.date, policy: RetryPolicy) -> pl.DataFrame:
-        frames = []
+    def _fetch_day(self, client: httpx.Client, day: dt.date, policy: RetryPolicy) -> list[ParsedFile]:
+        files = []
         for facility in facilities_on(day):
             what = f"FINRA {facility.code} {day.isoformat()}"
             body = get_bytes(client, self.url(facility.code, day), what=what, policy=policy)
-            frames.append(parse_short_volume(body, facility.code, day))
-        return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=SHORT_VOLUME_SCHEMA)
+            files.append(parse_short_volume(body, facility.code, day))
+        return files

@@ -12,7 +12,7 @@ import httpx
 import polars as pl
 from pydantic import Field
 
-from resources.http import RetryPolicy, SourceError, get_bytes
+from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
 
 DEFAULT_BASE_URL = "https://www.ecb.europa.eu"
 HIST_PATH = "/stats/eurofxref/eurofxref-hist.zip"
@@ -25,6 +25,7 @@ class FxFileError(SourceError):
     """The ECB archive is not the zip with eurofxref-hist.csv it should be."""
 
 
+@names_its_errors(FxFileError, lambda archive: f"ECB {HIST_PATH}")
 def parse_eurofxref_hist(archive: bytes) -> pl.DataFrame:
     """Long format: one row per day and currency with a fix; N/A is no row, not a zero."""
     try:

@@ -6,9 +6,11 @@ when they do not clear. 404 is never retried: on a trading day it means the file
 """
 
 import email.utils
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 from tenacity import (
@@ -20,10 +22,34 @@ from tenacity import (
 )
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+T = TypeVar("T")
 
 
 class SourceError(RuntimeError):
     """A source could not deliver a usable file; the message names source, partition and cause."""
+
+
+def names_its_errors(
+    error: type[SourceError], describe: Callable[..., str]
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """A parser of untrusted bytes fails with `error`, naming the source and the file, symbol or day
+    (`describe` of the parser's arguments), whatever raised inside it: a KeyError on a missing field, a
+    division by a zero denominator, a codec's own exception. Never an unnamed exception."""
+
+    def wrap(parse: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(parse)
+        def parse_or_name(*args: object, **kwargs: object) -> T:
+            try:
+                return parse(*args, **kwargs)
+            except SourceError:
+                raise
+            except Exception as exc:
+                raise error(f"{describe(*args, **kwargs)}: not the source's format ({type(exc).__name__}: "
+                            f"{str(exc)[:300]})") from exc
+
+        return parse_or_name
+
+    return wrap
 
 
 class SourceFileMissing(SourceError):

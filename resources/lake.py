@@ -39,11 +39,13 @@ from pydantic import Field, PrivateAttr
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from resources import duckdb_env
+from resources.completeness import Completeness, ShrinkRefused, losses, refusal
 
 CATALOG_ALIAS = "tickerlake"
 # Data files as the lake wrote them before the catalog: zstd is ~40% smaller than DuckLake's snappy.
 PARQUET_COMPRESSION = "zstd"
-RAW_SCHEMA = "raw"
+RAW_SCHEMA, QUARANTINE_SCHEMA = "raw", "quarantine"
+QUARANTINE_PARTITION, QUARANTINE_REASONS = "_partition", "_reasons"
 LOADED_AT = "_loaded_at"
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -55,7 +57,8 @@ class LakeWriteError(RuntimeError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """A table of the lake's raw schema: its columns, and the order its rows are read back in.
+    """A table of the lake (the raw schema unless said): its columns, its key (unique per row), the
+    order its rows are read back in, and what a replacement may not lose (resources.completeness).
 
     Every table also has LOADED_AT, the time its row's values were last written: incremental models
     read exactly the rows written since their last build.
@@ -64,10 +67,19 @@ class Dataset:
     name: str
     schema: Mapping[str, pl.DataType]
     order: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()
+    completeness: Completeness | None = None
+    schema_name: str = RAW_SCHEMA
 
     @property
     def table(self) -> str:
-        return f'{RAW_SCHEMA}."{self.name}"'
+        return f'{self.schema_name}."{self.name}"'
+
+    @property
+    def quarantine(self) -> "Dataset":
+        """Where this dataset's partitions that failed a blocking check are kept, with the reasons."""
+        extra = {QUARANTINE_PARTITION: pl.String(), QUARANTINE_REASONS: pl.String()}
+        return Dataset(self.name, {**self.schema, **extra}, self.order, schema_name=QUARANTINE_SCHEMA)
 
 
 class Between(NamedTuple):
@@ -261,18 +273,26 @@ class LakeResource(dg.ConfigurableResource):
 
     def ensure(self, datasets: Sequence[Dataset]) -> None:
         """Create the datasets' tables where missing and add columns the schema gained; typed, empty."""
-        missing = [d for d in datasets if d.name not in self._ensured]
+        missing = [d for d in datasets if d.table not in self._ensured]
         if missing:
             names = ", ".join(d.name for d in missing)
             self.transaction(lambda tx: [tx.ensure(d) for d in missing], f"the tables of {names}")
 
     def replace(
         self, dataset: Dataset, frame: pl.DataFrame, where: Where | Sequence[Where] | None = None,
-        keep_stamps: bool = False,
-    ) -> int:
+        keep_stamps: bool = False, allow_shrink: bool = False, complete: Sequence[Any] = (),
+    ) -> "Replaced":
         """Replace the rows matching `where` (None: the whole table) with `frame`, in one transaction."""
         what = f"{dataset.name} {describe(_selections(where))}"
-        return self.transaction(lambda tx: tx.replace(dataset, frame, where, keep_stamps), what)
+        return self.transaction(
+            lambda tx: tx.replace(dataset, frame, where, keep_stamps, allow_shrink, complete), what
+        )
+
+    def quarantine(self, dataset: Dataset, frame: pl.DataFrame, partition: str, reasons: str) -> None:
+        """Keep a partition that failed its blocking checks aside, in quarantine.<dataset>, never published."""
+        kept = frame.with_columns(pl.lit(partition).alias(QUARANTINE_PARTITION),
+                                  pl.lit(reasons).alias(QUARANTINE_REASONS))
+        self.replace(dataset.quarantine, kept, where={QUARANTINE_PARTITION: partition})
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -297,6 +317,14 @@ class LakeResource(dg.ConfigurableResource):
         return [row[0] for row in rows]
 
 
+@dataclass(frozen=True)
+class Replaced:
+    """What a replacement wrote, and the partitions it refused to shrink (their stored rows are kept)."""
+
+    rows: int
+    refused: list[str]
+
+
 class Transaction:
     """The writes and reads of one lake transaction (see LakeResource.transaction)."""
 
@@ -306,37 +334,54 @@ class Transaction:
         self.created: set[str] = set()
 
     def ensure(self, dataset: Dataset) -> None:
-        if dataset.name in self.ensured or dataset.name in self.created:
+        if dataset.table in self.ensured or dataset.table in self.created:
             return
-        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset.schema_name}")
         _create_or_extend(self.con, dataset)
-        self.created.add(dataset.name)
+        self.created.add(dataset.table)
 
     def replace(
         self, dataset: Dataset, frame: pl.DataFrame, where: Where | Sequence[Where] | None = None,
-        keep_stamps: bool = False,
-    ) -> int:
-        """Replace the rows matching `where` (None: the whole table) with `frame`; returns rows written.
+        keep_stamps: bool = False, allow_shrink: bool = False, complete: Sequence[Any] = (),
+    ) -> "Replaced":
+        """Replace the rows matching `where` (None: the whole table) with `frame`.
 
         Every row gets LOADED_AT = now; with `keep_stamps`, a row equal to one it replaces keeps that
         row's LOADED_AT, so a re-fetch that changed nothing shows incremental models nothing new.
+
+        A partition that would lose more than the dataset's completeness allows (resources.completeness)
+        keeps its stored rows and is named in the result's `refused`; the others are replaced. A
+        dataset replaced whole (no `per` column) raises ShrinkRefused instead. `complete` lists the
+        partitions whose source said they are complete, and `allow_shrink` is the override.
         """
         self.ensure(dataset)
         selections = _selections(where)
         frame = frame.select(list(dataset.schema)).cast(dict(dataset.schema))
-        stored = _read(self.con, dataset, selections, stamps=True) if keep_stamps else None
-        stamped = stamp_rows(frame, stored)
+        rule = None if allow_shrink else dataset.completeness
+        stored = _read(self.con, dataset, selections, stamps=True) if keep_stamps or rule else None
+        found = {} if rule is None else {
+            value: problems for value, problems in losses(stored.drop(LOADED_AT), frame, rule).items()
+            if value not in complete
+        }
+        if found and rule.per is None:
+            raise ShrinkRefused(refusal(f"{dataset.name} {describe(selections)}", found[None]))
+        kept = ""
+        if found:
+            frame = frame.filter(~pl.col(rule.per).is_in(pl.Series(list(found), dtype=frame[rule.per].dtype).implode()))
+            kept = f' AND "{rule.per}" NOT IN ({", ".join("?" * len(found))})'
+        stamped = stamp_rows(frame, stored if keep_stamps else None)
         if where is None:
-            self.con.execute(f"DELETE FROM {dataset.table}")
+            self.con.execute(f"DELETE FROM {dataset.table} WHERE true{kept}", list(found))
         for condition, params in (_predicate(s) for s in selections):
-            self.con.execute(f"DELETE FROM {dataset.table} WHERE {condition}", params)
+            self.con.execute(f"DELETE FROM {dataset.table} WHERE ({condition}){kept}", [*params, *found])
         if stamped.height:
             self.con.register("incoming_rows", stamped.to_arrow())
             try:
                 self.con.execute(f"INSERT INTO {dataset.table} BY NAME SELECT * FROM incoming_rows")
             finally:
                 self.con.unregister("incoming_rows")
-        return stamped.height
+        refused = [refusal(f"{dataset.name} {rule.per}={value}", problems) for value, problems in found.items()]
+        return Replaced(stamped.height, refused)
 
     def read(
         self, dataset: Dataset, where: Where | Sequence[Where] | None = None, stamps: bool = False
@@ -420,7 +465,7 @@ def _create_or_extend(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
     empty = pl.DataFrame(schema={**dataset.schema, LOADED_AT: pl.Datetime("us", "UTC")})
     existing = {row[0] for row in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-        [CATALOG_ALIAS, RAW_SCHEMA, dataset.name],
+        [CATALOG_ALIAS, dataset.schema_name, dataset.name],
     ).fetchall()}
     con.register("empty_rows", empty.to_arrow())
     try:

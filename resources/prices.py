@@ -34,7 +34,7 @@ import polars as pl
 from pydantic import Field, PrivateAttr
 from pyrate_limiter import Duration, Limiter, Rate
 
-from resources.http import RetryPolicy, SourceError, get_bytes
+from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
 
 YAHOO_BASE_URL = "https://query1.finance.yahoo.com"
 TIINGO_BASE_URL = "https://api.tiingo.com"
@@ -89,6 +89,7 @@ def yahoo_symbol(symbol: str) -> str:
     return symbol.replace(".", "-")
 
 
+@names_its_errors(PriceFormatError, lambda body, symbol: f"Yahoo chart {symbol}")
 def parse_yahoo_chart(body: bytes, symbol: str) -> pl.DataFrame:
     """Yahoo's /v8/finance/chart JSON, un-adjusted for splits.
 
@@ -123,7 +124,7 @@ def parse_yahoo_chart(body: bytes, symbol: str) -> pl.DataFrame:
             "close": quote.get("close", []), "volume": quote.get("volume", []),
         },
         schema={"trade_date": pl.Date(), **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume")}},
-    ).filter(pl.col("close").is_not_null())
+    ).filter(pl.col("close").is_not_null()).unique("trade_date", keep="last", maintain_order=True)
     later_splits = pl.Series([_product(r for d, r in splits.items() if d > day) for day in frame["trade_date"]],
                              dtype=pl.Float64())
     return frame.with_columns(
@@ -145,6 +146,7 @@ def _product(values: Iterable[float]) -> float:
     return result
 
 
+@names_its_errors(PriceFormatError, lambda body, symbol: f"Tiingo {symbol}")
 def parse_tiingo(body: bytes, symbol: str) -> pl.DataFrame:
     """Tiingo's /tiingo/daily/<ticker>/prices JSON: raw OHLCV with divCash and splitFactor per day."""
     what = f"Tiingo {symbol}"
@@ -183,6 +185,7 @@ def _polygon_results(body: bytes, what: str) -> list[dict]:
     return results
 
 
+@names_its_errors(PriceFormatError, lambda body, what, *_: what)
 def parse_polygon_bars(body: bytes, what: str, symbol: str | None = None) -> pl.DataFrame:
     """Aggregates answers (grouped daily, or one ticker's range): o/h/l/c/v per bar, t in ms (New York
     midnight of the day); the ticker from `T` (grouped) or `symbol` (a ticker's range)."""
@@ -203,6 +206,7 @@ def parse_polygon_bars(body: bytes, what: str, symbol: str | None = None) -> pl.
     )
 
 
+@names_its_errors(PriceFormatError, lambda body, what: what)
 def parse_polygon_splits(body: bytes, what: str) -> pl.DataFrame:
     """/v3/reference/splits: split_to / split_from on execution_date (2-for-1: from 1, to 2)."""
     rows = [(dt.date.fromisoformat(r["execution_date"]), r["ticker"], float(r["split_to"]) / float(r["split_from"]))
@@ -211,6 +215,7 @@ def parse_polygon_splits(body: bytes, what: str) -> pl.DataFrame:
                         orient="row").unique(["trade_date", "symbol"], keep="first")
 
 
+@names_its_errors(PriceFormatError, lambda body, what: what)
 def parse_polygon_dividends(body: bytes, what: str) -> pl.DataFrame:
     """/v3/reference/dividends: cash amounts on their ex-dividend dates, summed per day."""
     rows = [(dt.date.fromisoformat(r["ex_dividend_date"]), r["ticker"], float(r["cash_amount"]))
@@ -393,6 +398,8 @@ class PricesResource(dg.ConfigurableResource):
                 return Fetched(symbol, provider.daily(client, symbol, start, end), None)
             except SourceError as error:
                 return Fetched(symbol, None, error)
+            except Exception as error:  # whatever a library raised: named, and the other symbols go on
+                return Fetched(symbol, None, SourceError(f"{provider.name} {symbol}: {type(error).__name__}: {error}"))
 
         window = 2 * self.max_concurrent_requests
         with provider.open_client(self.timeout_seconds) as client, \

@@ -14,7 +14,7 @@ import httpx
 import polars as pl
 from pydantic import Field, PrivateAttr
 
-from resources.http import RetryPolicy, SourceError, get_bytes
+from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
 
 DEFAULT_WWW_URL = "https://www.sec.gov"
 DEFAULT_DATA_URL = "https://data.sec.gov"
@@ -39,6 +39,7 @@ def _json(body: bytes, what: str) -> dict:
     return document
 
 
+@names_its_errors(SecFormatError, lambda body: "SEC company_tickers_exchange.json")
 def parse_company_tickers_exchange(body: bytes) -> pl.DataFrame:
     """{"fields": ["cik","name","ticker","exchange"], "data": [[320193, "Apple Inc.", "AAPL", "Nasdaq"], ...]}"""
     what = "SEC company_tickers_exchange.json"
@@ -49,6 +50,7 @@ def parse_company_tickers_exchange(body: bytes) -> pl.DataFrame:
     return pl.DataFrame(document["data"], schema=list(TICKERS_SCHEMA), orient="row").cast(TICKERS_SCHEMA)
 
 
+@names_its_errors(SecFormatError, lambda body, cik: f"SEC submissions CIK{cik:010d}")
 def parse_submission(body: bytes, cik: int) -> dict[str, object]:
     """The SIC of one filer; an empty "sic" (some funds and trusts have none) stays null."""
     what = f"SEC submissions CIK{cik:010d}"

@@ -15,7 +15,7 @@ import httpx
 import polars as pl
 from pydantic import Field
 
-from resources.http import RetryPolicy, SourceError, get_bytes
+from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
 
 DEFAULT_BASE_URL = "https://www.nasdaqtrader.com"
 NASDAQ_LISTED = "nasdaqlisted.txt"
@@ -47,6 +47,46 @@ class InvalidSymbol(ValueError):
 
 class DirectoryFileError(SourceError):
     """A symbol directory file that is not in Nasdaq Trader's format."""
+
+
+# CQS suffixes (FINRA's files, the directory's "CQS Symbol") -> the ACT form the directory lists as
+# its symbol, which every table of the lake uses: BRK/B -> BRK.B, ABRpA -> ABR$A, AIG/WS -> AIG.W.
+# Checked against every row of two real otherlisted.txt, of 2014 and 2025 (tests/test_symbols.py).
+# Written once in the regex syntax polars (Rust) takes: ${1} for a group, $$ for a dollar sign.
+CQS_TO_ACT = (
+    (r"/CL$", ""),  # called for redemption: the same security
+    (r"/", "."),
+    (r"\.WS\.([A-Z])$", ".${1}"),
+    (r"p([A-Z]?)(\.|$)", "$$${1}${2}"),
+    (r"\.WS$", ".W"),
+    (r"rw$", ".V"),
+    (r"r$", ".R"),
+    (r"w$", ".WI"),
+)
+_PYTHON_RULES = [
+    (re.compile(pattern), re.sub(r"\$\{(\d)\}", r"\\g<\1>", replacement).replace("$$", "$"))
+    for pattern, replacement in CQS_TO_ACT
+]
+
+
+def normalize_symbol(symbol: str) -> str:
+    """A ticker in the lake's one form (the directory's ACT symbol), whatever convention the source uses."""
+    symbol = symbol.strip()
+    for pattern, replacement in _PYTHON_RULES:
+        symbol = pattern.sub(replacement, symbol)
+    return symbol
+
+
+def normalized_symbols(column: pl.Expr) -> pl.Expr:
+    """normalize_symbol as a polars expression: a day's 40,000 symbols without a Python call each."""
+    expr = column.str.strip_chars()
+    for pattern, replacement in CQS_TO_ACT:
+        expr = expr.str.replace_all(pattern, replacement)
+    return expr
+
+
+def is_valid_symbol(column: pl.Expr) -> pl.Expr:
+    return column.str.contains(f"^(?:{SYMBOL_PATTERN.pattern})$")
 
 
 def validate_symbol(symbol: str) -> str:
@@ -84,6 +124,7 @@ def _read(header: list[str], rows: list[bytes], name: str, required: list[str]) 
     )
 
 
+@names_its_errors(DirectoryFileError, lambda body: f"Nasdaq Trader {NASDAQ_LISTED}")
 def parse_nasdaq_listed(body: bytes) -> pl.DataFrame:
     header, rows, snapshot = _split(body, NASDAQ_LISTED)
     raw = _read(header, rows, NASDAQ_LISTED, ["Symbol", "Security Name", "Market Category", "Test Issue", "ETF"])
@@ -98,6 +139,7 @@ def parse_nasdaq_listed(body: bytes) -> pl.DataFrame:
     return frame.cast(DIRECTORY_SCHEMA)
 
 
+@names_its_errors(DirectoryFileError, lambda body: f"Nasdaq Trader {OTHER_LISTED}")
 def parse_other_listed(body: bytes) -> pl.DataFrame:
     header, rows, snapshot = _split(body, OTHER_LISTED)
     raw = _read(header, rows, OTHER_LISTED, ["ACT Symbol", "Security Name", "Exchange", "Test Issue", "ETF"])

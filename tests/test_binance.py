@@ -105,7 +105,12 @@ def test_an_archive_whose_checksum_differs_is_refused(mirror: Mirror) -> None:
     refused = pytest.raises(ChecksumMismatch, match=r"SOLUSDT-1m-2025-01-03\.zip: SHA-256")
     with client(mirror).open() as session, refused:
         session.archive("SOLUSDT", "2025-01-03")
-    mirror.put_path(f"{path}.CHECKSUM", f"{hashlib.sha256(tampered.getvalue()).hexdigest()}  x.zip\n".encode())
+    digest = hashlib.sha256(tampered.getvalue()).hexdigest()
+    mirror.put_path(f"{path}.CHECKSUM", f"{digest}  SOLUSDT-1m-2025-01-02.zip\n".encode())
+    named_elsewhere = pytest.raises(ChecksumMismatch, match=r"names 'SOLUSDT-1m-2025-01-02\.zip', not this archive")
+    with client(mirror).open() as session, named_elsewhere:  # the right digest, but for another file
+        session.archive("SOLUSDT", "2025-01-03")
+    mirror.put_path(f"{path}.CHECKSUM", f"{digest}  SOLUSDT-1m-2025-01-03.zip\n".encode())
     with client(mirror).open() as session:
         assert session.archive("SOLUSDT", "2025-01-03").height == 100  # a matching checksum lets it through
 
@@ -261,8 +266,10 @@ def test_a_failing_pair_keeps_what_was_stored_and_names_itself(
                             tags=day_tags("2025-01-01", "2025-01-03"))
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
-    assert "1 of 3 pairs failed" in failure and "SOLUSDT" in failure and "SOLUSDT-1m-2025-01-02.zip" in failure
+    assert "1 of 3 pairs failed (SOLUSDT)" in failure and "SOLUSDT-1m-2025-01-02.zip" in failure
     assert stored(lake, "SOLUSDT").equals(before)
+    failed = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data.metadata
+    assert [line.split(":")[0] for line in failed["failed"].value] == ["SOLUSDT 2025-01-01..2025-01-03"]
 
 
 def test_top_up_schedule_asks_for_the_tail_of_every_pair(instance: dg.DagsterInstance) -> None:

@@ -126,3 +126,32 @@ def test_a_duplicate_key_in_the_newest_batch_fails_the_key_test(built: LakeResou
     failed = key_test()
     assert failed.returncode != 0
     assert "unique_combination_fct_short_volume_daily_trade_date__symbol" in failed.stdout
+
+
+def test_a_duplicate_raw_row_resolves_the_same_whatever_order_the_rows_are_read(
+    built: LakeResource, tmp_path: Path
+) -> None:
+    """Staging's dedup has a total order: the surviving row of a duplicate key never depends on the
+    order in which the rows happen to be stored (or read by several threads)."""
+    survivors = []
+    for order in ("ASC", "DESC"):
+        copy = branch_of(built, tmp_path / f"copy-{order}.sqlite")
+        with copy.connect(read_only=False) as con:
+            con.execute(
+                f"""INSERT INTO raw.finra_short_volume
+                    SELECT f.* REPLACE (f.short_volume + n AS short_volume, f.total_volume + n AS total_volume)
+                    FROM raw.finra_short_volume AS f, range(1, 3) AS t(n)
+                    WHERE trade_date = DATE '2024-07-15' AND symbol = 'AAPL'
+                    ORDER BY n {order}"""
+            )
+            survivors.append(con.execute(
+                """SELECT facility, short_volume, total_volume FROM staging.stg_finra__short_volume
+                   WHERE trade_date = DATE '2024-07-15' AND symbol = 'AAPL' ORDER BY facility"""
+            ).fetchall())
+        copy.close()
+    with built.connect(read_only=True) as con:
+        stored = con.execute(
+            """SELECT facility, short_volume + 2, total_volume + 2 FROM raw.finra_short_volume
+               WHERE trade_date = DATE '2024-07-15' AND symbol = 'AAPL' ORDER BY facility"""
+        ).fetchall()
+    assert survivors[0] == survivors[1] == stored

@@ -4,7 +4,6 @@ import datetime as dt
 import hashlib
 
 import dagster as dg
-import pytest
 
 from assets.finra import ASSET_KEY, DATASET, RANGE_CHECK, UNIQUE_CHECK, finra_short_volume
 from assets.partitions import trading_days
@@ -55,7 +54,7 @@ def test_a_range_materializes_in_one_run_with_every_day_stored(
     materialized = instance.get_materialized_partitions(ASSET_KEY)
     assert len(materialized) == 9
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {UNIQUE_CHECK: True, RANGE_CHECK: True}
+    assert checks == {UNIQUE_CHECK: True, RANGE_CHECK: True, "volumes_finite": True}
     metadata = result.asset_materializations_for_node("raw__finra_short_volume")[0].metadata
     assert metadata["dagster/row_count"].value == len(lake_rows(lake))
 
@@ -98,20 +97,57 @@ def test_missing_file_on_a_trading_day_fails_the_partition(
     assert lake.read(DATASET, where={"trade_date": dt.date(2024, 7, 5)}).is_empty()
 
 
-@pytest.mark.parametrize(
-    ("rows", "failed_check"),
-    [
-        ([b"20240715|AAPL|900|0|600|Q"], RANGE_CHECK),
-        ([b"20240715|AAPL|350|5|600|Q", b"20240715|AAPL|350|5|600|Q"], UNIQUE_CHECK),
-    ],
-)
-def test_checks_catch_short_above_total_and_duplicate_keys(
-    rows: list[bytes], failed_check: str,
+def fnsq_file(*rows: bytes, trailer: bool = True) -> bytes:
+    header = b"Date|Symbol|ShortVolume|ShortExemptVolume|TotalVolume|Market"
+    return b"\r\n".join([header, *rows, *([str(len(rows)).encode()] if trailer else [])]) + b"\r\n"
+
+
+def test_a_day_failing_its_checks_is_quarantined_and_the_stored_day_stays(
     finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance, finra_mirror: FinraMirror,
 ) -> None:
-    header = b"Date|Symbol|ShortVolume|ShortExemptVolume|TotalVolume|Market"
-    finra_mirror.put("FNSQ", dt.date(2024, 7, 15), b"\r\n".join([header, *rows, str(len(rows)).encode()]))
+    day = dt.date(2024, 7, 15)
+    assert materialize_range("2024-07-15", "2024-07-15", finra, lake, instance).success
+    before = lake.read(DATASET, where={"trade_date": day}, stamps=True)
+    finra_mirror.put("FNSQ", day, fnsq_file(b"20240715|AAPL|350|5|600|Q", b"20240715|AAPL|350|5|600|Q"))
     result = materialize_range("2024-07-15", "2024-07-15", finra, lake, instance)
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks[failed_check] is False
-    assert sum(checks.values()) == 1
+    assert not result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks[UNIQUE_CHECK].passed is False and checks[RANGE_CHECK].passed is True
+    assert checks[UNIQUE_CHECK].metadata["quarantined"].value == ["2024-07-15"]
+    assert "quarantine.\"finra_short_volume\"" in checks[UNIQUE_CHECK].metadata["inspect"].value
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert "FINRA 2024-07-15: quarantined, failed unique_trade_date_symbol_facility" in failure
+    assert lake.read(DATASET, where={"trade_date": day}, stamps=True).equals(before), "readers still see the old day"
+    quarantined = lake.read(DATASET.quarantine, where={"_partition": "2024-07-15"})
+    assert quarantined.filter(facility="FNSQ")["symbol"].to_list() == ["AAPL", "AAPL"]
+
+
+def test_short_volume_above_total_never_enters_the_lake(
+    finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance, finra_mirror: FinraMirror,
+) -> None:
+    finra_mirror.put("FNSQ", dt.date(2024, 7, 15), fnsq_file(b"20240715|AAPL|900|0|600|Q"))
+    result = materialize_range("2024-07-15", "2024-07-15", finra, lake, instance)
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert "FNSQshvol20240715.txt) line 2: a ShortVolume above the TotalVolume" in failure
+    assert lake.read(DATASET).is_empty()
+
+
+def test_a_day_without_trailers_may_not_shrink_the_stored_day_unless_told(
+    finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance, finra_mirror: FinraMirror,
+) -> None:
+    day = dt.date(2024, 7, 15)
+    assert materialize_range("2024-07-15", "2024-07-15", finra, lake, instance).success
+    before = lake.read(DATASET, where={"trade_date": day}, stamps=True)
+    for facility in ("CNMS", "FNSQ", "FNQC", "FNYX", "FNRA", "FORF"):
+        finra_mirror.put(facility, day, fnsq_file(trailer=False))  # every file empty, no trailer: truncated?
+    result = materialize_range("2024-07-15", "2024-07-15", finra, lake, instance)
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert "refused to replace finra_short_volume trade_date=2024-07-15 with less" in failure
+    assert f"rows {before.height:,} -> 0" in failure
+    assert lake.read(DATASET, where={"trade_date": day}, stamps=True).equals(before)
+    restated = dg.materialize(
+        [finra_short_volume], resources={"finra": finra, "lake": lake}, instance=instance,
+        tags={"dagster/asset_partition_range_start": "2024-07-15", "dagster/asset_partition_range_end": "2024-07-15"},
+        run_config={"ops": {"raw__finra_short_volume": {"config": {"allow_shrink": True}}}},
+    )
+    assert restated.success and lake.read(DATASET, where={"trade_date": day}).is_empty()

@@ -3,11 +3,15 @@
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Callable
 
+import dagster as dg
 import pytest
 
-from resources.fx import FxFileError, parse_eurofxref_hist
-from tests.conftest import SAMPLE_ROOT
+from assets.fx import DATASET, fx_rates_ecb
+from resources.fx import HIST_PATH, EcbClient, FxFileError, parse_eurofxref_hist
+from resources.lake import LakeResource
+from tests.conftest import SAMPLE_ROOT, SOURCE_HOSTS, serve_all_sources, source_url
 from tests.platform_build import rows
 
 ARCHIVE = SAMPLE_ROOT / "www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
@@ -42,3 +46,50 @@ def test_eur_prices_get_usd_through_the_days_fix(platform_build) -> None:
 def test_usd_listings_convert_one_to_one(platform_build) -> None:
     assert rows(platform_build, "SELECT DISTINCT usd_per_unit FROM marts.fct_prices_daily WHERE currency = 'USD'") == [
         (1.0,)]
+
+
+def archive(edit: Callable[[list[list[str]]], list[list[str]]]) -> bytes:
+    """The sample's archive with its CSV cells changed by `edit` (header row first)."""
+    with zipfile.ZipFile(ARCHIVE) as source:
+        cells = [line.split(",") for line in source.read("eurofxref-hist.csv").decode().splitlines()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as changed:
+        changed.writestr("eurofxref-hist.csv", "\n".join(",".join(row) for row in edit(cells)) + "\n")
+    return buffer.getvalue()
+
+
+def without_jpy(cells: list[list[str]]) -> list[list[str]]:
+    column = cells[0].index("JPY")
+    return [row[:column] + row[column + 1:] for row in cells]
+
+
+def negative_gbp(cells: list[list[str]]) -> list[list[str]]:
+    column = cells[0].index("GBP")
+    cells[1][column] = "-0.8395"
+    return cells
+
+
+def test_an_archive_that_lost_a_currency_or_breaks_a_rule_leaves_the_stored_rates(lake: LakeResource) -> None:
+    with serve_all_sources() as mirror, dg.instance_for_test() as instance:
+        resources = {"lake": lake, "ecb": EcbClient(base_url=source_url(mirror, "ecb"), retry_attempts=1)}
+
+        def run(**config: bool) -> dg.ExecuteInProcessResult:
+            return dg.materialize([fx_rates_ecb], resources=resources, instance=instance, raise_on_error=False,
+                                  run_config={"ops": {"raw__fx_rates_ecb": {"config": config}}})
+
+        def failure(result: dg.ExecuteInProcessResult) -> str:
+            return next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+
+        assert run().success
+        stored = lake.read(DATASET, stamps=True)
+        mirror.put_path(f"/{SOURCE_HOSTS['ecb']}{HIST_PATH}", archive(without_jpy))
+        shrunk = run()
+        assert not shrunk.success and "currency gone: 1 (JPY)" in failure(shrunk)
+        assert lake.read(DATASET, stamps=True).equals(stored)
+        mirror.put_path(f"/{SOURCE_HOSTS['ecb']}{HIST_PATH}", archive(negative_gbp))
+        broken = run()
+        assert not broken.success and "quarantined, failed rate_positive" in failure(broken)
+        assert lake.read(DATASET, stamps=True).equals(stored)
+        mirror.put_path(f"/{SOURCE_HOSTS['ecb']}{HIST_PATH}", archive(without_jpy))
+        assert run(allow_shrink=True).success, "a restatement goes through when the run says so"
+        assert "JPY" not in lake.read(DATASET)["currency"].to_list()

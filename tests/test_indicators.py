@@ -9,7 +9,8 @@ import pytest
 import talib
 
 from assets import indicators as ind
-from assets.binance import Fetched, rollup, store_month
+from assets.binance import KLINE_RULES, KLINES_DATASET, Fetched, rollup, store_month
+from assets.checks import Ledger
 from resources.binance import parse_klines_csv, unzip_single_csv
 from resources.lake import LakeResource
 from tests.conftest import SAMPLE_ROOT
@@ -115,7 +116,8 @@ def test_bars_past_the_last_minute_are_not_closed(tmp_path: Path) -> None:
     minutes = parse_klines_csv(unzip_single_csv(MONTHLY.read_bytes(), "s"), "BTCUSDT", "s")
     cut = minutes.filter(pl.col("open_time") < dt.datetime(2024, 12, 31, 10, 30, tzinfo=dt.UTC))
     store_month(lake, "BTCUSDT", [Fetched("test", dt.datetime(2024, 12, 1, tzinfo=dt.UTC),
-                                          dt.datetime(2025, 1, 1, tzinfo=dt.UTC), cut)])
+                                          dt.datetime(2025, 1, 1, tzinfo=dt.UTC), cut)],
+                Ledger(KLINES_DATASET, KLINE_RULES))
     frame = ind.pair_indicators(lake, "BTCUSDT", minute_days=2)
     hours = frame.filter(pl.col("interval") == "1h")
     assert hours["is_closed"].to_list()[-2:] == [True, False]  # 10:00 has only 30 minutes

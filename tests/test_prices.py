@@ -4,6 +4,8 @@ import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import numpy as np
@@ -28,6 +30,7 @@ from tests.platform_build import rows
 
 CHARTS = "query1.finance.yahoo.com/v8/finance/chart"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def test_yahoo_chart_is_restored_to_raw_prices_around_a_split() -> None:
@@ -257,3 +260,75 @@ def test_the_daily_asset_stores_a_bulk_day_for_known_symbols_and_keeps_the_other
     assert stored.filter(symbol="GIK")["close"].to_list() == [10.02]
     assert stored.filter(symbol="ZZZ").equals(kept), "a symbol the market day lacks keeps its bar"
     assert len(mirror.requests) == 3, "one day of the whole market: three requests, not one per symbol"
+
+
+def chart(symbol: str, edit: Callable[[dict, list[dt.date]], None]) -> bytes:
+    """The sample's chart JSON of `symbol`, changed by `edit(result, new_york_dates)`."""
+    body = json.loads((SAMPLE_ROOT / CHARTS / symbol).read_bytes())
+    result = body["chart"]["result"][0]
+    dates = [dt.datetime.fromtimestamp(t, NEW_YORK).date() for t in result["timestamp"]]
+    edit(result, dates)
+    return json.dumps(body).encode()
+
+
+def drop_days(*days: dt.date) -> Callable[[dict, list[dt.date]], None]:
+    def edit(result: dict, dates: list[dt.date]) -> None:
+        keep = [i for i, day in enumerate(dates) if day not in days]
+        result["timestamp"] = [result["timestamp"][i] for i in keep]
+        for series in [*result["indicators"]["quote"], *result["indicators"]["adjclose"]]:
+            for name, values in series.items():
+                series[name] = [values[i] for i in keep]
+    return edit
+
+
+def inverted_bar(day: dt.date) -> Callable[[dict, list[dt.date]], None]:
+    def edit(result: dict, dates: list[dt.date]) -> None:
+        quote, i = result["indicators"]["quote"][0], dates.index(day)
+        quote["high"][i], quote["low"][i] = quote["low"][i] - 1, quote["high"][i] + 1
+    return edit
+
+
+def test_a_symbol_that_would_lose_bars_or_breaks_a_rule_keeps_its_bars_and_the_rest_is_stored(
+    lake: LakeResource,
+) -> None:
+    july = dt.date(2024, 7, 1), dt.date(2024, 7, 12)
+    with serve_all_sources() as mirror, dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("symbols", ["AAPL", "JPM", "KO"])
+        prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), retry_attempts=2, max_retry_wait_seconds=0)
+
+        def run(first: dt.date, last: dt.date, **config: bool) -> dg.ExecuteInProcessResult:
+            return dg.materialize([prices_daily], resources={"lake": lake, "prices": prices}, instance=instance,
+                                  tags={RANGE_START: f"{first}", RANGE_END: f"{last}"}, raise_on_error=False,
+                                  run_config={"ops": {"raw__prices_daily": {"config": config}}})
+
+        assert run(*july).success
+        stored = {s: lake.read(DATASET, where={"symbol": s}, stamps=True) for s in ("JPM", "KO")}
+        lake.replace(DATASET, stored_aapl := lake.read(DATASET, where={"symbol": "AAPL"}).head(3),
+                     where={"symbol": "AAPL"})
+        mirror.put_path(f"/{CHARTS}/KO", chart("KO", drop_days(dt.date(2024, 7, 9), dt.date(2024, 7, 10))))
+        mirror.put_path(f"/{CHARTS}/JPM", chart("JPM", inverted_bar(dt.date(2024, 7, 8))))
+        failed = run(*july)
+        assert not failed.success
+        message = next(e for e in failed.all_events if e.is_step_failure).step_failure_data.error.message
+        assert "2 of 3 symbols failed" in message
+        assert "trade_date gone: 2 (2024-07-09, 2024-07-10)" in message
+        assert "JPM 2024-07-01..2024-07-12: quarantined, failed prices_positive" in message
+        for symbol, before in stored.items():
+            assert lake.read(DATASET, where={"symbol": symbol}, stamps=True).equals(before), symbol
+        assert lake.read(DATASET, where={"symbol": "AAPL"}).height == 9 > stored_aapl.height, "the rest published"
+        quarantined = lake.read(DATASET.quarantine, where={"_partition": "JPM 2024-07-01..2024-07-12"})
+        assert quarantined.filter(pl.col("high") < pl.col("low"))["trade_date"].to_list() == [dt.date(2024, 7, 8)]
+        checks = {e.check_name: e for e in failed.get_asset_check_evaluations()}
+        assert not checks["prices_positive"].passed and checks["volume_non_negative"].passed
+
+        mirror.put_path(f"/{CHARTS}/JPM", (SAMPLE_ROOT / CHARTS / "JPM").read_bytes())
+        assert run(*july, allow_shrink=True).success, "a restatement goes through when the run says so"
+        assert lake.read(DATASET, where={"symbol": "KO"}).height == 7
+
+
+def test_a_split_with_a_zero_denominator_is_an_error_naming_the_symbol() -> None:
+    """The parser divides by the denominator; Python's ZeroDivisionError comes out named, not bare."""
+    body = json.loads((TEST_FIXTURES / CHARTS / "NVDA").read_bytes())
+    body["chart"]["result"][0]["events"]["splits"]["1718026200"]["denominator"] = 0
+    with pytest.raises(PriceFormatError, match=r"^Yahoo chart NVDA: not the source's format \(ZeroDivisionError"):
+        parse_yahoo_chart(json.dumps(body).encode(), "NVDA")

@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 from dagster_dbt import DbtCliResource
 
-from assets.binance import Fetched, store_month
+from assets.binance import KLINE_RULES, KLINES_DATASET, Fetched, store_month
+from assets.checks import Ledger
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import DATASET, finra_short_volume
 from assets.indicators import pair_indicators, stored_pairs
@@ -94,9 +95,27 @@ def test_two_processes_write_different_partitions_at_once(lake: LakeResource) ->
 def test_crypto_months_and_indicators_work_on_s3(lake: LakeResource) -> None:
     archive = SAMPLE_ROOT / "data.binance.vision/data/spot/daily/klines/SOLUSDT/1m/SOLUSDT-1m-2025-01-02.zip"
     minutes = parse_klines_csv(unzip_single_csv(archive.read_bytes(), "s"), "SOLUSDT", "s")
-    store_month(lake, "SOLUSDT", [Fetched("test", dt.datetime(2025, 1, 2, tzinfo=dt.UTC),
-                                          dt.datetime(2025, 1, 3, tzinfo=dt.UTC), minutes)])
+    day = Fetched("test", dt.datetime(2025, 1, 2, tzinfo=dt.UTC), dt.datetime(2025, 1, 3, tzinfo=dt.UTC), minutes)
+    assert store_month(lake, "SOLUSDT", [day], Ledger(KLINES_DATASET, KLINE_RULES)) == []
     assert stored_pairs(lake) == ["SOLUSDT"]
     frame = pair_indicators(lake, "SOLUSDT", minute_days=7)
     assert frame.filter(pl.col("interval") == "1h").height == 24
     assert frame.filter(pl.col("interval") == "1m").height == 1440
+
+
+def test_on_s3_a_failing_month_is_quarantined_and_a_shrinking_one_refused(lake: LakeResource) -> None:
+    archive = SAMPLE_ROOT / "data.binance.vision/data/spot/daily/klines/SOLUSDT/1m/SOLUSDT-1m-2025-01-02.zip"
+    minutes = parse_klines_csv(unzip_single_csv(archive.read_bytes(), "s"), "SOLUSDT", "s")
+    start, end = dt.datetime(2025, 1, 2, tzinfo=dt.UTC), dt.datetime(2025, 1, 3, tzinfo=dt.UTC)
+    ledger = Ledger(KLINES_DATASET, KLINE_RULES)
+    assert store_month(lake, "SOLUSDT", [Fetched("test", start, end, minutes)], ledger) == []
+    stored = lake.read(KLINES_DATASET, stamps=True)
+    inverted = minutes.with_columns(low=pl.when(pl.int_range(pl.len()) == 7).then(pl.col("high") + 1)
+                                    .otherwise(pl.col("low")))
+    assert store_month(lake, "SOLUSDT", [Fetched("test", start, end, inverted)], ledger) == [
+        "SOLUSDT 2025-01: quarantined, failed prices_positive; the stored month is unchanged"]
+    refused = store_month(lake, "SOLUSDT", [Fetched("test", start, end, minutes.head(1000))], ledger)
+    assert len(refused) == 1 and "open_time gone: 440" in refused[0]
+    assert lake.read(KLINES_DATASET, stamps=True).equals(stored)
+    quarantined = lake.read(KLINES_DATASET.quarantine, where={"_partition": "SOLUSDT 2025-01"})
+    assert quarantined.height == 1440 and any("/quarantine/" in key for key in objects(lake))

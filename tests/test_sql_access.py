@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
-from assets.exports import ExportDirectory, short_volume_csv
+from assets.exports import ExportDirectory, short_volume_csv, write_csv
 from resources import sql
-from tests.conftest import ROOT, PlatformBuild, lake_env
+from tests.conftest import ROOT, PlatformBuild, branch_of, lake_env
 from tests.platform_build import RANGE_END, RANGE_START
 
 # Another process in the middle of a write: it holds the catalog's write lock and an open transaction
@@ -88,3 +89,73 @@ def test_exports_write_one_dated_csv_per_trading_day(platform_build: PlatformBui
         ).fetchall()
     assert [(r[1], float(r[2]), float(r[3]), float(r[4])) for r in rows[1:]] == expected
     assert {r[0] for r in rows[1:]} == {"2024-07-12"}
+
+
+@pytest.mark.parametrize(("statement", "refusal"), [
+    ("COPY (SELECT 1) TO '{tmp}/out.csv'", "COPY statements are refused"),
+    ("SELECT * FROM read_csv('/etc/passwd')", "file system operations are disabled"),
+    ("SELECT * FROM read_csv('{tmp}/secret.csv')", "file system operations are disabled"),
+    ("ATTACH '{tmp}/other.duckdb' AS other", "ATTACH statements are refused"),
+    ("INSTALL httpfs", "refused"),
+    ("SET enable_external_access = true", "SET statements are refused"),
+    ("CREATE TABLE marts.mine AS SELECT 1 AS x", "CREATE statements are refused"),
+    ("SELECT 1; DROP TABLE marts.dim_symbols", "DROP statements are refused"),
+    ("EXPORT DATABASE '{tmp}/dump'", "EXPORT statements are refused"),
+])
+def test_make_sql_is_read_only_in_fact(
+    platform_build: PlatformBuild, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+    statement: str, refusal: str,
+) -> None:
+    for name, value in lake_env(platform_build.lake).items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "secret.csv").write_text("a\n1\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert sql.run(statement.format(tmp=tmp_path)) == 1
+    assert refusal in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "no file was written"
+    assert sql.run("SELECT count(*) FROM marts.dim_symbols") == 0, "reading still works"
+
+
+def test_the_owner_has_full_access(
+    platform_build: PlatformBuild, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owned = branch_of(platform_build.lake, tmp_path / "owned.sqlite")
+    for name, value in lake_env(owned).items():
+        monkeypatch.setenv(name, value)
+    assert sql.run("CREATE TABLE marts.owner_note AS SELECT 1 AS x", owner=True) == 0
+    assert sql.run("SELECT x FROM marts.owner_note") == 0
+
+
+def test_exports_are_safe_to_open_in_a_spreadsheet(tmp_path: Path) -> None:
+    path = tmp_path / "2024-07-12.csv"
+    write_csv(path, [("2024-07-12", '=HYPERLINK("http://evil.example","x")', 10.0, 20.0, 0.5),
+                     ("2024-07-12", "@SUM(A1:A9)", -1.0, 2.0, 0.1),
+                     ("2024-07-12", "+CMD|' /C calc'!A0", 1.0, 2.0, 0.5),
+                     ("2024-07-12", "-2+3", 1.0, 2.0, 0.5),
+                     ("2024-07-12", "AAPL", 1.0, 2.0, 0.5)])
+    with open(path, newline="") as handle:
+        cells = [row[1] for row in list(csv.reader(handle))[1:]]
+        handle.seek(0)
+        numbers = [row[2] for row in list(csv.reader(handle))[1:]]
+    assert cells == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(A1:A9)", "'+CMD|' /C calc'!A0", "'-2+3",
+                     "AAPL"]
+    assert numbers == ["10.0", "-1.0", "1.0", "1.0", "1.0"], "numbers are written as numbers"
+
+
+def readme_queries() -> list[str]:
+    """The statements of the README's SQL block (its queries, as printed)."""
+    block = (ROOT / "README.md").read_text().split("```sql\n", 1)[1].split("```", 1)[0]
+    return [statement.query for statement in duckdb.extract_statements(block)]
+
+
+def test_the_readmes_queries_run_in_the_read_only_session(
+    platform_build: PlatformBuild, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    for name, value in lake_env(platform_build.lake).items():
+        monkeypatch.setenv(name, value)
+    now = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}+00"  # this lake has no snapshot from last month
+    queries = [q.replace("2026-10-31 23:59:59+00", now) for q in readme_queries()]
+    assert len(queries) == 8 and any(now in q for q in queries)
+    prepared = sql.run(";\n".join(queries[1:3]))  # PREPARE and EXECUTE: one session
+    failed = [q for q in [queries[0], *queries[3:]] if sql.run(q) != 0]
+    assert prepared == 0 and failed == [], capsys.readouterr().err

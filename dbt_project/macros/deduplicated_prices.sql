@@ -5,5 +5,8 @@
 select trade_date, symbol, open, high, low, close, volume, dividend, split_ratio, currency, provider, _loaded_at
 from {{ source('raw', 'prices_daily') }}
 where {{ where }}
-qualify row_number() over (partition by symbol, trade_date order by provider) = 1
+qualify row_number() over (
+    partition by symbol, trade_date
+    order by provider, _loaded_at desc, close, open, high, low, volume, dividend, split_ratio, currency
+) = 1
 {% endmacro %}

@@ -1,0 +1,152 @@
+"""Stage, check, publish: a raw partition becomes visible only after its blocking checks pass.
+
+Every raw asset checks each partition it fetched before it writes it: the dataset's key is unique,
+and each of the dataset's rules holds on every row. A partition that passes is published (replaced
+in the lake in one transaction); one that fails is kept aside in `quarantine.<dataset>` with the
+failed checks, never published, and the partition's stored version stays as it was. The run's check
+results (blocking, so nothing downstream builds on a failure) name the quarantined partitions, the
+rows that broke each check, and the query that shows them.
+"""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import dagster as dg
+import polars as pl
+
+from resources.completeness import ShrinkRefused
+from resources.lake import QUARANTINE_PARTITION, Dataset, LakeResource, Where
+
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A value rule every row must satisfy: `holds` is true on a good row (nulls count as bad)."""
+
+    name: str
+    description: str
+    holds: pl.Expr
+
+
+def unique_check_name(dataset: Dataset) -> str:
+    return "unique_" + "_".join(dataset.key)
+
+
+def check_specs(asset_key: dg.AssetKey, dataset: Dataset, rules: tuple[Rule, ...]) -> list[dg.AssetCheckSpec]:
+    """The blocking checks of a raw asset: its dataset's key, and each rule."""
+    specs = [dg.AssetCheckSpec(unique_check_name(dataset), asset=asset_key, blocking=True,
+                               description=f"No ({', '.join(dataset.key)}) appears twice in a partition.")]
+    return specs + [dg.AssetCheckSpec(rule.name, asset=asset_key, blocking=True, description=rule.description)
+                    for rule in rules]
+
+
+@dataclass
+class Ledger:
+    """The checks of one run, partition by partition: what failed where, and examples of the rows."""
+
+    dataset: Dataset
+    rules: tuple[Rule, ...]
+    failed: dict[str, list[str]] = field(default_factory=dict)
+    examples: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    checked: int = 0
+
+    def inspect(self, partition: str, frame: pl.DataFrame) -> list[str]:
+        """The names of the checks this partition fails (empty: publish it)."""
+        self.checked += 1
+        failures = []
+        for name, bad in self._violations(frame).items():
+            if bad.height:
+                failures.append(name)
+                self.failed.setdefault(name, []).append(partition)
+                self.examples.setdefault(name, []).append(bad.head(EXAMPLES))
+                self.counts[name] = self.counts.get(name, 0) + bad.height
+        return failures
+
+    def split(self, frame: pl.DataFrame, by: str) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+        """The rows of the `by` values (e.g. symbols) that pass every check, and the failed checks of the
+        others, checked all at once: a batch of 500 symbols is one pass, not 500."""
+        failing: dict[str, set[str]] = {}
+        for name, rows in self._violations(frame).items():
+            for value, group in rows.group_by(by):
+                label = str(value[0])
+                failing.setdefault(label, set()).add(name)
+                self.failed.setdefault(name, []).append(label)
+                self.examples.setdefault(name, []).append(group.head(EXAMPLES))
+                self.counts[name] = self.counts.get(name, 0) + group.height
+        self.checked += frame[by].n_unique()
+        good = frame.filter(~pl.col(by).cast(pl.String()).is_in(pl.Series(list(failing), dtype=pl.String()).implode()))
+        return good, {label: sorted(names) for label, names in failing.items()}
+
+    def _violations(self, frame: pl.DataFrame) -> Mapping[str, pl.DataFrame]:
+        key = list(self.dataset.key)
+        found = {unique_check_name(self.dataset): frame.filter(pl.struct(key).is_duplicated()).select(key)}
+        for rule in self.rules:
+            found[rule.name] = frame.filter(~rule.holds.fill_null(False))
+        return found
+
+    def results(self) -> Iterator[dg.AssetCheckResult]:
+        for name in [unique_check_name(self.dataset), *(rule.name for rule in self.rules)]:
+            partitions = self.failed.get(name, [])
+            metadata: dict[str, object] = {"partitions_checked": self.checked, "rows_failing": self.counts.get(name, 0)}
+            if partitions:
+                metadata |= {
+                    "quarantined": dg.MetadataValue.json(partitions[:100]),
+                    "examples": dg.MetadataValue.md(markdown(pl.concat(self.examples[name], how="diagonal_relaxed"))),
+                    "inspect": dg.MetadataValue.text(
+                        f"SELECT * FROM {self.dataset.quarantine.table} WHERE {QUARANTINE_PARTITION} IN "
+                        f"({', '.join(repr(p) for p in partitions[:5])})"
+                    ),
+                }
+            yield dg.AssetCheckResult(check_name=name, passed=not partitions, metadata=metadata)
+
+
+def markdown(frame: pl.DataFrame, limit: int = EXAMPLES) -> str:
+    if frame.height == 0:
+        return "none"
+    head = frame.head(limit)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    return "\n".join(lines + ["| " + " | ".join(str(v) for v in row) + " |" for row in head.iter_rows()])
+
+
+class PublishConfig(dg.Config):
+    """Run config of every raw asset: the explicit override for a source's real restatement."""
+
+    allow_shrink: bool = False  # let replacements shrink stored partitions (logged as a warning)
+
+    def announce(self, log: dg.DagsterLogManager) -> None:
+        if self.allow_shrink:
+            log.warning("allow_shrink is on: this run may replace stored partitions with less data")
+
+
+def publish(
+    lake: LakeResource, dataset: Dataset, frame: pl.DataFrame, where: Where | None, label: str, ledger: Ledger,
+    allow_shrink: bool = False,
+) -> list[str]:
+    """Check one partition, then publish it or quarantine it; returns why it was not published, if not."""
+    failed = ledger.inspect(label, frame)
+    if failed:
+        lake.quarantine(dataset, frame, label, ", ".join(failed))
+        return [f"{dataset.name} {label}: quarantined, failed {', '.join(failed)}; the stored version is unchanged"]
+    try:
+        return lake.replace(dataset, frame, where, allow_shrink=allow_shrink).refused
+    except ShrinkRefused as refusal:
+        return [str(refusal)]
+
+
+def finish(
+    ledger: Ledger, problems: list[str], metadata: Mapping[str, object], headline: str = ""
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """The check results, then the materialization; or, if anything was not published, the check
+    results and a failure naming each partition and why (its stored version is unchanged), after the
+    rest of the batch was stored. `headline` says how much of the batch failed."""
+    if problems:
+        yield from ledger.results()
+        lead = f"{headline}; " if headline else ""
+        raise dg.Failure(
+            description=f"{lead}not published, the stored data is unchanged:\n" + "\n".join(problems[:50]),
+            metadata={"not_published": len(problems), "failed": dg.MetadataValue.json(problems[:200])},
+        )
+    yield dg.MaterializeResult(metadata=dict(metadata))
+    yield from ledger.results()

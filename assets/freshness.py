@@ -1,0 +1,117 @@
+"""Is each source current, and does its newest day look like the days before it?
+
+Freshness (Dagster's own checks, evaluated by `freshness_checks_sensor`): a trading-day source has its
+partition of the day by a deadline after its publication (FINRA posts by 18:00 New York, the 18:30
+run needs a few minutes); the reference sources have been updated within a few days; crypto within
+hours.
+
+Volume (`<source>_daily_volume_band`): a day can be valid row by row and still be incomplete (a
+facility file that came back nearly empty, a provider that answered a third of the market). Each
+trading-day source compares its newest day's row count and, where it has one, its volume, with the
+median of the days before; outside the band (TICKERLAKE_VOLUME_BAND, 0.5: half to one and a half
+times the median) the check warns, naming the day and the figures. Warnings, not blocking: a real
+market day can be quiet or wild, and a person decides.
+"""
+
+import datetime as dt
+import os
+import statistics
+from dataclasses import dataclass
+
+import dagster as dg
+
+from assets.binance import HISTORY_KEY as KLINES_HISTORY_KEY
+from assets.binance import KLINES_DATASET, KLINES_KEY, UNIVERSE_KEY
+from assets.finra import ASSET_KEY as FINRA_KEY
+from assets.finra import DATASET as FINRA_DATASET
+from assets.fx import ASSET_KEY as FX_KEY
+from assets.partitions import TIMEZONE
+from assets.prices import DAILY_KEY as PRICES_KEY
+from assets.prices import DATASET as PRICES_DATASET
+from assets.sectors import TICKERS_KEY
+from assets.symbols import ASSET_KEY as DIRECTORY_KEY
+from resources.lake import Dataset, LakeResource
+
+HISTORY_DAYS = 20
+
+freshness_checks = [
+    *dg.build_time_partition_freshness_checks(assets=[FINRA_KEY, PRICES_KEY], deadline_cron="0 20 * * 1-5",
+                                              timezone=TIMEZONE),
+    *dg.build_last_update_freshness_checks(assets=[DIRECTORY_KEY, TICKERS_KEY, FX_KEY],
+                                           lower_bound_delta=dt.timedelta(days=4)),
+    *dg.build_last_update_freshness_checks(assets=[KLINES_KEY], lower_bound_delta=dt.timedelta(hours=2)),
+    *dg.build_last_update_freshness_checks(assets=[UNIVERSE_KEY, KLINES_HISTORY_KEY],
+                                           lower_bound_delta=dt.timedelta(days=2)),
+]
+
+
+def band() -> float:
+    return float(os.environ.get("TICKERLAKE_VOLUME_BAND", "0.5"))
+
+
+@dataclass(frozen=True)
+class DailyVolume:
+    """How a source's day is counted: rows per `day` column, and the sum of `measure` where it has one."""
+
+    asset: dg.AssetKey
+    dataset: Dataset
+    day: str
+    measure: str | None = None
+    today_is_partial: bool = False  # crypto's current UTC day is still being topped up: judge yesterday
+
+
+def daily_figures(lake: LakeResource, volume: DailyVolume, days: int = HISTORY_DAYS + 1) -> list[tuple]:
+    """(day, rows, measure) of the newest `days` days, oldest first."""
+    measure = f'sum("{volume.measure}")' if volume.measure else "NULL"
+    day = f'CAST("{volume.day}" AS DATE)'
+    with lake.connect() as con:
+        rows = con.execute(
+            f"SELECT {day} AS d, count(*), {measure} FROM {volume.dataset.table} GROUP BY d ORDER BY d DESC LIMIT ?",
+            [days],
+        ).fetchall()
+    return sorted(rows)
+
+
+def judge(figures: list[tuple], allowed: float) -> tuple[bool, dict[str, object]]:
+    """Whether the newest day's rows (and measure) lie within `allowed` of the previous days' medians."""
+    if len(figures) < 3:
+        return True, {"note": f"{len(figures)} days stored: too few to compare"}
+    *previous, (day, rows, measure) = figures
+    findings, metadata = [], {"day": str(day), "rows": rows, "days_compared": len(previous)}
+    for label, value, history in (("rows", rows, [f[1] for f in previous]),
+                                  ("volume", measure, [f[2] for f in previous if f[2] is not None])):
+        if value is None or not history:
+            continue
+        median = statistics.median(history)
+        metadata[f"{label}_median"] = median
+        if median and not (1 - allowed) * median <= value <= (1 + allowed) * median:
+            findings.append(f"{label} {value:,.0f} against a median of {median:,.0f} over {len(history)} days")
+    if findings:
+        metadata["outside_the_band"] = f"{day}: " + "; ".join(findings)
+    return not findings, metadata
+
+
+def volume_band_check(volume: DailyVolume) -> dg.AssetChecksDefinition:
+    name = f"{volume.asset.path[-1]}_daily_volume_band"
+
+    @dg.asset_check(asset=volume.asset, name=name, description=(
+        "The newest day's rows (and volume) within TICKERLAKE_VOLUME_BAND of the median of the previous "
+        f"{HISTORY_DAYS} days: a silently incomplete day shows here even when every row is valid."))
+    def check(lake: LakeResource) -> dg.AssetCheckResult:
+        figures = daily_figures(lake, volume, HISTORY_DAYS + 2)
+        figures = figures[:-1] if volume.today_is_partial else figures[-(HISTORY_DAYS + 1):]
+        passed, metadata = judge(figures, band())
+        return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={**metadata, "band": band()})
+
+    return check
+
+
+volume_checks = [
+    volume_band_check(DailyVolume(FINRA_KEY, FINRA_DATASET, "trade_date", "total_volume")),
+    volume_band_check(DailyVolume(PRICES_KEY, PRICES_DATASET, "trade_date", "volume")),
+    volume_band_check(DailyVolume(KLINES_KEY, KLINES_DATASET, "open_time", "quote_volume", today_is_partial=True)),
+]
+freshness_sensor = dg.build_sensor_for_freshness_checks(
+    freshness_checks=freshness_checks, default_status=dg.DefaultSensorStatus.RUNNING
+)

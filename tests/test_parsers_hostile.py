@@ -1,0 +1,351 @@
+"""Every parser against generated malformed and hostile input (Hypothesis): each answer either parses to
+rows that hold the source's rules, or fails with the source's own named error. Never an unnamed
+exception, never a crash.
+
+Inputs are a real or sample body of the source, mutated: lines dropped, duplicated, truncated or
+swapped, fields replaced by hostile values (NaN, infinities, negatives, huge numbers, empty strings,
+control characters, formulas, other types in JSON), bytes flipped. Runs are derandomized (the same
+inputs on every run) so CI is deterministic. How many inputs each parser met is written to
+build/hypothesis-counts.json.
+"""
+
+import contextlib
+import copy as copy_module
+import datetime as dt
+import io
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assets.binance import KLINE_RULES, KLINES_DATASET
+from assets.checks import Ledger
+from assets.finra import DATASET as FINRA
+from assets.finra import RULES as FINRA_RULES
+from assets.finra import store_days
+from assets.fx import DATASET as FX
+from assets.fx import RULES as FX_RULES
+from assets.prices import DATASET as PRICES
+from assets.prices import RULES as PRICE_RULES
+from resources.binance import (
+    parse_klines_csv,
+    parse_klines_json,
+    parse_ticker_24hr,
+    unzip_single_csv,
+    verify_checksum,
+)
+from resources.completeness import losses
+from resources.finra import FetchedDay, parse_short_volume
+from resources.fx import parse_eurofxref_hist
+from resources.http import SourceError
+from resources.lake import LakeResource
+from resources.prices import (
+    parse_polygon_bars,
+    parse_polygon_dividends,
+    parse_polygon_splits,
+    parse_tiingo,
+    parse_yahoo_chart,
+)
+from resources.sectors import parse_company_tickers_exchange, parse_submission
+from resources.symbols import SYMBOL_PATTERN, parse_nasdaq_listed, parse_other_listed
+from tests.conftest import ROOT, SAMPLE_ROOT, TEST_FIXTURES, lake_at
+
+EXAMPLES = 150
+TRIED: Counter[str] = Counter()
+HOSTILE = ["nan", "NaN", "inf", "-inf", "-1", "0", "", " ", "1e308", "1e309", "-0", "=1+1", "@SUM(A1)", "\x00",
+           "\u200b", "AAPL|MSFT", "\"", "'", "9" * 40, "1.5.6", "null", "true", "[]", "{}", "é", "\r"]
+JSON_HOSTILE = [None, float("nan"), float("inf"), -1, 0, "", "x", [], {}, True, 10**30, -(10**30), 1e-300]
+RECORDED = TEST_FIXTURES / "recorded"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_counts() -> Iterator[None]:
+    yield
+    out = ROOT / "build" / "hypothesis-counts.json"
+    out.parent.mkdir(exist_ok=True)
+    counts = json.loads(out.read_text()) if out.exists() else {}
+    out.write_text(json.dumps({**counts, **TRIED}, indent=2, sort_keys=True))
+
+
+def lines_mutated(body: bytes, separator: bytes = b"|") -> st.SearchStrategy[bytes]:
+    """A text body with its lines dropped, repeated, truncated, or a field replaced by a hostile value."""
+    lines = body.split(b"\n")
+
+    @st.composite
+    def mutate(draw: st.DrawFn) -> bytes:
+        out = list(lines)
+        for _ in range(draw(st.integers(1, 4))):
+            index = draw(st.integers(0, max(len(out) - 1, 0)))
+            action = draw(st.sampled_from(["drop", "repeat", "truncate", "field", "flip", "swap"]))
+            if not out:
+                break
+            line = out[index]
+            if action == "drop":
+                out.pop(index)
+            elif action == "repeat":
+                out.insert(index, line)
+            elif action == "truncate":
+                out[index] = line[: draw(st.integers(0, max(len(line), 0)))]
+            elif action == "field":
+                fields = line.split(separator)
+                fields[draw(st.integers(0, len(fields) - 1))] = draw(st.sampled_from(HOSTILE)).encode()
+                out[index] = separator.join(fields)
+            elif action == "flip" and line:
+                at = draw(st.integers(0, len(line) - 1))
+                out[index] = line[:at] + bytes([draw(st.integers(0, 255))]) + line[at + 1:]
+            elif action == "swap":
+                other = draw(st.integers(0, len(out) - 1))
+                out[index], out[other] = out[other], out[index]
+        return b"\n".join(out)
+
+    return mutate()
+
+
+def json_mutated(document: object) -> st.SearchStrategy[bytes]:
+    """A JSON document with a value somewhere replaced by a hostile one (or the body cut short)."""
+    paths = list(_paths(document))
+
+    @st.composite
+    def mutate(draw: st.DrawFn) -> bytes:
+        copy = json.loads(json.dumps(document))
+        for _ in range(draw(st.integers(1, 3))):
+            path = draw(st.sampled_from(paths))
+            _set(copy, path, copy_module.deepcopy(draw(st.sampled_from(JSON_HOSTILE))))  # a fresh [] or {}
+        body = json.dumps(copy, allow_nan=True).encode()
+        return body[: draw(st.integers(0, len(body)))] if draw(st.booleans()) and draw(st.booleans()) else body
+
+    return mutate()
+
+
+def _paths(node: object, path: tuple = ()) -> Iterator[tuple]:
+    yield path
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, child in list(children)[:40]:
+        yield from _paths(child, (*path, key))
+
+
+def _set(node: object, path: tuple, value: object) -> None:
+    if not path:
+        return
+    for key in path[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return
+    with contextlib.suppress(KeyError, IndexError, TypeError):
+        node[path[-1]] = value
+
+
+def named_or_valid(name: str, parse: Callable[[], object], holds: Callable[[object], None]) -> None:
+    """The property: parsed rows hold the source's rules, or the failure is the source's named error."""
+    TRIED[name] += 1
+    try:
+        parsed = parse()
+    except SourceError as error:
+        assert str(error).strip(), "a named error says what failed"
+        return
+    holds(parsed)
+
+
+def checkable(dataset: object, rules: object) -> Callable[[pl.DataFrame], None]:
+    """Rows that reach the lake's blocking checks: the checks run (whatever they find) without failing."""
+    def holds(frame: pl.DataFrame) -> None:
+        assert isinstance(frame, pl.DataFrame)
+        Ledger(dataset, rules).inspect("fuzz", frame.select(list(dataset.schema)))
+    return holds
+
+
+HOSTILE_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+                            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FINRA_DAY = dt.date(2020, 3, 16)
+CNMS = (RECORDED / "finra" / "CNMSshvol20200316.txt").read_bytes()[:4000] + b"\r\n"
+
+
+def finra_rows_hold(parsed: object) -> None:
+    frame = parsed.frame
+    assert frame.schema == pl.Schema(FINRA.schema)
+    assert frame.select(pl.col("short_volume", "total_volume").is_finite().all()).row(0) == (True, True)
+    assert frame.filter(pl.col("short_volume") > pl.col("total_volume")).is_empty()
+    assert frame.filter(pl.col("short_exempt_volume") > pl.col("short_volume")).is_empty()
+    assert all(SYMBOL_PATTERN.fullmatch(s) for s in frame["symbol"])
+    assert set(frame["trade_date"]) <= {FINRA_DAY}
+    Ledger(FINRA, FINRA_RULES).inspect("fuzz", frame)
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(CNMS))
+def test_finra_files(body: bytes) -> None:
+    named_or_valid("finra", lambda: parse_short_volume(body, "CNMS", FINRA_DAY), finra_rows_hold)
+
+
+# Forty real rows of the same day and FINRA's record-count trailer: a file that says it is complete.
+COMPLETE_CNMS = b"\r\n".join(
+    [*(RECORDED / "finra" / "CNMSshvol20200316.txt").read_bytes().split(b"\r\n")[:41], b"40", b""])
+
+
+@pytest.fixture(scope="module")
+def finra_lake(tmp_path_factory: pytest.TempPathFactory) -> LakeResource:
+    lake = lake_at(tmp_path_factory.mktemp("hostile"))
+    lake.replace(FINRA, parse_short_volume(COMPLETE_CNMS, "CNMS", FINRA_DAY).frame, where={"trade_date": FINRA_DAY})
+    return lake
+
+
+@settings(HOSTILE_SETTINGS, max_examples=100)
+@given(body=lines_mutated(COMPLETE_CNMS) | lines_mutated(COMPLETE_CNMS.removesuffix(b"40\r\n")))
+def test_a_hostile_finra_file_never_loses_stored_rows(finra_lake: LakeResource, body: bytes) -> None:
+    """Whatever parses is stored only if it loses nothing of the stored day, unless its trailer says the
+    file is complete; whatever is refused leaves the stored day as it was. Half the files come without
+    the trailer (the eras before FINRA wrote one), so nothing vouches for them."""
+    TRIED["finra_into_the_lake"] += 1
+    where = {"trade_date": FINRA_DAY}
+    before = finra_lake.read(FINRA, where=where)
+    try:
+        parsed = parse_short_volume(body, "CNMS", FINRA_DAY)
+    except SourceError:
+        TRIED["finra_into_the_lake: named error"] += 1
+        return
+    fetched = FetchedDay(FINRA_DAY, parsed.frame, None, parsed.rejected, parsed.complete)
+    refused = store_days(finra_lake, [fetched], allow_shrink=False)
+    after = finra_lake.read(FINRA, where=where)
+    TRIED[f"finra_into_the_lake: {'refused' if refused else 'published'}"] += 1
+    assert parsed.complete or not losses(before, after, FINRA.completeness)
+    assert after.equals(before) if refused else after.equals(parsed.frame.sort(list(FINRA.order)))
+    finra_lake.replace(FINRA, before, where=where, allow_shrink=True)
+
+
+DIRECTORY = SAMPLE_ROOT / "www.nasdaqtrader.com" / "dynamic" / "SymDir"
+
+
+def directory_holds(frame: pl.DataFrame) -> None:
+    assert frame["snapshot_date"].null_count() == 0 and frame["source_file"].null_count() == 0
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated((DIRECTORY / "nasdaqlisted.txt").read_bytes()))
+def test_nasdaq_listed(body: bytes) -> None:
+    named_or_valid("nasdaqlisted", lambda: parse_nasdaq_listed(body), directory_holds)
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated((DIRECTORY / "otherlisted.txt").read_bytes()))
+def test_other_listed(body: bytes) -> None:
+    named_or_valid("otherlisted", lambda: parse_other_listed(body), directory_holds)
+
+
+SEC = json.loads((SAMPLE_ROOT / "www.sec.gov" / "files" / "company_tickers_exchange.json").read_bytes())
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(SEC))
+def test_sec_tickers(body: bytes) -> None:
+    named_or_valid("sec_tickers", lambda: parse_company_tickers_exchange(body),
+                   lambda frame: frame.select("cik", "symbol"))
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated({"cik": "320193", "sic": "3571", "sicDescription": "Electronic Computers", "name": "Apple"}))
+def test_sec_submissions(body: bytes) -> None:
+    named_or_valid("sec_submissions", lambda: parse_submission(body, 320193),
+                   lambda row: None if row["sic"] is None else int(row["sic"]))
+
+
+CHARTS = SAMPLE_ROOT / "query1.finance.yahoo.com" / "v8" / "finance" / "chart"
+
+
+def one_bar_a_day(frame: pl.DataFrame) -> None:
+    assert frame["trade_date"].is_unique().all()
+    checkable(PRICES, PRICE_RULES)(frame)
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(json.loads((TEST_FIXTURES / "query1.finance.yahoo.com" / "v8" / "finance" / "chart" / "NVDA")
+                               .read_bytes())))
+def test_yahoo_charts(body: bytes) -> None:
+    named_or_valid("yahoo", lambda: parse_yahoo_chart(body, "NVDA"), one_bar_a_day)
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(json.loads((TEST_FIXTURES / "api.tiingo.com" / "tiingo" / "daily" / "jpm" / "prices")
+                               .read_bytes())))
+def test_tiingo(body: bytes) -> None:
+    named_or_valid("tiingo", lambda: parse_tiingo(body, "JPM"), checkable(PRICES, PRICE_RULES))
+
+
+POLYGON = TEST_FIXTURES / "api.polygon.io"
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(json.loads((POLYGON / "grouped_us_stocks_2005-04-04.json").read_bytes())))
+def test_polygon_grouped(body: bytes) -> None:
+    named_or_valid("polygon_grouped", lambda: parse_polygon_bars(body, "Polygon grouped daily"),
+                   lambda frame: frame.select("symbol", "close"))
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(json.loads((POLYGON / "reference_splits.json").read_bytes())))
+def test_polygon_splits(body: bytes) -> None:
+    named_or_valid("polygon_splits", lambda: parse_polygon_splits(body, "Polygon splits"),
+                   lambda frame: frame.select("split_ratio"))
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(json.loads((POLYGON / "reference_dividends.json").read_bytes())))
+def test_polygon_dividends(body: bytes) -> None:
+    named_or_valid("polygon_dividends", lambda: parse_polygon_dividends(body, "Polygon dividends"),
+                   lambda frame: frame.select("dividend"))
+
+
+KLINES = SAMPLE_ROOT / "data.binance.vision" / "data" / "spot" / "daily" / "klines" / "SOLUSDT" / "1m"
+KLINES_CSV = unzip_single_csv((KLINES / "SOLUSDT-1m-2025-01-02.zip").read_bytes(), "SOLUSDT-1m-2025-01-02.zip")
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(KLINES_CSV[:6000], separator=b","))
+def test_binance_archive_csv(body: bytes) -> None:
+    named_or_valid("binance_csv", lambda: parse_klines_csv(body, "SOLUSDT", "SOLUSDT-1m-2025-01-02.zip"),
+                   checkable(KLINES_DATASET, KLINE_RULES))
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(json.loads((Path(__file__).parent.parent / "sample" / "api.binance.com" / "api" / "v3" / "klines"
+                                / "SOLUSDT.json").read_bytes())[:20]))
+def test_binance_api_klines(body: bytes) -> None:
+    named_or_valid("binance_api", lambda: parse_klines_json(body, "SOLUSDT", "Binance klines SOLUSDT"),
+                   checkable(KLINES_DATASET, KLINE_RULES))
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(json.loads((SAMPLE_ROOT / "api.binance.com" / "api" / "v3" / "ticker" / "24hr").read_bytes())))
+def test_binance_ticker(body: bytes) -> None:
+    named_or_valid("binance_ticker", lambda: parse_ticker_24hr(body, "USDT", 3, dt.date(2025, 1, 8)),
+                   lambda frame: frame["rank"].to_list() == list(range(1, frame.height + 1)))
+
+
+@HOSTILE_SETTINGS
+@given(st.binary(max_size=200), st.binary(max_size=120))
+def test_binance_checksums(body: bytes, checksum: bytes) -> None:
+    named_or_valid("binance_checksum", lambda: verify_checksum(body, checksum, "X-1m-2025-01-02.zip"),
+                   lambda _: None)
+
+
+def ecb_zip(csv: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr("eurofxref-hist.csv", csv)
+    return buffer.getvalue()
+
+
+ECB_CSV = zipfile.ZipFile(SAMPLE_ROOT / "www.ecb.europa.eu" / "stats" / "eurofxref" / "eurofxref-hist.zip").read(
+    "eurofxref-hist.csv")
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(ECB_CSV[:3000], separator=b","))
+def test_ecb_rates(body: bytes) -> None:
+    named_or_valid("ecb", lambda: parse_eurofxref_hist(ecb_zip(body)), checkable(FX, FX_RULES))
