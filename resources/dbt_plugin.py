@@ -21,7 +21,13 @@ class Plugin(BasePlugin):
         duckdb_env.configure(
             conn, os.environ.get("TICKERLAKE_LAKE_ROOT", ""), os.environ.get(duckdb_env.S3_ENDPOINT) or None
         )
-        # DuckDB's own default is 80% of RAM; a full build over the whole FINRA history reached 18.9 GB
-        # on a 24 GB host. Lower it where other processes share the machine (e.g. "8GB").
-        if os.environ.get("TICKERLAKE_DUCKDB_MEMORY_LIMIT"):
-            conn.execute(f"SET memory_limit = {duckdb_env.sql_string(os.environ['TICKERLAKE_DUCKDB_MEMORY_LIMIT'])}")
+        # DuckDB's own default is 80% of RAM, but not all of its memory counts against the limit: a full
+        # build of the whole history (FINRA and 11,000 symbols' prices) reached 23.5 GB of resident memory
+        # under that default on a 24 GB host and was killed. Half of RAM leaves room; beyond it DuckDB
+        # spills to its temp directory. Set it lower where other processes share the machine ("8GB").
+        limit = os.environ.get("TICKERLAKE_DUCKDB_MEMORY_LIMIT") or f"{half_of_ram_mb()}MB"
+        conn.execute(f"SET memory_limit = {duckdb_env.sql_string(limit)}")
+
+
+def half_of_ram_mb() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 // 2**20
