@@ -92,6 +92,14 @@ def serve(directory: Path) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
+def finra_mirror_holds(mirror: Path, days: list[dt.date]) -> bool:
+    """A mirror left by an earlier bench whose days differ (another calendar, another last day) is
+    generated again, instead of failing the backfill on a missing file."""
+    daily = mirror / "equity" / "regsho" / "daily"
+    ends = (daily / f"CNMSshvol{day:%Y%m%d}.txt" for day in (days[0], days[-1]))
+    return (mirror / "done").exists() and all(path.exists() for path in ends)
+
+
 def fresh_env(work: Path, name: str, base_url: str) -> dict[str, str]:
     run_dir = work / "runs" / name
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -306,7 +314,7 @@ def main() -> None:
     next_days = [s.date() for s in after]
     nms = symbols(n_symbols, 1)
     mirror = work / f"mirror-{n_days}d-{n_symbols}s"
-    if not (mirror / "done").exists():
+    if not finra_mirror_holds(mirror, days):
         console.print(f"generating {n_days} days x {n_symbols} NMS symbols of FINRA files in {mirror} ...")
         shutil.rmtree(mirror, ignore_errors=True)
         finra_mirror(mirror, days[0], days[-1], n_symbols, n_symbols * 5 // 11)
