@@ -187,6 +187,11 @@ def prices_daily(
     known, rows, errors, ledger = pl.Series(names).implode(), 0, [], Ledger(DATASET, RULES)
     for day in days:
         frame = prices.fetch_market_day(day).filter(pl.col("symbol").is_in(known))
+        elsewhere = frame.filter(pl.col("trade_date") != day)
+        if elsewhere.height:  # stored under this day's partition they would restate another day unasked
+            dates = ", ".join(str(d) for d in elsewhere["trade_date"].unique().sort().head(3))
+            errors.append(f"{prices.provider} market day {day}: {elsewhere.height:,} bars dated {dates}, not stored")
+            frame = frame.filter(pl.col("trade_date") == day)
         bars = {symbol: group for (symbol,), group in frame.partition_by("symbol", as_dict=True).items()}
         errors += store_bars(lake, bars, day, day, ledger, config.allow_shrink)
         rows += frame.height

@@ -16,6 +16,7 @@ import json
 import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from resources.prices import yahoo_symbol
 
 CHART = "query1.finance.yahoo.com/v8/finance/chart"
 GROUPED = "api.polygon.io/v2/aggs/grouped/locale/us/market/stocks"
+NEW_YORK = ZoneInfo("America/New_York")
 EMPTY_REFERENCE = b'{"results": [], "status": "OK", "request_id": "bench"}'
 
 
@@ -75,8 +77,9 @@ def write_market(root: Path, names: list[str], days: list[dt.date], next_days: l
 
 
 def _write_grouped(root: Path, day: dt.date, names: list[str], closes: list[float]) -> None:
-    """Polygon's grouped daily answer for `day`: one bar per symbol, t at the day's start in New York."""
-    millis = int(dt.datetime.combine(day, dt.time(4), dt.UTC).timestamp() * 1000)
+    """Polygon's grouped daily answer for `day`: one bar per symbol, t at the session's 16:00 close in New
+    York (04:00 UTC, as this wrote before, is the previous evening in New York in winter)."""
+    millis = int(dt.datetime.combine(day, dt.time(16), NEW_YORK).timestamp() * 1000)
     results = [{"T": s, "o": c, "h": c * 1.01, "l": c * 0.99, "c": c, "v": 1000000, "t": millis}
                for s, c in zip(names, closes, strict=True)]
     grouped = root / GROUPED / day.isoformat()

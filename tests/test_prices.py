@@ -332,3 +332,20 @@ def test_a_split_with_a_zero_denominator_is_an_error_naming_the_symbol() -> None
     body["chart"]["result"][0]["events"]["splits"]["1718026200"]["denominator"] = 0
     with pytest.raises(PriceFormatError, match=r"^Yahoo chart NVDA: not the source's format \(ZeroDivisionError"):
         parse_yahoo_chart(json.dumps(body).encode(), "NVDA")
+
+
+def test_a_market_day_answered_with_another_days_bars_stores_none_of_them(lake: LakeResource) -> None:
+    """Stored under this day's partition, another day's bars would restate that day unasked."""
+    with serve_all_sources() as mirror, dg.instance_for_test() as instance:
+        polygon_routes(mirror)
+        mirror.routes["/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-15"] = mirror.routes[
+            "/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-14"]
+        instance.add_dynamic_partitions("symbols", ["GIK"])
+        prices = PricesResource(provider="polygon", polygon_base_url=source_url(mirror, "polygon"),
+                                polygon_api_key="polygon-key", requests_per_second=100)
+        result = dg.materialize([prices_daily], resources={"lake": lake, "prices": prices}, instance=instance,
+                                partition_key="2020-10-15", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "polygon market day 2020-10-15: 1 bars dated 2020-10-14, not stored" in failure
+    assert lake.read(DATASET).is_empty()
