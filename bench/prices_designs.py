@@ -83,6 +83,12 @@ def timed_run(tree: Path, env: dict[str, str], *args: str) -> dict[str, object]:
     return {"seconds": round(seconds, 1), "events": int(events), "status": status}
 
 
+def commit_of(tree: Path) -> str:
+    """The tree's commit, not its path: the figures name what was measured, not where it sat."""
+    return subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
 def measure_tree(tree: Path, yahoo_url: str, days: list[str], next_day: str) -> dict[str, object]:
     old = is_day_by_symbol(tree)
     env = tree_env(tree, WORK / ("day-by-symbol" if old else "symbol-plus-day"), yahoo_url, days[0])
@@ -97,7 +103,7 @@ def measure_tree(tree: Path, yahoo_url: str, days: list[str], next_day: str) -> 
         history = ("--select", "raw/prices_history", "--partition-range", f"{SYMBOLS[0]}...{last}")
         daily = ("--select", "raw/prices_daily", "--partition", next_day)
     console.print(f"{tree}: {'day x symbol' if old else 'symbol + day'} ...")
-    return {"design": "day x symbol" if old else "symbol + day", "tree": str(tree),
+    return {"design": "day x symbol" if old else "symbol + day", "commit": commit_of(tree),
             "history": timed_run(tree, env, *history), "daily": timed_run(tree, env, *daily)}
 
 
@@ -125,7 +131,7 @@ def main() -> None:
     write_section("Prices: day x symbol partitions beside symbol + day", (
         f"`python -m bench.prices_designs <tree of the old design>` (bench/prices_designs.py): each tree's own "
         f"`dagster asset materialize`, the same synthetic Yahoo mirror; load average before: {load:.1f}. "
-        f"Trees: {', '.join(r['tree'] for r in results)}.\n\n" + table(rows)))
+        f"Commits: {', '.join(r['commit'] for r in results)}.\n\n" + table(rows)))
     console.print(table(rows))
 
 
