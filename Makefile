@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo ui test test-integration lint sql sql-owner bench bench-storage clean migrate
+.PHONY: install demo ui test test-fast test-integration lint snapshot sql sql-owner bench bench-storage clean migrate
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -41,6 +41,17 @@ ui: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The development loop: everything but the tests marked `slow` (whole-platform builds, dbt runs,
+# subprocess crashes); CI runs `make test`, which runs them all.
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m 'not integration and not slow'
+
+# The committed text snapshot of the asset graph (tests/asset_graph.txt), written again after a change
+# to the graph has been reviewed.
+snapshot: install
+	$(BIN)/python -m tests.graph_snapshot
 
 # PostgreSQL from Debian's packages (installed if missing), then the tests marked `integration`.
 test-integration: install

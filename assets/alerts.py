@@ -10,7 +10,6 @@ could not be delivered is tried again at the next evaluation.
 """
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import yaml
 from assets.indicators import ASSET_KEY as INDICATORS_KEY
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INTERVALS
+from resources import settings
 from resources.lake import Dataset, LakeResource
 from resources.notifier import Notifier, NotifierError
 
@@ -141,7 +141,7 @@ def evaluate(rules: AlertRules, indicators: pl.DataFrame) -> pl.DataFrame:
 
 
 def rules_path() -> Path:
-    return Path(os.environ.get("TICKERLAKE_ALERT_RULES") or DEFAULT_RULES)
+    return Path(settings.value("TICKERLAKE_ALERT_RULES", str(DEFAULT_RULES)))
 
 
 @dg.asset(

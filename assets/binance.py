@@ -24,9 +24,11 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish
+from assets.freshness import DailyVolume, updated_within, volume_band_check
 from assets.partitions import crypto_days
 from assets.partitions import pairs as pairs_partitions
 from assets.schema import column_schema
+from assets.sources import Source
 from resources.binance import KLINES_SCHEMA, UNIVERSE_SCHEMA, BinanceClient, BinanceSession, validate_pair
 from resources.completeness import Completeness
 from resources.http import SourceError
@@ -314,3 +316,17 @@ def crypto_klines_1m(
     days = sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
     names = [validate_pair(pair) for pair in context.instance.get_dynamic_partitions(pairs_partitions.name)]
     yield from fetch_and_store(context, binance, lake, config, names, days)
+
+
+SOURCE = Source(
+    client=BinanceClient,
+    assets=[crypto_universe, crypto_klines_history, crypto_klines_1m],
+    datasets=[UNIVERSE_DATASET, KLINES_DATASET, *ROLLUPS.values()],
+    freshness=[
+        *updated_within([KLINES_KEY], dt.timedelta(hours=2)),
+        *updated_within([UNIVERSE_KEY, HISTORY_KEY], dt.timedelta(days=2)),
+    ],
+    checks=[
+        volume_band_check(DailyVolume(KLINES_KEY, KLINES_DATASET, "open_time", "quote_volume", today_is_partial=True)),
+    ],
+)

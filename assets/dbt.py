@@ -14,25 +14,29 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from assets import alerts, binance, finra, fx, indicators, prices, sectors, symbols
 from assets.previews import mart_previews
+from assets.sources import register_raw_tables
 from resources.lake import LakeResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 DUCKDB_POOL = "duckdb"
 
-# raw.prices_daily is written by the daily asset (its dbt source) and by the per-symbol history asset.
-SECOND_WRITERS = {prices.DAILY_KEY: prices.HISTORY_KEY}
-
-# The lake's raw tables: dbt's sources. They exist (typed, empty) before the first build reads them.
-RAW_DATASETS = [
-    finra.DATASET, symbols.DATASET, sectors.TICKERS_DATASET, sectors.SIC_DATASET, prices.DATASET, fx.DATASET,
-    binance.UNIVERSE_DATASET, binance.KLINES_DATASET, *binance.ROLLUPS.values(), indicators.DATASET, alerts.DATASET,
-]
+# A dbt source written by a second asset too names that asset in its meta (`also_written_by`, _sources.yml).
+ALSO_WRITTEN_BY = "also_written_by"
 
 
 PREVIEWED = {"mart_sector_short_return_correlation", "mart_volatility_ranking", "fct_short_volume_daily"}
+
+
+def _second_writers(manifest: Mapping[str, Any]) -> dict[dg.AssetKey, dg.AssetKey]:
+    """Source asset key -> the other asset writing its table, from the sources' `meta.tickerlake`."""
+    writers = {}
+    for source in manifest["sources"].values():
+        other = source.get("meta", {}).get("tickerlake", {}).get(ALSO_WRITTEN_BY)
+        if other:
+            writers[dg.AssetKey([source["source_name"], source["name"]])] = dg.AssetKey(other.split("/"))
+    return writers
 
 
 class DbtBuildConfig(dg.Config):
@@ -54,7 +58,8 @@ class TickerlakeDbtTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         """A raw table written by two assets is one dbt source: the second writer joins its deps."""
         spec = super().get_asset_spec(manifest, unique_id, project)
-        extra = [writer for source, writer in SECOND_WRITERS.items() if source in {d.asset_key for d in spec.deps}]
+        writers = _second_writers(manifest)
+        extra = [writers[dep.asset_key] for dep in spec.deps if dep.asset_key in writers]
         return spec.merge_attributes(deps=extra) if extra else spec
 
 
@@ -76,7 +81,7 @@ def tickerlake_dbt_models(
     until dbt has exited, as Dagster wants a multi-asset's outputs in dependency order.
     """
     with lake.writing(context.log):
-        lake.ensure(RAW_DATASETS)
+        register_raw_tables(lake)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
         events = list(dbt.cli(args, context=context).stream())
     with lake.connect(read_only=True) as con:

@@ -20,8 +20,10 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import Ledger, PublishConfig, Rule, check_specs
+from assets.freshness import DailyVolume, published_by_evening, volume_band_check
 from assets.partitions import partition_days, trading_days
 from assets.schema import column_schema
+from assets.sources import DAILY_TAG, Source
 from resources.completeness import Completeness
 from resources.finra import FACILITIES, SHORT_VOLUME_SCHEMA, FetchedDay, FinraClient
 from resources.lake import Dataset, LakeResource
@@ -50,6 +52,7 @@ COMMIT_ROWS, COMMIT_SECONDS = 500_000, 5.0  # about twelve full-market days
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="finra",
     kinds={"ducklake", "polars"},
+    tags={DAILY_TAG: "market"},
     check_specs=check_specs(ASSET_KEY, DATASET, RULES),
     description=(
         "FINRA Reg SHO daily short sale volume, all six facility files (CNMS, FNSQ, FNQC, FNYX, FNRA, "
@@ -122,3 +125,12 @@ def _summary(rows_per_day: dict[str, int], rejected: list[str]) -> dict[str, dg.
             "| day | rows |\n|---|---|\n" + "\n".join(f"| {d} | {n} |" for d, n in shown)
         ),
     }
+
+
+SOURCE = Source(
+    client=FinraClient,
+    assets=[finra_short_volume],
+    datasets=[DATASET],
+    freshness=published_by_evening([ASSET_KEY]),
+    checks=[volume_band_check(DailyVolume(ASSET_KEY, DATASET, "trade_date", "total_volume"))],
+)

@@ -1,4 +1,5 @@
-"""Is each source current, and does its newest day look like the days before it?
+"""Is each source current, and does its newest day look like the days before it? Each source declares
+its own checks with these builders (assets/sources.py collects them).
 
 Freshness (Dagster's own checks, evaluated by `freshness_checks_sensor`): a trading-day source has its
 partition of the day by a deadline after its publication (FINRA posts by 18:00 New York, the 18:30
@@ -14,39 +15,29 @@ market day can be quiet or wild, and a person decides.
 """
 
 import datetime as dt
-import os
 import statistics
 from dataclasses import dataclass
 
 import dagster as dg
 
-from assets.binance import HISTORY_KEY as KLINES_HISTORY_KEY
-from assets.binance import KLINES_DATASET, KLINES_KEY, UNIVERSE_KEY
-from assets.finra import ASSET_KEY as FINRA_KEY
-from assets.finra import DATASET as FINRA_DATASET
-from assets.fx import ASSET_KEY as FX_KEY
 from assets.partitions import TIMEZONE
-from assets.prices import DAILY_KEY as PRICES_KEY
-from assets.prices import DATASET as PRICES_DATASET
-from assets.sectors import TICKERS_KEY
-from assets.symbols import ASSET_KEY as DIRECTORY_KEY
+from resources import settings
 from resources.lake import Dataset, LakeResource
 
 HISTORY_DAYS = 20
 
-freshness_checks = [
-    *dg.build_time_partition_freshness_checks(assets=[FINRA_KEY, PRICES_KEY], deadline_cron="0 20 * * 1-5",
-                                              timezone=TIMEZONE),
-    *dg.build_last_update_freshness_checks(assets=[DIRECTORY_KEY, TICKERS_KEY, FX_KEY],
-                                           lower_bound_delta=dt.timedelta(days=4)),
-    *dg.build_last_update_freshness_checks(assets=[KLINES_KEY], lower_bound_delta=dt.timedelta(hours=2)),
-    *dg.build_last_update_freshness_checks(assets=[UNIVERSE_KEY, KLINES_HISTORY_KEY],
-                                           lower_bound_delta=dt.timedelta(days=2)),
-]
+
+def published_by_evening(keys: list[dg.AssetKey]) -> list[dg.AssetChecksDefinition]:
+    """A trading-day source has its day's partition by 20:00 New York, after an 18:30 run."""
+    return list(dg.build_time_partition_freshness_checks(assets=keys, deadline_cron="0 20 * * 1-5", timezone=TIMEZONE))
+
+
+def updated_within(keys: list[dg.AssetKey], delta: dt.timedelta) -> list[dg.AssetChecksDefinition]:
+    return list(dg.build_last_update_freshness_checks(assets=keys, lower_bound_delta=delta))
 
 
 def band() -> float:
-    return float(os.environ.get("TICKERLAKE_VOLUME_BAND", "0.5"))
+    return float(settings.value("TICKERLAKE_VOLUME_BAND", "0.5"))
 
 
 @dataclass(frozen=True)
@@ -110,11 +101,5 @@ def volume_band_check(volume: DailyVolume) -> dg.AssetChecksDefinition:
     return check
 
 
-volume_checks = [
-    volume_band_check(DailyVolume(FINRA_KEY, FINRA_DATASET, "trade_date", "total_volume")),
-    volume_band_check(DailyVolume(PRICES_KEY, PRICES_DATASET, "trade_date", "volume")),
-    volume_band_check(DailyVolume(KLINES_KEY, KLINES_DATASET, "open_time", "quote_volume", today_is_partial=True)),
-]
-freshness_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks, default_status=dg.DefaultSensorStatus.RUNNING
-)
+def freshness_sensor(checks: list[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
+    return dg.build_sensor_for_freshness_checks(freshness_checks=checks, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -12,13 +12,13 @@ where a recursive indicator forgets its seed (Wilder's weight of the seed after 
 """
 
 import datetime as dt
-import os
 
 import dagster as dg
 import numpy as np
 import polars as pl
 
 from assets.binance import HISTORY_KEY, KLINES_DATASET, KLINES_KEY, ROLLUPS, midnight
+from resources import settings
 from resources.lake import Between, Dataset, LakeResource
 
 INTERVALS = ("1m", "1h", "1d")
@@ -227,7 +227,7 @@ def stored_pairs(lake: LakeResource) -> list[str]:
     ),
 )
 def crypto_indicators(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    minute_days = int(os.environ.get("TICKERLAKE_CRYPTO_1M_DAYS", "7"))
+    minute_days = int(settings.value("TICKERLAKE_CRYPTO_1M_DAYS", "7"))
     latest = {}
     rows = 0
     for pair in stored_pairs(lake):

@@ -6,11 +6,12 @@ partitions at all, so a missing file on a partition day is a real error and neve
 
 import datetime as dt
 import functools
-import os
 
 import dagster as dg
 import exchange_calendars as xcals
 import pandas as pd
+
+from resources import settings
 
 CALENDAR = "XNYS"
 TIMEZONE = "America/New_York"
@@ -19,7 +20,7 @@ DEFAULT_START = "2009-08-03"
 
 
 def configured_start() -> dt.date:
-    return dt.date.fromisoformat(os.environ.get("TICKERLAKE_START_DATE", DEFAULT_START))
+    return dt.date.fromisoformat(settings.value("TICKERLAKE_START_DATE", DEFAULT_START))
 
 
 @functools.cache
@@ -90,8 +91,8 @@ def crypto_days_partitions() -> dg.DailyPartitionsDefinition:
 
     TICKERLAKE_CRYPTO_END_DATE (inclusive) pins the last day, for a sample recorded at a fixed time.
     """
-    start = os.environ.get("TICKERLAKE_CRYPTO_START_DATE", CRYPTO_DEFAULT_START)
-    end = os.environ.get("TICKERLAKE_CRYPTO_END_DATE")
+    start = settings.value("TICKERLAKE_CRYPTO_START_DATE", CRYPTO_DEFAULT_START)
+    end = settings.value("TICKERLAKE_CRYPTO_END_DATE")
     if end:
         return dg.DailyPartitionsDefinition(
             start_date=start, end_date=(dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat(), timezone="UTC"

@@ -14,7 +14,6 @@ failed keeps what was stored. A row that a re-fetch left unchanged keeps its `_l
 """
 
 import datetime as dt
-import os
 import time
 from collections.abc import Iterable, Iterator
 
@@ -22,8 +21,11 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish
+from assets.freshness import DailyVolume, published_by_evening, volume_band_check
 from assets.partitions import last_closed_session, partition_days, sessions, symbols, trading_days
 from assets.schema import column_schema
+from assets.sources import DAILY_TAG, Source
+from resources import settings
 from resources.completeness import Completeness
 from resources.lake import Between, Dataset, LakeResource
 from resources.prices import PRICES_SCHEMA, Fetched, PricesResource
@@ -75,7 +77,7 @@ def store_bars(
 def history_start() -> dt.date:
     """Where a symbol's history starts: the first trading-day partition, or TICKERLAKE_PRICES_START if later."""
     first = dt.date.fromisoformat(trading_days.get_first_partition_key())
-    configured = os.environ.get("TICKERLAKE_PRICES_START")
+    configured = settings.value("TICKERLAKE_PRICES_START")
     return max(first, dt.date.fromisoformat(configured)) if configured else first
 
 
@@ -165,6 +167,7 @@ def prices_history(
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="prices",
     kinds={"ducklake", "polars"},
+    tags={DAILY_TAG: "market"},
     check_specs=check_specs(DAILY_KEY, DATASET, RULES),
     description=(
         "Every known symbol's raw daily bar (OHLCV, dividend, split ratio) of a trading day, in the listing "
@@ -197,3 +200,12 @@ def prices_daily(
         rows += frame.height
         context.log.info(f"prices: {day}: {frame.height:,} of {len(names):,} symbols from {prices.provider}")
     yield from conclude(ledger, errors, len(names), rows, days[0], days[-1], prices.provider)
+
+
+SOURCE = Source(
+    client=PricesResource,
+    assets=[prices_history, prices_daily],
+    datasets=[DATASET],
+    freshness=published_by_evening([DAILY_KEY]),
+    checks=[volume_band_check(DailyVolume(DAILY_KEY, DATASET, "trade_date", "volume"))],
+)

@@ -5,12 +5,15 @@ not one per company (10 requests/s would make a full refresh take 15 minutes). T
 mapping is a dbt seed (dbt_project/seeds/ff12_sic_ranges.csv), applied in dim_symbols.
 """
 
+import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 
 from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish, publish
+from assets.freshness import updated_within
+from assets.sources import DAILY_TAG, Source
 from resources.completeness import Completeness
 from resources.lake import Dataset, LakeResource
 from resources.sectors import SIC_SCHEMA, TICKERS_SCHEMA, SecClient
@@ -23,30 +26,37 @@ TICKER_RULES = (Rule("cik_positive", "Every ticker has a CIK above zero.", pl.co
 SIC_DATASET = Dataset("sec_company_sic", SIC_SCHEMA, order=("cik",))
 
 
-@dg.asset(key=TICKERS_KEY, group_name="sectors", kinds={"ducklake"},
+@dg.asset(key=TICKERS_KEY, group_name="sectors", kinds={"ducklake"}, tags={DAILY_TAG: "reference"},
           check_specs=check_specs(TICKERS_KEY, TICKERS_DATASET, TICKER_RULES),
           description="SEC company_tickers_exchange.json: ticker, CIK, company name and exchange.")
 def sec_company_tickers(
-    context: dg.AssetExecutionContext, config: PublishConfig, sec: SecClient, lake: LakeResource
+    context: dg.AssetExecutionContext, config: PublishConfig, sectors: SecClient, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     config.announce(context.log)
-    frame = sec.company_tickers()
+    frame = sectors.company_tickers()
     ledger = Ledger(TICKERS_DATASET, TICKER_RULES)
     problems = publish(lake, TICKERS_DATASET, frame, None, "company_tickers_exchange", ledger, config.allow_shrink)
     yield from finish(ledger, problems, {"dagster/row_count": frame.height})
 
 
 @dg.asset(key=["raw", SIC_DATASET.name], deps=[sec_company_tickers], group_name="sectors", kinds={"ducklake"},
+          tags={DAILY_TAG: "reference"},
           description="SIC code per CIK from SEC's submissions API, fetched once per CIK.")
-def sec_company_sic(context: dg.AssetExecutionContext, sec: SecClient, lake: LakeResource) -> dg.MaterializeResult:
+def sec_company_sic(context: dg.AssetExecutionContext, sectors: SecClient, lake: LakeResource) -> dg.MaterializeResult:
     wanted = set(lake.distinct(TICKERS_DATASET, "cik"))
     stored = lake.read(SIC_DATASET)
     missing = sorted(wanted - set(stored["cik"].to_list()))
     context.log.info(f"{len(missing)} CIKs without a SIC code yet; {stored.height} stored")
-    fetched = pl.DataFrame(list(sec.sic_codes(missing)), schema=SIC_SCHEMA, orient="row")
+    fetched = pl.DataFrame(list(sectors.sic_codes(missing)), schema=SIC_SCHEMA, orient="row")
     lake.replace(SIC_DATASET, fetched, where={"cik": fetched["cik"].to_list()})
     frame = lake.read(SIC_DATASET)
     return dg.MaterializeResult(metadata={"dagster/row_count": frame.height, "fetched": len(missing),
                                           "without_sic": frame["sic"].null_count()})
 
 
+SOURCE = Source(
+    client=SecClient,
+    assets=[sec_company_tickers, sec_company_sic],
+    datasets=[TICKERS_DATASET, SIC_DATASET],
+    freshness=updated_within([TICKERS_KEY], dt.timedelta(days=4)),
+)

@@ -2,13 +2,16 @@
 universe. Delisting dates are derived from the snapshots in dbt (dim_symbols); nothing is deleted.
 """
 
+import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 
 from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish, publish
+from assets.freshness import updated_within
 from assets.schema import column_schema
+from assets.sources import DAILY_TAG, Source
 from resources.completeness import Completeness
 from resources.lake import Dataset, LakeResource
 from resources.symbols import DIRECTORY_SCHEMA, SymbolDirectoryClient, is_valid_symbol, split_valid_symbols
@@ -28,6 +31,7 @@ RULES = (Rule("symbol_valid", "Every symbol has the lake's ticker form.", is_val
     key=ASSET_KEY,
     group_name="symbols",
     kinds={"ducklake", "polars"},
+    tags={DAILY_TAG: "reference"},
     description=(
         "Nasdaq Trader's nasdaqlisted.txt + otherlisted.txt, test issues dropped, one snapshot per "
         "file-creation day (re-running the same day replaces that day's snapshot)."
@@ -36,11 +40,11 @@ RULES = (Rule("symbol_valid", "Every symbol has the lake's ticker form.", is_val
     check_specs=check_specs(ASSET_KEY, DATASET, RULES),
 )
 def symbol_directory(
-    context: dg.AssetExecutionContext, config: PublishConfig, symbol_directory_client: SymbolDirectoryClient,
+    context: dg.AssetExecutionContext, config: PublishConfig, symbols: SymbolDirectoryClient,
     lake: LakeResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     config.announce(context.log)
-    frame, rejected = split_valid_symbols(symbol_directory_client.fetch())
+    frame, rejected = split_valid_symbols(symbols.listed())
     if rejected:
         context.log.warning(f"{len(rejected)} symbols outside the symbol pattern were skipped: {rejected[:20]}")
     snapshot = frame["snapshot_date"][0]
@@ -62,3 +66,11 @@ def latest_listed_symbols(lake: LakeResource) -> tuple[str, list[str]]:
         return "", []
     frame = lake.read(DATASET, where={"snapshot_date": snapshot})
     return snapshot.isoformat(), sorted(frame["symbol"].to_list())
+
+
+SOURCE = Source(
+    client=SymbolDirectoryClient,
+    assets=[symbol_directory],
+    datasets=[DATASET],
+    freshness=updated_within([ASSET_KEY], dt.timedelta(days=4)),
+)

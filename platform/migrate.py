@@ -27,7 +27,9 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from assets.dbt import RAW_DATASETS
+from assets.alerts import DATASET as ALERTS
+from assets.indicators import DATASET as INDICATORS
+from assets.sources import raw_datasets
 from resources.duckdb_env import sql_string
 from resources.lake import LOADED_AT, RAW_SCHEMA, Dataset, LakeResource, Transaction
 from resources.settings import catalog, lake_root
@@ -60,6 +62,11 @@ class Comparison:
             _close(self.sums_before[c], self.sums_after.get(c)) for c in self.sums_before
         )
 
+
+
+def lake_datasets() -> list[Dataset]:
+    """Every table an older lake may hold: the sources' and the crypto indicators and alerts."""
+    return [*raw_datasets(), INDICATORS, ALERTS]
 
 def _close(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
@@ -178,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     root, warehouse = Path(args.old_lake).resolve(), Path(args.warehouse).resolve()
     lake = LakeResource(root=lake_root(), catalog=catalog())
     started = dt.datetime.now()
-    comparisons = [migrate_dataset(lake, root, d) for d in old_datasets(root, RAW_DATASETS)]
+    comparisons = [migrate_dataset(lake, root, d) for d in old_datasets(root, lake_datasets())]
     if warehouse.exists():
         with tempfile.TemporaryDirectory() as workdir:
             comparisons += migrate_warehouse(lake, warehouse, Path(workdir))
@@ -191,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if not equal:
         console.print("[red]some tables differ: the old files are left as they were[/red]")
         return 1
-    old = [root / d.name for d in old_datasets(root, RAW_DATASETS)]
+    old = [root / d.name for d in old_datasets(root, lake_datasets())]
     leftovers = [f"{warehouse.stem}_read{warehouse.suffix}", f"{warehouse.name}.writer.lock"]
     old += [p for p in (warehouse, *(warehouse.with_name(name) for name in leftovers)) if p.exists()]
     if args.remove_old:

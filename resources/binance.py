@@ -14,18 +14,17 @@ that budget, backs off on 429 honoring Retry-After, and stops at once on 418 (a 
 import datetime as dt
 import hashlib
 import io
-import json
 import re
 import time
 import zipfile
 from collections.abc import Iterator
+from typing import ClassVar
 
-import dagster as dg
 import httpx
 import polars as pl
 from pydantic import Field
 
-from resources.http import RetryPolicy, SourceError, SourceFileMissing, get, names_its_errors
+from resources.http import HttpSource, SourceError, SourceFileMissing, join_url, names_its_errors, parse_json
 
 DEFAULT_DATA_URL = "https://data.binance.vision"
 DEFAULT_API_URL = "https://api.binance.com"
@@ -155,10 +154,7 @@ def parse_klines_csv(body: bytes, pair: str, name: str) -> pl.DataFrame:
 @names_its_errors(KlinesFormatError, lambda body, pair, what: what)
 def parse_klines_json(body: bytes, pair: str, what: str) -> pl.DataFrame:
     """The REST answer: a JSON array of 12-element arrays (times as integers, prices as strings)."""
-    try:
-        rows = json.loads(body)
-    except ValueError as exc:
-        raise KlinesFormatError(f"{what}: not JSON (starts {body[:60]!r})") from exc
+    rows = parse_json(body, what, KlinesFormatError)
     if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(CSV_COLUMNS) for r in rows):
         raise KlinesFormatError(f"{what}: not an array of {len(CSV_COLUMNS)}-element klines (starts {body[:80]!r})")
     if not rows:
@@ -196,10 +192,7 @@ def verify_checksum(body: bytes, checksum_file: bytes, name: str) -> None:
 @names_its_errors(KlinesFormatError, lambda *_: "Binance /api/v3/ticker/24hr")
 def parse_ticker_24hr(body: bytes, quote_asset: str, top_n: int, day: dt.date) -> pl.DataFrame:
     """Rank `quote_asset` pairs by 24h quote volume; leveraged tokens and stablecoin bases are left out."""
-    try:
-        tickers = json.loads(body)
-    except ValueError as exc:
-        raise SourceError(f"Binance ticker/24hr: not JSON (starts {body[:60]!r})") from exc
+    tickers = parse_json(body, "Binance ticker/24hr")
     if not isinstance(tickers, list) or any(not isinstance(t, dict) or "symbol" not in t for t in tickers):
         raise SourceError("Binance ticker/24hr: not an array of ticker objects")
     rows = []
@@ -242,27 +235,22 @@ class _WeightBudget:
             self.used = int(reported)
 
 
-class BinanceClient(dg.ConfigurableResource):
+class BinanceClient(HttpSource):
     """Binance spot market data: the archive host for history, the REST API for the tail and the universe."""
 
+    source_name: ClassVar[str] = "Binance"
     data_url: str = Field(default=DEFAULT_DATA_URL, description="Host serving /data/spot/... archives.")
     api_url: str = Field(default=DEFAULT_API_URL, description="Host serving /api/v3/... (REST).")
     top_n: int = Field(default=100, description="Pairs in the universe: the top N by 24h quote volume.")
     quote_asset: str = Field(default="USDT", description="The universe's quote asset.")
     weight_budget: int = Field(default=4800, description="Request weight per minute to stay under (Binance: 6,000).")
-    timeout_seconds: float = 30.0
-    retry_attempts: int = 5
-    max_retry_wait_seconds: float = 60.0
-
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(attempts=self.retry_attempts, max_wait=self.max_retry_wait_seconds)
 
     def open(self) -> "BinanceSession":
         return BinanceSession(self)
 
     def archive_url(self, pair: str, period: str) -> str:
         cadence = "monthly" if len(period) == 7 else "daily"
-        return f"{self.data_url.rstrip('/')}/data/spot/{cadence}/klines/{pair}/{INTERVAL}/{archive_name(pair, period)}"
+        return join_url(self.data_url, f"/data/spot/{cadence}/klines/{pair}/{INTERVAL}/{archive_name(pair, period)}")
 
 
 class BinanceSession:
@@ -270,9 +258,8 @@ class BinanceSession:
 
     def __init__(self, config: BinanceClient) -> None:
         self._config = config
-        self._policy = config.retry_policy()
         self._budget = _WeightBudget(config.weight_budget)
-        self._client = httpx.Client(timeout=config.timeout_seconds, headers={"User-Agent": "tickerlake"})
+        self._client = config.session()
 
     def __enter__(self) -> "BinanceSession":
         return self
@@ -285,17 +272,16 @@ class BinanceSession:
         url = self._config.archive_url(pair, period)
         name = archive_name(pair, period)
         try:
-            body = get(self._client, url, what=f"Binance {name}", policy=self._policy).content
+            body = self._config.fetch(self._client, url, f"Binance {name}").content
         except SourceFileMissing:
             return None
-        checksum = get(self._client, f"{url}.CHECKSUM", what=f"Binance {name}.CHECKSUM", policy=self._policy).content
+        checksum = self._config.fetch(self._client, f"{url}.CHECKSUM", f"Binance {name}.CHECKSUM").content
         verify_checksum(body, checksum, name)
         return parse_klines_csv(unzip_single_csv(body, name), pair, name)
 
     def _api(self, path: str, weight: int, what: str, params: dict[str, str | int] | None = None) -> bytes:
         self._budget.before(weight)
-        response = get(self._client, f"{self._config.api_url.rstrip('/')}{path}", what=what, policy=self._policy,
-                       params=params)
+        response = self._config.fetch(self._client, join_url(self._config.api_url, path), what, params)
         self._budget.after(response)
         return response.content
 

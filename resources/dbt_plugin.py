@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from resources import duckdb_env
+from resources import duckdb_env, settings
 
 
 class Plugin(BasePlugin):
@@ -18,14 +18,12 @@ class Plugin(BasePlugin):
         config.update(duckdb_env.connection_config())
 
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
-        duckdb_env.configure(
-            conn, os.environ.get("TICKERLAKE_LAKE_ROOT", ""), os.environ.get(duckdb_env.S3_ENDPOINT) or None
-        )
+        duckdb_env.configure(conn, settings.value("TICKERLAKE_LAKE_ROOT", ""), settings.s3_endpoint_url())
         # DuckDB's own default is 80% of RAM, but not all of its memory counts against the limit: a full
         # build of the whole history (FINRA and 11,000 symbols' prices) reached 23.5 GB of resident memory
         # under that default on a 24 GB host and was killed. Half of RAM leaves room; beyond it DuckDB
         # spills to its temp directory. Set it lower where other processes share the machine ("8GB").
-        limit = os.environ.get("TICKERLAKE_DUCKDB_MEMORY_LIMIT") or f"{half_of_ram_mb()}MB"
+        limit = settings.value("TICKERLAKE_DUCKDB_MEMORY_LIMIT", f"{half_of_ram_mb()}MB")
         conn.execute(f"SET memory_limit = {duckdb_env.sql_string(limit)}")
 
 

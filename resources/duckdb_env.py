@@ -10,15 +10,15 @@ S3 credentials come from the usual AWS environment variables and go into an in-m
 never into a file, a log or the catalog.
 """
 
-import os
 from typing import Any
 
 import duckdb
 from duckdb_extensions import import_extension
 
+from resources import settings
+
 # Package name -> the name DuckDB lists the installed extension under.
 EXTENSIONS = {"ducklake": "ducklake", "sqlite": "sqlite_scanner", "postgres": "postgres_scanner", "httpfs": "httpfs"}
-S3_ENDPOINT = "TICKERLAKE_S3_ENDPOINT_URL"
 
 
 def connection_config() -> dict[str, Any]:
@@ -38,13 +38,7 @@ def install_extensions(con: duckdb.DuckDBPyConnection) -> None:
 
 def create_s3_secret(con: duckdb.DuckDBPyConnection, endpoint_url: str | None) -> None:
     """An S3 secret from AWS_* variables; endpoint_url points at MinIO, moto or another S3 API."""
-    options = {
-        "KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", ""),
-        "SECRET": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
-        "REGION": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-    }
-    if os.environ.get("AWS_SESSION_TOKEN"):
-        options["SESSION_TOKEN"] = os.environ["AWS_SESSION_TOKEN"]
+    options = settings.aws_credentials()
     if endpoint_url:
         scheme, _, host = endpoint_url.rpartition("://")
         options |= {"ENDPOINT": host.rstrip("/"), "URL_STYLE": "path", "USE_SSL": str(scheme != "http").lower()}

@@ -14,14 +14,14 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import ClassVar
 
-import dagster as dg
 import httpx
 import numpy as np
 import polars as pl
 from pydantic import Field
 
-from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
+from resources.http import HttpSource, SourceError, join_url, names_its_errors
 from resources.symbols import is_valid_symbol, normalized_symbols
 
 DEFAULT_BASE_URL = "https://cdn.finra.org"
@@ -211,17 +211,15 @@ class FetchedDay:
     complete: bool = False  # every facility file carried its record-count trailer
 
 
-class FinraClient(dg.ConfigurableResource):
+class FinraClient(HttpSource):
     """Fetches FINRA's daily short sale volume files from the CDN (or a mirror with its URL layout)."""
 
+    source_name: ClassVar[str] = "FINRA"
     base_url: str = Field(default=DEFAULT_BASE_URL, description="Host serving /equity/regsho/daily/.")
-    timeout_seconds: float = 30.0
-    retry_attempts: int = 5
-    max_retry_wait_seconds: float = 60.0
     parallel_days: int = Field(default=4, description="Trading days fetched and parsed at once.")
 
     def url(self, facility: str, day: dt.date) -> str:
-        return f"{self.base_url.rstrip('/')}/equity/regsho/daily/{file_name(facility, day)}"
+        return join_url(self.base_url, f"/equity/regsho/daily/{file_name(facility, day)}")
 
     def fetch_days(self, days: Iterable[dt.date]) -> Iterator[FetchedDay]:
         """Each day's facility files as one frame, or the error that day hit, in order.
@@ -230,11 +228,10 @@ class FinraClient(dg.ConfigurableResource):
         half-loaded. Errors do not stop the other days of a ranged run. `parallel_days` days are in
         flight at once (downloads and parsing overlap); at most that many wait in memory.
         """
-        policy = RetryPolicy(attempts=self.retry_attempts, max_wait=self.max_retry_wait_seconds)
 
         def fetch(client: httpx.Client, day: dt.date) -> FetchedDay:
             try:
-                files = self._fetch_day(client, day, policy)
+                files = self._fetch_day(client, day)
             except SourceError as exc:
                 return FetchedDay(day, None, exc)
             except Exception as exc:  # a library's own error (a parser's division, a codec): name the day
@@ -245,7 +242,7 @@ class FinraClient(dg.ConfigurableResource):
                               all(f.complete for f in files))
 
         with (
-            httpx.Client(timeout=self.timeout_seconds, headers={"User-Agent": "tickerlake"}) as client,
+            self.session() as client,
             ThreadPoolExecutor(max_workers=self.parallel_days) as pool,
         ):
             pending: deque[Future[FetchedDay]] = deque()
@@ -256,10 +253,9 @@ class FinraClient(dg.ConfigurableResource):
             while pending:
                 yield pending.popleft().result()
 
-    def _fetch_day(self, client: httpx.Client, day: dt.date, policy: RetryPolicy) -> list[ParsedFile]:
+    def _fetch_day(self, client: httpx.Client, day: dt.date) -> list[ParsedFile]:
         files = []
         for facility in facilities_on(day):
-            what = f"FINRA {facility.code} {day.isoformat()}"
-            body = get_bytes(client, self.url(facility.code, day), what=what, policy=policy)
+            body = self.fetch(client, self.url(facility.code, day), f"FINRA {facility.code} {day.isoformat()}").content
             files.append(parse_short_volume(body, facility.code, day))
         return files

@@ -6,13 +6,12 @@ that currency per 1 EUR, "N/A" where a currency had no fix, and a trailing comma
 
 import io
 import zipfile
+from typing import ClassVar
 
-import dagster as dg
-import httpx
 import polars as pl
 from pydantic import Field
 
-from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
+from resources.http import HttpSource, SourceError, join_url, names_its_errors
 
 DEFAULT_BASE_URL = "https://www.ecb.europa.eu"
 HIST_PATH = "/stats/eurofxref/eurofxref-hist.zip"
@@ -49,13 +48,14 @@ def parse_eurofxref_hist(archive: bytes) -> pl.DataFrame:
     return typed.sort("rate_date", "currency")
 
 
-class EcbClient(dg.ConfigurableResource):
-    base_url: str = Field(default=DEFAULT_BASE_URL)
+class EcbClient(HttpSource):
+    """The ECB's reference rates: one zip holding every business day since 1999."""
+
+    source_name: ClassVar[str] = "ECB"
+    base_url: str = Field(default=DEFAULT_BASE_URL, description=f"Host serving {HIST_PATH}.")
     timeout_seconds: float = 60.0
-    retry_attempts: int = 5
 
     def fetch_history(self) -> pl.DataFrame:
-        url = f"{self.base_url.rstrip('/')}{HIST_PATH}"
-        with httpx.Client(timeout=self.timeout_seconds, headers={"User-Agent": "tickerlake"}) as client:
-            body = get_bytes(client, url, what="ECB eurofxref-hist", policy=RetryPolicy(attempts=self.retry_attempts))
+        with self.session() as client:
+            body = self.fetch(client, join_url(self.base_url, HIST_PATH), "ECB eurofxref-hist").content
         return parse_eurofxref_hist(body)

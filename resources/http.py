@@ -1,4 +1,4 @@
-"""One HTTP GET with the retry policy every source client shares.
+"""The HTTP client every source inherits: timeout, retries, user agent, URL joining, JSON parse-or-fail.
 
 Public market-data hosts rate-limit (429) and flap (5xx, resets, slow bodies); a daily run must ride
 those out without hammering the host, and must fail with a message that names what it was fetching
@@ -7,12 +7,15 @@ when they do not clear. 404 is never retried: on a trading day it means the file
 
 import email.utils
 import functools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
+import dagster as dg
 import httpx
+from pydantic import Field
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -167,3 +170,45 @@ def _with_retries(
         raise SourceError(
             f"{what}: gave up after {policy.attempts} attempts, last error {type(exc).__name__}: {exc} at {shown}"
         ) from exc
+
+
+def join_url(base: str, path: str) -> str:
+    """`path` (starting with /) under `base`, whether or not `base` ends with a slash."""
+    return f"{base.rstrip('/')}{path}"
+
+
+def parse_json(body: bytes, what: str, error: type[SourceError] = SourceError) -> object:
+    """A JSON document, or `error` naming `what` and how the body starts (an HTML block page, say)."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise error(f"{what}: not JSON (starts {body[:60]!r})") from exc
+
+
+class HttpSource(dg.ConfigurableResource):
+    """How every source is reached: one place for timeouts, retries and who we say we are.
+
+    A client subclasses this and adds its hosts (fields ending in `_url`, defaulting to the real
+    host) and its own knobs; `session()` and `fetch()` are all it needs to talk to them.
+    """
+
+    timeout_seconds: float = Field(default=30.0, description="Seconds to wait for a connection or a body.")
+    retry_attempts: int = Field(default=5, description="Tries of one request before the run fails it.")
+    max_retry_wait_seconds: float = Field(default=60.0, description="Longest wait between tries.")
+    user_agent: str = Field(default="tickerlake", description="Sent as User-Agent.")
+
+    source_name: ClassVar[str] = "source"  # how errors name the source
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.retry_attempts, max_wait=self.max_retry_wait_seconds)
+
+    def session(self, headers: dict[str, str] | None = None) -> httpx.Client:
+        """One connection pool for a run's requests, carrying the user agent and any `headers`."""
+        return httpx.Client(timeout=self.timeout_seconds, headers={"User-Agent": self.user_agent, **(headers or {})})
+
+    def fetch(
+        self, client: httpx.Client, url: str, what: str, params: dict[str, str | int] | None = None
+    ) -> httpx.Response:
+        """GET with this source's retry policy; `what` names the file or call in errors."""
+        return get(client, url, what=what, policy=self.retry_policy, params=params)

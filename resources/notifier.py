@@ -8,13 +8,12 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-import dagster as dg
 import httpx
 from pydantic import Field
 
-from resources.http import RetryPolicy, SourceError, post_json
+from resources.http import HttpSource, SourceError, join_url, post_json
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
 
@@ -50,9 +49,10 @@ class NotifierError(SourceError):
     """An alert could not be delivered; it stays unsent and is tried again on the next evaluation."""
 
 
-class Notifier(dg.ConfigurableResource):
+class Notifier(HttpSource):
     """Sends one message per alert firing."""
 
+    source_name: ClassVar[str] = "alerts"
     channel: Literal["none", "telegram", "webhook"] = Field(
         default="none", description="none: alerts are only stored; telegram or webhook: also sent."
     )
@@ -64,34 +64,28 @@ class Notifier(dg.ConfigurableResource):
     retry_attempts: int = 4
     max_retry_wait_seconds: float = 30.0
 
-    @property
-    def sends(self) -> bool:
-        return self.channel != "none"
-
     def send(self, alert: dict[str, Any]) -> None:
         """Deliver one firing; raises NotifierError when the channel refuses or stays unreachable."""
-        policy = RetryPolicy(attempts=self.retry_attempts, max_wait=self.max_retry_wait_seconds)
         secret = self.telegram_bot_token if self.channel == "telegram" else self.webhook_url
-        with _redacted(secret), httpx.Client(timeout=self.timeout_seconds) as client:
+        with _redacted(secret), self.session() as client:
             if self.channel == "telegram":
-                self._telegram(client, alert, policy)
+                self._telegram(client, alert)
             elif self.channel == "webhook":
                 payload = {key: value.isoformat() if isinstance(value, dt.datetime) else value
                            for key, value in alert.items()}
-                self._post(client, self._required(self.webhook_url, "webhook_url"), payload, "alert webhook", policy)
+                self._post(client, self._required(self.webhook_url, "webhook_url"), payload, "alert webhook")
 
-    def _telegram(self, client: httpx.Client, alert: dict[str, Any], policy: RetryPolicy) -> None:
+    def _telegram(self, client: httpx.Client, alert: dict[str, Any]) -> None:
         token = self._required(self.telegram_bot_token, "telegram_bot_token")
         payload = {"chat_id": self._required(self.telegram_chat_id, "telegram_chat_id"), "text": alert["message"]}
-        url = f"{self.telegram_api_url.rstrip('/')}/bot{token}/sendMessage"
-        answer = self._post(client, url, payload, "Telegram sendMessage", policy)
+        url = join_url(self.telegram_api_url, f"/bot{token}/sendMessage")
+        answer = self._post(client, url, payload, "Telegram sendMessage")
         if not answer.get("ok"):
             raise NotifierError(f"Telegram sendMessage refused the alert: {answer.get('description', answer)}")
 
-    @staticmethod
-    def _post(client: httpx.Client, url: str, payload: dict[str, Any], what: str, policy: RetryPolicy) -> dict:
+    def _post(self, client: httpx.Client, url: str, payload: dict[str, Any], what: str) -> dict:
         try:
-            response = post_json(client, url, payload, what=what, policy=policy)
+            response = post_json(client, url, payload, what=what, policy=self.retry_policy)
         except SourceError as exc:
             raise NotifierError(str(exc)) from exc
         try:

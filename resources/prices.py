@@ -21,20 +21,18 @@ providers allow (as published when this was written; check your plan):
 """
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-import dagster as dg
 import httpx
 import polars as pl
 from pydantic import Field, PrivateAttr
 from pyrate_limiter import Duration, Limiter, Rate
 
-from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
+from resources.http import HttpSource, SourceError, join_url, names_its_errors, parse_json
 
 YAHOO_BASE_URL = "https://query1.finance.yahoo.com"
 TIINGO_BASE_URL = "https://api.tiingo.com"
@@ -60,28 +58,34 @@ class PriceFormatError(SourceError):
     """A provider answered something that is not its documented format."""
 
 
-def _json(body: bytes, what: str) -> object:
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise PriceFormatError(f"{what}: not JSON (starts {body[:60]!r})") from exc
+@dataclass(frozen=True)
+class PriceProvider:
+    """A provider's host and key, reached through the resource's HTTP settings; subclasses say how to ask."""
 
+    source: HttpSource
+    base_url: str
+    api_key: str | None = None
 
-class PriceProvider(Protocol):
-    name: str
-    bulk: bool  # answers a whole market day in one request (market_day)
+    name: ClassVar[str]
+    bulk: ClassVar[bool] = False  # answers a whole market day in one request (market_day)
 
-    def open_client(self, timeout: float) -> httpx.Client:
-        """An HTTP client carrying whatever the provider needs on every request."""
-        ...
+    def headers(self) -> dict[str, str]:
+        """What the provider needs on every request (a key in a header never appears in a URL or a log)."""
+        return {}
+
+    def open_client(self) -> httpx.Client:
+        return self.source.session(self.headers())
+
+    def _get(self, client: httpx.Client, path: str, what: str) -> bytes:
+        return self.source.fetch(client, join_url(self.base_url, path), what).content
 
     def daily(self, client: httpx.Client, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Raw daily bars of `symbol` in [start, end], in PRICES_SCHEMA."""
-        ...
+        raise NotImplementedError
 
     def market_day(self, client: httpx.Client, day: dt.date) -> pl.DataFrame:
         """Every symbol's raw bar of `day`, in PRICES_SCHEMA (bulk providers only)."""
-        ...
+        raise NotImplementedError(f"{self.name} answers one symbol a request")
 
 
 def yahoo_symbol(symbol: str) -> str:
@@ -100,7 +104,7 @@ def parse_yahoo_chart(body: bytes, symbol: str) -> pl.DataFrame:
     therefore always asks through today.
     """
     what = f"Yahoo chart {symbol}"
-    document = _json(body, what)
+    document = parse_json(body, what, PriceFormatError)
     chart = document.get("chart") if isinstance(document, dict) else None
     if not isinstance(chart, dict) or "result" not in chart:
         raise PriceFormatError(f"{what}: not a chart response")
@@ -150,7 +154,7 @@ def _product(values: Iterable[float]) -> float:
 def parse_tiingo(body: bytes, symbol: str) -> pl.DataFrame:
     """Tiingo's /tiingo/daily/<ticker>/prices JSON: raw OHLCV with divCash and splitFactor per day."""
     what = f"Tiingo {symbol}"
-    document = _json(body, what)
+    document = parse_json(body, what, PriceFormatError)
     if not isinstance(document, list):
         detail = document.get("detail") if isinstance(document, dict) else None
         raise PriceFormatError(f"{what}: expected a list of bars, got {detail or type(document).__name__!r}")
@@ -174,7 +178,7 @@ def parse_tiingo(body: bytes, symbol: str) -> pl.DataFrame:
 
 
 def _polygon_results(body: bytes, what: str) -> list[dict]:
-    document = _json(body, what)
+    document = parse_json(body, what, PriceFormatError)
     if not isinstance(document, dict) or document.get("status") not in ("OK", "DELAYED"):
         status = document.get("status") if isinstance(document, dict) else type(document).__name__
         error = document.get("error") or document.get("message") if isinstance(document, dict) else None
@@ -238,16 +242,11 @@ def with_events(bars: pl.DataFrame, splits: pl.DataFrame, dividends: pl.DataFram
     )
 
 
-class YahooChart:
+class YahooChart(PriceProvider):
     name = "yahoo"
-    bulk = False
 
-    def __init__(self, base_url: str, policy: RetryPolicy) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._policy = policy
-
-    def open_client(self, timeout: float) -> httpx.Client:
-        return httpx.Client(timeout=timeout, headers={"User-Agent": "Mozilla/5.0 (tickerlake)"})
+    def headers(self) -> dict[str, str]:
+        return {"User-Agent": "Mozilla/5.0 (tickerlake)"}
 
     def daily(self, client: httpx.Client, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Asks from `start` through today, whatever `end` is: Yahoo's prices are adjusted for every split
@@ -255,85 +254,53 @@ class YahooChart:
         would hand over adjusted prices as raw (see parse_yahoo_chart). The answer is cut to [start, end]."""
         period1 = int(dt.datetime.combine(start, dt.time(), dt.UTC).timestamp())
         period2 = int(dt.datetime.combine(dt.date.today() + dt.timedelta(days=2), dt.time(), dt.UTC).timestamp())
-        url = (f"{self._base_url}/v8/finance/chart/{yahoo_symbol(symbol)}"
-               f"?period1={period1}&period2={period2}&interval=1d&events=div%7Csplit")
-        frame = parse_yahoo_chart(get_bytes(client, url, what=f"Yahoo chart {symbol}", policy=self._policy), symbol)
+        path = (f"/v8/finance/chart/{yahoo_symbol(symbol)}"
+                f"?period1={period1}&period2={period2}&interval=1d&events=div%7Csplit")
+        frame = parse_yahoo_chart(self._get(client, path, f"Yahoo chart {symbol}"), symbol)
         return frame.filter(pl.col("trade_date").is_between(start, end))
 
-    def market_day(self, client: httpx.Client, day: dt.date) -> pl.DataFrame:
-        raise NotImplementedError("Yahoo answers one symbol a request")
 
-
-class Tiingo:
+class Tiingo(PriceProvider):
     name = "tiingo"
-    bulk = False
 
-    def __init__(self, base_url: str, api_key: str, policy: RetryPolicy) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._policy = policy
-
-    def open_client(self, timeout: float) -> httpx.Client:
-        """The key travels in the Authorization header, so it never appears in a URL or a log line."""
-        return httpx.Client(timeout=timeout, headers={"Authorization": f"Token {self._api_key}"})
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.api_key}"}
 
     def daily(self, client: httpx.Client, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
-        url = (f"{self._base_url}/tiingo/daily/{yahoo_symbol(symbol).lower()}/prices"
-               f"?startDate={start.isoformat()}&endDate={end.isoformat()}&format=json")
-        return parse_tiingo(get_bytes(client, url, what=f"Tiingo {symbol}", policy=self._policy), symbol)
-
-    def market_day(self, client: httpx.Client, day: dt.date) -> pl.DataFrame:
-        raise NotImplementedError("Tiingo answers one symbol a request")
+        path = (f"/tiingo/daily/{yahoo_symbol(symbol).lower()}/prices"
+                f"?startDate={start.isoformat()}&endDate={end.isoformat()}&format=json")
+        return parse_tiingo(self._get(client, path, f"Tiingo {symbol}"), symbol)
 
 
-class Polygon:
+class Polygon(PriceProvider):
     """Polygon.io (now Massive): raw (adjusted=false) aggregates plus the reference splits and dividends."""
 
     name = "polygon"
     bulk = True
 
-    def __init__(self, base_url: str, api_key: str, policy: RetryPolicy) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._policy = policy
-
-    def open_client(self, timeout: float) -> httpx.Client:
-        """The key travels as a bearer token (Polygon accepts it there), never in a URL or a log line."""
-        return httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {self._api_key}"})
-
-    def _get(self, client: httpx.Client, path: str, what: str) -> bytes:
-        return get_bytes(client, f"{self._base_url}{path}", what=what, policy=self._policy)
+    def headers(self) -> dict[str, str]:
+        """Polygon accepts the key as a bearer token."""
+        return {"Authorization": f"Bearer {self.api_key}"}
 
     def market_day(self, client: httpx.Client, day: dt.date) -> pl.DataFrame:
-        what = f"Polygon grouped daily {day}"
-        bars = parse_polygon_bars(
-            self._get(client, f"/v2/aggs/grouped/locale/us/market/stocks/{day}?adjusted=false", what), what
-        )
-        splits = parse_polygon_splits(
-            self._get(client, f"/v3/reference/splits?execution_date={day}&limit=1000", f"Polygon splits {day}"),
-            f"Polygon splits {day}",
-        )
-        dividends = parse_polygon_dividends(
-            self._get(client, f"/v3/reference/dividends?ex_dividend_date={day}&limit=1000",
-                      f"Polygon dividends {day}"),
-            f"Polygon dividends {day}",
-        )
-        return with_events(bars, splits, dividends, self.name)
+        return self._with_events(client, f"/v2/aggs/grouped/locale/us/market/stocks/{day}?adjusted=false",
+                                 f"Polygon grouped daily {day}", f"execution_date={day}", f"ex_dividend_date={day}",
+                                 str(day))
 
     def daily(self, client: httpx.Client, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
-        what = f"Polygon aggregates {symbol}"
-        bars = parse_polygon_bars(
-            self._get(client, f"/v2/aggs/ticker/{symbol}/range/1/day/{start}/{end}?adjusted=false&limit=50000", what),
-            what, symbol,
-        )
+        path = f"/v2/aggs/ticker/{symbol}/range/1/day/{start}/{end}?adjusted=false&limit=50000"
+        query = f"ticker={symbol}"
+        return self._with_events(client, path, f"Polygon aggregates {symbol}", query, query, symbol, symbol)
+
+    def _with_events(self, client: httpx.Client, bars_path: str, what: str, split_query: str, dividend_query: str,
+                     label: str, symbol: str | None = None) -> pl.DataFrame:
+        """Bars plus the splits and dividends that explain them: three requests."""
+        bars = parse_polygon_bars(self._get(client, bars_path, what), what, symbol)
+        splits_what, dividends_what = f"Polygon splits {label}", f"Polygon dividends {label}"
         splits = parse_polygon_splits(
-            self._get(client, f"/v3/reference/splits?ticker={symbol}&limit=1000", f"Polygon splits {symbol}"),
-            f"Polygon splits {symbol}",
-        )
+            self._get(client, f"/v3/reference/splits?{split_query}&limit=1000", splits_what), splits_what)
         dividends = parse_polygon_dividends(
-            self._get(client, f"/v3/reference/dividends?ticker={symbol}&limit=1000", f"Polygon dividends {symbol}"),
-            f"Polygon dividends {symbol}",
-        )
+            self._get(client, f"/v3/reference/dividends?{dividend_query}&limit=1000", dividends_what), dividends_what)
         return with_events(bars, splits, dividends, self.name)
 
 
@@ -346,9 +313,10 @@ class Fetched:
     error: SourceError | None
 
 
-class PricesResource(dg.ConfigurableResource):
+class PricesResource(HttpSource):
     """Which provider to use, how to reach it and how hard; API keys come from EnvVars."""
 
+    source_name: ClassVar[str] = "prices"
     provider: str = Field(default="yahoo", description="yahoo (keyless), tiingo or polygon (need an API key).")
     yahoo_base_url: str = YAHOO_BASE_URL
     tiingo_base_url: str = TIINGO_BASE_URL
@@ -357,23 +325,19 @@ class PricesResource(dg.ConfigurableResource):
     polygon_api_key: str | None = Field(default=None, description="Set TICKERLAKE_POLYGON_API_KEY.")
     max_concurrent_requests: int = Field(default=4, description="Requests in flight at once.")
     requests_per_second: float = Field(default=2.0, description="The provider's rate limit (a token bucket).")
-    timeout_seconds: float = 30.0
-    retry_attempts: int = 5
-    max_retry_wait_seconds: float = 60.0
     _limiter: Limiter | None = PrivateAttr(default=None)
 
     def build_provider(self) -> PriceProvider:
-        policy = RetryPolicy(attempts=self.retry_attempts, max_wait=self.max_retry_wait_seconds)
         if self.provider == "yahoo":
-            return YahooChart(self.yahoo_base_url, policy)
+            return YahooChart(self, self.yahoo_base_url)
         if self.provider == "tiingo":
             if not self.tiingo_api_key:
                 raise ValueError("the tiingo provider needs an API key: set TICKERLAKE_TIINGO_API_KEY")
-            return Tiingo(self.tiingo_base_url, self.tiingo_api_key, policy)
+            return Tiingo(self, self.tiingo_base_url, self.tiingo_api_key)
         if self.provider == "polygon":
             if not self.polygon_api_key:
                 raise ValueError("the polygon provider needs an API key: set TICKERLAKE_POLYGON_API_KEY")
-            return Polygon(self.polygon_base_url, self.polygon_api_key, policy)
+            return Polygon(self, self.polygon_base_url, self.polygon_api_key)
         raise ValueError(f"unknown price provider {self.provider!r}: use yahoo, tiingo or polygon")
 
     def _acquire(self, requests: int = 1) -> None:
@@ -402,7 +366,7 @@ class PricesResource(dg.ConfigurableResource):
                 return Fetched(symbol, None, SourceError(f"{provider.name} {symbol}: {type(error).__name__}: {error}"))
 
         window = 2 * self.max_concurrent_requests
-        with provider.open_client(self.timeout_seconds) as client, \
+        with provider.open_client() as client, \
                 ThreadPoolExecutor(max_workers=self.max_concurrent_requests) as pool:
             pending: set[Future[Fetched]] = set()
             for symbol in symbols:
@@ -417,6 +381,6 @@ class PricesResource(dg.ConfigurableResource):
     def fetch_market_day(self, day: dt.date) -> pl.DataFrame:
         """Every symbol's bar of `day` from a bulk provider (three requests: bars, splits, dividends)."""
         provider = self.build_provider()
-        with provider.open_client(self.timeout_seconds) as client:
+        with provider.open_client() as client:
             self._acquire(requests=3)
             return provider.market_day(client, day)

@@ -4,17 +4,16 @@ SEC asks every client for a User-Agent naming who is calling and allows at most 
 second; the User-Agent comes from configuration (TICKERLAKE_SEC_USER_AGENT) and never from code.
 """
 
-import json
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from typing import ClassVar
 
-import dagster as dg
 import httpx
 import polars as pl
 from pydantic import Field, PrivateAttr
 
-from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
+from resources.http import HttpSource, SourceError, join_url, names_its_errors, parse_json
 
 DEFAULT_WWW_URL = "https://www.sec.gov"
 DEFAULT_DATA_URL = "https://data.sec.gov"
@@ -30,10 +29,7 @@ class SecFormatError(SourceError):
 
 
 def _json(body: bytes, what: str) -> dict:
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise SecFormatError(f"{what}: not JSON (starts {body[:60]!r})") from exc
+    document = parse_json(body, what, SecFormatError)
     if not isinstance(document, dict):
         raise SecFormatError(f"{what}: expected a JSON object")
     return document
@@ -82,34 +78,30 @@ class _Throttle:
             time.sleep(delay)
 
 
-class SecClient(dg.ConfigurableResource):
+class SecClient(HttpSource):
     """EDGAR client; user_agent is required by SEC ("Company Name admin@example.com")."""
 
+    source_name: ClassVar[str] = "SEC"
     user_agent: str = Field(description="Sent as User-Agent; set TICKERLAKE_SEC_USER_AGENT.")
-    www_url: str = DEFAULT_WWW_URL
-    data_url: str = DEFAULT_DATA_URL
-    max_requests_per_second: float = 10.0
-    timeout_seconds: float = 30.0
-    retry_attempts: int = 5
+    www_url: str = Field(default=DEFAULT_WWW_URL, description="Host serving /files/company_tickers_exchange.json.")
+    data_url: str = Field(default=DEFAULT_DATA_URL, description="Host serving /submissions/ (the EDGAR API).")
+    max_requests_per_second: float = Field(default=10.0, description="SEC's limit: at most 10 a second.")
     _throttle: _Throttle | None = PrivateAttr(default=None)
-
-    def _client(self) -> httpx.Client:
-        return httpx.Client(timeout=self.timeout_seconds, headers={"User-Agent": self.user_agent})
 
     def _get(self, client: httpx.Client, url: str, what: str) -> bytes:
         if self._throttle is None:
             self._throttle = _Throttle(self.max_requests_per_second)
         self._throttle.wait()
-        return get_bytes(client, url, what=what, policy=RetryPolicy(attempts=self.retry_attempts))
+        return self.fetch(client, url, what).content
 
     def company_tickers(self) -> pl.DataFrame:
-        with self._client() as client:
-            url = f"{self.www_url.rstrip('/')}/files/company_tickers_exchange.json"
+        with self.session() as client:
+            url = join_url(self.www_url, "/files/company_tickers_exchange.json")
             return parse_company_tickers_exchange(self._get(client, url, "SEC company_tickers_exchange.json"))
 
     def sic_codes(self, ciks: Iterable[int]) -> Iterator[dict[str, object]]:
         """One submissions request per CIK, throttled; yields as it goes so progress can be logged."""
-        with self._client() as client:
+        with self.session() as client:
             for cik in ciks:
-                url = f"{self.data_url.rstrip('/')}/submissions/CIK{cik:010d}.json"
+                url = join_url(self.data_url, f"/submissions/CIK{cik:010d}.json")
                 yield parse_submission(self._get(client, url, f"SEC submissions CIK{cik:010d}"), cik)

@@ -1,25 +1,151 @@
-"""Where things live by default, shared by Python and dbt through environment variables.
+"""Every setting of tickerlake, and the only place the environment is read.
 
-dbt runs as a subprocess in dbt_project/, so paths are made absolute here and exported: the dbt
-profile and the Dagster resources then point at the same lake whatever the working directory.
-Secrets (API keys, the SEC User-Agent) are not read here: definitions pass them as dagster.EnvVar.
+A setting is an environment variable: the table SETTINGS names each one with its default and meaning
+(the README's configuration table is compared with it by a test). Settings that configure a resource
+name the resource key and field; `resource_config` turns them into the resource's arguments, secrets
+as dagster.EnvVar so their values never enter the definitions or the run config.
+
+dbt runs as a subprocess in dbt_project/, so the lake's paths are made absolute here and exported:
+the dbt profile and the Dagster resources then point at the same lake whatever the working directory.
+
+TICKERLAKE_SOURCE_MIRROR points every source at one server that holds each host under /<host>/ (the
+bundled sample, a test's mirror, a proxy): a source's own URL setting, when set, still wins.
 """
 
 import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import dagster as dg
+
+MIRROR = "TICKERLAKE_SOURCE_MIRROR"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: `shown` is its default as the README writes it."""
+
+    name: str
+    shown: str
+    meaning: str
+    resource: str | None = None  # the resource key it configures, with `field`
+    field: str | None = None
+    secret: bool = False
+    required: bool = False  # a secret the resource cannot go without: always passed as an EnvVar
+
+
+SETTINGS = (
+    Setting("TICKERLAKE_LAKE_ROOT", "./data/lake", "the lake's data files: a folder, or `s3://bucket/prefix`"),
+    Setting("TICKERLAKE_CATALOG", "sqlite:./data/tickerlake.sqlite (beside the lake folder)",
+            "DuckLake catalog: `sqlite:<file>` or `postgres:<libpq string>` (required for an S3 lake)"),
+    Setting("TICKERLAKE_S3_ENDPOINT_URL", "AWS", "S3 lake only: MinIO, moto or another S3 API"),
+    Setting("TICKERLAKE_DBT_THREADS", "1",
+            "dbt threads; raise it on a PostgreSQL catalog (SQLite takes one committer at a time)"),
+    Setting("TICKERLAKE_DUCKDB_MEMORY_LIMIT", "half of RAM", "DuckDB's memory limit in dbt runs (`8GB`, `16GiB`, ...)"),
+    Setting("TICKERLAKE_START_DATE", "2009-08-03", "first trading-day partition (FINRA's first daily files)"),
+    Setting("TICKERLAKE_PRICES_START", "first partition", "earliest day of a new symbol's price backfill"),
+    Setting(MIRROR, "-", "serve every source from one host holding each real host under `/<host>/` (the demo, tests)"),
+    Setting("TICKERLAKE_FINRA_BASE_URL", "https://cdn.finra.org", "any host with FINRA's URL layout",
+            "finra", "base_url"),
+    Setting("TICKERLAKE_NASDAQ_TRADER_BASE_URL", "https://www.nasdaqtrader.com", "`/dynamic/SymDir/*.txt`",
+            "symbols", "base_url"),
+    Setting("TICKERLAKE_SEC_USER_AGENT", "(required for SEC assets)",
+            "`Company admin@example.com`, as SEC asks; read through `dagster.EnvVar`", "sectors", "user_agent",
+            secret=True, required=True),
+    Setting("TICKERLAKE_SEC_WWW_URL", "https://www.sec.gov", "`/files/company_tickers_exchange.json`",
+            "sectors", "www_url"),
+    Setting("TICKERLAKE_SEC_DATA_URL", "https://data.sec.gov", "`/submissions/` (EDGAR's API)", "sectors", "data_url"),
+    Setting("TICKERLAKE_SEC_REQUESTS_PER_SECOND", "10", "SEC allows at most 10", "sectors", "max_requests_per_second"),
+    Setting("TICKERLAKE_PRICE_PROVIDER", "yahoo", "`yahoo` (keyless), `tiingo` or `polygon` (keys below)",
+            "prices", "provider"),
+    Setting("TICKERLAKE_PRICES_CONCURRENCY", "4", "price requests in flight", "prices", "max_concurrent_requests"),
+    Setting("TICKERLAKE_PRICES_REQUESTS_PER_SECOND", "2", "the price provider's rate limit",
+            "prices", "requests_per_second"),
+    Setting("TICKERLAKE_PRICES_RETRY_ATTEMPTS", "5", "tries of one price request", "prices", "retry_attempts"),
+    Setting("TICKERLAKE_YAHOO_BASE_URL", "https://query1.finance.yahoo.com", "", "prices", "yahoo_base_url"),
+    Setting("TICKERLAKE_TIINGO_BASE_URL", "https://api.tiingo.com", "", "prices", "tiingo_base_url"),
+    Setting("TICKERLAKE_TIINGO_API_KEY", "-", "read through `dagster.EnvVar`; sent as a header, never in URLs",
+            "prices", "tiingo_api_key", secret=True),
+    Setting("TICKERLAKE_POLYGON_BASE_URL", "https://api.polygon.io", "", "prices", "polygon_base_url"),
+    Setting("TICKERLAKE_POLYGON_API_KEY", "-", "read through `dagster.EnvVar`; sent as a bearer token, never in URLs",
+            "prices", "polygon_api_key", secret=True),
+    Setting("TICKERLAKE_ECB_BASE_URL", "https://www.ecb.europa.eu", "`/stats/eurofxref/eurofxref-hist.zip`",
+            "fx", "base_url"),
+    Setting("TICKERLAKE_VOLUME_BAND", "0.5",
+            "the daily volume-band checks warn outside (1 - band) to (1 + band) times the 20-day median"),
+    Setting("TICKERLAKE_EXPORT_DIR", "./data/exports", "dated CSV exports", "exports", "root"),
+    Setting("TICKERLAKE_BINANCE_DATA_URL", "https://data.binance.vision", "Binance's archive host",
+            "binance", "data_url"),
+    Setting("TICKERLAKE_BINANCE_API_URL", "https://api.binance.com", "Binance's REST API", "binance", "api_url"),
+    Setting("TICKERLAKE_CRYPTO_TOP_N", "100", "pairs in the universe", "binance", "top_n"),
+    Setting("TICKERLAKE_CRYPTO_QUOTE_ASSET", "USDT", "the universe's quote asset", "binance", "quote_asset"),
+    Setting("TICKERLAKE_CRYPTO_START_DATE", "2017-08-17", "first crypto day partition"),
+    Setting("TICKERLAKE_CRYPTO_END_DATE", "today (UTC)", "pins the last crypto day, for a sample recorded once"),
+    Setting("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15", "how often the 1m klines are topped up"),
+    Setting("TICKERLAKE_CRYPTO_1M_DAYS", "7", "days of 1m indicators"),
+    Setting("TICKERLAKE_ALERT_RULES", "platform/alerts.yaml", "alert rules"),
+    Setting("TICKERLAKE_ALERT_CHANNEL", "none", "`none`, `telegram` or `webhook`", "notifier", "channel"),
+    Setting("TICKERLAKE_TELEGRAM_BOT_TOKEN", "-", "secret, read through `dagster.EnvVar`",
+            "notifier", "telegram_bot_token", secret=True),
+    Setting("TICKERLAKE_ALERT_WEBHOOK_URL", "-", "secret, read through `dagster.EnvVar`",
+            "notifier", "webhook_url", secret=True),
+    Setting("TICKERLAKE_TELEGRAM_CHAT_ID", "-", "the chat alerts go to", "notifier", "telegram_chat_id"),
+    Setting("TICKERLAKE_TELEGRAM_API_URL", "https://api.telegram.org", "", "notifier", "telegram_api_url"),
+)
+NAMES = frozenset(setting.name for setting in SETTINGS)
+
+
+def value(name: str, default: str | None = None) -> str | None:
+    """A setting's value, or `default` when it is unset or empty. Only names in SETTINGS are read."""
+    if name not in NAMES:
+        raise KeyError(f"{name} is not a tickerlake setting (resources/settings.py, SETTINGS)")
+    return os.environ.get(name) or default
+
+
+def resource_config(key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of resource `key` from its settings; `fields` are the resource class's model fields.
+
+    A URL field defaulting to a real host is served from the mirror when one is set; a setting of its
+    own wins over the mirror. Unset settings leave the resource's own defaults alone.
+    """
+    config: dict[str, Any] = mirrored_urls(fields, os.environ.get(MIRROR) or "")
+    for setting in SETTINGS:
+        if setting.resource != key or setting.field is None:
+            continue
+        if setting.secret and (setting.required or os.environ.get(setting.name)):
+            config[setting.field] = dg.EnvVar(setting.name)
+        elif not setting.secret and os.environ.get(setting.name):
+            config[setting.field] = os.environ[setting.name]
+    return config
+
+
+def mirrored_urls(fields: Mapping[str, Any], mirror: str) -> dict[str, str]:
+    """Each `*_url` field whose default is a real host, moved under `mirror`/<host>."""
+    if not mirror:
+        return {}
+    moved = {}
+    for name, info in fields.items():
+        default = getattr(info, "default", None)
+        if name.endswith("_url") and isinstance(default, str) and default.startswith("https://"):
+            moved[name] = f"{mirror.rstrip('/')}/{urlsplit(default).netloc}"
+    return moved
 
 
 def _absolute_env(name: str, default: str) -> str:
-    value = str(Path(os.environ.get(name) or default).resolve())
-    os.environ[name] = value
-    return value
+    resolved = str(Path(value(name) or default).resolve())
+    os.environ[name] = resolved
+    return resolved
 
 
 def lake_root() -> str:
     """A local folder (made absolute) or an s3://bucket/prefix URL, kept as it is."""
-    if os.environ.get("TICKERLAKE_LAKE_ROOT", "").startswith("s3://"):
-        return os.environ["TICKERLAKE_LAKE_ROOT"]
+    root = value("TICKERLAKE_LAKE_ROOT") or ""
+    if root.startswith("s3://"):
+        return root
     return _absolute_env("TICKERLAKE_LAKE_ROOT", "data/lake")
 
 
@@ -29,22 +155,33 @@ def catalog() -> str | None:
     Unset, the lake's own default applies (a SQLite file beside a local lake folder); it is exported
     then too, so dbt's profile attaches the same catalog.
     """
-    value = os.environ.get("TICKERLAKE_CATALOG")
-    if not value:
+    configured = value("TICKERLAKE_CATALOG")
+    if not configured:
         root = lake_root()
         if root.startswith("s3://"):
             return None
-        value = f"sqlite:{Path(root).parent / 'tickerlake.sqlite'}"
-    kind, _, location = value.partition(":")
+        configured = f"sqlite:{Path(root).parent / 'tickerlake.sqlite'}"
+    kind, _, location = configured.partition(":")
     if kind == "sqlite":
-        value = f"sqlite:{Path(location).resolve()}"
-    os.environ["TICKERLAKE_CATALOG"] = value
-    return value
+        configured = f"sqlite:{Path(location).resolve()}"
+    os.environ["TICKERLAKE_CATALOG"] = configured
+    return configured
 
 
-def setting(name: str, default: str) -> str:
-    """A non-secret setting such as a source's base URL: the environment wins, then the default."""
-    return os.environ.get(name) or default
+def s3_endpoint_url() -> str | None:
+    return value("TICKERLAKE_S3_ENDPOINT_URL")
+
+
+def aws_credentials() -> dict[str, str]:
+    """The standard AWS variables, as DuckDB's S3 secret wants them (not tickerlake settings of their own)."""
+    credentials = {
+        "KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", ""),
+        "SECRET": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        "REGION": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    }
+    if os.environ.get("AWS_SESSION_TOKEN"):
+        credentials["SESSION_TOKEN"] = os.environ["AWS_SESSION_TOKEN"]
+    return credentials
 
 
 def dbt_executable() -> str:

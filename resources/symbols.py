@@ -9,13 +9,12 @@ every day's snapshot and derives delistings from them (no survivorship bias).
 import datetime as dt
 import io
 import re
+from typing import ClassVar
 
-import dagster as dg
-import httpx
 import polars as pl
 from pydantic import Field
 
-from resources.http import RetryPolicy, SourceError, get_bytes, names_its_errors
+from resources.http import HttpSource, SourceError, join_url, names_its_errors
 
 DEFAULT_BASE_URL = "https://www.nasdaqtrader.com"
 NASDAQ_LISTED = "nasdaqlisted.txt"
@@ -163,21 +162,19 @@ def split_valid_symbols(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     return frame.filter(ok), frame.filter(~ok)["symbol"].to_list()
 
 
-class SymbolDirectoryClient(dg.ConfigurableResource):
+class SymbolDirectoryClient(HttpSource):
     """Downloads both directory files from nasdaqtrader.com/dynamic/SymDir/ (or a mirror)."""
 
-    base_url: str = Field(default=DEFAULT_BASE_URL)
-    timeout_seconds: float = 30.0
-    retry_attempts: int = 5
+    source_name: ClassVar[str] = "Nasdaq Trader"
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="Host serving /dynamic/SymDir/.")
 
-    def fetch(self) -> pl.DataFrame:
+    def listed(self) -> pl.DataFrame:
         """Today's listed symbols from both files; they must describe the same day."""
-        policy = RetryPolicy(attempts=self.retry_attempts)
         frames = []
-        with httpx.Client(timeout=self.timeout_seconds, headers={"User-Agent": "tickerlake"}) as client:
+        with self.session() as client:
             for name, parse in ((NASDAQ_LISTED, parse_nasdaq_listed), (OTHER_LISTED, parse_other_listed)):
-                url = f"{self.base_url.rstrip('/')}/dynamic/SymDir/{name}"
-                frames.append(parse(get_bytes(client, url, what=f"Nasdaq Trader {name}", policy=policy)))
+                url = join_url(self.base_url, f"/dynamic/SymDir/{name}")
+                frames.append(parse(self.fetch(client, url, f"Nasdaq Trader {name}").content))
         dates = {f["snapshot_date"][0] for f in frames if f.height}
         if len(dates) > 1:
             raise DirectoryFileError(f"Nasdaq Trader: the two files describe different days {sorted(dates)}")

@@ -22,23 +22,13 @@ from demo_crypto import run_crypto, show_crypto
 from rich.console import Console
 from rich.table import Table
 
+from resources.settings import MIRROR
 from resources.sql import reader
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample"
 FIRST_DAY, LAST_DAY = "2024-03-01", "2024-07-12"
 REFERENCE_ASSETS = "raw/symbol_directory,raw/sec_company_tickers,raw/sec_company_sic,raw/fx_rates_ecb"
-# Each source's files sit under a folder named for its host, on the host's own URL layout.
-SOURCES = {
-    "TICKERLAKE_FINRA_BASE_URL": "cdn.finra.org",
-    "TICKERLAKE_NASDAQ_TRADER_BASE_URL": "www.nasdaqtrader.com",
-    "TICKERLAKE_SEC_WWW_URL": "www.sec.gov",
-    "TICKERLAKE_SEC_DATA_URL": "data.sec.gov",
-    "TICKERLAKE_YAHOO_BASE_URL": "query1.finance.yahoo.com",
-    "TICKERLAKE_ECB_BASE_URL": "www.ecb.europa.eu",
-    "TICKERLAKE_BINANCE_DATA_URL": "data.binance.vision",
-    "TICKERLAKE_BINANCE_API_URL": "api.binance.com",
-}
 WEBHOOK_PATH = "/demo-alert-webhook"
 webhook_messages: list[dict] = []
 
@@ -181,8 +171,9 @@ def new_symbol_backfills() -> tuple[int, int, float]:
 
 def main() -> None:
     root_url = serve_sample()
-    for variable, host in SOURCES.items():
-        os.environ[variable] = f"{root_url}/{host}"
+    # Each source's files sit under a folder named for its host, on the host's own URL layout: the
+    # mirror setting sends every client there (resources/settings.py).
+    os.environ[MIRROR] = root_url
     os.environ.setdefault("TICKERLAKE_LAKE_ROOT", str(ROOT / "data" / "lake"))
     os.environ.setdefault("TICKERLAKE_CATALOG", f"sqlite:{ROOT / 'data' / 'tickerlake.sqlite'}")
     os.environ.setdefault("DAGSTER_HOME", str(ROOT / ".dagster"))

@@ -9,19 +9,19 @@ the day partitions (yesterday, today), for all pairs.
 """
 
 import datetime as dt
-import os
 
 import dagster as dg
 
 from assets.binance import HISTORY_KEY, KLINES_KEY, TAIL_DAYS, UNIVERSE_KEY, last_crypto_day, latest_universe
 from assets.partitions import pairs
+from resources import settings
 from resources.binance import PAIR_PATTERN
 from resources.lake import LakeResource
 from sensors.backfills import RANGE_END, RANGE_START, Backfill
 
 BATCH_SIZE = 20
 HISTORY_BACKFILL = Backfill(HISTORY_KEY, pairs, BATCH_SIZE, "pairs")
-TOPUP_MINUTES = int(os.environ.get("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15"))
+TOPUP_MINUTES = int(settings.value("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15"))
 
 
 @dg.sensor(

@@ -13,16 +13,14 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from assets.finra import ASSET_KEY as FINRA_KEY
-from assets.fx import fx_rates_ecb
 from assets.maintenance import ASSET_KEY as MAINTENANCE_KEY
 from assets.partitions import TIMEZONE, calendar, is_trading_day
-from assets.prices import DAILY_KEY as PRICES_KEY
-from assets.sectors import sec_company_sic, sec_company_tickers
-from assets.symbols import ASSET_KEY as DIRECTORY_KEY
+from assets.sources import DAILY_TAG
 
 REFETCH_DAYS = 5
-REFERENCE_ASSETS = [DIRECTORY_KEY, sec_company_tickers.key, sec_company_sic.key, fx_rates_ecb.key]
+# A source joins a daily run by tagging its assets (assets/sources.py, DAILY_TAG), not by a list here.
+MARKET_ASSETS = dg.AssetSelection.tag(DAILY_TAG, "market")
+REFERENCE_ASSETS = dg.AssetSelection.tag(DAILY_TAG, "reference")
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
@@ -44,7 +42,7 @@ def reference_request(today: dt.date, instance: dg.DagsterInstance) -> dg.RunReq
 
 def _trading_day_schedule(
     name: str,
-    selection: list[dg.AssetKey],
+    selection: dg.AssetSelection,
     build: Callable[[dt.date, dg.DagsterInstance], dg.RunRequest | dg.SkipReason],
 ) -> dg.ScheduleDefinition:
     """A job over `selection` and its 18:30 schedule, which skips days the exchange is closed."""
@@ -66,7 +64,7 @@ def _trading_day_schedule(
 
 
 daily_schedules = [
-    _trading_day_schedule("market_daily", [FINRA_KEY, PRICES_KEY], market_request),
+    _trading_day_schedule("market_daily", MARKET_ASSETS, market_request),
     _trading_day_schedule("reference_daily", REFERENCE_ASSETS, reference_request),
 ]
 

@@ -1,158 +1,23 @@
-"""Shared fixtures: a FINRA mirror on the CDN's URL layout, and an isolated lake."""
+"""Fixtures shared by every test module; the helpers they use live in tests/helpers.py."""
 
-import contextlib
-import datetime as dt
-import re
-import sqlite3
-import subprocess
-import sys
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
-from resources.finra import FinraClient, file_name
+from resources.finra import FinraClient
 from resources.lake import LakeResource
-from sample.binance_api import KLINES_PATH, klines_answer
+from tests.helpers import S3_BUCKET, FinraMirror, fast_client, lake_at, lake_env, serve_finra_mirror
 from tests.services import S3_CREDENTIALS, Postgres, postgres_server, s3_server
 
 pytest_plugins = ["tests.platform_build"]
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DIR = ROOT / "sample" / "cdn.finra.org" / "equity" / "regsho" / "daily"
-FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "cdn.finra.org" / "equity" / "regsho" / "daily"
-FINRA_PATH = "/equity/regsho/daily/"
-SAMPLE_ROOT = ROOT / "sample"
-TEST_FIXTURES = Path(__file__).resolve().parent / "fixtures"
-S3_BUCKET = "tickerlake-test"
-
-
-@dataclass
-class Mirror:
-    """Serves a source's files on its own URL paths (404 for anything else), like the real host.
-
-    `fail(path, ...)` queues responses served (once each) before the file itself, which is how
-    tests stage 429 storms, 5xx and the like; every request path (with query) is recorded.
-    """
-
-    base_url: str
-    files: dict[str, bytes] = field(default_factory=dict)
-    faults: dict[str, deque[Response]] = field(default_factory=lambda: defaultdict(deque))
-    requests: list[str] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-    routes: dict[str, Callable[[Request], Response]] = field(default_factory=dict)
-
-    def add_tree(self, directory: Path, prefix: str = "") -> None:
-        """Every file under `directory`, served at /<prefix>/<its relative path>."""
-        for path in directory.rglob("*"):
-            if path.is_file() and path.name != "README.md":
-                self.files[f"{prefix}/{path.relative_to(directory).as_posix()}"] = path.read_bytes()
-
-    def put_path(self, path: str, body: bytes) -> None:
-        self.files[path] = body
-
-    def fail_path(self, path: str, *responses: Response) -> None:
-        self.faults[path].extend(responses)
-
-    def handle(self, request: Request) -> Response:
-        self.requests.append(request.full_path.rstrip("?"))
-        self.headers.append(dict(request.headers))
-        if self.faults[request.path]:
-            return self.faults[request.path].popleft()
-        if request.path in self.routes:
-            return self.routes[request.path](request)
-        if request.path not in self.files:
-            return Response("<html>Not Found</html>", status=404, content_type="text/html")
-        return Response(self.files[request.path], status=200)
-
-    def count(self, path: str) -> int:
-        return sum(1 for r in self.requests if r.split("?")[0] == path)
-
-
-class FinraMirror(Mirror):
-    """FINRA's CDN: /equity/regsho/daily/{FAC}shvol{YYYYMMDD}.txt."""
-
-    def put(self, facility: str, day: dt.date, body: bytes) -> None:
-        self.put_path(FINRA_PATH + file_name(facility, day), body)
-
-    def remove(self, facility: str, day: dt.date) -> None:
-        self.files.pop(FINRA_PATH + file_name(facility, day))
-
-    def fail(self, facility: str, day: dt.date, *responses: Response) -> None:
-        self.fail_path(FINRA_PATH + file_name(facility, day), *responses)
-
-
-@contextlib.contextmanager
-def serve(mirror_class: type[Mirror] = Mirror) -> Iterator[Mirror]:
-    """A fresh loopback server; the caller loads the files."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    try:
-        mirror = mirror_class(base_url=server.url_for("").rstrip("/"))
-        server.expect_request(re.compile(".*")).respond_with_handler(mirror.handle)
-        yield mirror
-    finally:
-        server.clear()
-        server.stop()
-
-
-@contextlib.contextmanager
-def serve_finra_mirror() -> Iterator[FinraMirror]:
-    """FINRA's URL layout holding the bundled sample and the hand-written fixture files."""
-    with serve(FinraMirror) as mirror:
-        mirror.add_tree(SAMPLE_DIR, FINRA_PATH.rstrip("/"))
-        mirror.add_tree(FIXTURE_DIR, FINRA_PATH.rstrip("/"))
-        yield mirror
-
-
-@contextlib.contextmanager
-def process_holding(code: str, *args: str) -> Iterator[subprocess.Popen]:
-    """Another process holding a lock while the test runs: `code` prints 'locked' once it has it."""
-    process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline().strip() == "locked"
-        yield process
-    finally:
-        process.kill()
-        process.wait()
-
-
-def fast_client(mirror: FinraMirror) -> FinraClient:
-    """A client that retries fast: tests prove the policy, not the wall clock."""
-    return FinraClient(base_url=mirror.base_url, retry_attempts=4, max_retry_wait_seconds=0.2, timeout_seconds=2.0)
 
 
 @pytest.fixture
 def finra_mirror() -> Iterator[FinraMirror]:
     with serve_finra_mirror() as mirror:
         yield mirror
-
-
-def lake_at(root: Path) -> LakeResource:
-    """A lake of its own under `root`: data files in root/lake, the SQLite catalog beside them."""
-    return LakeResource(root=str(root / "lake"), catalog=f"sqlite:{root / 'tickerlake.sqlite'}")
-
-
-def lake_env(lake: LakeResource) -> dict[str, str]:
-    """The settings that point definitions, dbt and the CLI at `lake`."""
-    return {"TICKERLAKE_LAKE_ROOT": lake.root, "TICKERLAKE_CATALOG": lake.metadata}
-
-
-def branch_of(lake: LakeResource, catalog_file: Path) -> LakeResource:
-    """A copy of the lake's catalog over the same data files: writes to it leave `lake` as it was.
-
-    DuckLake never rewrites a data file in place, so the copy's writes add files the original does not
-    reference. The SQLite backup API copies the catalog consistently, its write-ahead log included.
-    """
-    assert lake.catalog_file is not None
-    with sqlite3.connect(lake.catalog_file) as source, sqlite3.connect(catalog_file) as target:
-        source.backup(target)
-    return LakeResource(root=lake.root, catalog=f"sqlite:{catalog_file}")
 
 
 @pytest.fixture
@@ -191,49 +56,3 @@ def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:
         yield test_instance
 
-
-# Environment variable -> host folder, as in sample/demo.py: each source's base URL on the mirror.
-SOURCE_HOSTS = {
-    "finra": "cdn.finra.org",
-    "nasdaq_trader": "www.nasdaqtrader.com",
-    "sec_www": "www.sec.gov",
-    "sec_data": "data.sec.gov",
-    "yahoo": "query1.finance.yahoo.com",
-    "tiingo": "api.tiingo.com",
-    "polygon": "api.polygon.io",
-    "ecb": "www.ecb.europa.eu",
-    "binance_data": "data.binance.vision",
-    "binance_api": "api.binance.com",
-}
-BINANCE_KLINES_PATH = f"/{SOURCE_HOSTS['binance_api']}{KLINES_PATH}"
-
-
-def binance_klines(request: Request) -> Response:
-    """/api/v3/klines answered from the sample, as Binance pages it (sample/binance_api.py)."""
-    status, body = klines_answer(dict(request.args))
-    return Response(body, status=status, content_type="application/json",
-                    headers={"X-MBX-USED-WEIGHT-1M": "2"})
-
-
-@contextlib.contextmanager
-def serve_all_sources() -> Iterator[Mirror]:
-    """Every source of the bundled sample, with the hand-written test fixtures laid over it."""
-    with serve() as mirror:
-        mirror.add_tree(SAMPLE_ROOT)
-        mirror.add_tree(TEST_FIXTURES)
-        mirror.routes[BINANCE_KLINES_PATH] = binance_klines
-        yield mirror
-
-
-def source_url(mirror: Mirror, source: str) -> str:
-    return f"{mirror.base_url}/{SOURCE_HOSTS[source]}"
-
-
-@dataclass
-class PlatformBuild:
-    """Every source materialized from the mirror and dbt built: what the model tests read."""
-
-    mirror: Mirror
-    lake: LakeResource
-    instance: dg.DagsterInstance
-    new_symbol_runs: list[dg.RunRequest]

@@ -6,52 +6,60 @@ price backfill from 2024-03-01 (NVDA's split fixture replaces its sample file), 
 SAPX, then `dbt build`. It costs about a minute, hence once per session.
 """
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
 import pytest
-from dagster_dbt import DbtCliResource
 
-from assets.dbt import dbt_project, tickerlake_dbt_models
+from assets.dbt import tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from assets.fx import fx_rates_ecb
-from assets.prices import prices_daily, prices_history
+from assets.prices import prices_history
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
-from resources.finra import FinraClient
-from resources.fx import EcbClient
 from resources.lake import LakeResource
-from resources.prices import PricesResource
-from resources.sectors import SecClient
-from resources.settings import dbt_executable
-from resources.symbols import SymbolDirectoryClient
+from resources.settings import MIRROR
 from sensors.symbols import new_symbols_sensor
-from tests.conftest import SAMPLE_ROOT, Mirror, PlatformBuild, lake_at, lake_env, serve_all_sources, source_url
+from tests.helpers import (
+    SAMPLE_ROOT,
+    Mirror,
+    PlatformBuild,
+    lake_at,
+    lake_env,
+    load_definitions,
+    serve_all_sources,
+)
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 SEC_USER_AGENT = "tickerlake tests tests@example.com"
-ALL_ASSETS = [finra_short_volume, symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb,
-              prices_history, prices_daily, tickerlake_dbt_models]
+# The sample's server is on this machine: no provider's rate limit, and a failure is final at once.
+FAST = {
+    "TICKERLAKE_SEC_USER_AGENT": SEC_USER_AGENT,
+    "TICKERLAKE_SEC_REQUESTS_PER_SECOND": "1000",
+    "TICKERLAKE_PRICES_REQUESTS_PER_SECOND": "1000",
+    "TICKERLAKE_PRICES_RETRY_ATTEMPTS": "2",
+}
 
 
-def resources_for(mirror: Mirror, lake: LakeResource) -> dict[str, object]:
-    return {
-        "lake": lake,
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
-        "finra": FinraClient(base_url=source_url(mirror, "finra"), retry_attempts=2, max_retry_wait_seconds=0.1),
-        "symbol_directory_client": SymbolDirectoryClient(base_url=source_url(mirror, "nasdaq_trader")),
-        "sec": SecClient(user_agent=SEC_USER_AGENT, www_url=source_url(mirror, "sec_www"),
-                         data_url=source_url(mirror, "sec_data"), max_requests_per_second=1000),
-        "prices": PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), retry_attempts=2,
-                                 max_retry_wait_seconds=0.1, requests_per_second=1000),
-        "ecb": EcbClient(base_url=source_url(mirror, "ecb")),
-    }
+@contextlib.contextmanager
+def platform_on(mirror: Mirror, lake: LakeResource, **settings: str) -> Iterator[dict[str, object]]:
+    """The production resources of platform/definitions.py, built with every source on `mirror` and the
+    lake at `lake`: the settings are what a deployment would set, nothing is wired twice."""
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {**lake_env(lake), MIRROR: mirror.base_url, **FAST, **settings}.items():
+            env.setenv(name, value)
+        yield {**load_definitions().resources(), "lake": lake}
 
 
 def run(assets: list, resources: dict, instance: dg.DagsterInstance, tags: dict | None = None) -> None:
-    result = dg.materialize(ALL_ASSETS, selection=assets, resources=resources, instance=instance, tags=tags or {})
+    result = dg.materialize(all_assets(), selection=assets, resources=resources, instance=instance, tags=tags or {})
     assert result.success
+
+
+def all_assets() -> list[dg.AssetsDefinition]:
+    return list(load_definitions().defs.assets)
 
 
 def snapshot_without(symbol: str, day: dt.date, mirror: Mirror) -> None:
@@ -82,14 +90,10 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
     root = tmp_path_factory.mktemp("platform")
     lake = lake_at(root)
     with (
-        pytest.MonkeyPatch.context() as env,
         serve_all_sources() as mirror,
+        platform_on(mirror, lake, TICKERLAKE_PRICES_START="2024-03-01") as resources,
         dg.instance_for_test() as instance,
     ):
-        for name, value in lake_env(lake).items():
-            env.setenv(name, value)
-        env.setenv("TICKERLAKE_PRICES_START", "2024-03-01")
-        resources = resources_for(mirror, lake)
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-15"})
         run([symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb], resources, instance)
         snapshot_without("AMC", dt.date(2024, 7, 15), mirror)

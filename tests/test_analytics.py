@@ -13,7 +13,7 @@ import pytest
 from assets.dbt import DBT_PROJECT_DIR
 from resources.lake import LakeResource
 from resources.settings import dbt_executable
-from tests.conftest import PlatformBuild, branch_of, lake_env
+from tests.helpers import PlatformBuild, branch_of, lake_env
 
 HORIZONS = [1, 5, 22, 65]
 

@@ -37,7 +37,7 @@ from resources.http import SourceBanned, SourceError
 from resources.lake import LakeResource
 from sensors.backfills import RANGE_END, RANGE_START
 from sensors.binance import crypto_topup_schedule, new_pairs_sensor
-from tests.conftest import SAMPLE_ROOT, Mirror, serve_all_sources, source_url
+from tests.helpers import SAMPLE_ROOT, Mirror, on_mirror, serve_all_sources
 
 ARCHIVES = SAMPLE_ROOT / "data.binance.vision" / "data" / "spot"
 MONTHLY = "/data.binance.vision/data/spot/monthly/klines/{pair}/1m/{pair}-1m-{period}.zip"
@@ -57,8 +57,7 @@ def mirror() -> Iterator[Mirror]:
 
 
 def client(mirror: Mirror, **overrides: object) -> BinanceClient:
-    return BinanceClient(data_url=source_url(mirror, "binance_data"), api_url=source_url(mirror, "binance_api"),
-                         retry_attempts=3, max_retry_wait_seconds=0.2, top_n=3, **overrides)
+    return on_mirror(BinanceClient, mirror, retry_attempts=3, max_retry_wait_seconds=0.2, top_n=3, **overrides)
 
 
 def test_archives_in_milliseconds_and_microseconds_read_as_the_same_utc_minutes() -> None:

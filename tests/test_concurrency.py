@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from resources.lake import LakeResource, LakeWriteError
-from tests.conftest import ROOT, lake_at, lake_env, process_holding
+from tests.helpers import ROOT, lake_at, lake_env, process_holding
 
 HOLD_WRITE_LOCK = (
     "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "

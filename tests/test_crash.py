@@ -17,7 +17,7 @@ from werkzeug import Request, Response
 
 from assets.finra import DATASET, finra_short_volume
 from resources.lake import Dataset, LakeResource
-from tests.conftest import FIXTURE_DIR, ROOT, SAMPLE_DIR, FinraMirror, fast_client, lake_at, lake_env, serve
+from tests.helpers import FIXTURE_DIR, ROOT, SAMPLE_DIR, FinraMirror, fast_client, lake_at, lake_env, serve
 from tests.platform_build import RANGE_END, RANGE_START
 
 FIRST, LAST = "2024-03-01", "2024-07-12"

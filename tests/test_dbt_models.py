@@ -16,7 +16,7 @@ from assets.finra import finra_short_volume
 from resources.finra import FinraClient
 from resources.lake import LakeResource
 from resources.settings import dbt_executable
-from tests.conftest import branch_of, fast_client, lake_at, lake_env, serve_finra_mirror
+from tests.helpers import branch_of, fast_client, lake_at, lake_env, serve_finra_mirror
 from tests.test_finra_assets import materialize_range
 
 

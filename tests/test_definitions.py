@@ -19,7 +19,7 @@ from resources.finra import FinraClient
 from resources.lake import LakeResource
 from resources.settings import dbt_executable
 from sensors.schedules import daily_schedules, refetch_window
-from tests.conftest import ROOT
+from tests.helpers import ROOT, load_definitions
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -36,12 +36,7 @@ def test_workspace_yaml_loads_the_definitions(tmp_path: Path) -> None:
 
 
 def _definitions() -> dg.Definitions:
-    sys.path.insert(0, str(ROOT / "platform"))
-    try:
-        from definitions import defs
-    finally:
-        sys.path.remove(str(ROOT / "platform"))
-    return defs
+    return load_definitions().defs
 
 
 def test_definitions_hold_the_graph_and_dbt_lineage() -> None:

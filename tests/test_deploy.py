@@ -9,7 +9,7 @@ import yaml
 
 from assets.finra import ASSET_KEY, finra_short_volume
 from resources.lake import LakeResource
-from tests.conftest import ROOT, fast_client, serve_finra_mirror
+from tests.helpers import ROOT, fast_client, serve_finra_mirror
 from tests.platform_build import RANGE_END, RANGE_START
 from tests.services import Postgres
 

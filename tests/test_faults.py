@@ -22,7 +22,7 @@ from resources.finra import FinraClient
 from resources.fx import EcbClient
 from resources.lake import LakeResource
 from resources.prices import PricesResource
-from tests.conftest import FIXTURE_DIR, SAMPLE_DIR, FinraMirror, serve, serve_all_sources, source_url
+from tests.helpers import FIXTURE_DIR, SAMPLE_DIR, FinraMirror, on_mirror, serve, serve_all_sources
 from tests.platform_build import RANGE_END, RANGE_START
 
 DAY = dt.date(2024, 7, 3)
@@ -169,7 +169,7 @@ def test_connection_resets_fail_naming_the_error(lake: LakeResource) -> None:
 def test_price_provider_faults_name_the_symbol_and_keep_its_rows(lake: LakeResource) -> None:
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("symbols", ["JPM", "KO"])
-        prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), retry_attempts=2, max_retry_wait_seconds=0)
+        prices = on_mirror(PricesResource, mirror, retry_attempts=2, max_retry_wait_seconds=0)
 
         def run() -> dg.ExecuteInProcessResult:
             return dg.materialize(
@@ -197,7 +197,7 @@ def test_price_provider_faults_name_the_symbol_and_keep_its_rows(lake: LakeResou
 
 def test_an_ecb_archive_that_is_not_a_zip_fails_and_keeps_the_rates(lake: LakeResource) -> None:
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
-        resources = {"lake": lake, "ecb": EcbClient(base_url=source_url(mirror, "ecb"), retry_attempts=1)}
+        resources = {"lake": lake, "fx": on_mirror(EcbClient, mirror, retry_attempts=1)}
         assert dg.materialize([fx_rates_ecb], resources=resources, instance=instance).success
         before = lake.read(FX, stamps=True)
         mirror.fail_path("/www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip", Response(b"<html/>", 200))

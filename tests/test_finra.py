@@ -16,7 +16,7 @@ from resources.finra import (
     parse_short_volume,
 )
 from resources.http import SourceError, SourceFileMissing, parse_retry_after
-from tests.conftest import FIXTURE_DIR, SAMPLE_DIR, FinraMirror
+from tests.helpers import FIXTURE_DIR, SAMPLE_DIR, FinraMirror
 
 MODERN = dt.date(2024, 7, 15)
 OLD = dt.date(2010, 6, 4)

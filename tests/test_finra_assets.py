@@ -9,7 +9,7 @@ from assets.finra import ASSET_KEY, DATASET, RANGE_CHECK, UNIQUE_CHECK, finra_sh
 from assets.partitions import trading_days
 from resources.finra import FinraClient
 from resources.lake import LakeResource
-from tests.conftest import FinraMirror
+from tests.helpers import FinraMirror
 
 SAMPLE_FIRST, SAMPLE_LAST = "2024-07-01", "2024-07-12"
 

@@ -8,8 +8,9 @@ import pytest
 
 from assets.finra import ASSET_KEY as FINRA_KEY
 from assets.finra import DATASET as FINRA
-from assets.freshness import freshness_checks, judge, volume_checks
+from assets.freshness import judge
 from assets.prices import DAILY_KEY as PRICES_KEY
+from assets.sources import freshness_checks, source_checks
 from resources.lake import LakeResource
 
 DAYS = [dt.date(2024, 7, 1) + dt.timedelta(days=i) for i in range(8)]
@@ -23,7 +24,7 @@ def finra_day(day: dt.date, symbols: int) -> pl.DataFrame:
 
 
 def band_check_result(lake: LakeResource, instance: dg.DagsterInstance) -> dg.AssetCheckResult:
-    check = next(c for c in volume_checks if any(key.asset_key == FINRA_KEY for key in c.check_keys))
+    check = next(c for c in source_checks() if any(key.asset_key == FINRA_KEY for key in c.check_keys))
     result = dg.materialize(
         [check], resources={"lake": lake}, selection=dg.AssetSelection.checks(*check.check_keys),
         instance=instance, raise_on_error=False,
@@ -59,8 +60,8 @@ def test_too_few_days_are_not_judged() -> None:
 
 
 def test_every_trading_day_source_has_a_freshness_check_and_a_band() -> None:
-    fresh = {key.asset_key for check in freshness_checks for key in check.check_keys}
-    banded = {key.asset_key for check in volume_checks for key in check.check_keys}
+    fresh = {key.asset_key for check in freshness_checks() for key in check.check_keys}
+    banded = {key.asset_key for check in source_checks() for key in check.check_keys}
     assert {FINRA_KEY, PRICES_KEY} <= fresh & banded
     assert {"raw/symbol_directory", "raw/fx_rates_ecb", "raw/sec_company_tickers"} <= {
         key.to_user_string() for key in fresh}

@@ -9,9 +9,9 @@ import dagster as dg
 import pytest
 
 from assets.fx import DATASET, fx_rates_ecb
-from resources.fx import HIST_PATH, EcbClient, FxFileError, parse_eurofxref_hist
+from resources.fx import DEFAULT_BASE_URL, HIST_PATH, EcbClient, FxFileError, parse_eurofxref_hist
 from resources.lake import LakeResource
-from tests.conftest import SAMPLE_ROOT, SOURCE_HOSTS, serve_all_sources, source_url
+from tests.helpers import SAMPLE_ROOT, mirror_path, on_mirror, serve_all_sources
 from tests.platform_build import rows
 
 ARCHIVE = SAMPLE_ROOT / "www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
@@ -71,7 +71,7 @@ def negative_gbp(cells: list[list[str]]) -> list[list[str]]:
 
 def test_an_archive_that_lost_a_currency_or_breaks_a_rule_leaves_the_stored_rates(lake: LakeResource) -> None:
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
-        resources = {"lake": lake, "ecb": EcbClient(base_url=source_url(mirror, "ecb"), retry_attempts=1)}
+        resources = {"lake": lake, "fx": on_mirror(EcbClient, mirror, retry_attempts=1)}
 
         def run(**config: bool) -> dg.ExecuteInProcessResult:
             return dg.materialize([fx_rates_ecb], resources=resources, instance=instance, raise_on_error=False,
@@ -82,14 +82,14 @@ def test_an_archive_that_lost_a_currency_or_breaks_a_rule_leaves_the_stored_rate
 
         assert run().success
         stored = lake.read(DATASET, stamps=True)
-        mirror.put_path(f"/{SOURCE_HOSTS['ecb']}{HIST_PATH}", archive(without_jpy))
+        mirror.put_path(mirror_path(DEFAULT_BASE_URL, HIST_PATH), archive(without_jpy))
         shrunk = run()
         assert not shrunk.success and "currency gone: 1 (JPY)" in failure(shrunk)
         assert lake.read(DATASET, stamps=True).equals(stored)
-        mirror.put_path(f"/{SOURCE_HOSTS['ecb']}{HIST_PATH}", archive(negative_gbp))
+        mirror.put_path(mirror_path(DEFAULT_BASE_URL, HIST_PATH), archive(negative_gbp))
         broken = run()
         assert not broken.success and "quarantined, failed rate_positive" in failure(broken)
         assert lake.read(DATASET, stamps=True).equals(stored)
-        mirror.put_path(f"/{SOURCE_HOSTS['ecb']}{HIST_PATH}", archive(without_jpy))
+        mirror.put_path(mirror_path(DEFAULT_BASE_URL, HIST_PATH), archive(without_jpy))
         assert run(allow_shrink=True).success, "a restatement goes through when the run says so"
         assert "JPY" not in lake.read(DATASET)["currency"].to_list()

@@ -15,8 +15,8 @@ from assets.prices import prices_daily
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
 from resources.lake import LakeResource
-from tests.conftest import lake_at, lake_env, serve_all_sources
-from tests.platform_build import ALL_ASSETS, RANGE_END, RANGE_START, resources_for, run
+from tests.helpers import lake_at, serve_all_sources
+from tests.platform_build import RANGE_END, RANGE_START, all_assets, platform_on, run
 
 SYMBOLS = ["AAPL", "JPM", "KO", "MSFT", "XOM"]
 INCREMENTAL = ["fct_prices_daily", "fct_short_volume_daily", "fct_returns", "fct_volatility_windows"]
@@ -30,7 +30,7 @@ def snapshot(lake: LakeResource) -> dict[str, pl.DataFrame]:
 
 def build_dbt(resources: dict, instance: dg.DagsterInstance, full_refresh: bool) -> None:
     result = dg.materialize(
-        ALL_ASSETS,
+        all_assets(),
         selection=[tickerlake_dbt_models],
         resources=resources,
         instance=instance,
@@ -48,10 +48,7 @@ def increments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict,
     """(after the first build, after a daily increment, after a full refresh) snapshots of the marts."""
     root = tmp_path_factory.mktemp("incremental")
     lake = lake_at(root)
-    with pytest.MonkeyPatch.context() as env, serve_all_sources() as mirror, dg.instance_for_test() as instance:
-        for name, value in lake_env(lake).items():
-            env.setenv(name, value)
-        resources = resources_for(mirror, lake)
+    with serve_all_sources() as mirror, platform_on(mirror, lake) as resources, dg.instance_for_test() as instance:
         run([symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb], resources, instance)
         instance.add_dynamic_partitions("symbols", SYMBOLS)
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-09"})

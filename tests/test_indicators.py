@@ -13,7 +13,7 @@ from assets.binance import KLINE_RULES, KLINES_DATASET, Fetched, rollup, store_m
 from assets.checks import Ledger
 from resources.binance import parse_klines_csv, unzip_single_csv
 from resources.lake import LakeResource
-from tests.conftest import SAMPLE_ROOT
+from tests.helpers import SAMPLE_ROOT
 
 MONTHLY = SAMPLE_ROOT / "data.binance.vision/data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2024-12.zip"
 

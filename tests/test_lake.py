@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from resources.lake import Between, Dataset, LakeResource, LakeWriteError
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 BARS = Dataset("bars", {"symbol": pl.String(), "trade_date": pl.Date(), "close": pl.Float64()},
                order=("symbol", "trade_date"))

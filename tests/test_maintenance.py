@@ -10,7 +10,7 @@ import pytest
 
 from assets.maintenance import lake_maintenance
 from resources.lake import Dataset, LakeResource
-from tests.conftest import PlatformBuild
+from tests.helpers import PlatformBuild
 from tests.test_analytics import frame, rebuild_correlation
 
 CORRELATION = "SELECT * FROM marts.mart_sector_short_return_correlation {at} ORDER BY ALL"

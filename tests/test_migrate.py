@@ -12,7 +12,7 @@ import pytest
 from assets.finra import DATASET as FINRA
 from assets.prices import DATASET as PRICES
 from resources.lake import LakeResource
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "platform"))
 import migrate  # platform/ is not a package: its scripts are loaded by path

@@ -54,7 +54,7 @@ from resources.prices import (
 )
 from resources.sectors import parse_company_tickers_exchange, parse_submission
 from resources.symbols import SYMBOL_PATTERN, parse_nasdaq_listed, parse_other_listed
-from tests.conftest import ROOT, SAMPLE_ROOT, TEST_FIXTURES, lake_at
+from tests.helpers import ROOT, SAMPLE_ROOT, TEST_FIXTURES, lake_at
 
 EXAMPLES = 150
 TRIED: Counter[str] = Counter()

@@ -25,7 +25,7 @@ from resources.prices import (
     parse_tiingo,
     parse_yahoo_chart,
 )
-from tests.conftest import SAMPLE_ROOT, TEST_FIXTURES, serve_all_sources, source_url
+from tests.helpers import SAMPLE_ROOT, TEST_FIXTURES, on_mirror, serve_all_sources
 from tests.platform_build import rows
 
 CHARTS = "query1.finance.yahoo.com/v8/finance/chart"
@@ -74,10 +74,10 @@ def test_a_body_that_is_not_the_providers_format_is_rejected(parse: object, body
 def test_tiingo_sends_its_key_in_a_header_never_in_the_url() -> None:
     secret = "tiingo-secret-123"
     with serve_all_sources() as mirror:
-        resource = PricesResource(provider="tiingo", tiingo_base_url=source_url(mirror, "tiingo"),
+        resource = on_mirror(PricesResource, mirror, provider="tiingo",
                                   tiingo_api_key=secret)
         provider = resource.build_provider()
-        with provider.open_client(5) as client:
+        with provider.open_client() as client:
             frame = provider.daily(client, "JPM", dt.date(2024, 7, 3), dt.date(2024, 7, 8))
     assert frame.height == 3
     assert mirror.headers[-1]["Authorization"] == f"Token {secret}"
@@ -87,7 +87,7 @@ def test_tiingo_sends_its_key_in_a_header_never_in_the_url() -> None:
 def test_ranged_runs_replace_their_days_and_keep_the_rest(lake: LakeResource) -> None:
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("symbols", ["JPM", "KO"])
-        prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), retry_attempts=2, max_retry_wait_seconds=0)
+        prices = on_mirror(PricesResource, mirror, retry_attempts=2, max_retry_wait_seconds=0)
         resources = {"lake": lake, "prices": prices}
 
         def run(first: str, last: str) -> dg.ExecuteInProcessResult:
@@ -167,7 +167,7 @@ def polygon_routes(mirror) -> None:
 def test_the_bulk_provider_answers_a_market_day_in_three_requests_with_the_key_out_of_urls(lake) -> None:
     with serve_all_sources() as mirror:
         polygon_routes(mirror)
-        prices = PricesResource(provider="polygon", polygon_base_url=source_url(mirror, "polygon"),
+        prices = on_mirror(PricesResource, mirror, provider="polygon",
                                 polygon_api_key="polygon-key", requests_per_second=100)
         frame = prices.fetch_market_day(dt.date(2020, 10, 14))
     assert frame.rows() == [(dt.date(2020, 10, 14), "GIK", 9.99, 10.02, 9.9, 10.02, 895345.0, 0.0, 1.0, "USD",
@@ -206,7 +206,7 @@ def test_a_past_range_before_a_later_split_is_stored_raw_not_split_adjusted() ->
     would come adjusted and undeclared. The provider asks through today and cuts the answer."""
     with serve_all_sources() as mirror:
         mirror.routes["/query1.finance.yahoo.com/v8/finance/chart/SPLT"] = yahoo_as_yahoo_answers
-        prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), requests_per_second=100)
+        prices = on_mirror(PricesResource, mirror, requests_per_second=100)
         [fetched] = prices.fetch_symbols(["SPLT"], dt.date(2024, 7, 1), dt.date(2024, 7, 5))
     assert fetched.error is None
     assert fetched.frame["trade_date"].to_list() == [d for d in RAW_CLOSES if d <= dt.date(2024, 7, 5)]
@@ -231,7 +231,7 @@ def test_requests_stay_within_the_rate_and_the_concurrency() -> None:
     with serve_all_sources() as mirror:
         for symbol in ("KO", *(f"K{i}" for i in range(23))):
             mirror.routes[f"/{CHARTS}/{symbol}"] = slow_chart
-        prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), requests_per_second=8,
+        prices = on_mirror(PricesResource, mirror, requests_per_second=8,
                                 max_concurrent_requests=3)
         fetched = list(prices.fetch_symbols(["KO", *(f"K{i}" for i in range(23))], dt.date(2024, 7, 1),
                                             dt.date(2024, 7, 12)))
@@ -251,7 +251,7 @@ def test_the_daily_asset_stores_a_bulk_day_for_known_symbols_and_keeps_the_other
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         polygon_routes(mirror)
         instance.add_dynamic_partitions("symbols", ["GIK", "ZZZ"])
-        prices = PricesResource(provider="polygon", polygon_base_url=source_url(mirror, "polygon"),
+        prices = on_mirror(PricesResource, mirror, provider="polygon",
                                 polygon_api_key="polygon-key", requests_per_second=100)
         result = dg.materialize([prices_daily], resources={"lake": lake, "prices": prices}, instance=instance,
                                 partition_key=day.isoformat())
@@ -294,7 +294,7 @@ def test_a_symbol_that_would_lose_bars_or_breaks_a_rule_keeps_its_bars_and_the_r
     july = dt.date(2024, 7, 1), dt.date(2024, 7, 12)
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("symbols", ["AAPL", "JPM", "KO"])
-        prices = PricesResource(yahoo_base_url=source_url(mirror, "yahoo"), retry_attempts=2, max_retry_wait_seconds=0)
+        prices = on_mirror(PricesResource, mirror, retry_attempts=2, max_retry_wait_seconds=0)
 
         def run(first: dt.date, last: dt.date, **config: bool) -> dg.ExecuteInProcessResult:
             return dg.materialize([prices_daily], resources={"lake": lake, "prices": prices}, instance=instance,
@@ -341,7 +341,7 @@ def test_a_market_day_answered_with_another_days_bars_stores_none_of_them(lake: 
         mirror.routes["/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-15"] = mirror.routes[
             "/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-14"]
         instance.add_dynamic_partitions("symbols", ["GIK"])
-        prices = PricesResource(provider="polygon", polygon_base_url=source_url(mirror, "polygon"),
+        prices = on_mirror(PricesResource, mirror, provider="polygon",
                                 polygon_api_key="polygon-key", requests_per_second=100)
         result = dg.materialize([prices_daily], resources={"lake": lake, "prices": prices}, instance=instance,
                                 partition_key="2020-10-15", raise_on_error=False)

@@ -22,7 +22,7 @@ from assets.indicators import pair_indicators, stored_pairs
 from resources.binance import parse_klines_csv, unzip_single_csv
 from resources.lake import LakeResource
 from resources.settings import dbt_executable
-from tests.conftest import ROOT, S3_BUCKET, SAMPLE_ROOT, fast_client, lake_env, serve_finra_mirror
+from tests.helpers import ROOT, S3_BUCKET, SAMPLE_ROOT, fast_client, lake_env, serve_finra_mirror
 from tests.platform_build import RANGE_END, RANGE_START
 from tests.services import Postgres
 from tests.test_lake import BARS, WRITER

@@ -13,7 +13,7 @@ from assets.prices import DATASET as PRICES
 from assets.prices import prices_daily, prices_history
 from resources.lake import Dataset, LakeResource, LakeWriteError
 from resources.prices import PricesResource
-from tests.conftest import ROOT, serve_all_sources, source_url
+from tests.helpers import ROOT, on_mirror, serve_all_sources
 from tests.platform_build import RANGE_END, RANGE_START
 
 HOSTILE = ["../../x", "A;DROP TABLE x", "A\u0391PL", "", "A" * 200]
@@ -29,7 +29,7 @@ def test_hostile_symbols_never_reach_a_path_or_a_request(symbol: str, tmp_path: 
             [prices_history],
             instance=instance,
             raise_on_error=False,
-            resources={"lake": lake, "prices": PricesResource(yahoo_base_url=source_url(mirror, "yahoo"))},
+            resources={"lake": lake, "prices": on_mirror(PricesResource, mirror)},
             partition_key=key,
         )
         requests = list(mirror.requests)
@@ -113,9 +113,9 @@ def test_api_keys_appear_in_no_log_metadata_or_error(lake: LakeResource, monkeyp
     monkeypatch.setenv("TICKERLAKE_TIINGO_API_KEY", secret)
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("symbols", ["JPM", "KO"])  # KO: Tiingo answers 404
-        prices = PricesResource(
+        prices = on_mirror(
+            PricesResource, mirror,
             provider="tiingo",
-            tiingo_base_url=source_url(mirror, "tiingo"),
             tiingo_api_key=dg.EnvVar("TICKERLAKE_TIINGO_API_KEY"),
             retry_attempts=1,
         )

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from resources.sectors import SecClient, SecFormatError, parse_company_tickers_exchange, parse_submission
-from tests.conftest import SAMPLE_ROOT, serve_all_sources, source_url
+from tests.helpers import SAMPLE_ROOT, on_mirror, serve_all_sources
 from tests.platform_build import SEC_USER_AGENT, rows
 
 
@@ -32,8 +32,8 @@ def test_bodies_that_are_not_secs_format_are_rejected(body: bytes) -> None:
 
 def test_requests_carry_the_configured_user_agent_and_stay_under_the_rate() -> None:
     with serve_all_sources() as mirror:
-        client = SecClient(user_agent=SEC_USER_AGENT, www_url=source_url(mirror, "sec_www"),
-                           data_url=source_url(mirror, "sec_data"), max_requests_per_second=10)
+        client = on_mirror(SecClient, mirror, user_agent=SEC_USER_AGENT,
+                           max_requests_per_second=10)
         ciks = [320193, 789019, 1045810, 1018724, 1652044, 1326801, 1318605, 19617, 34088, 200406, 80424]
         started = time.monotonic()
         codes = list(client.sic_codes(ciks))

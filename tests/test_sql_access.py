@@ -13,7 +13,7 @@ import pytest
 
 from assets.exports import ExportDirectory, short_volume_csv, write_csv
 from resources import sql
-from tests.conftest import ROOT, PlatformBuild, branch_of, lake_env
+from tests.helpers import ROOT, PlatformBuild, branch_of, lake_env
 from tests.platform_build import RANGE_END, RANGE_START
 
 # Another process in the middle of a write: it holds the catalog's write lock and an open transaction

@@ -12,7 +12,7 @@ from resources.symbols import (
     split_valid_symbols,
     validate_symbol,
 )
-from tests.conftest import SAMPLE_ROOT
+from tests.helpers import SAMPLE_ROOT
 from tests.platform_build import rows
 
 SYMDIR = SAMPLE_ROOT / "www.nasdaqtrader.com" / "dynamic" / "SymDir"
