@@ -6,7 +6,8 @@ day for every known pair (the top-up every few minutes, or a re-fetch of some da
 from the archive host: a monthly zip where the days cover a whole month, daily zips otherwise, each
 checksum-verified. The last `TAIL_DAYS` days (whose daily zips are not published yet) and any day an
 archive lacks come from the REST API, starting after the last minute already stored, so a top-up
-every few minutes asks only for the new minutes. Only closed klines are stored.
+every few minutes asks only for the new minutes. Only closed klines are stored. That plan is the
+client's (resources/binance.py, BinanceSession.fetch_pair), as FINRA's is.
 
 In the lake, a pair's fetches are stored a month at a time: one transaction replaces exactly the
 minutes the run fetched in that month, so re-runs and overlapping runs never leave a minute twice,
@@ -15,10 +16,10 @@ indicators read hours and days without re-reading every minute of history.
 """
 
 import datetime as dt
+import functools
 import itertools
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
@@ -29,7 +30,17 @@ from assets.partitions import crypto_days
 from assets.partitions import pairs as pairs_partitions
 from assets.schema import column_schema
 from assets.sources import Source
-from resources.binance import KLINES_SCHEMA, UNIVERSE_SCHEMA, BinanceClient, BinanceSession, validate_pair
+from resources.binance import (
+    DAY,
+    KLINES_SCHEMA,
+    TAIL_DAYS,
+    UNIVERSE_SCHEMA,
+    BinanceClient,
+    Fetched,
+    midnight,
+    next_month,
+    validate_pair,
+)
 from resources.completeness import Completeness
 from resources.http import SourceError
 from resources.lake import Between, Dataset, LakeResource, Transaction
@@ -55,8 +66,6 @@ KLINES_KEY = dg.AssetKey(["raw", KLINES_DATASET.name])
 HISTORY_KEY = dg.AssetKey(["raw", "crypto_klines_history"])
 UNIVERSE_KEY = dg.AssetKey(["raw", UNIVERSE_DATASET.name])
 # Today and yesterday: Binance publishes a day's zip the next day, so these come from the REST API.
-TAIL_DAYS = 2
-DAY = dt.timedelta(days=1)
 
 BARS_SCHEMA: dict[str, pl.DataType] = {
     "pair": pl.String(), "open_time": KLINES_SCHEMA["open_time"], "open": pl.Float64(), "high": pl.Float64(),
@@ -68,28 +77,9 @@ ROLLUPS = {
 }
 
 
-@dataclass(frozen=True)
-class Fetched:
-    """Klines of one pair that replace what the lake holds for [start, end)."""
-
-    source: str
-    start: dt.datetime
-    end: dt.datetime
-    frame: pl.DataFrame
-
-
 def utc_now() -> dt.datetime:
     """The clock the tail is fetched up to (one place, so tests can set it)."""
     return dt.datetime.now(dt.UTC)
-
-
-def midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-
-
-def next_month(day: dt.date) -> dt.date:
-    """The first day of the month after `day`'s."""
-    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def month_window(pair: str, day: dt.date) -> dict[str, object]:
@@ -114,67 +104,9 @@ def rollup(klines: pl.DataFrame, every: str) -> pl.DataFrame:
     )
 
 
-def _whole_months(days: list[dt.date]) -> tuple[list[str], list[dt.date]]:
-    """Months the days cover completely (a monthly zip each) and the remaining days (daily zips)."""
-    by_month: dict[str, list[dt.date]] = defaultdict(list)
-    for day in days:
-        by_month[f"{day:%Y-%m}"].append(day)
-    months, rest = [], []
-    for month, in_month in by_month.items():
-        if len(in_month) == (next_month(in_month[0]) - in_month[0].replace(day=1)).days:
-            months.append(month)
-        else:
-            rest.extend(in_month)
-    return months, rest
-
-
-def _from_archives(session: BinanceSession, pair: str, days: list[dt.date]) -> Iterator[Fetched]:
-    """Monthly zips for whole months, daily zips for the rest; an unpublished zip falls back a level."""
-    months, single_days = _whole_months(days)
-    for month in months:
-        frame = session.archive(pair, month)
-        first = dt.date.fromisoformat(f"{month}-01")
-        month_days = [d for d in days if f"{d:%Y-%m}" == month]
-        if frame is None:
-            single_days.extend(month_days)
-        else:
-            yield Fetched("monthly archive", midnight(first), midnight(month_days[-1] + DAY), frame)
-    for day in sorted(single_days):
-        frame = session.archive(pair, f"{day:%Y-%m-%d}")
-        if frame is None:
-            start, end = midnight(day), midnight(day + DAY)
-            yield Fetched("api", start, end, session.klines(pair, start, end))
-        else:
-            yield Fetched("daily archive", midnight(day), midnight(day + DAY), frame)
-
-
 def _last_stored_minute(lake: LakeResource, pair: str, day: dt.date) -> dt.datetime | None:
     stored = lake.read(KLINES_DATASET, where={"pair": pair, "open_time": Between(midnight(day), midnight(day + DAY))})
     return None if stored.is_empty() else stored["open_time"].max()
-
-
-def _from_api(session: BinanceSession, lake: LakeResource, pair: str, day: dt.date, now: dt.datetime) -> Fetched:
-    """The day's minutes after the last stored one, up to now; the open (unfinished) minute is left out."""
-    last = _last_stored_minute(lake, pair, day)
-    start = last + dt.timedelta(minutes=1) if last else midnight(day)
-    end = min(midnight(day + DAY), now)
-    frame = session.klines(pair, start, end) if start < end else pl.DataFrame(schema=KLINES_SCHEMA)
-    return Fetched("api", start, end, frame.filter(pl.col("close_time") < now))
-
-
-def fetch_pair(
-    session: BinanceSession, lake: LakeResource, pair: str, days: list[dt.date], now: dt.datetime
-) -> Iterator[Fetched]:
-    """Everything a run fetches for one pair, oldest first; days before the pair's listing are skipped."""
-    if len(days) > TAIL_DAYS:
-        listed = session.first_open_time(pair)
-        if listed is None:
-            return
-        days = [d for d in days if d >= listed.date()]
-    tail_start = now.date() - dt.timedelta(days=TAIL_DAYS - 1)
-    yield from _from_archives(session, pair, [d for d in days if d < tail_start])
-    for day in (d for d in days if d >= tail_start):
-        yield _from_api(session, lake, pair, day, now)
 
 
 def store_month(
@@ -246,7 +178,7 @@ def fetch_and_store(
     with binance.open() as session:
         for pair in pairs:
             try:
-                fetched = fetch_pair(session, lake, pair, days, now)
+                fetched = session.fetch_pair(pair, days, now, functools.partial(_last_stored_minute, lake, pair))
                 for _, items in itertools.groupby(fetched, key=lambda item: f"{item.start:%Y-%m}"):
                     items = list(items)
                     refused = store_month(lake, pair, items, ledger, config.allow_shrink)

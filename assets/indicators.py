@@ -17,8 +17,9 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from assets.binance import HISTORY_KEY, KLINES_DATASET, KLINES_KEY, ROLLUPS, midnight
+from assets.binance import HISTORY_KEY, KLINES_DATASET, KLINES_KEY, ROLLUPS
 from resources import settings
+from resources.binance import midnight
 from resources.lake import Between, Dataset, LakeResource
 
 INTERVALS = ("1m", "1h", "1d")

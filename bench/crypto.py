@@ -26,11 +26,11 @@ import numpy as np
 import polars as pl
 from rich.console import Console
 
-from assets.binance import KLINES_DATASET, crypto_klines_1m, next_month
+from assets.binance import KLINES_DATASET, crypto_klines_1m
 from assets.indicators import crypto_indicators
 from bench.doc import table as markdown_table
 from bench.doc import write_section
-from resources.binance import BinanceClient
+from resources.binance import BinanceClient, next_month
 from resources.lake import LakeResource
 from sample.binance_api import KlinesHandler
 from sensors.backfills import RANGE_END, RANGE_START

@@ -17,7 +17,9 @@ import io
 import re
 import time
 import zipfile
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 import httpx
@@ -32,6 +34,8 @@ INTERVAL = "1m"
 MINUTE = dt.timedelta(minutes=1)
 KLINES_PER_REQUEST = 1000
 KLINES_WEIGHT, TICKER_24HR_WEIGHT = 2, 80
+TAIL_DAYS = 2  # days whose daily archives are not published yet: the REST API serves them
+DAY = dt.timedelta(days=1)
 
 # Binance spot symbols: upper-case letters and digits (BTCUSDT, 1000SATSUSDT). Anything else never
 # becomes a partition key, a lake path or a URL.
@@ -216,6 +220,39 @@ def to_millis(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """Klines of one pair that replace what the lake holds for [start, end)."""
+
+    source: str
+    start: dt.datetime
+    end: dt.datetime
+    frame: pl.DataFrame
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def next_month(day: dt.date) -> dt.date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def whole_months(days: list[dt.date]) -> tuple[list[str], list[dt.date]]:
+    """Months the days cover completely (a monthly zip each) and the remaining days (daily zips)."""
+    by_month: dict[str, list[dt.date]] = defaultdict(list)
+    for day in days:
+        by_month[f"{day:%Y-%m}"].append(day)
+    months, rest = [], []
+    for month, in_month in by_month.items():
+        if len(in_month) == (next_month(in_month[0]) - in_month[0].replace(day=1)).days:
+            months.append(month)
+        else:
+            rest.extend(in_month)
+    return months, rest
+
+
 class _WeightBudget:
     """Binance's per-minute request weight, as the server last reported it."""
 
@@ -313,3 +350,46 @@ class BinanceSession:
     def top_pairs(self, quote_asset: str, top_n: int, day: dt.date) -> pl.DataFrame:
         body = self._api("/api/v3/ticker/24hr", TICKER_24HR_WEIGHT, "Binance ticker/24hr")
         return parse_ticker_24hr(body, quote_asset, top_n, day)
+
+    def fetch_pair(
+        self, pair: str, days: list[dt.date], now: dt.datetime, last_stored: Callable[[dt.date], dt.datetime | None]
+    ) -> Iterator[Fetched]:
+        """Everything a run fetches for one pair, oldest first: monthly archives for whole months, daily
+        archives for other days, the REST API for the last TAIL_DAYS days (from the minute after
+        `last_stored(day)`) and for any day whose archive is not published; days before the pair's listing
+        are skipped."""
+        if len(days) > TAIL_DAYS:
+            listed = self.first_open_time(pair)
+            if listed is None:
+                return
+            days = [d for d in days if d >= listed.date()]
+        tail_start = now.date() - dt.timedelta(days=TAIL_DAYS - 1)
+        yield from self._from_archives(pair, [d for d in days if d < tail_start])
+        for day in (d for d in days if d >= tail_start):
+            yield self._tail(pair, day, now, last_stored(day))
+
+    def _from_archives(self, pair: str, days: list[dt.date]) -> Iterator[Fetched]:
+        """Monthly zips for whole months, daily zips for the rest; an unpublished zip falls back a level."""
+        months, single_days = whole_months(days)
+        for month in months:
+            frame = self.archive(pair, month)
+            first = dt.date.fromisoformat(f"{month}-01")
+            month_days = [d for d in days if f"{d:%Y-%m}" == month]
+            if frame is None:
+                single_days.extend(month_days)
+            else:
+                yield Fetched("monthly archive", midnight(first), midnight(month_days[-1] + DAY), frame)
+        for day in sorted(single_days):
+            frame = self.archive(pair, f"{day:%Y-%m-%d}")
+            if frame is None:
+                start, end = midnight(day), midnight(day + DAY)
+                yield Fetched("api", start, end, self.klines(pair, start, end))
+            else:
+                yield Fetched("daily archive", midnight(day), midnight(day + DAY), frame)
+
+    def _tail(self, pair: str, day: dt.date, now: dt.datetime, last: dt.datetime | None) -> Fetched:
+        """The day's minutes after the last stored one, up to now; the open (unfinished) minute is left out."""
+        start = last + dt.timedelta(minutes=1) if last else midnight(day)
+        end = min(midnight(day + DAY), now)
+        frame = self.klines(pair, start, end) if start < end else pl.DataFrame(schema=KLINES_SCHEMA)
+        return Fetched("api", start, end, frame.filter(pl.col("close_time") < now))

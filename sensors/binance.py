@@ -12,10 +12,10 @@ import datetime as dt
 
 import dagster as dg
 
-from assets.binance import HISTORY_KEY, KLINES_KEY, TAIL_DAYS, UNIVERSE_KEY, last_crypto_day, latest_universe
+from assets.binance import HISTORY_KEY, KLINES_KEY, UNIVERSE_KEY, last_crypto_day, latest_universe
 from assets.partitions import pairs
 from resources import settings
-from resources.binance import PAIR_PATTERN
+from resources.binance import PAIR_PATTERN, TAIL_DAYS
 from resources.lake import LakeResource
 from sensors.backfills import RANGE_END, RANGE_START, Backfill
 

@@ -9,9 +9,9 @@ import pytest
 import talib
 
 from assets import indicators as ind
-from assets.binance import KLINE_RULES, KLINES_DATASET, Fetched, rollup, store_month
+from assets.binance import KLINE_RULES, KLINES_DATASET, rollup, store_month
 from assets.checks import Ledger
-from resources.binance import parse_klines_csv, unzip_single_csv
+from resources.binance import Fetched, parse_klines_csv, unzip_single_csv
 from resources.lake import LakeResource
 from tests.helpers import SAMPLE_ROOT
 

@@ -14,12 +14,12 @@ import polars as pl
 import pytest
 from dagster_dbt import DbtCliResource
 
-from assets.binance import KLINE_RULES, KLINES_DATASET, Fetched, store_month
+from assets.binance import KLINE_RULES, KLINES_DATASET, store_month
 from assets.checks import Ledger
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import DATASET, finra_short_volume
 from assets.indicators import pair_indicators, stored_pairs
-from resources.binance import parse_klines_csv, unzip_single_csv
+from resources.binance import Fetched, parse_klines_csv, unzip_single_csv
 from resources.lake import LakeResource
 from resources.settings import dbt_executable
 from tests.helpers import ROOT, S3_BUCKET, SAMPLE_ROOT, fast_client, lake_env, serve_finra_mirror
