@@ -56,3 +56,14 @@ def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:
         yield test_instance
 
+
+
+# Whole-platform builds, dbt runs and subprocess crashes: minutes, not seconds. `make test-fast` leaves them out.
+SLOW_MODULES = {"test_incremental", "test_crash", "test_concurrency", "test_dbt_models", "test_analytics"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark as slow every test that uses the session's platform build or lives in a slow module."""
+    for item in items:
+        if "platform_build" in getattr(item, "fixturenames", ()) or item.module.__name__.split(".")[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
