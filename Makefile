@@ -39,7 +39,7 @@ ui: install
 	$(BIN)/dagster dev -w workspace.yaml --host $(UI_HOST) --port $(UI_PORT)
 
 test: install
-	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
 # The development loop: everything but the tests marked `slow` (whole-platform builds, dbt runs,
@@ -62,6 +62,7 @@ test-integration: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
 # Full-market benchmark (BENCH_DAYS=250 by default; 4500 for the full history), then one pair-year of
 # Binance 1m klines (BENCH_CRYPTO_MONTHS=12): see docs/benchmarks.md

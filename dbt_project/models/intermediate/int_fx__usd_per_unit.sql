@@ -8,13 +8,14 @@ with rates as (
 ),
 
 usd as (
-    select rate_date, units_per_eur as usd_per_eur from rates where currency = 'USD'
+    select rate_date, units_per_eur as usd_per_eur from rates
+    where currency = 'USD'
 ),
 
 major as (
     select usd.rate_date, 'EUR' as currency, usd.usd_per_eur as usd_per_unit from usd
     union all
-    select rates.rate_date, rates.currency, usd.usd_per_eur / rates.units_per_eur
+    select rates.rate_date, rates.currency, usd.usd_per_eur / rates.units_per_eur as usd_per_unit
     from rates
     inner join usd on rates.rate_date = usd.rate_date
 ),

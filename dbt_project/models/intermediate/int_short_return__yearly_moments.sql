@@ -25,34 +25,38 @@ with sectors as (
 ),
 
 settings as (
-    select md5(concat_ws(
-        '|', '{{ var("correlation_seed") }}', '{{ var("correlation_sample_per_sector") }}',
-        string_agg(symbol || '=' || sector, ',' order by symbol)
-    )) as fingerprint
+    select
+        md5(concat_ws(
+            '|', '{{ var("correlation_seed") }}', '{{ var("correlation_sample_per_sector") }}',
+            string_agg(symbol || '=' || sector, ',' order by symbol)
+        )) as fingerprint
     from sectors
 ),
 
 returns as (
     select *, greatest(_short_loaded_at, _prices_loaded_at) as _loaded_at
     from {{ ref('fct_returns') }}
-    where short_ratio is not null
+    where
+        short_ratio is not null
     {% if is_incremental() %}
-      and (
+    and (
         (select fingerprint from settings)
-            is distinct from (select any_value(_settings) from {{ this }})
+        is distinct from (select any_value(_settings) from {{ this }})
         or year(trade_date) >= (
             select year(min(trade_date) - interval {{ var('returns_lookback_days') }} day)
             from {{ ref('fct_returns') }}
-            where short_ratio is not null
-              and greatest(_short_loaded_at, _prices_loaded_at)
+            where
+                short_ratio is not null
+                and greatest(_short_loaded_at, _prices_loaded_at)
                 > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
         )
-      )
+    )
     {% endif %}
 ),
 
 loaded as (
-    select year(trade_date) as year, max(_loaded_at) as _loaded_at from returns group by year(trade_date)
+    select year(trade_date) as year, max(_loaded_at) as _loaded_at from returns
+    group by year(trade_date)
 ),
 
 pairs as (

@@ -29,7 +29,7 @@ latest as (
 delistings as (
     select spans.symbol, min(snapshot_days.snapshot_date) as delisted_date
     from spans
-    inner join snapshot_days on snapshot_days.snapshot_date > spans.listed_to
+    inner join snapshot_days on spans.listed_to < snapshot_days.snapshot_date
     group by spans.symbol
 ),
 

@@ -45,9 +45,11 @@ new_days as (
 ),
 
 whole_history as (
-    select symbol from new_days where (split_ratio > 0 and split_ratio <> 1) or dividend > 0
+    select symbol from new_days
+    where (split_ratio > 0 and split_ratio <> 1) or dividend > 0
     union
-    select symbol from changed where symbol not in (select symbol from last_stored)
+    select symbol from changed
+    where symbol not in (select symbol from last_stored)
     union
     select changed.symbol from changed inner join last_stored using (symbol)
     where changed.trade_date <= last_stored.last_day
@@ -66,10 +68,12 @@ prices as (
     where symbol not in (select symbol from whole_history)
     union all
     select {{ price_columns }}, true as is_context
-    from {{ this }} as stored
-    semi join last_stored on stored.symbol = last_stored.symbol and stored.trade_date = last_stored.last_day
-    where stored.symbol not in (select symbol from whole_history)
-      and stored.symbol in (select symbol from new_days)
+    from {{ this }} as stored_day
+    semi join last_stored
+        on stored_day.symbol = last_stored.symbol and stored_day.trade_date = last_stored.last_day
+    where
+        stored_day.symbol not in (select symbol from whole_history)
+        and stored_day.symbol in (select symbol from new_days)
 ),
 {% else %}
 prices as (

@@ -22,8 +22,10 @@ since as (
     select least(
         (select max(trade_date) from {{ this }}) - interval {{ var('returns_lookback_days') }} day,
         coalesce(
-            (select min(trade_date) from {{ ref('fct_short_volume_daily') }}
-             where _loaded_at > (select coalesce(max(_short_loaded_at), '-infinity'::timestamptz) from {{ this }})),
+            (
+                select min(trade_date) from {{ ref('fct_short_volume_daily') }}
+                where _loaded_at > (select coalesce(max(_short_loaded_at), '-infinity'::timestamptz) from {{ this }})
+            ),
             'infinity'::date
         )
     ) as first_day
@@ -32,8 +34,9 @@ since as (
 readjusted as (
     select distinct symbol
     from {{ ref('fct_prices_daily') }}
-    where trade_date < (select first_day from since)
-      and _loaded_at > (select coalesce(max(_prices_loaded_at), '-infinity'::timestamptz) from {{ this }})
+    where
+        trade_date < (select first_day from since)
+        and _loaded_at > (select coalesce(max(_prices_loaded_at), '-infinity'::timestamptz) from {{ this }})
 ),
 {% endif %}
 
@@ -41,9 +44,10 @@ prices as (
     select symbol, trade_date, adj_close, _loaded_at
     from {{ ref('fct_prices_daily') }}
     {% if is_incremental() %}
-    where trade_date >= (select first_day from since)
-       or symbol not in (select distinct symbol from {{ this }})
-       or symbol in (select symbol from readjusted)
+    where
+        trade_date >= (select first_day from since)
+        or symbol not in (select distinct symbol from {{ this }})
+        or symbol in (select symbol from readjusted)
     {% endif %}
 ),
 
@@ -53,10 +57,10 @@ ahead as (
         trade_date,
         adj_close,
         _loaded_at,
-        lead(adj_close, 1) over by_symbol as entry_adj_close,
         {% for h in horizons %}
-        lead(adj_close, {{ h + 1 }}) over by_symbol as exit_adj_close_{{ h }}d{{ "," if not loop.last }}
+        lead(adj_close, {{ h + 1 }}) over by_symbol as exit_adj_close_{{ h }}d,
         {% endfor %}
+        lead(adj_close, 1) over by_symbol as entry_adj_close
     from prices
     window by_symbol as (partition by symbol order by trade_date)
 )

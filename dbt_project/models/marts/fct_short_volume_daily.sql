@@ -29,8 +29,14 @@ not by an IN-subquery that turns out empty (a no-op run then scanned all history
 
 with facilities as (
     select * from {{ ref('stg_finra__short_volume') }}
-    {% if is_incremental() %}
-    where {% if changed %}trade_date in ({% for day in changed %}date '{{ day }}'{{ ", " if not loop.last }}{% endfor %}){% else %}false{% endif %}
+    {% if is_incremental() and changed %}
+    where trade_date in (
+        {%- for day in changed %}
+        date '{{ day }}'{{ "," if not loop.last }}
+        {%- endfor %}
+    )
+    {% elif is_incremental() %}
+    where false
     {% endif %}
 ),
 
@@ -49,7 +55,8 @@ per_symbol as (
             as trf_short_exempt_volume,
         sum(total_volume) filter (where facility in ('FNSQ', 'FNQC', 'FNYX', 'FNRA')) as trf_total_volume,
         -- the facility files present, in name order; an ordered string_agg per group doubles the cost
-        nullif(concat_ws(','
+        nullif(concat_ws(
+            ','
             {%- for facility in ['FNQC', 'FNRA', 'FNSQ', 'FNYX'] %},
             if(bool_or(facility = '{{ facility }}'), '{{ facility }}', null)
             {%- endfor %}

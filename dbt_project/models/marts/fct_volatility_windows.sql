@@ -24,8 +24,9 @@ since as (
 readjusted as (
     select distinct symbol
     from {{ ref('fct_prices_daily') }}
-    where trade_date < (select first_day from since)
-      and _loaded_at > (select coalesce(max(_prices_loaded_at), '-infinity'::timestamptz) from {{ this }})
+    where
+        trade_date < (select first_day from since)
+        and _loaded_at > (select coalesce(max(_prices_loaded_at), '-infinity'::timestamptz) from {{ this }})
 ),
 {% endif %}
 
@@ -33,18 +34,19 @@ prices as (
     select symbol, trade_date, daily_return, adj_close_usd, _loaded_at
     from {{ ref('fct_prices_daily') }}
     {% if is_incremental() %}
-    where trade_date >= (select first_day from since)
-       or symbol not in (select distinct symbol from {{ this }})
-       or symbol in (select symbol from readjusted)
+    where
+        trade_date >= (select first_day from since)
+        or symbol not in (select distinct symbol from {{ this }})
+        or symbol in (select symbol from readjusted)
     {% endif %}
 ),
 
 in_windows as (
     select
         prices.*,
-        date_trunc('week', trade_date)::date - offsets.weeks_back * 7 as window_start
+        date_trunc('week', trade_date)::date - week_offsets.weeks_back * 7 as window_start
     from prices
-    cross join (values (0), (1)) as offsets (weeks_back)
+    cross join (values (0), (1)) as week_offsets (weeks_back)
 )
 
 select
@@ -62,8 +64,9 @@ select
     now() as _built_at
 from in_windows
 {% if is_incremental() %}
-where window_start >= (select first_day from since)
-   or symbol not in (select distinct symbol from {{ this }})
-   or symbol in (select symbol from readjusted)
+where
+    window_start >= (select first_day from since)
+    or symbol not in (select distinct symbol from {{ this }})
+    or symbol in (select symbol from readjusted)
 {% endif %}
 group by symbol, window_start

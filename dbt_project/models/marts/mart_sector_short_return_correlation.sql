@@ -30,13 +30,19 @@ pooled as (
         'all' as period,
         cast(sum(years.n_sample) as bigint) as n_sample,
         cast(sum(years.n_interquartile) as bigint) as n_interquartile,
-        sum(years.m2_short_ratio
-            + years.n_sample * power(years.mean_short_ratio - pooled_means.mean_short_ratio, 2)) as m2_short_ratio,
-        sum(years.m2_fwd_return
-            + years.n_sample * power(years.mean_fwd_return - pooled_means.mean_fwd_return, 2)) as m2_fwd_return,
-        sum(years.c2_short_ratio_fwd_return
+        sum(
+            years.m2_short_ratio
+            + years.n_sample * power(years.mean_short_ratio - pooled_means.mean_short_ratio, 2)
+        ) as m2_short_ratio,
+        sum(
+            years.m2_fwd_return
+            + years.n_sample * power(years.mean_fwd_return - pooled_means.mean_fwd_return, 2)
+        ) as m2_fwd_return,
+        sum(
+            years.c2_short_ratio_fwd_return
             + years.n_sample * (years.mean_short_ratio - pooled_means.mean_short_ratio)
-            * (years.mean_fwd_return - pooled_means.mean_fwd_return)) as c2_short_ratio_fwd_return,
+            * (years.mean_fwd_return - pooled_means.mean_fwd_return)
+        ) as c2_short_ratio_fwd_return,
         length(list_distinct(flatten(list(years.symbols)))) as n_symbols,
         min(years.first_trade_date) as first_trade_date,
         max(years.last_trade_date) as last_trade_date

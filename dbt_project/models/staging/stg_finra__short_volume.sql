@@ -14,5 +14,5 @@ select
 from {{ source('raw', 'finra_short_volume') }}
 qualify row_number() over (
     partition by trade_date, symbol, facility
-    order by market, _loaded_at desc, total_volume desc, short_volume desc, short_exempt_volume desc
+    order by market asc, _loaded_at desc, total_volume desc, short_volume desc, short_exempt_volume desc
 ) = 1

@@ -9,5 +9,5 @@ select
 from {{ source('raw', 'sec_company_tickers') }}
 qualify row_number() over (
     partition by replace(symbol, '-', '.')
-    order by cik, symbol = replace(symbol, '-', '.') desc, symbol, company_name, sec_exchange
+    order by cik asc, symbol = replace(symbol, '-', '.') desc, symbol asc, company_name asc, sec_exchange asc
 ) = 1
