@@ -7,6 +7,8 @@ catalog's write lock inside it (the pool alone can admit two steps on a SQLite i
 SQLite catalog takes one writer at a time).
 """
 
+import functools
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -75,20 +77,36 @@ def tickerlake_dbt_models(
     dbt: DbtCliResource,
     lake: LakeResource,
 ) -> Iterator[Any]:
-    """dbt build into the lake's catalog, then the marts' previews.
+    """dbt build into the lake's catalog, then each model's row count and the marts' previews.
 
     Each model is visible to readers once dbt commits it; nothing is copied for them. Events are held
-    until dbt has exited, as Dagster wants a multi-asset's outputs in dependency order.
+    until dbt has exited, as Dagster wants a multi-asset's outputs in dependency order. Row counts are
+    read here, not by dagster-dbt's fetch_row_counts, which opens dbt's own database file (ours is an
+    in-memory DuckDB with the lake attached).
     """
     with lake.writing(context.log):
         register_raw_tables(lake)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
         events = list(dbt.cli(args, context=context).stream())
+    relations = _relations(dbt_project.manifest_path)
     with lake.connect(read_only=True) as con:
         previews = mart_previews(con)
-    for event in events:
-        model = _previewed_model(event)
-        yield event.with_metadata({**event.metadata, **previews[model]}) if model in previews else event
+        for event in events:
+            if not isinstance(event, dg.Output) or event.metadata.get("unique_id") is None:
+                yield event
+                continue
+            extra = dict(previews.get(_previewed_model(event) or "", {}))
+            relation = relations.get(str(event.metadata["unique_id"].value))
+            if relation:
+                extra["dagster/row_count"] = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+            yield event.with_metadata({**event.metadata, **extra})
+
+
+@functools.cache
+def _relations(manifest_path: Path) -> dict[str, str]:
+    """dbt unique_id -> schema.table of every model and seed, as dbt built them."""
+    nodes = json.loads(manifest_path.read_text())["nodes"].values()
+    return {n["unique_id"]: f'"{n["schema"]}"."{n["alias"]}"' for n in nodes if n["resource_type"] in ("model", "seed")}
 
 
 def _previewed_model(event: object) -> str | None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
@@ -237,3 +238,13 @@ def test_sector_correlations_match_numpy_on_a_seeded_sample(platform_build: Plat
 def test_periods_split_the_analysis_by_year(platform_build: PlatformBuild) -> None:
     periods = frame(platform_build.lake, "SELECT DISTINCT period FROM marts.mart_sector_short_return_correlation")
     assert set(periods["period"]) == {"all", "2024"}
+
+
+@pytest.mark.parametrize("model", ["staging/stg_finra__short_volume", "marts/fct_short_volume_daily",
+                                   "marts/fct_prices_daily", "marts/mart_volatility_ranking"])
+def test_every_model_materialization_carries_its_row_count(platform_build: PlatformBuild, model: str) -> None:
+    event = platform_build.instance.get_latest_materialization_event(dg.AssetKey(model.split("/")))
+    assert event is not None and event.asset_materialization is not None
+    counted = event.asset_materialization.metadata["dagster/row_count"].value
+    schema, table = model.split("/")
+    assert counted == frame(platform_build.lake, f"SELECT count(*) AS n FROM {schema}.{table}")["n"][0] > 0
