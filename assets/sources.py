@@ -1,5 +1,6 @@
 """Every source of the lake, found by name: a source `x` is a client in resources/x.py and an asset
-module assets/x.py that declares `SOURCE`.
+module assets/x.py that declares `SOURCE`; its sensors and schedules, if it has any, are the list
+`AUTOMATION` of sensors/x.py.
 
 Nothing lists the sources: the definitions' assets and resources, the raw tables dbt reads, the
 freshness checks and the test platform are all derived from these declarations, so a new source is
@@ -20,6 +21,7 @@ from resources.lake import Dataset, LakeResource
 
 ASSETS_DIR = Path(__file__).resolve().parent
 RESOURCES_DIR = ASSETS_DIR.parent / "resources"
+SENSORS_DIR = ASSETS_DIR.parent / "sensors"
 DAILY_TAG = "tickerlake/daily"  # "market": the trading-day schedule refetches it; "reference": the daily one
 
 
@@ -66,6 +68,15 @@ def source_checks() -> list[dg.AssetChecksDefinition]:
 
 def raw_datasets() -> list[Dataset]:
     return [dataset for source in sources().values() for dataset in source.datasets]
+
+
+def source_automation() -> list[dg.SensorDefinition | dg.ScheduleDefinition]:
+    """The sensors and schedules of every source that has a sensors/<name>.py."""
+    found = []
+    for name in sources():
+        if (SENSORS_DIR / f"{name}.py").exists():
+            found += importlib.import_module(f"sensors.{name}").AUTOMATION
+    return found
 
 
 def register_raw_tables(lake: LakeResource) -> None:

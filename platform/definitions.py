@@ -2,8 +2,9 @@
 
 This folder is not a Python package (`platform` is a stdlib module); Dagster loads this file by
 path with the repository root as working directory, which puts assets/, resources/ and sensors/
-on the import path. Sources are not listed here: each declares itself (assets/sources.py) and its
-client is registered under its module's name. Every setting comes from resources/settings.py.
+on the import path. Sources are not listed here: each declares itself (assets/sources.py), its
+client is registered under its module's name and its sensors come from sensors/<name>.py. Every
+setting comes from resources/settings.py.
 """
 
 import dagster as dg
@@ -15,14 +16,12 @@ from assets.exports import ExportDirectory, short_volume_csv
 from assets.freshness import freshness_sensor
 from assets.indicators import crypto_indicators
 from assets.maintenance import lake_maintenance
-from assets.sources import freshness_checks, source_assets, source_checks, sources
+from assets.sources import freshness_checks, source_assets, source_automation, source_checks, sources
 from resources.lake import LakeResource
 from resources.notifier import Notifier
 from resources.settings import catalog, dbt_executable, lake_root, resource_config, s3_endpoint_url
 from sensors.alerts import crypto_alerts_sensor
-from sensors.binance import crypto_topup_schedule, crypto_universe_schedule, new_pairs_sensor
 from sensors.schedules import daily_schedules, lake_maintenance_schedule
-from sensors.symbols import new_symbols_sensor
 
 # Built from the sources' own data, after them: the dbt project, exports, crypto indicators, alerts.
 PLATFORM_ASSETS = [tickerlake_dbt_models, short_volume_csv, crypto_indicators, crypto_alerts, lake_maintenance]
@@ -44,16 +43,17 @@ def resources() -> dict[str, object]:
 
 
 freshness = freshness_checks()
+automation = source_automation()
 defs = dg.Definitions(
     # Runs here hold one step each (a raw asset's ranged run, the dbt build): running it in the run's
     # own process saves a second interpreter and a second load of these definitions per run.
     executor=dg.in_process_executor,
     assets=[*source_assets(), *PLATFORM_ASSETS],
     asset_checks=[*freshness, *source_checks()],
-    schedules=[*daily_schedules, crypto_topup_schedule, crypto_universe_schedule, lake_maintenance_schedule],
+    schedules=[*daily_schedules, lake_maintenance_schedule,
+               *(a for a in automation if isinstance(a, dg.ScheduleDefinition))],
     sensors=[
-        new_symbols_sensor,
-        new_pairs_sensor,
+        *(a for a in automation if isinstance(a, dg.SensorDefinition)),
         crypto_alerts_sensor,
         freshness_sensor(freshness),
         dg.AutomationConditionSensorDefinition(

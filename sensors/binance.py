@@ -69,3 +69,6 @@ def crypto_topup_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReques
 def crypto_universe_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """The universe snapshot just after midnight UTC, when Binance's 24h window is a calendar day."""
     return dg.RunRequest(run_key=f"universe:{context.scheduled_execution_time:%Y-%m-%d}")
+
+
+AUTOMATION = [new_pairs_sensor, crypto_topup_schedule, crypto_universe_schedule]

@@ -34,3 +34,6 @@ def new_symbols_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) 
         return dg.SkipReason(f"no {DIRECTORY_KEY.to_user_string()} snapshot in the lake yet")
     valid = [symbol for symbol in listed if SYMBOL_PATTERN.fullmatch(symbol)]
     return PRICES_BACKFILL.evaluate(context, valid, snapshot)
+
+
+AUTOMATION = [new_symbols_sensor]
