@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MISSING = frozenset({404})
 T = TypeVar("T")
 
 
@@ -123,11 +124,14 @@ def get_bytes(client: httpx.Client, url: str, *, what: str, policy: RetryPolicy)
 
 
 def get(
-    client: httpx.Client, url: str, *, what: str, policy: RetryPolicy, params: dict[str, str | int] | None = None
+    client: httpx.Client, url: str, *, what: str, policy: RetryPolicy, params: dict[str, str | int] | None = None,
+    missing: frozenset[int] = MISSING,
 ) -> httpx.Response:
-    """GET url (with query `params`) and return the 200 response, retrying transient failures."""
+    """GET url (with query `params`) and return the 200 response, retrying transient failures. A status in
+    `missing` means the file does not exist (some CDNs answer 403, not 404): never retried."""
     shown = str(httpx.URL(url, params=params)) if params else url
-    return _with_retries(lambda: client.get(url, params=params), what=what, shown=shown, policy=policy)
+    return _with_retries(lambda: client.get(url, params=params), what=what, shown=shown, policy=policy,
+                         missing=missing)
 
 
 def post_json(client: httpx.Client, url: str, payload: object, *, what: str, policy: RetryPolicy) -> httpx.Response:
@@ -137,14 +141,14 @@ def post_json(client: httpx.Client, url: str, payload: object, *, what: str, pol
 
 
 def _with_retries(
-    send: Callable[[], httpx.Response], *, what: str, shown: str, policy: RetryPolicy
+    send: Callable[[], httpx.Response], *, what: str, shown: str, policy: RetryPolicy, missing: frozenset[int] = MISSING
 ) -> httpx.Response:
     def attempt() -> httpx.Response:
         response = send()
         if response.status_code in RETRYABLE_STATUS:
             raise RetryableStatus(response.status_code, parse_retry_after(response.headers.get("Retry-After")))
-        if response.status_code == 404:
-            raise SourceFileMissing(f"{what}: file is missing (HTTP 404 at {shown})")
+        if response.status_code in missing:
+            raise SourceFileMissing(f"{what}: file is missing (HTTP {response.status_code} at {shown})")
         if response.status_code == 418:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise SourceBanned(
@@ -198,6 +202,7 @@ class HttpSource(dg.ConfigurableResource):
     user_agent: str = Field(default="tickerlake", description="Sent as User-Agent.")
 
     source_name: ClassVar[str] = "source"  # how errors name the source
+    missing_statuses: ClassVar[frozenset[int]] = MISSING  # what the host answers for a file it does not have
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -211,4 +216,4 @@ class HttpSource(dg.ConfigurableResource):
         self, client: httpx.Client, url: str, what: str, params: dict[str, str | int] | None = None
     ) -> httpx.Response:
         """GET with this source's retry policy; `what` names the file or call in errors."""
-        return get(client, url, what=what, policy=self.retry_policy, params=params)
+        return get(client, url, what=what, policy=self.retry_policy, params=params, missing=self.missing_statuses)

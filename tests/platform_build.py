@@ -1,9 +1,10 @@
 """One full build of the platform from the local mirror, shared by the model tests of all sources.
 
-FINRA 2024-03-01..2024-07-15, two symbol-directory snapshots (2024-07-12, and 2024-07-15 without
-AMC, which is therefore delisted), SEC tickers and SIC codes, ECB rates, the new-symbol sensor's
-price backfill from 2024-03-01 (NVDA's split fixture replaces its sample file), the made EUR listing
-SAPX, then `dbt build`. It costs about a minute, hence once per session.
+FINRA 2024-03-01..2024-07-15, FINRA short interest of the eight settlement dates 2024-03-15..06-28,
+two symbol-directory snapshots (2024-07-12, and 2024-07-15 without AMC, which is therefore
+delisted), SEC tickers and SIC codes, ECB rates, the new-symbol sensor's price backfill from
+2024-03-01 (NVDA's split fixture replaces its sample file), the made EUR listing SAPX, then
+`dbt build`. It costs about a minute, hence once per session.
 """
 
 import contextlib
@@ -15,6 +16,7 @@ import pytest
 
 from assets.dbt import tickerlake_dbt_models
 from assets.finra import finra_short_volume
+from assets.finra_short_interest import finra_short_interest, settlement_dates, settlements
 from assets.fx import fx_rates_ecb
 from assets.prices import prices_history
 from assets.sectors import sec_company_sic, sec_company_tickers
@@ -96,6 +98,9 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
     ):
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-15"})
         run([symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb], resources, instance)
+        dates = [d.isoformat() for d in settlement_dates(dt.date(2024, 3, 1), dt.date(2024, 6, 28))]
+        instance.add_dynamic_partitions(settlements.name, dates)
+        run([finra_short_interest], resources, instance, {RANGE_START: dates[0], RANGE_END: dates[-1]})
         snapshot_without("AMC", dt.date(2024, 7, 15), mirror)
         run([symbol_directory], resources, instance)
         result = run_sensor_like_the_daemon(instance, lake, resources)
