@@ -27,14 +27,41 @@ from resources.notifier import Notifier, NotifierError
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "platform" / "alerts.yaml"
 OPERATORS = ("crosses_below", "crosses_above", "equals", "above", "below")
 SERIES = (
-    "open", "high", "low", "close", "volume", "sma_20", "ema_20", "rsi_14", "atr_14", "bb_upper", "bb_middle",
-    "bb_lower", "stoch_k", "stoch_d", "td_buy_setup", "td_sell_setup", "td_buy_countdown", "td_sell_countdown",
-    "pivot", "r1", "s1", "r2", "s2",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "sma_20",
+    "ema_20",
+    "rsi_14",
+    "atr_14",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "stoch_k",
+    "stoch_d",
+    "td_buy_setup",
+    "td_sell_setup",
+    "td_buy_countdown",
+    "td_sell_countdown",
+    "pivot",
+    "r1",
+    "s1",
+    "r2",
+    "s2",
 )
 ALERTS_SCHEMA: dict[str, pl.DataType] = {
-    "alert_id": pl.String(), "rule": pl.String(), "pair": pl.String(), "interval": pl.String(),
-    "bar_open_time": pl.Datetime("us", "UTC"), "value": pl.Float64(), "threshold": pl.Float64(),
-    "close": pl.Float64(), "message": pl.String(), "sent_at": pl.Datetime("us", "UTC"),
+    "alert_id": pl.String(),
+    "rule": pl.String(),
+    "pair": pl.String(),
+    "interval": pl.String(),
+    "bar_open_time": pl.Datetime("us", "UTC"),
+    "value": pl.Float64(),
+    "threshold": pl.Float64(),
+    "close": pl.Float64(),
+    "message": pl.String(),
+    "sent_at": pl.Datetime("us", "UTC"),
 }
 DATASET = Dataset("crypto_alerts", ALERTS_SCHEMA, order=("bar_open_time", "alert_id"))
 ASSET_KEY = dg.AssetKey(["crypto", DATASET.name])
@@ -82,8 +109,14 @@ def _rule(entry: object, where: str) -> AlertRule:
         if not ok:
             raise AlertRulesError(f"{where}: needs {what}: {entry!r}")
     pairs = entry.get("pairs", ["*"])
-    return AlertRule(entry["name"], entry["interval"], entry["series"], operators[0],
-                     float(threshold) if isinstance(threshold, int | float) else threshold, tuple(pairs))
+    return AlertRule(
+        entry["name"],
+        entry["interval"],
+        entry["series"],
+        operators[0],
+        float(threshold) if isinstance(threshold, int | float) else threshold,
+        tuple(pairs),
+    )
 
 
 def load_rules(path: Path) -> AlertRules:
@@ -127,16 +160,35 @@ def evaluate(rules: AlertRules, indicators: pl.DataFrame) -> pl.DataFrame:
         fired = bars.with_columns(
             _condition(rule).fill_null(False).alias("fired"), threshold.cast(pl.Float64()).alias("threshold")
         ).filter(pl.col("fired"), pl.col("open_time") >= newest - dt.timedelta(hours=rules.lookback_hours))
-        firings.append(fired.select(
-            pl.concat_str(pl.lit(rule.name), "pair", "interval", pl.col("open_time").dt.to_string("%Y-%m-%dT%H:%MZ"),
-                          separator="|").alias("alert_id"),
-            pl.lit(rule.name).alias("rule"), "pair", "interval", pl.col("open_time").alias("bar_open_time"),
-            pl.col(rule.series).cast(pl.Float64()).alias("value"), "threshold", "close",
-            pl.format("{} {} {}: {} ({} = {}) on the bar of {} UTC", "pair", "interval", pl.lit(rule.name),
-                      pl.lit(rule.describe()), pl.lit(rule.series), pl.col(rule.series).cast(pl.Float64()).round(4),
-                      pl.col("open_time").dt.to_string("%Y-%m-%d %H:%M")).alias("message"),
-            pl.lit(None, ALERTS_SCHEMA["sent_at"]).alias("sent_at"),
-        ))
+        firings.append(
+            fired.select(
+                pl.concat_str(
+                    pl.lit(rule.name),
+                    "pair",
+                    "interval",
+                    pl.col("open_time").dt.to_string("%Y-%m-%dT%H:%MZ"),
+                    separator="|",
+                ).alias("alert_id"),
+                pl.lit(rule.name).alias("rule"),
+                "pair",
+                "interval",
+                pl.col("open_time").alias("bar_open_time"),
+                pl.col(rule.series).cast(pl.Float64()).alias("value"),
+                "threshold",
+                "close",
+                pl.format(
+                    "{} {} {}: {} ({} = {}) on the bar of {} UTC",
+                    "pair",
+                    "interval",
+                    pl.lit(rule.name),
+                    pl.lit(rule.describe()),
+                    pl.lit(rule.series),
+                    pl.col(rule.series).cast(pl.Float64()).round(4),
+                    pl.col("open_time").dt.to_string("%Y-%m-%d %H:%M"),
+                ).alias("message"),
+                pl.lit(None, ALERTS_SCHEMA["sent_at"]).alias("sent_at"),
+            )
+        )
     return pl.concat([pl.DataFrame(schema=ALERTS_SCHEMA), *firings], how="vertical_relaxed").sort("bar_open_time")
 
 
@@ -169,10 +221,14 @@ def crypto_alerts(context: dg.AssetExecutionContext, lake: LakeResource, notifie
         frame = pl.DataFrame(sent, schema=ALERTS_SCHEMA)
         lake.replace(DATASET, frame, where={"alert_id": frame["alert_id"].to_list()})
     if failures:
-        raise dg.Failure(description=f"{len(failures)} alerts not delivered (tried again next time):\n"
-                         + "\n".join(failures[:20]))
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(sent), "rules": len(rules.rules),
-        "fired": dg.MetadataValue.md("\n".join(f"- {a['message']}" for a in sent) or "none"),
-        "channel": notifier.channel,
-    })
+        raise dg.Failure(
+            description=f"{len(failures)} alerts not delivered (tried again next time):\n" + "\n".join(failures[:20])
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(sent),
+            "rules": len(rules.rules),
+            "fired": dg.MetadataValue.md("\n".join(f"- {a['message']}" for a in sent) or "none"),
+            "channel": notifier.channel,
+        }
+    )

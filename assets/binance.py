@@ -46,20 +46,32 @@ from resources.http import SourceError
 from resources.lake import Between, Dataset, LakeResource, Transaction
 
 KLINES_DATASET = Dataset(
-    "crypto_klines_1m", KLINES_SCHEMA, order=("pair", "open_time"), key=("pair", "open_time"),
+    "crypto_klines_1m",
+    KLINES_SCHEMA,
+    order=("pair", "open_time"),
+    key=("pair", "open_time"),
     completeness=Completeness(per="pair", keys=("open_time",)),  # no stored minute of a window disappears
 )
 KLINE_PRICES = ("open", "high", "low", "close")
 KLINE_RULES = (
-    Rule("on_the_minute_grid", "open_time is a whole UTC minute and close_time 59.999 s after it.",
-         (pl.col("open_time").dt.truncate("1m") == pl.col("open_time"))
-         & (pl.col("close_time") == pl.col("open_time") + pl.duration(milliseconds=59_999))),
-    Rule("prices_positive", "Open, high, low and close are finite and above zero; low <= high.",
-         pl.all_horizontal(pl.col(c).is_finite() & (pl.col(c) > 0) for c in KLINE_PRICES)
-         & (pl.col("low") <= pl.col("high"))),
-    Rule("volumes_non_negative", "Volumes are finite and >= 0, trades >= 0.",
-         pl.all_horizontal(pl.col(c).is_finite() & (pl.col(c) >= 0) for c in ("volume", "quote_volume"))
-         & (pl.col("trades") >= 0)),
+    Rule(
+        "on_the_minute_grid",
+        "open_time is a whole UTC minute and close_time 59.999 s after it.",
+        (pl.col("open_time").dt.truncate("1m") == pl.col("open_time"))
+        & (pl.col("close_time") == pl.col("open_time") + pl.duration(milliseconds=59_999)),
+    ),
+    Rule(
+        "prices_positive",
+        "Open, high, low and close are finite and above zero; low <= high.",
+        pl.all_horizontal(pl.col(c).is_finite() & (pl.col(c) > 0) for c in KLINE_PRICES)
+        & (pl.col("low") <= pl.col("high")),
+    ),
+    Rule(
+        "volumes_non_negative",
+        "Volumes are finite and >= 0, trades >= 0.",
+        pl.all_horizontal(pl.col(c).is_finite() & (pl.col(c) >= 0) for c in ("volume", "quote_volume"))
+        & (pl.col("trades") >= 0),
+    ),
 )
 UNIVERSE_DATASET = Dataset("crypto_universe", UNIVERSE_SCHEMA, order=("snapshot_date", "rank"))
 KLINES_KEY = dg.AssetKey(["raw", KLINES_DATASET.name])
@@ -68,13 +80,18 @@ UNIVERSE_KEY = dg.AssetKey(["raw", UNIVERSE_DATASET.name])
 # Today and yesterday: Binance publishes a day's zip the next day, so these come from the REST API.
 
 BARS_SCHEMA: dict[str, pl.DataType] = {
-    "pair": pl.String(), "open_time": KLINES_SCHEMA["open_time"], "open": pl.Float64(), "high": pl.Float64(),
-    "low": pl.Float64(), "close": pl.Float64(), "volume": pl.Float64(), "quote_volume": pl.Float64(),
-    "trades": pl.Int64(), "minutes": pl.UInt32(),
+    "pair": pl.String(),
+    "open_time": KLINES_SCHEMA["open_time"],
+    "open": pl.Float64(),
+    "high": pl.Float64(),
+    "low": pl.Float64(),
+    "close": pl.Float64(),
+    "volume": pl.Float64(),
+    "quote_volume": pl.Float64(),
+    "trades": pl.Int64(),
+    "minutes": pl.UInt32(),
 }
-ROLLUPS = {
-    every: Dataset(f"crypto_bars_{every}", BARS_SCHEMA, order=("pair", "open_time")) for every in ("1h", "1d")
-}
+ROLLUPS = {every: Dataset(f"crypto_bars_{every}", BARS_SCHEMA, order=("pair", "open_time")) for every in ("1h", "1d")}
 
 
 def utc_now() -> dt.datetime:
@@ -96,8 +113,13 @@ def rollup(klines: pl.DataFrame, every: str) -> pl.DataFrame:
         klines.sort("open_time")
         .group_by_dynamic("open_time", every=every, group_by="pair", closed="left", label="left")
         .agg(
-            pl.col("open").first(), pl.col("high").max(), pl.col("low").min(), pl.col("close").last(),
-            pl.col("volume").sum(), pl.col("quote_volume").sum(), pl.col("trades").sum(),
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
+            pl.col("volume").sum(),
+            pl.col("quote_volume").sum(),
+            pl.col("trades").sum(),
             pl.len().alias("minutes"),
         )
         .select(list(BARS_SCHEMA))
@@ -115,9 +137,13 @@ def store_month(
     """Check the fetched windows (all in one month), then replace them and the month's rollups in one
     transaction, or quarantine them. A minute a source sent twice keeps its last answer (an archive's
     later line, the API's later page). Returns why the month was not published, if it was not."""
-    frame = pl.concat(
-        [item.frame.filter(pl.col("open_time").is_between(item.start, item.end, closed="left")) for item in items]
-    ).unique("open_time", keep="last", maintain_order=True).sort("open_time")
+    frame = (
+        pl.concat(
+            [item.frame.filter(pl.col("open_time").is_between(item.start, item.end, closed="left")) for item in items]
+        )
+        .unique("open_time", keep="last", maintain_order=True)
+        .sort("open_time")
+    )
     label = f"{pair} {items[0].start:%Y-%m}"
     failed = ledger.inspect(label, frame)
     if failed:
@@ -151,10 +177,13 @@ def crypto_universe(binance: BinanceClient, lake: LakeResource) -> dg.Materializ
     with binance.open() as session:
         frame = session.top_pairs(binance.quote_asset, binance.top_n, today)
     lake.replace(UNIVERSE_DATASET, frame, where={"snapshot_date": today})
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": frame.height, "snapshot_date": today.isoformat(),
-        "top_pairs": dg.MetadataValue.json(frame["pair"].head(20).to_list()),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": frame.height,
+            "snapshot_date": today.isoformat(),
+            "top_pairs": dg.MetadataValue.json(frame["pair"].head(20).to_list()),
+        }
+    )
 
 
 def latest_universe(lake: LakeResource) -> tuple[str, list[str]]:
@@ -166,8 +195,12 @@ def latest_universe(lake: LakeResource) -> tuple[str, list[str]]:
 
 
 def fetch_and_store(
-    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource, config: PublishConfig,
-    pairs: list[str], days: list[dt.date],
+    context: dg.AssetExecutionContext,
+    binance: BinanceClient,
+    lake: LakeResource,
+    config: PublishConfig,
+    pairs: list[str],
+    days: list[dt.date],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The days of every pair, checked and stored a pair-month at a time; fails naming the pairs and months
     not stored, after storing the rest (a month not stored is unchanged)."""
@@ -190,10 +223,18 @@ def fetch_and_store(
                 context.log.error(str(exc))
                 failed_pairs.add(pair)
                 problems.append(f"{pair} {days[0]}..{days[-1]}: {exc} (months stored before it are complete)")
-    yield from finish(ledger, problems, {
-        "dagster/row_count": rows, "pairs": len(pairs), "first_day": days[0].isoformat(),
-        "last_day": days[-1].isoformat(), "fetches": dg.MetadataValue.json(dict(sources)),
-    }, headline=f"{len(failed_pairs)} of {len(pairs)} pairs failed ({', '.join(sorted(failed_pairs)[:20])})")
+    yield from finish(
+        ledger,
+        problems,
+        {
+            "dagster/row_count": rows,
+            "pairs": len(pairs),
+            "first_day": days[0].isoformat(),
+            "last_day": days[-1].isoformat(),
+            "fetches": dg.MetadataValue.json(dict(sources)),
+        },
+        headline=f"{len(failed_pairs)} of {len(pairs)} pairs failed ({', '.join(sorted(failed_pairs)[:20])})",
+    )
 
 
 def last_crypto_day() -> dt.date:

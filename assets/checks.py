@@ -35,10 +35,17 @@ def unique_check_name(dataset: Dataset) -> str:
 
 def check_specs(asset_key: dg.AssetKey, dataset: Dataset, rules: tuple[Rule, ...]) -> list[dg.AssetCheckSpec]:
     """The blocking checks of a raw asset: its dataset's key, and each rule."""
-    specs = [dg.AssetCheckSpec(unique_check_name(dataset), asset=asset_key, blocking=True,
-                               description=f"No ({', '.join(dataset.key)}) appears twice in a partition.")]
-    return specs + [dg.AssetCheckSpec(rule.name, asset=asset_key, blocking=True, description=rule.description)
-                    for rule in rules]
+    specs = [
+        dg.AssetCheckSpec(
+            unique_check_name(dataset),
+            asset=asset_key,
+            blocking=True,
+            description=f"No ({', '.join(dataset.key)}) appears twice in a partition.",
+        )
+    ]
+    return specs + [
+        dg.AssetCheckSpec(rule.name, asset=asset_key, blocking=True, description=rule.description) for rule in rules
+    ]
 
 
 @dataclass
@@ -121,7 +128,12 @@ class PublishConfig(dg.Config):
 
 
 def publish(
-    lake: LakeResource, dataset: Dataset, frame: pl.DataFrame, where: Where | None, label: str, ledger: Ledger,
+    lake: LakeResource,
+    dataset: Dataset,
+    frame: pl.DataFrame,
+    where: Where | None,
+    label: str,
+    ledger: Ledger,
     allow_shrink: bool = False,
 ) -> list[str]:
     """Check one partition, then publish it or quarantine it; returns why it was not published, if not."""

@@ -78,5 +78,10 @@ def short_volume_csv(
             ).fetchall()
             write_csv(exports.path(day), rows)
             written += len(rows)
-    return dg.MaterializeResult(metadata={"dagster/row_count": written, "files": len(days),
-                                          "last_file": str(exports.path(days[-1])) if days else ""})
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "files": len(days),
+            "last_file": str(exports.path(days[-1])) if days else "",
+        }
+    )

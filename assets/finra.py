@@ -29,18 +29,27 @@ from resources.finra import FACILITIES, SHORT_VOLUME_SCHEMA, FetchedDay, FinraCl
 from resources.lake import Dataset, LakeResource
 
 DATASET = Dataset(
-    "finra_short_volume", SHORT_VOLUME_SCHEMA, order=("trade_date", "facility", "symbol"),
+    "finra_short_volume",
+    SHORT_VOLUME_SCHEMA,
+    order=("trade_date", "facility", "symbol"),
     key=("trade_date", "symbol", "facility"),
     completeness=Completeness(per="trade_date", keys=("symbol", "facility"), measure="total_volume"),
 )
 ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
 VOLUMES = ("short_volume", "short_exempt_volume", "total_volume")
 RULES = (
-    Rule("short_volume_within_total", "0 <= short_exempt_volume <= short_volume <= total_volume on every row.",
-         (pl.col("short_volume") >= 0) & (pl.col("short_volume") <= pl.col("total_volume"))
-         & (pl.col("short_exempt_volume").is_null() | (pl.col("short_exempt_volume") <= pl.col("short_volume")))),
-    Rule("volumes_finite", "Every volume is a finite number (no NaN or infinity).",
-         pl.all_horizontal(pl.col(c).is_finite().fill_null(c == "short_exempt_volume") for c in VOLUMES)),
+    Rule(
+        "short_volume_within_total",
+        "0 <= short_exempt_volume <= short_volume <= total_volume on every row.",
+        (pl.col("short_volume") >= 0)
+        & (pl.col("short_volume") <= pl.col("total_volume"))
+        & (pl.col("short_exempt_volume").is_null() | (pl.col("short_exempt_volume") <= pl.col("short_volume"))),
+    ),
+    Rule(
+        "volumes_finite",
+        "Every volume is a finite number (no NaN or infinity).",
+        pl.all_horizontal(pl.col(c).is_finite().fill_null(c == "short_exempt_volume") for c in VOLUMES),
+    ),
 )
 UNIQUE_CHECK, RANGE_CHECK = "unique_trade_date_symbol_facility", "short_volume_within_total"
 COMMIT_ROWS, COMMIT_SECONDS = 500_000, 5.0  # about twelve full-market days
@@ -110,8 +119,13 @@ def store_days(lake: LakeResource, days: list[FetchedDay], allow_shrink: bool) -
     if not days:
         return []
     frame = pl.concat([fetched.frame for fetched in days])
-    return lake.replace(DATASET, frame, where={"trade_date": [f.day for f in days]}, allow_shrink=allow_shrink,
-                        complete=[f.day for f in days if f.complete]).refused
+    return lake.replace(
+        DATASET,
+        frame,
+        where={"trade_date": [f.day for f in days]},
+        allow_shrink=allow_shrink,
+        complete=[f.day for f in days if f.complete],
+    ).refused
 
 
 def _summary(rows_per_day: dict[str, int], rejected: list[str]) -> dict[str, dg.MetadataValue | int]:

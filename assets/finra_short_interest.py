@@ -23,18 +23,28 @@ from resources.http import SourceFileMissing
 from resources.lake import Dataset, LakeResource
 
 DATASET = Dataset(
-    "finra_short_interest", SHORT_INTEREST_SCHEMA, order=("settlement_date", "symbol"),
+    "finra_short_interest",
+    SHORT_INTEREST_SCHEMA,
+    order=("settlement_date", "symbol"),
     key=("settlement_date", "symbol"),
     completeness=Completeness(per="settlement_date", keys=("symbol",), measure="current_short_position"),
 )
 ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
 PUBLICATION_LAG_SESSIONS = 8  # FINRA publishes about seven business days after settlement; one to spare
 RULES = (
-    Rule("positions_not_negative", "Short positions and average daily volume are not negative.",
-         pl.all_horizontal(pl.col(c).fill_null(0) >= 0
-                           for c in ("current_short_position", "previous_short_position", "average_daily_volume"))),
-    Rule("days_to_cover_not_negative", "Days to cover is not negative where FINRA computed it.",
-         pl.col("days_to_cover").fill_null(0) >= 0),
+    Rule(
+        "positions_not_negative",
+        "Short positions and average daily volume are not negative.",
+        pl.all_horizontal(
+            pl.col(c).fill_null(0) >= 0
+            for c in ("current_short_position", "previous_short_position", "average_daily_volume")
+        ),
+    ),
+    Rule(
+        "days_to_cover_not_negative",
+        "Days to cover is not negative where FINRA computed it.",
+        pl.col("days_to_cover").fill_null(0) >= 0,
+    ),
 )
 settlements = dg.DynamicPartitionsDefinition(name="finra_settlement_dates")
 
@@ -72,7 +82,9 @@ def published_by(settlement: dt.date) -> dt.date:
     metadata=column_schema(SHORT_INTEREST_SCHEMA),
 )
 def finra_short_interest(
-    context: dg.AssetExecutionContext, config: PublishConfig, finra_short_interest: FinraShortInterestClient,
+    context: dg.AssetExecutionContext,
+    config: PublishConfig,
+    finra_short_interest: FinraShortInterestClient,
     lake: LakeResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     config.announce(context.log)
@@ -84,13 +96,22 @@ def finra_short_interest(
         except SourceFileMissing as missing:
             problems.append(f"{missing}; FINRA publishes a settlement date's file by about {published_by(day)}")
             continue
-        problems += publish(lake, DATASET, frame, {"settlement_date": day}, day.isoformat(), ledger,
-                            config.allow_shrink)
+        problems += publish(
+            lake, DATASET, frame, {"settlement_date": day}, day.isoformat(), ledger, config.allow_shrink
+        )
         rows, rejected = rows + frame.height, rejected + refused
-    yield from finish(ledger, problems, {
-        "dagster/row_count": rows, "settlement_dates": len(days), "first": days[0].isoformat(),
-        "last": days[-1].isoformat(), "rejected_symbols": dg.MetadataValue.json(rejected[:100]),
-    }, headline=f"{len(problems)} of {len(days)} settlement dates not stored")
+    yield from finish(
+        ledger,
+        problems,
+        {
+            "dagster/row_count": rows,
+            "settlement_dates": len(days),
+            "first": days[0].isoformat(),
+            "last": days[-1].isoformat(),
+            "rejected_symbols": dg.MetadataValue.json(rejected[:100]),
+        },
+        headline=f"{len(problems)} of {len(days)} settlement dates not stored",
+    )
 
 
 SOURCE = Source(

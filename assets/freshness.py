@@ -89,8 +89,10 @@ def judge(figures: list[tuple], allowed: float) -> tuple[bool, dict[str, object]
         return True, {"note": f"{len(figures)} days stored: too few to compare"}
     *previous, (day, rows, measure) = figures
     findings, metadata = [], {"day": str(day), "rows": rows, "days_compared": len(previous)}
-    for label, value, history in (("rows", rows, [f[1] for f in previous]),
-                                  ("volume", measure, [f[2] for f in previous if f[2] is not None])):
+    for label, value, history in (
+        ("rows", rows, [f[1] for f in previous]),
+        ("volume", measure, [f[2] for f in previous if f[2] is not None]),
+    ):
         if value is None or not history:
             continue
         median = statistics.median(history)
@@ -105,15 +107,21 @@ def judge(figures: list[tuple], allowed: float) -> tuple[bool, dict[str, object]
 def volume_band_check(volume: DailyVolume) -> dg.AssetChecksDefinition:
     name = f"{volume.asset.path[-1]}_daily_volume_band"
 
-    @dg.asset_check(asset=volume.asset, name=name, description=(
-        "The newest day's rows (and volume) within TICKERLAKE_VOLUME_BAND of the median of the previous "
-        f"{HISTORY_DAYS} days: a silently incomplete day shows here even when every row is valid."))
+    @dg.asset_check(
+        asset=volume.asset,
+        name=name,
+        description=(
+            "The newest day's rows (and volume) within TICKERLAKE_VOLUME_BAND of the median of the previous "
+            f"{HISTORY_DAYS} days: a silently incomplete day shows here even when every row is valid."
+        ),
+    )
     def check(lake: LakeResource) -> dg.AssetCheckResult:
         figures = daily_figures(lake, volume, HISTORY_DAYS + 2)
-        figures = figures[:-1] if volume.today_is_partial else figures[-(HISTORY_DAYS + 1):]
+        figures = figures[:-1] if volume.today_is_partial else figures[-(HISTORY_DAYS + 1) :]
         passed, metadata = judge(figures, band())
-        return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN,
-                                   metadata={**metadata, "band": band()})
+        return dg.AssetCheckResult(
+            passed=passed, severity=dg.AssetCheckSeverity.WARN, metadata={**metadata, "band": band()}
+        )
 
     return check
 

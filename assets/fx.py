@@ -15,16 +15,31 @@ from resources.completeness import Completeness
 from resources.fx import FX_SCHEMA, EcbClient
 from resources.lake import Dataset, LakeResource
 
-DATASET = Dataset("fx_rates_ecb", FX_SCHEMA, order=("rate_date", "currency"), key=("rate_date", "currency"),
-                  completeness=Completeness(keys=("currency",)))
+DATASET = Dataset(
+    "fx_rates_ecb",
+    FX_SCHEMA,
+    order=("rate_date", "currency"),
+    key=("rate_date", "currency"),
+    completeness=Completeness(keys=("currency",)),
+)
 ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
-RULES = (Rule("rate_positive", "Every rate is a finite number above zero.",
-              pl.col("units_per_eur").is_finite() & (pl.col("units_per_eur") > 0)),)
+RULES = (
+    Rule(
+        "rate_positive",
+        "Every rate is a finite number above zero.",
+        pl.col("units_per_eur").is_finite() & (pl.col("units_per_eur") > 0),
+    ),
+)
 
 
-@dg.asset(key=ASSET_KEY, group_name="fx", kinds={"ducklake"}, tags={DAILY_TAG: "reference"},
-          check_specs=check_specs(ASSET_KEY, DATASET, RULES),
-          description="ECB reference rates, long format: rate_date, currency, units_per_eur.")
+@dg.asset(
+    key=ASSET_KEY,
+    group_name="fx",
+    kinds={"ducklake"},
+    tags={DAILY_TAG: "reference"},
+    check_specs=check_specs(ASSET_KEY, DATASET, RULES),
+    description="ECB reference rates, long format: rate_date, currency, units_per_eur.",
+)
 def fx_rates_ecb(
     context: dg.AssetExecutionContext, config: PublishConfig, fx: EcbClient, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
@@ -32,11 +47,15 @@ def fx_rates_ecb(
     frame = fx.fetch_history()
     ledger = Ledger(DATASET, RULES)
     problems = publish(lake, DATASET, frame, None, "eurofxref-hist", ledger, config.allow_shrink)
-    yield from finish(ledger, problems, {
-        "dagster/row_count": frame.height,
-        "currencies": frame["currency"].n_unique(),
-        "last_fix": frame["rate_date"].max().isoformat() if frame.height else "",
-    })
+    yield from finish(
+        ledger,
+        problems,
+        {
+            "dagster/row_count": frame.height,
+            "currencies": frame["currency"].n_unique(),
+            "last_fix": frame["rate_date"].max().isoformat() if frame.height else "",
+        },
+    )
 
 
 SOURCE = Source(

@@ -30,10 +30,29 @@ STOCH_SMOOTH = 3
 TD_SETUP, TD_COUNTDOWN = 9, 13
 
 INDICATORS_SCHEMA: dict[str, pl.DataType] = {
-    "pair": pl.String(), "interval": pl.String(), "open_time": pl.Datetime("us", "UTC"), "is_closed": pl.Boolean(),
-    **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume", f"sma_{SMA_PERIOD}", f"ema_{EMA_PERIOD}",
-                                 f"rsi_{RSI_PERIOD}", f"atr_{ATR_PERIOD}", "bb_upper", "bb_middle", "bb_lower",
-                                 "stoch_k", "stoch_d")},
+    "pair": pl.String(),
+    "interval": pl.String(),
+    "open_time": pl.Datetime("us", "UTC"),
+    "is_closed": pl.Boolean(),
+    **{
+        c: pl.Float64()
+        for c in (
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            f"sma_{SMA_PERIOD}",
+            f"ema_{EMA_PERIOD}",
+            f"rsi_{RSI_PERIOD}",
+            f"atr_{ATR_PERIOD}",
+            "bb_upper",
+            "bb_middle",
+            "bb_lower",
+            "stoch_k",
+            "stoch_d",
+        )
+    },
     **{c: pl.Int64() for c in ("td_buy_setup", "td_sell_setup", "td_buy_countdown", "td_sell_countdown")},
     **{c: pl.Float64() for c in ("pivot", "r1", "s1", "r2", "s2")},
 }
@@ -57,7 +76,7 @@ def _seeded_smoothing(values: np.ndarray, start: int, n: int, alpha: float) -> n
     out = np.full(len(values), np.nan)
     if len(values) <= start:
         return out
-    seeded = np.concatenate(([values[start - n + 1: start + 1].mean()], values[start + 1:]))
+    seeded = np.concatenate(([values[start - n + 1 : start + 1].mean()], values[start + 1 :]))
     out[start:] = pl.Series(seeded).ewm_mean(alpha=alpha, adjust=False).to_numpy()
     return out
 
@@ -130,8 +149,10 @@ def td_sequential(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> dict[
     bars earlier; 13 completes it. A completed opposite setup cancels a running countdown.
     """
     size = len(close)
-    out = {name: np.zeros(size, dtype=np.int64) for name in
-           ("td_buy_setup", "td_sell_setup", "td_buy_countdown", "td_sell_countdown")}
+    out = {
+        name: np.zeros(size, dtype=np.int64)
+        for name in ("td_buy_setup", "td_sell_setup", "td_buy_countdown", "td_sell_countdown")
+    }
     buy = sell = 0
     buy_countdown = sell_countdown = -1  # -1: no countdown running
     for i in range(4, size):
@@ -159,8 +180,10 @@ def pivots(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> dict[str, np
     pivot = (previous_high + previous_low + previous_close) / 3
     return {
         "pivot": pivot,
-        "r1": 2 * pivot - previous_low, "s1": 2 * pivot - previous_high,
-        "r2": pivot + (previous_high - previous_low), "s2": pivot - (previous_high - previous_low),
+        "r1": 2 * pivot - previous_low,
+        "s1": 2 * pivot - previous_high,
+        "r2": pivot + (previous_high - previous_low),
+        "s2": pivot - (previous_high - previous_low),
     }
 
 
@@ -170,13 +193,22 @@ def indicators(bars: pl.DataFrame) -> pl.DataFrame:
     upper, middle, lower = bollinger(close)
     slow_k, slow_d = stochastic(high, low, close)
     columns = {
-        f"sma_{SMA_PERIOD}": sma(close, SMA_PERIOD), f"ema_{EMA_PERIOD}": ema(close, EMA_PERIOD),
-        f"rsi_{RSI_PERIOD}": rsi(close), f"atr_{ATR_PERIOD}": atr(high, low, close),
-        "bb_upper": upper, "bb_middle": middle, "bb_lower": lower, "stoch_k": slow_k, "stoch_d": slow_d,
-        **td_sequential(high, low, close), **pivots(high, low, close),
+        f"sma_{SMA_PERIOD}": sma(close, SMA_PERIOD),
+        f"ema_{EMA_PERIOD}": ema(close, EMA_PERIOD),
+        f"rsi_{RSI_PERIOD}": rsi(close),
+        f"atr_{ATR_PERIOD}": atr(high, low, close),
+        "bb_upper": upper,
+        "bb_middle": middle,
+        "bb_lower": lower,
+        "stoch_k": slow_k,
+        "stoch_d": slow_d,
+        **td_sequential(high, low, close),
+        **pivots(high, low, close),
     }
-    return bars.with_columns(pl.Series(name, values).fill_nan(None) if values.dtype.kind == "f"
-                             else pl.Series(name, values) for name, values in columns.items())
+    return bars.with_columns(
+        pl.Series(name, values).fill_nan(None) if values.dtype.kind == "f" else pl.Series(name, values)
+        for name, values in columns.items()
+    )
 
 
 def pair_bars(lake: LakeResource, pair: str, interval: str, minute_days: int) -> pl.DataFrame:
@@ -205,10 +237,12 @@ def pair_indicators(lake: LakeResource, pair: str, minute_days: int) -> pl.DataF
         if interval == "1m":
             last_minute = bars["open_time"].max()
         closes_at = pl.col("open_time") + STEP[interval]
-        frames.append(indicators(bars).with_columns(
-            pl.lit(interval).alias("interval"),
-            (closes_at <= pl.lit(last_minute + STEP["1m"]) if last_minute else pl.lit(True)).alias("is_closed"),
-        ))
+        frames.append(
+            indicators(bars).with_columns(
+                pl.lit(interval).alias("interval"),
+                (closes_at <= pl.lit(last_minute + STEP["1m"]) if last_minute else pl.lit(True)).alias("is_closed"),
+            )
+        )
     return pl.concat(frames, how="vertical").select(list(INDICATORS_SCHEMA)) if frames else pl.DataFrame()
 
 
@@ -242,6 +276,10 @@ def crypto_indicators(context: dg.AssetExecutionContext, lake: LakeResource) -> 
             last = hourly.row(-1, named=True)
             latest[pair] = {"close": last["close"], "rsi_14": last["rsi_14"], "open_time": str(last["open_time"])}
     context.log.info(f"indicators for {len(latest)} pairs")
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows, "pairs": len(latest), "latest_1h": dg.MetadataValue.json(latest),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "pairs": len(latest),
+            "latest_1h": dg.MetadataValue.json(latest),
+        }
+    )

@@ -71,8 +71,10 @@ def lake_maintenance(
         maintain(con, config.retention_days)
         after = lake_footprint(con)
     context.log.info(f"lake maintenance: {before} -> {after}")
-    return dg.MaterializeResult(metadata={
-        **{f"{key}_before": value for key, value in before.items()},
-        **{f"{key}_after": value for key, value in after.items()},
-        "retention_days": config.retention_days,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            **{f"{key}_before": value for key, value in before.items()},
+            **{f"{key}_after": value for key, value in after.items()},
+            "retention_days": config.retention_days,
+        }
+    )

@@ -14,8 +14,20 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-SECTOR_ORDER = ["NoDur", "Durbl", "Manuf", "Enrgy", "Chems", "BusEq", "Telcm", "Utils", "Shops", "Hlth", "Money",
-                "Other"]
+SECTOR_ORDER = [
+    "NoDur",
+    "Durbl",
+    "Manuf",
+    "Enrgy",
+    "Chems",
+    "BusEq",
+    "Telcm",
+    "Utils",
+    "Shops",
+    "Hlth",
+    "Money",
+    "Other",
+]
 
 
 def markdown_table(con: duckdb.DuckDBPyConnection, sql: str) -> str:
@@ -42,8 +54,7 @@ def _png_markdown(figure: plt.Figure, title: str) -> str:
 
 def correlation_heatmap(con: duckdb.DuckDBPyConnection) -> str:
     rows = con.execute(
-        "SELECT sector, horizon_days, correlation FROM marts.mart_sector_short_return_correlation "
-        "WHERE period = 'all'"
+        "SELECT sector, horizon_days, correlation FROM marts.mart_sector_short_return_correlation WHERE period = 'all'"
     ).fetchall()
     horizons = [1, 5, 22, 65]
     sectors = [s for s in SECTOR_ORDER if any(r[0] == s for r in rows)]
@@ -64,8 +75,8 @@ def correlation_heatmap(con: duckdb.DuckDBPyConnection) -> str:
 
 def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
     rows = con.execute(
-        "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking "
-        "ORDER BY volatility_rank LIMIT ?", [top]
+        "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT ?",
+        [top],
     ).fetchall()
     if not rows:
         return "no ranked symbols yet"
@@ -78,28 +89,50 @@ def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
 
 def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.MetadataValue]]:
     """Metadata per dbt model name; models missing from the catalog are skipped."""
-    tables = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
+    tables = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()
+    }
     previews: dict[str, dict[str, dg.MetadataValue]] = {}
     if "mart_sector_short_return_correlation" in tables:
         previews["mart_sector_short_return_correlation"] = {
-            "preview": dg.MetadataValue.md(markdown_table(con, (
-                "SELECT sector, horizon_days, round(correlation, 3) AS correlation, n_sample, n_interquartile "
-                "FROM marts.mart_sector_short_return_correlation WHERE period = 'all' ORDER BY sector, horizon_days"))),
+            "preview": dg.MetadataValue.md(
+                markdown_table(
+                    con,
+                    (
+                        "SELECT sector, horizon_days, round(correlation, 3) AS correlation, n_sample, "
+                        "n_interquartile FROM marts.mart_sector_short_return_correlation WHERE period = 'all' "
+                        "ORDER BY sector, horizon_days"
+                    ),
+                )
+            ),
             "heatmap": dg.MetadataValue.md(correlation_heatmap(con)),
         }
     if "mart_volatility_ranking" in tables:
         previews["mart_volatility_ranking"] = {
-            "preview": dg.MetadataValue.md(markdown_table(con, (
-                "SELECT volatility_rank, symbol, mean_return_volatility, mean_price_usd, n_windows "
-                "FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT 20"))),
+            "preview": dg.MetadataValue.md(
+                markdown_table(
+                    con,
+                    (
+                        "SELECT volatility_rank, symbol, mean_return_volatility, mean_price_usd, n_windows "
+                        "FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT 20"
+                    ),
+                )
+            ),
             "bar_chart": dg.MetadataValue.md(volatility_bar_chart(con)),
         }
     if "fct_short_volume_daily" in tables:
         previews["fct_short_volume_daily"] = {
-            "top_short_ratios": dg.MetadataValue.md(markdown_table(con, (
-                "SELECT trade_date, symbol, short_volume, total_volume, short_ratio FROM marts.fct_short_volume_daily "
-                "WHERE trade_date = (SELECT max(trade_date) FROM marts.fct_short_volume_daily) "
-                "ORDER BY short_ratio DESC NULLS LAST LIMIT 10"))),
+            "top_short_ratios": dg.MetadataValue.md(
+                markdown_table(
+                    con,
+                    (
+                        "SELECT trade_date, symbol, short_volume, total_volume, short_ratio "
+                        "FROM marts.fct_short_volume_daily "
+                        "WHERE trade_date = (SELECT max(trade_date) FROM marts.fct_short_volume_daily) "
+                        "ORDER BY short_ratio DESC NULLS LAST LIMIT 10"
+                    ),
+                )
+            ),
         }
     return previews

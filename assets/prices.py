@@ -32,22 +32,35 @@ from resources.prices import PRICES_SCHEMA, Fetched, PricesResource
 from resources.symbols import validate_symbol
 
 DATASET = Dataset(
-    "prices_daily", PRICES_SCHEMA, order=("symbol", "trade_date", "provider"), key=("symbol", "trade_date"),
+    "prices_daily",
+    PRICES_SCHEMA,
+    order=("symbol", "trade_date", "provider"),
+    key=("symbol", "trade_date"),
     # No stored bar of the replaced range may disappear: a provider that lost days does not erase them.
     completeness=Completeness(per="symbol", keys=("trade_date",)),
 )
 PRICES = ("open", "high", "low", "close")
 RULES = (
-    Rule("prices_positive", "Open, high, low and close are finite and above zero; low <= high.",
-         pl.all_horizontal(pl.col(c).is_finite() & (pl.col(c) > 0) for c in PRICES)
-         & (pl.col("low") <= pl.col("high"))),
-    Rule("volume_non_negative", "Volume is a finite number >= 0.",
-         pl.col("volume").is_finite() & (pl.col("volume") >= 0)),
-    Rule("split_ratio_positive", "A split ratio is finite and above zero (1 on a day without a split).",
-         pl.col("split_ratio").is_finite() & (pl.col("split_ratio") > 0)),
-    Rule("dividend_below_previous_close", "A cash dividend is finite, >= 0 and below the previous close.",
-         pl.col("dividend").is_finite() & (pl.col("dividend") >= 0)
-         & (pl.col("dividend") < pl.col("close").shift(1).over("symbol", order_by="trade_date")).fill_null(True)),
+    Rule(
+        "prices_positive",
+        "Open, high, low and close are finite and above zero; low <= high.",
+        pl.all_horizontal(pl.col(c).is_finite() & (pl.col(c) > 0) for c in PRICES) & (pl.col("low") <= pl.col("high")),
+    ),
+    Rule(
+        "volume_non_negative", "Volume is a finite number >= 0.", pl.col("volume").is_finite() & (pl.col("volume") >= 0)
+    ),
+    Rule(
+        "split_ratio_positive",
+        "A split ratio is finite and above zero (1 on a day without a split).",
+        pl.col("split_ratio").is_finite() & (pl.col("split_ratio") > 0),
+    ),
+    Rule(
+        "dividend_below_previous_close",
+        "A cash dividend is finite, >= 0 and below the previous close.",
+        pl.col("dividend").is_finite()
+        & (pl.col("dividend") >= 0)
+        & (pl.col("dividend") < pl.col("close").shift(1).over("symbol", order_by="trade_date")).fill_null(True),
+    ),
 )
 HISTORY_KEY = dg.AssetKey(["raw", "prices_history"])
 DAILY_KEY = dg.AssetKey(["raw", "prices_daily"])
@@ -56,7 +69,11 @@ PROGRESS_SECONDS = 10.0
 
 
 def store_bars(
-    lake: LakeResource, bars: dict[str, pl.DataFrame], first: dt.date, last: dt.date, ledger: Ledger,
+    lake: LakeResource,
+    bars: dict[str, pl.DataFrame],
+    first: dt.date,
+    last: dt.date,
+    ledger: Ledger,
     allow_shrink: bool = False,
 ) -> list[str]:
     """Check these symbols' bars, quarantine the symbols that fail, and replace days first..last of the
@@ -67,8 +84,9 @@ def store_bars(
     problems = []
     for symbol, failed in failing.items():
         lake.quarantine(DATASET, bars[symbol], f"{symbol} {first}..{last}", ", ".join(failed))
-        problems.append(f"{symbol} {first}..{last}: quarantined, failed {', '.join(failed)}; its stored bars are "
-                        "unchanged")
+        problems.append(
+            f"{symbol} {first}..{last}: quarantined, failed {', '.join(failed)}; its stored bars are unchanged"
+        )
     published = [validate_symbol(s) for s in bars if s not in failing]
     where = {"symbol": published, "trade_date": Between(first, last + dt.timedelta(days=1))}
     return problems + lake.replace(DATASET, good, where=where, keep_stamps=True, allow_shrink=allow_shrink).refused
@@ -100,13 +118,20 @@ class Progress:
         self.logged = time.monotonic()
         rate = self.symbols / max(self.logged - self.started, 1e-9)
         left = (self.total - self.symbols) / rate if rate else float("nan")
-        self.log.info(f"prices: {self.symbols:,} of {self.total:,} symbols ({self.failed} failed), "
-                      f"{self.rows:,} rows, {rate:,.0f} symbols/s, ~{left:,.0f} s left")
+        self.log.info(
+            f"prices: {self.symbols:,} of {self.total:,} symbols ({self.failed} failed), "
+            f"{self.rows:,} rows, {rate:,.0f} symbols/s, ~{left:,.0f} s left"
+        )
 
 
 def fetch_and_store(
-    context: dg.AssetExecutionContext, prices: PricesResource, lake: LakeResource, config: PublishConfig,
-    names: list[str], first: dt.date, last: dt.date,
+    context: dg.AssetExecutionContext,
+    prices: PricesResource,
+    lake: LakeResource,
+    config: PublishConfig,
+    names: list[str],
+    first: dt.date,
+    last: dt.date,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Every symbol's bars of first..last, checked and stored COMMIT_SYMBOLS at a time; fails naming the
     symbols that failed, after storing the rest."""
@@ -128,13 +153,22 @@ def fetch_and_store(
     yield from conclude(ledger, errors, len(names), progress.rows, first, last, prices.provider)
 
 
-def conclude(ledger: Ledger, errors: list[str], symbols_asked: int, rows: int, first: dt.date, last: dt.date,
-             provider: str) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+def conclude(
+    ledger: Ledger, errors: list[str], symbols_asked: int, rows: int, first: dt.date, last: dt.date, provider: str
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The check results, then the materialization, or the failure naming every symbol not published."""
-    yield from finish(ledger, errors, {
-        "dagster/row_count": rows, "symbols": symbols_asked, "first_day": first.isoformat(),
-        "last_day": last.isoformat(), "provider": provider,
-    }, headline=f"{len(errors)} of {symbols_asked} symbols failed")
+    yield from finish(
+        ledger,
+        errors,
+        {
+            "dagster/row_count": rows,
+            "symbols": symbols_asked,
+            "first_day": first.isoformat(),
+            "last_day": last.isoformat(),
+            "provider": provider,
+        },
+        headline=f"{len(errors)} of {symbols_asked} symbols failed",
+    )
 
 
 def _validated(names: Iterable[str]) -> list[str]:

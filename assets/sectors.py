@@ -19,16 +19,26 @@ from resources.lake import Dataset, LakeResource
 from resources.sectors import SIC_SCHEMA, TICKERS_SCHEMA, SecClient
 
 # SEC's list may lose a few companies from one day to the next (deregistrations), never a tenth of them.
-TICKERS_DATASET = Dataset("sec_company_tickers", TICKERS_SCHEMA, order=("symbol", "cik"), key=("symbol", "cik"),
-                          completeness=Completeness(keys=("cik",), tolerance=0.1))
+TICKERS_DATASET = Dataset(
+    "sec_company_tickers",
+    TICKERS_SCHEMA,
+    order=("symbol", "cik"),
+    key=("symbol", "cik"),
+    completeness=Completeness(keys=("cik",), tolerance=0.1),
+)
 TICKERS_KEY = dg.AssetKey(["raw", TICKERS_DATASET.name])
 TICKER_RULES = (Rule("cik_positive", "Every ticker has a CIK above zero.", pl.col("cik") > 0),)
 SIC_DATASET = Dataset("sec_company_sic", SIC_SCHEMA, order=("cik",))
 
 
-@dg.asset(key=TICKERS_KEY, group_name="sectors", kinds={"ducklake"}, tags={DAILY_TAG: "reference"},
-          check_specs=check_specs(TICKERS_KEY, TICKERS_DATASET, TICKER_RULES),
-          description="SEC company_tickers_exchange.json: ticker, CIK, company name and exchange.")
+@dg.asset(
+    key=TICKERS_KEY,
+    group_name="sectors",
+    kinds={"ducklake"},
+    tags={DAILY_TAG: "reference"},
+    check_specs=check_specs(TICKERS_KEY, TICKERS_DATASET, TICKER_RULES),
+    description="SEC company_tickers_exchange.json: ticker, CIK, company name and exchange.",
+)
 def sec_company_tickers(
     context: dg.AssetExecutionContext, config: PublishConfig, sectors: SecClient, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
@@ -39,9 +49,14 @@ def sec_company_tickers(
     yield from finish(ledger, problems, {"dagster/row_count": frame.height})
 
 
-@dg.asset(key=["raw", SIC_DATASET.name], deps=[sec_company_tickers], group_name="sectors", kinds={"ducklake"},
-          tags={DAILY_TAG: "reference"},
-          description="SIC code per CIK from SEC's submissions API, fetched once per CIK.")
+@dg.asset(
+    key=["raw", SIC_DATASET.name],
+    deps=[sec_company_tickers],
+    group_name="sectors",
+    kinds={"ducklake"},
+    tags={DAILY_TAG: "reference"},
+    description="SIC code per CIK from SEC's submissions API, fetched once per CIK.",
+)
 def sec_company_sic(context: dg.AssetExecutionContext, sectors: SecClient, lake: LakeResource) -> dg.MaterializeResult:
     wanted = set(lake.distinct(TICKERS_DATASET, "cik"))
     stored = lake.read(SIC_DATASET)
@@ -50,8 +65,9 @@ def sec_company_sic(context: dg.AssetExecutionContext, sectors: SecClient, lake:
     fetched = pl.DataFrame(list(sectors.sic_codes(missing)), schema=SIC_SCHEMA, orient="row")
     lake.replace(SIC_DATASET, fetched, where={"cik": fetched["cik"].to_list()})
     frame = lake.read(SIC_DATASET)
-    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height, "fetched": len(missing),
-                                          "without_sic": frame["sic"].null_count()})
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": frame.height, "fetched": len(missing), "without_sic": frame["sic"].null_count()}
+    )
 
 
 SOURCE = Source(

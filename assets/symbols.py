@@ -19,7 +19,9 @@ from resources.symbols import DIRECTORY_SCHEMA, SymbolDirectoryClient, is_valid_
 # A snapshot may not lose more than 5% of a stored snapshot's symbols, nor a column (a half-sent file
 # of the same day must not replace the whole one).
 DATASET = Dataset(
-    "symbol_directory", DIRECTORY_SCHEMA, order=("snapshot_date", "symbol", "source_file"),
+    "symbol_directory",
+    DIRECTORY_SCHEMA,
+    order=("snapshot_date", "symbol", "source_file"),
     key=("snapshot_date", "symbol", "source_file"),
     completeness=Completeness(per="snapshot_date", keys=("symbol",), tolerance=0.05),
 )
@@ -40,7 +42,9 @@ RULES = (Rule("symbol_valid", "Every symbol has the lake's ticker form.", is_val
     check_specs=check_specs(ASSET_KEY, DATASET, RULES),
 )
 def symbol_directory(
-    context: dg.AssetExecutionContext, config: PublishConfig, symbols: SymbolDirectoryClient,
+    context: dg.AssetExecutionContext,
+    config: PublishConfig,
+    symbols: SymbolDirectoryClient,
     lake: LakeResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     config.announce(context.log)
@@ -49,14 +53,19 @@ def symbol_directory(
         context.log.warning(f"{len(rejected)} symbols outside the symbol pattern were skipped: {rejected[:20]}")
     snapshot = frame["snapshot_date"][0]
     ledger = Ledger(DATASET, RULES)
-    problems = publish(lake, DATASET, frame, {"snapshot_date": snapshot}, snapshot.isoformat(), ledger,
-                       config.allow_shrink)
-    yield from finish(ledger, problems, {
-        "dagster/row_count": frame.height,
-        "snapshot_date": snapshot.isoformat(),
-        "etfs": int(frame["is_etf"].sum()),
-        "rejected_symbols": dg.MetadataValue.json(rejected[:100]),
-    })
+    problems = publish(
+        lake, DATASET, frame, {"snapshot_date": snapshot}, snapshot.isoformat(), ledger, config.allow_shrink
+    )
+    yield from finish(
+        ledger,
+        problems,
+        {
+            "dagster/row_count": frame.height,
+            "snapshot_date": snapshot.isoformat(),
+            "etfs": int(frame["is_etf"].sum()),
+            "rejected_symbols": dg.MetadataValue.json(rejected[:100]),
+        },
+    )
 
 
 def latest_listed_symbols(lake: LakeResource) -> tuple[str, list[str]]:

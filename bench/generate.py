@@ -38,8 +38,16 @@ def _write(path: Path, frame: pl.DataFrame) -> None:
 
 
 def _rows(stamp: int, symbols: list[str], short: np.ndarray, total: np.ndarray, market: str) -> pl.DataFrame:
-    return pl.DataFrame({"Date": stamp, "Symbol": symbols, "ShortVolume": short,
-                         "ShortExemptVolume": np.round(short * 0.004), "TotalVolume": total, "Market": market})
+    return pl.DataFrame(
+        {
+            "Date": stamp,
+            "Symbol": symbols,
+            "ShortVolume": short,
+            "ShortExemptVolume": np.round(short * 0.004),
+            "TotalVolume": total,
+            "Market": market,
+        }
+    )
 
 
 def finra_day(out: Path, day: dt.date, nms: list[str], otc: list[str], seed: int) -> int:

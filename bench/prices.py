@@ -64,8 +64,10 @@ def run_events(home: str) -> dict[str, int]:
     """Planned and materialization events the newest run wrote (the per-key bookkeeping)."""
     with dg.DagsterInstance.from_config(home) as instance:
         run = instance.get_runs(limit=1)[0]
-        records = instance.all_logs(run.run_id, of_type={
-            dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED})
+        records = instance.all_logs(
+            run.run_id,
+            of_type={dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED},
+        )
         planned = sum(r.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED for r in records)
         return {"planned": planned, "materialized": len(records) - planned, "status": run.status.value}
 
@@ -106,9 +108,19 @@ def partition_status_seconds(env: dict[str, str], keys: list[dg.AssetKey], repea
     """The UI's partition status query per asset against a real webserver, median seconds."""
     port = free_port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1",
-         "-p", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).parent / "dagster-webserver"),
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/graphql"
     try:
@@ -130,8 +142,9 @@ def _loaded(url: str) -> bool:
 
 def _timed_query(url: str, key: dg.AssetKey) -> float:
     started = time.perf_counter()
-    answer = httpx.post(url, json={"query": PARTITION_STATUS_QUERY, "variables": {"assetKey": {"path": key.path}}},
-                        timeout=600).json()
+    answer = httpx.post(
+        url, json={"query": PARTITION_STATUS_QUERY, "variables": {"assetKey": {"path": key.path}}}, timeout=600
+    ).json()
     seconds = time.perf_counter() - started
     node = answer.get("data", {}).get("assetNodeOrError") or {}
     if "assetPartitionStatuses" not in node:

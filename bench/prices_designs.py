@@ -59,11 +59,16 @@ def tree_env(tree: Path, work: Path, yahoo_url: str, first_day: str) -> dict[str
     (work / "home").mkdir(parents=True)
     shutil.copyfile(tree / "platform" / "dagster.yaml", work / "home" / "dagster.yaml")
     return {
-        **os.environ, "DAGSTER_HOME": str(work / "home"), "TICKERLAKE_LAKE_ROOT": str(work / "lake"),
-        "TICKERLAKE_DUCKDB_PATH": str(work / "w.duckdb"), "TICKERLAKE_CATALOG": f"sqlite:{work / 'tickerlake.sqlite'}",
-        "TICKERLAKE_START_DATE": first_day, "TICKERLAKE_PRICES_START": first_day,
+        **os.environ,
+        "DAGSTER_HOME": str(work / "home"),
+        "TICKERLAKE_LAKE_ROOT": str(work / "lake"),
+        "TICKERLAKE_DUCKDB_PATH": str(work / "w.duckdb"),
+        "TICKERLAKE_CATALOG": f"sqlite:{work / 'tickerlake.sqlite'}",
+        "TICKERLAKE_START_DATE": first_day,
+        "TICKERLAKE_PRICES_START": first_day,
         "TICKERLAKE_YAHOO_BASE_URL": f"{yahoo_url}/query1.finance.yahoo.com",
-        "TICKERLAKE_PRICES_REQUESTS_PER_SECOND": "100000", "TICKERLAKE_PRICES_CONCURRENCY": "4",
+        "TICKERLAKE_PRICES_REQUESTS_PER_SECOND": "100000",
+        "TICKERLAKE_PRICES_CONCURRENCY": "4",
         "DAGSTER_TELEMETRY_DISABLED": "1",
     }
 
@@ -72,39 +77,63 @@ def timed_run(tree: Path, env: dict[str, str], *args: str) -> dict[str, object]:
     """One `dagster asset materialize` of the tree; its wall time and the events its run wrote."""
     python = tree / ".venv" / "bin" / "python"
     started = time.perf_counter()
-    done = subprocess.run([str(tree / ".venv" / "bin" / "dagster"), "asset", "materialize", "-f",
-                           "platform/definitions.py", "-d", ".", *args], cwd=tree, env=env, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [
+            str(tree / ".venv" / "bin" / "dagster"),
+            "asset",
+            "materialize",
+            "-f",
+            "platform/definitions.py",
+            "-d",
+            ".",
+            *args,
+        ],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{tree}: {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    events, status = subprocess.run([str(python), "-c", LAST_RUN_EVENTS, env["DAGSTER_HOME"]], env=env, check=True,
-                                    capture_output=True, text=True).stdout.split()
+    events, status = subprocess.run(
+        [str(python), "-c", LAST_RUN_EVENTS, env["DAGSTER_HOME"]], env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
     return {"seconds": round(seconds, 1), "events": int(events), "status": status}
 
 
 def commit_of(tree: Path) -> str:
     """The tree's commit, not its path: the figures name what was measured, not where it sat."""
-    return subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def measure_tree(tree: Path, yahoo_url: str, days: list[str], next_day: str) -> dict[str, object]:
     old = is_day_by_symbol(tree)
     env = tree_env(tree, WORK / ("day-by-symbol" if old else "symbol-plus-day"), yahoo_url, days[0])
-    subprocess.run([str(tree / ".venv" / "bin" / "python"), "-c", ADD_SYMBOLS, env["DAGSTER_HOME"], *SYMBOLS],
-                   env=env, check=True)
+    subprocess.run(
+        [str(tree / ".venv" / "bin" / "python"), "-c", ADD_SYMBOLS, env["DAGSTER_HOME"], *SYMBOLS], env=env, check=True
+    )
     last = SYMBOLS[HISTORY_SYMBOLS - 1]
     if old:
         history = ("--select", "raw/prices_daily", "--partition-range", f"{days[0]}|{SYMBOLS[0]}...{days[-1]}|{last}")
-        daily = ("--select", "raw/prices_daily", "--partition-range",
-                 f"{next_day}|{SYMBOLS[0]}...{next_day}|{SYMBOLS[-1]}")
+        daily = (
+            "--select",
+            "raw/prices_daily",
+            "--partition-range",
+            f"{next_day}|{SYMBOLS[0]}...{next_day}|{SYMBOLS[-1]}",
+        )
     else:
         history = ("--select", "raw/prices_history", "--partition-range", f"{SYMBOLS[0]}...{last}")
         daily = ("--select", "raw/prices_daily", "--partition", next_day)
     console.print(f"{tree}: {'day x symbol' if old else 'symbol + day'} ...")
-    return {"design": "day x symbol" if old else "symbol + day", "commit": commit_of(tree),
-            "history": timed_run(tree, env, *history), "daily": timed_run(tree, env, *daily)}
+    return {
+        "design": "day x symbol" if old else "symbol + day",
+        "commit": commit_of(tree),
+        "history": timed_run(tree, env, *history),
+        "daily": timed_run(tree, env, *daily),
+    }
 
 
 def main() -> None:
@@ -124,14 +153,28 @@ def main() -> None:
     (WORK / "prices-designs.json").write_text(json.dumps({"load_before": load, "runs": results}, indent=2))
     rows = []
     for r in results:
-        rows.append((f"{HISTORY_SYMBOLS} symbols x {HISTORY_DAYS} days of history, one run ({r['design']})",
-                     f"{r['history']['seconds']} s", f"{r['history']['events']:,} planned + materialization events"))
-        rows.append((f"one day of {DAILY_SYMBOLS:,} symbols, one run ({r['design']})",
-                     f"{r['daily']['seconds']} s", f"{r['daily']['events']:,} events"))
-    write_section("Prices: day x symbol partitions beside symbol + day", (
-        f"`python -m bench.prices_designs <tree of the old design>` (bench/prices_designs.py): each tree's own "
-        f"`dagster asset materialize`, the same synthetic Yahoo mirror; load average before: {load:.1f}. "
-        f"Commits: {', '.join(r['commit'] for r in results)}.\n\n" + table(rows)))
+        rows.append(
+            (
+                f"{HISTORY_SYMBOLS} symbols x {HISTORY_DAYS} days of history, one run ({r['design']})",
+                f"{r['history']['seconds']} s",
+                f"{r['history']['events']:,} planned + materialization events",
+            )
+        )
+        rows.append(
+            (
+                f"one day of {DAILY_SYMBOLS:,} symbols, one run ({r['design']})",
+                f"{r['daily']['seconds']} s",
+                f"{r['daily']['events']:,} events",
+            )
+        )
+    write_section(
+        "Prices: day x symbol partitions beside symbol + day",
+        (
+            f"`python -m bench.prices_designs <tree of the old design>` (bench/prices_designs.py): each tree's own "
+            f"`dagster asset materialize`, the same synthetic Yahoo mirror; load average before: {load:.1f}. "
+            f"Commits: {', '.join(r['commit'] for r in results)}.\n\n" + table(rows)
+        ),
+    )
     console.print(table(rows))
 
 

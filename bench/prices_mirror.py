@@ -39,8 +39,9 @@ def chart_body(symbol: str, stamps: np.ndarray, close: np.ndarray) -> bytes:
     quote = {"open": close, "high": close * 1.01, "low": close * 0.99, "close": close}
     arrays = ",".join(f'"{name}":[{_numbers(values)}]' for name, values in quote.items())
     volume = ",".join(["1000000"] * len(stamps))
-    meta = json.dumps({"currency": "USD", "symbol": symbol, "exchangeTimezoneName": "America/New_York",
-                       "instrumentType": "EQUITY"})
+    meta = json.dumps(
+        {"currency": "USD", "symbol": symbol, "exchangeTimezoneName": "America/New_York", "instrumentType": "EQUITY"}
+    )
     return (
         f'{{"chart":{{"result":[{{"meta":{meta},"timestamp":[{",".join(map(str, stamps))}],'
         f'"indicators":{{"quote":[{{{arrays},"volume":[{volume}]}}]}}}}],"error":null}}}}'
@@ -68,9 +69,9 @@ def write_market(root: Path, names: list[str], days: list[dt.date], next_days: l
         (history / yahoo_symbol(symbol)).write_bytes(body)
         written += len(body)
         for index, day in enumerate(next_days):
-            one_day = chart_body(symbol, next_stamps[index:index + 1], walk[len(days) + index:][:1])
+            one_day = chart_body(symbol, next_stamps[index : index + 1], walk[len(days) + index :][:1])
             (daily[day] / yahoo_symbol(symbol)).write_bytes(one_day)
-        next_closes.append(walk[len(days):])
+        next_closes.append(walk[len(days) :])
     for index, day in enumerate(next_days):
         _write_grouped(root, day, names, [closes[index] for closes in next_closes])
     return written
@@ -80,12 +81,15 @@ def _write_grouped(root: Path, day: dt.date, names: list[str], closes: list[floa
     """Polygon's grouped daily answer for `day`: one bar per symbol, t at the session's 16:00 close in New
     York (04:00 UTC, as this wrote before, is the previous evening in New York in winter)."""
     millis = int(dt.datetime.combine(day, dt.time(16), NEW_YORK).timestamp() * 1000)
-    results = [{"T": s, "o": c, "h": c * 1.01, "l": c * 0.99, "c": c, "v": 1000000, "t": millis}
-               for s, c in zip(names, closes, strict=True)]
+    results = [
+        {"T": s, "o": c, "h": c * 1.01, "l": c * 0.99, "c": c, "v": 1000000, "t": millis}
+        for s, c in zip(names, closes, strict=True)
+    ]
     grouped = root / GROUPED / day.isoformat()
     grouped.parent.mkdir(parents=True, exist_ok=True)
-    grouped.write_text(json.dumps({"status": "OK", "adjusted": False, "resultsCount": len(results),
-                                   "results": results}))
+    grouped.write_text(
+        json.dumps({"status": "OK", "adjusted": False, "resultsCount": len(results), "results": results})
+    )
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -43,13 +43,15 @@ QUERY = "SELECT symbol, sum(total_volume) AS v FROM {} GROUP BY symbol ORDER BY 
 def day_frame(day: dt.date, rows: int, seed: int) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     total = rng.integers(100, 1_000_000, rows).astype(float)
-    return pl.DataFrame({
-        "trade_date": [day] * rows,
-        "symbol": [f"S{i:05d}" for i in range(rows)],
-        "facility": "CNMS",
-        "short_volume": total * rng.random(rows),
-        "total_volume": total,
-    })
+    return pl.DataFrame(
+        {
+            "trade_date": [day] * rows,
+            "symbol": [f"S{i:05d}" for i in range(rows)],
+            "facility": "CNMS",
+            "short_volume": total * rng.random(rows),
+            "total_volume": total,
+        }
+    )
 
 
 class Candidate:
@@ -77,8 +79,10 @@ class DuckLake(Candidate):
             import_extension(extension, con=self.con)
         self.con.execute(f"ATTACH 'ducklake:sqlite:{root}/catalog.sqlite' AS lake (DATA_PATH '{root}/data/')")
         self.con.execute("CALL lake.set_option('parquet_compression', 'zstd')")  # as resources/lake.py does
-        self.con.execute("CREATE TABLE lake.finra (trade_date DATE, symbol VARCHAR, facility VARCHAR, "
-                         "short_volume DOUBLE, total_volume DOUBLE)")
+        self.con.execute(
+            "CREATE TABLE lake.finra (trade_date DATE, symbol VARCHAR, facility VARCHAR, "
+            "short_volume DOUBLE, total_volume DOUBLE)"
+        )
 
     def replace(self, day: dt.date, frame: pl.DataFrame) -> None:
         self.con.execute("BEGIN")
@@ -111,9 +115,7 @@ class Delta(Candidate):
 
 class Iceberg(Candidate):
     name = "Iceberg (pyiceberg, SQLite catalog)"
-    dbt_builds_marts_here = (
-        "no: DuckDB writes Iceberg only through a REST catalog server; marts stay in a DuckDB file"
-    )
+    dbt_builds_marts_here = "no: DuckDB writes Iceberg only through a REST catalog server; marts stay in a DuckDB file"
 
     def __init__(self, root: Path) -> None:
         super().__init__(root)
@@ -182,8 +184,14 @@ def measure(kind: type[Candidate], work: Path, days: list[dt.date], rows: int, r
         reader.execute(f"ATTACH 'ducklake:sqlite:{root}/catalog.sqlite' AS lake (READ_ONLY)")
     query = median_seconds(lambda: candidate.query(reader), repeat)
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    return {"name": kind.name, "backfill_s": backfill, "replace_ms": replace * 1000, "query_ms": query * 1000,
-            "mb": size / 1e6, "dbt": kind.dbt_builds_marts_here}
+    return {
+        "name": kind.name,
+        "backfill_s": backfill,
+        "replace_ms": replace * 1000,
+        "query_ms": query * 1000,
+        "mb": size / 1e6,
+        "dbt": kind.dbt_builds_marts_here,
+    }
 
 
 def main() -> None:
@@ -193,8 +201,17 @@ def main() -> None:
     work = Path(os.environ.get("BENCH_DIR", ROOT / "build" / "bench")).resolve() / "storage"
     days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(n_days)]
     results = [measure(kind, work, days, rows, repeat) for kind in (DuckLake, Delta, Iceberg, ParquetFiles)]
-    lines = [(r["name"], f"{r['backfill_s']:.1f} s", f"{r['replace_ms']:.0f} ms", f"{r['query_ms']:.0f} ms",
-              f"{r['mb']:.0f} MB", r["dbt"]) for r in results]
+    lines = [
+        (
+            r["name"],
+            f"{r['backfill_s']:.1f} s",
+            f"{r['replace_ms']:.0f} ms",
+            f"{r['query_ms']:.0f} ms",
+            f"{r['mb']:.0f} MB",
+            r["dbt"],
+        )
+        for r in results
+    ]
     header = ("storage", f"{n_days} days, a commit each", "replace a day", "query all rows", "on disk", "dbt marts")
     table = Table(title=f"lake formats: {n_days} days x {rows:,} rows, medians of {repeat}")
     for column in header:

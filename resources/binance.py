@@ -42,8 +42,18 @@ DAY = dt.timedelta(days=1)
 PAIR_PATTERN = re.compile(r"[A-Z0-9]{2,20}")
 
 CSV_COLUMNS = (
-    "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades",
-    "taker_buy_base_volume", "taker_buy_quote_volume", "ignore",
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+    "ignore",
 )
 UTC_MICROS = pl.Datetime("us", "UTC")
 KLINES_SCHEMA: dict[str, pl.DataType] = {
@@ -150,8 +160,12 @@ def parse_klines_csv(body: bytes, pair: str, name: str) -> pl.DataFrame:
                 f"Binance {name} line {number}: expected {len(CSV_COLUMNS)} fields, got {count} (truncated or not "
                 "a kline file)"
             )
-    raw = pl.read_csv(io.BytesIO(lines), has_header=False, new_columns=list(CSV_COLUMNS),
-                      schema=dict.fromkeys(CSV_COLUMNS, pl.String()))
+    raw = pl.read_csv(
+        io.BytesIO(lines),
+        has_header=False,
+        new_columns=list(CSV_COLUMNS),
+        schema=dict.fromkeys(CSV_COLUMNS, pl.String()),
+    )
     return _typed(raw, pair, f"Binance {name}")
 
 
@@ -204,15 +218,19 @@ def parse_ticker_24hr(body: bytes, quote_asset: str, top_n: int, day: dt.date) -
         pair = str(ticker["symbol"])
         base = pair.removesuffix(quote_asset)
         if (
-            not pair.endswith(quote_asset) or not PAIR_PATTERN.fullmatch(pair) or base in STABLECOINS
-            or _LEVERAGED.fullmatch(base) or int(ticker.get("count", 0)) == 0
+            not pair.endswith(quote_asset)
+            or not PAIR_PATTERN.fullmatch(pair)
+            or base in STABLECOINS
+            or _LEVERAGED.fullmatch(base)
+            or int(ticker.get("count", 0)) == 0
         ):
             continue
         rows.append((pair, float(ticker["quoteVolume"]), int(ticker["count"])))
     rows.sort(key=lambda row: (-row[1], row[0]))
     return pl.DataFrame(
         [(day, rank, pair, quote_asset, volume, trades) for rank, (pair, volume, trades) in enumerate(rows[:top_n], 1)],
-        schema=UNIVERSE_SCHEMA, orient="row",
+        schema=UNIVERSE_SCHEMA,
+        orient="row",
     )
 
 
@@ -329,8 +347,13 @@ class BinanceSession:
     def _pages(self, pair: str, start: dt.datetime, end: dt.datetime) -> Iterator[pl.DataFrame]:
         while start < end:
             what = f"Binance klines {pair} from {start:%Y-%m-%d %H:%M}"
-            params = {"symbol": pair, "interval": INTERVAL, "startTime": to_millis(start),
-                      "endTime": to_millis(end) - 1, "limit": KLINES_PER_REQUEST}
+            params = {
+                "symbol": pair,
+                "interval": INTERVAL,
+                "startTime": to_millis(start),
+                "endTime": to_millis(end) - 1,
+                "limit": KLINES_PER_REQUEST,
+            }
             page = parse_klines_json(self._api("/api/v3/klines", KLINES_WEIGHT, what, params), pair, what)
             page = page.filter(pl.col("open_time").is_between(start, end, closed="left"))
             if page.is_empty():

@@ -53,13 +53,17 @@ def losses(stored: pl.DataFrame, new: pl.DataFrame, rule: Completeness) -> dict[
     after = new.group_by(per).agg(summary) if not new.is_empty() else before.clear()
     compared = before.join(after, on=per, how="left", suffix="_new", nulls_equal=True).fill_null(0)
     if rule.keys:
-        gone = (stored.select(*per, *rule.keys).unique()
-                .join(new.select(*per, *rule.keys).unique(), on=[*per, *rule.keys], how="anti", nulls_equal=True)
-                .sort([*per, *rule.keys]))
+        gone = (
+            stored.select(*per, *rule.keys)
+            .unique()
+            .join(new.select(*per, *rule.keys).unique(), on=[*per, *rule.keys], how="anti", nulls_equal=True)
+            .sort([*per, *rule.keys])
+        )
         counts = gone.group_by(per).agg(pl.len().alias("_gone"), pl.struct(rule.keys).head(5).alias("_sample"))
         keys = stored.select(*per, *rule.keys).unique().group_by(per).agg(pl.len().alias("_keys"))
-        compared = compared.join(counts, on=per, how="left", nulls_equal=True).join(keys, on=per, how="left",
-                                                                                     nulls_equal=True)
+        compared = compared.join(counts, on=per, how="left", nulls_equal=True).join(
+            keys, on=per, how="left", nulls_equal=True
+        )
     found: dict[object, list[str]] = {}
     for row in compared.iter_rows(named=True):
         problems = _problems(row, columns, rule)

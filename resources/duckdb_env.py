@@ -28,9 +28,9 @@ def connection_config() -> dict[str, Any]:
 
 def install_extensions(con: duckdb.DuckDBPyConnection) -> None:
     """Install the missing extensions from their PyPI packages (a no-op once they are installed)."""
-    installed = {row[0] for row in con.execute(
-        "SELECT extension_name FROM duckdb_extensions() WHERE installed"
-    ).fetchall()}
+    installed = {
+        row[0] for row in con.execute("SELECT extension_name FROM duckdb_extensions() WHERE installed").fetchall()
+    }
     for package, name in EXTENSIONS.items():
         if name not in installed:
             import_extension(package, con=con)
@@ -60,4 +60,3 @@ def configure(con: duckdb.DuckDBPyConnection, data_path: str, endpoint_url: str 
 def sql_string(value: str) -> str:
     """A quoted SQL string, for statements that take no bound parameters (SET, CREATE SECRET, ATTACH)."""
     return "'" + value.replace("'", "''") + "'"
-

@@ -75,9 +75,9 @@ def file_name(facility: str, day: dt.date) -> str:
 def _split_trailer(rows: bytes) -> tuple[bytes, int | None]:
     """The data rows and the trailer's record count, when the last line is a bare number."""
     cut = rows.rfind(b"\n")
-    last = rows[cut + 1:]
+    last = rows[cut + 1 :]
     if b"|" not in last and last.strip().isdigit():
-        return rows[:max(cut, 0)], int(last)
+        return rows[: max(cut, 0)], int(last)
     return rows, None
 
 
@@ -138,8 +138,9 @@ def parse_short_volume(body: bytes, facility: str, day: dt.date) -> ParsedFile:
         )
     schema = {name: pl.String() for name in header}
     raw = (
-        pl.read_csv(io.BytesIO(rows), has_header=False, new_columns=header, separator="|", quote_char=None,
-                    schema=schema)
+        pl.read_csv(
+            io.BytesIO(rows), has_header=False, new_columns=header, separator="|", quote_char=None, schema=schema
+        )
         if rows
         else pl.DataFrame(schema=schema)
     )
@@ -172,8 +173,9 @@ def _typed(raw: pl.DataFrame, facility: str, day: dt.date, where: str) -> pl.Dat
         "a ShortExemptVolume that is not a finite number >= 0": pl.col("ShortExemptVolume").is_not_null()
         & ~_finite_non_negative("short_exempt_volume"),
         "a ShortVolume above the TotalVolume": (pl.col("short_volume") > pl.col("total_volume")).fill_null(False),
-        "a ShortExemptVolume above the ShortVolume": (pl.col("short_exempt_volume") > pl.col("short_volume"))
-        .fill_null(False),
+        "a ShortExemptVolume above the ShortVolume": (pl.col("short_exempt_volume") > pl.col("short_volume")).fill_null(
+            False
+        ),
     }
     checked = raw.select(
         pl.col("Date").str.strptime(pl.Date(), "%Y%m%d", strict=False).alias("trade_date"),
@@ -236,10 +238,14 @@ class FinraClient(HttpSource):
                 return FetchedDay(day, None, exc)
             except Exception as exc:  # a library's own error (a parser's division, a codec): name the day
                 return FetchedDay(day, None, SourceError(f"FINRA {day}: {type(exc).__name__}: {exc}"))
-            frame = pl.concat([f.frame for f in files], how="vertical") if files else pl.DataFrame(
-                schema=SHORT_VOLUME_SCHEMA)
-            return FetchedDay(day, frame, None, tuple(s for f in files for s in f.rejected),
-                              all(f.complete for f in files))
+            frame = (
+                pl.concat([f.frame for f in files], how="vertical")
+                if files
+                else pl.DataFrame(schema=SHORT_VOLUME_SCHEMA)
+            )
+            return FetchedDay(
+                day, frame, None, tuple(s for f in files for s in f.rejected), all(f.complete for f in files)
+            )
 
         with (
             self.session() as client,

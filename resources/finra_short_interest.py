@@ -65,9 +65,9 @@ def parse_short_interest(body: bytes, day: dt.date) -> tuple[pl.DataFrame, list[
     absent = [name for name in COLUMNS if name not in raw.columns]
     if absent:
         raise ShortInterestFileError(f"{what}: header lacks {absent} (found {raw.columns[:16]})")
-    typed = raw.select(
-        _typed(name, column, dtype) for name, (column, dtype) in COLUMNS.items()
-    ).with_columns(pl.col("symbol").str.strip_chars())
+    typed = raw.select(_typed(name, column, dtype) for name, (column, dtype) in COLUMNS.items()).with_columns(
+        pl.col("symbol").str.strip_chars()
+    )
     wrong = typed.filter(pl.col("settlement_date").is_null() | (pl.col("settlement_date") != day))
     if wrong.height:
         raise ShortInterestFileError(

@@ -48,8 +48,9 @@ def names_its_errors(
             except SourceError:
                 raise
             except Exception as exc:
-                raise error(f"{describe(*args, **kwargs)}: not the source's format ({type(exc).__name__}: "
-                            f"{str(exc)[:300]})") from exc
+                raise error(
+                    f"{describe(*args, **kwargs)}: not the source's format ({type(exc).__name__}: {str(exc)[:300]})"
+                ) from exc
 
         return parse_or_name
 
@@ -124,14 +125,18 @@ def get_bytes(client: httpx.Client, url: str, *, what: str, policy: RetryPolicy)
 
 
 def get(
-    client: httpx.Client, url: str, *, what: str, policy: RetryPolicy, params: dict[str, str | int] | None = None,
+    client: httpx.Client,
+    url: str,
+    *,
+    what: str,
+    policy: RetryPolicy,
+    params: dict[str, str | int] | None = None,
     missing: frozenset[int] = MISSING,
 ) -> httpx.Response:
     """GET url (with query `params`) and return the 200 response, retrying transient failures. A status in
     `missing` means the file does not exist (some CDNs answer 403, not 404): never retried."""
     shown = str(httpx.URL(url, params=params)) if params else url
-    return _with_retries(lambda: client.get(url, params=params), what=what, shown=shown, policy=policy,
-                         missing=missing)
+    return _with_retries(lambda: client.get(url, params=params), what=what, shown=shown, policy=policy, missing=missing)
 
 
 def post_json(client: httpx.Client, url: str, payload: object, *, what: str, policy: RetryPolicy) -> httpx.Response:

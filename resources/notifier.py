@@ -71,8 +71,9 @@ class Notifier(HttpSource):
             if self.channel == "telegram":
                 self._telegram(client, alert)
             elif self.channel == "webhook":
-                payload = {key: value.isoformat() if isinstance(value, dt.datetime) else value
-                           for key, value in alert.items()}
+                payload = {
+                    key: value.isoformat() if isinstance(value, dt.datetime) else value for key, value in alert.items()
+                }
                 self._post(client, self._required(self.webhook_url, "webhook_url"), payload, "alert webhook")
 
     def _telegram(self, client: httpx.Client, alert: dict[str, Any]) -> None:

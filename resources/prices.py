@@ -117,30 +117,47 @@ def parse_yahoo_chart(body: bytes, symbol: str) -> pl.DataFrame:
     quote = result["indicators"]["quote"][0] if timestamps else {}
     days = [dt.datetime.fromtimestamp(ts, zone).date() for ts in timestamps]
     events = result.get("events") or {}
-    dividends = {dt.datetime.fromtimestamp(int(e["date"]), zone).date(): float(e["amount"])
-                 for e in (events.get("dividends") or {}).values()}
-    splits = {dt.datetime.fromtimestamp(int(e["date"]), zone).date(): float(e["numerator"]) / float(e["denominator"])
-              for e in (events.get("splits") or {}).values()}
-    frame = pl.DataFrame(
-        {
-            "trade_date": days,
-            "open": quote.get("open", []), "high": quote.get("high", []), "low": quote.get("low", []),
-            "close": quote.get("close", []), "volume": quote.get("volume", []),
-        },
-        schema={"trade_date": pl.Date(), **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume")}},
-    ).filter(pl.col("close").is_not_null()).unique("trade_date", keep="last", maintain_order=True)
-    later_splits = pl.Series([_product(r for d, r in splits.items() if d > day) for day in frame["trade_date"]],
-                             dtype=pl.Float64())
-    return frame.with_columns(
-        *(pl.col(c) * later_splits for c in ("open", "high", "low", "close")),
-        pl.col("volume") / later_splits,
-        (pl.col("trade_date").replace_strict(dividends, default=0.0, return_dtype=pl.Float64()) * later_splits)
-        .alias("dividend"),
-        pl.col("trade_date").replace_strict(splits, default=1.0, return_dtype=pl.Float64()).alias("split_ratio"),
-        pl.lit(symbol).alias("symbol"),
-        pl.lit(meta.get("currency") or "USD").alias("currency"),
-        pl.lit("yahoo").alias("provider"),
-    ).select(list(PRICES_SCHEMA)).cast(PRICES_SCHEMA)
+    dividends = {
+        dt.datetime.fromtimestamp(int(e["date"]), zone).date(): float(e["amount"])
+        for e in (events.get("dividends") or {}).values()
+    }
+    splits = {
+        dt.datetime.fromtimestamp(int(e["date"]), zone).date(): float(e["numerator"]) / float(e["denominator"])
+        for e in (events.get("splits") or {}).values()
+    }
+    frame = (
+        pl.DataFrame(
+            {
+                "trade_date": days,
+                "open": quote.get("open", []),
+                "high": quote.get("high", []),
+                "low": quote.get("low", []),
+                "close": quote.get("close", []),
+                "volume": quote.get("volume", []),
+            },
+            schema={"trade_date": pl.Date(), **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume")}},
+        )
+        .filter(pl.col("close").is_not_null())
+        .unique("trade_date", keep="last", maintain_order=True)
+    )
+    later_splits = pl.Series(
+        [_product(r for d, r in splits.items() if d > day) for day in frame["trade_date"]], dtype=pl.Float64()
+    )
+    return (
+        frame.with_columns(
+            *(pl.col(c) * later_splits for c in ("open", "high", "low", "close")),
+            pl.col("volume") / later_splits,
+            (
+                pl.col("trade_date").replace_strict(dividends, default=0.0, return_dtype=pl.Float64()) * later_splits
+            ).alias("dividend"),
+            pl.col("trade_date").replace_strict(splits, default=1.0, return_dtype=pl.Float64()).alias("split_ratio"),
+            pl.lit(symbol).alias("symbol"),
+            pl.lit(meta.get("currency") or "USD").alias("currency"),
+            pl.lit("yahoo").alias("provider"),
+        )
+        .select(list(PRICES_SCHEMA))
+        .cast(PRICES_SCHEMA)
+    )
 
 
 def _product(values: Iterable[float]) -> float:
@@ -169,12 +186,18 @@ def parse_tiingo(body: bytes, symbol: str) -> pl.DataFrame:
             "dividend": [bar["divCash"] for bar in document],
             "split_ratio": [bar["splitFactor"] for bar in document],
         },
-        schema={"trade_date": pl.Date(), **{c: pl.Float64() for c in
-                ("open", "high", "low", "close", "volume", "dividend", "split_ratio")}},
+        schema={
+            "trade_date": pl.Date(),
+            **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume", "dividend", "split_ratio")},
+        },
     )
-    return frame.with_columns(
-        pl.lit(symbol).alias("symbol"), pl.lit("USD").alias("currency"), pl.lit("tiingo").alias("provider")
-    ).select(list(PRICES_SCHEMA)).cast(PRICES_SCHEMA)
+    return (
+        frame.with_columns(
+            pl.lit(symbol).alias("symbol"), pl.lit("USD").alias("currency"), pl.lit("tiingo").alias("provider")
+        )
+        .select(list(PRICES_SCHEMA))
+        .cast(PRICES_SCHEMA)
+    )
 
 
 def _polygon_results(body: bytes, what: str) -> list[dict]:
@@ -202,30 +225,42 @@ def parse_polygon_bars(body: bytes, what: str, symbol: str | None = None) -> pl.
         {
             "trade_date": [dt.datetime.fromtimestamp(b["t"] / 1000, NEW_YORK).date() for b in bars],
             "symbol": [symbol or b["T"] for b in bars],
-            **{name: [float(b[key]) for b in bars] for name, key in
-               (("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"), ("volume", "v"))},
+            **{
+                name: [float(b[key]) for b in bars]
+                for name, key in (("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"), ("volume", "v"))
+            },
         },
-        schema={"trade_date": pl.Date(), "symbol": pl.String(),
-                **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume")}},
+        schema={
+            "trade_date": pl.Date(),
+            "symbol": pl.String(),
+            **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume")},
+        },
     )
 
 
 @names_its_errors(PriceFormatError, lambda body, what: what)
 def parse_polygon_splits(body: bytes, what: str) -> pl.DataFrame:
     """/v3/reference/splits: split_to / split_from on execution_date (2-for-1: from 1, to 2)."""
-    rows = [(dt.date.fromisoformat(r["execution_date"]), r["ticker"], float(r["split_to"]) / float(r["split_from"]))
-            for r in _polygon_results(body, what)]
-    return pl.DataFrame(rows, schema={"trade_date": pl.Date(), "symbol": pl.String(), "split_ratio": pl.Float64()},
-                        orient="row").unique(["trade_date", "symbol"], keep="first")
+    rows = [
+        (dt.date.fromisoformat(r["execution_date"]), r["ticker"], float(r["split_to"]) / float(r["split_from"]))
+        for r in _polygon_results(body, what)
+    ]
+    return pl.DataFrame(
+        rows, schema={"trade_date": pl.Date(), "symbol": pl.String(), "split_ratio": pl.Float64()}, orient="row"
+    ).unique(["trade_date", "symbol"], keep="first")
 
 
 @names_its_errors(PriceFormatError, lambda body, what: what)
 def parse_polygon_dividends(body: bytes, what: str) -> pl.DataFrame:
     """/v3/reference/dividends: cash amounts on their ex-dividend dates, summed per day."""
-    rows = [(dt.date.fromisoformat(r["ex_dividend_date"]), r["ticker"], float(r["cash_amount"]))
-            for r in _polygon_results(body, what) if r.get("cash_amount") is not None]
-    frame = pl.DataFrame(rows, schema={"trade_date": pl.Date(), "symbol": pl.String(), "dividend": pl.Float64()},
-                         orient="row")
+    rows = [
+        (dt.date.fromisoformat(r["ex_dividend_date"]), r["ticker"], float(r["cash_amount"]))
+        for r in _polygon_results(body, what)
+        if r.get("cash_amount") is not None
+    ]
+    frame = pl.DataFrame(
+        rows, schema={"trade_date": pl.Date(), "symbol": pl.String(), "dividend": pl.Float64()}, orient="row"
+    )
     return frame.group_by("trade_date", "symbol").agg(pl.col("dividend").sum())
 
 
@@ -235,10 +270,13 @@ def with_events(bars: pl.DataFrame, splits: pl.DataFrame, dividends: pl.DataFram
         bars.join(splits, on=["trade_date", "symbol"], how="left")
         .join(dividends, on=["trade_date", "symbol"], how="left")
         .with_columns(
-            pl.col("split_ratio").fill_null(1.0), pl.col("dividend").fill_null(0.0),
-            pl.lit("USD").alias("currency"), pl.lit(provider).alias("provider"),
+            pl.col("split_ratio").fill_null(1.0),
+            pl.col("dividend").fill_null(0.0),
+            pl.lit("USD").alias("currency"),
+            pl.lit(provider).alias("provider"),
         )
-        .select(list(PRICES_SCHEMA)).cast(PRICES_SCHEMA)
+        .select(list(PRICES_SCHEMA))
+        .cast(PRICES_SCHEMA)
     )
 
 
@@ -254,8 +292,10 @@ class YahooChart(PriceProvider):
         would hand over adjusted prices as raw (see parse_yahoo_chart). The answer is cut to [start, end]."""
         period1 = int(dt.datetime.combine(start, dt.time(), dt.UTC).timestamp())
         period2 = int(dt.datetime.combine(dt.date.today() + dt.timedelta(days=2), dt.time(), dt.UTC).timestamp())
-        path = (f"/v8/finance/chart/{yahoo_symbol(symbol)}"
-                f"?period1={period1}&period2={period2}&interval=1d&events=div%7Csplit")
+        path = (
+            f"/v8/finance/chart/{yahoo_symbol(symbol)}"
+            f"?period1={period1}&period2={period2}&interval=1d&events=div%7Csplit"
+        )
         frame = parse_yahoo_chart(self._get(client, path, f"Yahoo chart {symbol}"), symbol)
         return frame.filter(pl.col("trade_date").is_between(start, end))
 
@@ -267,8 +307,10 @@ class Tiingo(PriceProvider):
         return {"Authorization": f"Token {self.api_key}"}
 
     def daily(self, client: httpx.Client, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
-        path = (f"/tiingo/daily/{yahoo_symbol(symbol).lower()}/prices"
-                f"?startDate={start.isoformat()}&endDate={end.isoformat()}&format=json")
+        path = (
+            f"/tiingo/daily/{yahoo_symbol(symbol).lower()}/prices"
+            f"?startDate={start.isoformat()}&endDate={end.isoformat()}&format=json"
+        )
         return parse_tiingo(self._get(client, path, f"Tiingo {symbol}"), symbol)
 
 
@@ -283,24 +325,39 @@ class Polygon(PriceProvider):
         return {"Authorization": f"Bearer {self.api_key}"}
 
     def market_day(self, client: httpx.Client, day: dt.date) -> pl.DataFrame:
-        return self._with_events(client, f"/v2/aggs/grouped/locale/us/market/stocks/{day}?adjusted=false",
-                                 f"Polygon grouped daily {day}", f"execution_date={day}", f"ex_dividend_date={day}",
-                                 str(day))
+        return self._with_events(
+            client,
+            f"/v2/aggs/grouped/locale/us/market/stocks/{day}?adjusted=false",
+            f"Polygon grouped daily {day}",
+            f"execution_date={day}",
+            f"ex_dividend_date={day}",
+            str(day),
+        )
 
     def daily(self, client: httpx.Client, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
         path = f"/v2/aggs/ticker/{symbol}/range/1/day/{start}/{end}?adjusted=false&limit=50000"
         query = f"ticker={symbol}"
         return self._with_events(client, path, f"Polygon aggregates {symbol}", query, query, symbol, symbol)
 
-    def _with_events(self, client: httpx.Client, bars_path: str, what: str, split_query: str, dividend_query: str,
-                     label: str, symbol: str | None = None) -> pl.DataFrame:
+    def _with_events(
+        self,
+        client: httpx.Client,
+        bars_path: str,
+        what: str,
+        split_query: str,
+        dividend_query: str,
+        label: str,
+        symbol: str | None = None,
+    ) -> pl.DataFrame:
         """Bars plus the splits and dividends that explain them: three requests."""
         bars = parse_polygon_bars(self._get(client, bars_path, what), what, symbol)
         splits_what, dividends_what = f"Polygon splits {label}", f"Polygon dividends {label}"
         splits = parse_polygon_splits(
-            self._get(client, f"/v3/reference/splits?{split_query}&limit=1000", splits_what), splits_what)
+            self._get(client, f"/v3/reference/splits?{split_query}&limit=1000", splits_what), splits_what
+        )
         dividends = parse_polygon_dividends(
-            self._get(client, f"/v3/reference/dividends?{dividend_query}&limit=1000", dividends_what), dividends_what)
+            self._get(client, f"/v3/reference/dividends?{dividend_query}&limit=1000", dividends_what), dividends_what
+        )
         return with_events(bars, splits, dividends, self.name)
 
 
@@ -366,8 +423,7 @@ class PricesResource(HttpSource):
                 return Fetched(symbol, None, SourceError(f"{provider.name} {symbol}: {type(error).__name__}: {error}"))
 
         window = 2 * self.max_concurrent_requests
-        with provider.open_client() as client, \
-                ThreadPoolExecutor(max_workers=self.max_concurrent_requests) as pool:
+        with provider.open_client() as client, ThreadPoolExecutor(max_workers=self.max_concurrent_requests) as pool:
             pending: set[Future[Fetched]] = set()
             for symbol in symbols:
                 if len(pending) >= window:

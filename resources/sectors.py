@@ -19,7 +19,10 @@ DEFAULT_WWW_URL = "https://www.sec.gov"
 DEFAULT_DATA_URL = "https://data.sec.gov"
 
 TICKERS_SCHEMA: dict[str, pl.DataType] = {
-    "cik": pl.Int64(), "company_name": pl.String(), "symbol": pl.String(), "sec_exchange": pl.String(),
+    "cik": pl.Int64(),
+    "company_name": pl.String(),
+    "symbol": pl.String(),
+    "sec_exchange": pl.String(),
 }
 SIC_SCHEMA: dict[str, pl.DataType] = {"cik": pl.Int64(), "sic": pl.Int64(), "sic_description": pl.String()}
 

@@ -118,7 +118,11 @@ def _read(header: list[str], rows: list[bytes], name: str, required: list[str]) 
                 f"Nasdaq Trader {name} line {offset + 2}: expected {len(header)} fields: {row[:200]!r}"
             )
     return pl.read_csv(
-        io.BytesIO(b"\n".join(rows)), has_header=False, new_columns=header, separator="|", quote_char=None,
+        io.BytesIO(b"\n".join(rows)),
+        has_header=False,
+        new_columns=header,
+        separator="|",
+        quote_char=None,
         schema={c: pl.String() for c in header},
     )
 

@@ -35,8 +35,14 @@ def _rows(root: Path, pair: str) -> tuple[list, ...]:
             text = archive.read(archive.namelist()[0]).decode()
         for line in io.StringIO(text):
             fields = line.strip().split(",")
-            rows[_millis(fields[0])] = [_millis(fields[0]), *fields[1:6], _millis(fields[6]), fields[7],
-                                        int(fields[8]), *fields[9:]]
+            rows[_millis(fields[0])] = [
+                _millis(fields[0]),
+                *fields[1:6],
+                _millis(fields[6]),
+                fields[7],
+                int(fields[8]),
+                *fields[9:],
+            ]
     tail = root / "api.binance.com" / "api" / "v3" / "klines" / f"{pair}.json"
     if tail.exists():
         for row in json.loads(tail.read_text()):

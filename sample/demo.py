@@ -57,8 +57,16 @@ def serve_sample() -> str:
 
 def dagster(*args: str, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize",
-               "-f", "platform/definitions.py", "-d", ".", *args]
+    command = [
+        str(Path(sys.executable).parent / "dagster"),
+        "asset",
+        "materialize",
+        "-f",
+        "platform/definitions.py",
+        "-d",
+        ".",
+        *args,
+    ]
     console.print(f"[bold]$ {' '.join(command[0:1])} {' '.join(command[1:])}[/bold]")
     completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
@@ -128,14 +136,16 @@ def show_results(con: duckdb.DuckDBPyConnection) -> None:
     for column in ("symbol", "FF12 sector", "short_ratio", "close", "adj_close", "return"):
         table.add_column(column, justify="right")
     for symbol, sector, ratio, close, adj_close, daily_return in top:
-        table.add_row(symbol, sector, f"{ratio:.3f}", _num(close, ".2f"), _num(adj_close, ".2f"),
-                      _num(daily_return, "+.2%"))
+        table.add_row(
+            symbol, sector, f"{ratio:.3f}", _num(close, ".2f"), _num(adj_close, ".2f"), _num(daily_return, "+.2%")
+        )
     console.print(table)
     show_analytics(con)
 
 
 def _num(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
+
 
 def new_symbol_backfills() -> tuple[int, int, float]:
     """Evaluate the new-symbol sensor and run what it asks for, as the Dagster daemon would.
@@ -162,8 +172,12 @@ def new_symbol_backfills() -> tuple[int, int, float]:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         added += len(request.partition_keys)
     for request in result.run_requests:
-        run = dg.materialize([prices_history], instance=instance, tags=request.tags,
-                             resources={"prices": defs.resources["prices"], "lake": defs.resources["lake"]})
+        run = dg.materialize(
+            [prices_history],
+            instance=instance,
+            tags=request.tags,
+            resources={"prices": defs.resources["prices"], "lake": defs.resources["lake"]},
+        )
         if not run.success:
             raise SystemExit("demo: a new-symbol backfill run failed")
     return added, len(result.run_requests), time.perf_counter() - started
@@ -190,14 +204,16 @@ def main() -> None:
     env = dict(os.environ)
     console.print(f"Serving the bundled sample (FINRA, Nasdaq Trader, SEC, Yahoo, ECB, Binance) at {root_url}")
 
-    finra_seconds = dagster("--select", "raw/finra_short_volume",
-                            "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env)
+    finra_seconds = dagster(
+        "--select", "raw/finra_short_volume", "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env
+    )
     reference_seconds = dagster("--select", REFERENCE_ASSETS, env=env)
     symbols, runs, backfill_seconds = new_symbol_backfills()
     crypto_seconds = run_crypto(console)
     dbt_seconds = dagster("--select", "kind:dbt", env=env)
-    export_seconds = dagster("--select", "exports/short_volume_csv",
-                             "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env)
+    export_seconds = dagster(
+        "--select", "exports/short_volume_csv", "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env
+    )
     console.print(
         f"FINRA {FIRST_DAY}..{LAST_DAY} in one run: {finra_seconds:.1f} s; reference data: {reference_seconds:.1f} s; "
         f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; dbt: {dbt_seconds:.1f} s; "
@@ -214,6 +230,7 @@ def main() -> None:
         f"  SQL (read-only, catalog {env['TICKERLAKE_CATALOG']}):\n"
         "    make sql Q=\"SELECT * FROM marts.fct_short_volume_daily WHERE symbol = 'TSLA' ORDER BY trade_date\""
     )
+
 
 if __name__ == "__main__":
     main()

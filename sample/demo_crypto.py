@@ -18,8 +18,11 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_DAY, LAST_DAY = "2024-12-01", "2025-01-08"
-SETTINGS = {"TICKERLAKE_CRYPTO_START_DATE": FIRST_DAY, "TICKERLAKE_CRYPTO_END_DATE": LAST_DAY,
-            "TICKERLAKE_CRYPTO_TOP_N": "3"}
+SETTINGS = {
+    "TICKERLAKE_CRYPTO_START_DATE": FIRST_DAY,
+    "TICKERLAKE_CRYPTO_END_DATE": LAST_DAY,
+    "TICKERLAKE_CRYPTO_TOP_N": "3",
+}
 
 
 def _definitions() -> dg.Definitions:
@@ -33,7 +36,9 @@ def _run(
     defs: dg.Definitions, asset: dg.AssetsDefinition, instance: dg.DagsterInstance, tags: dict | None = None
 ) -> None:
     result = dg.materialize(
-        [asset], instance=instance, tags=tags or {},
+        [asset],
+        instance=instance,
+        tags=tags or {},
         resources={name: defs.resources[name] for name in ("lake", "binance", "notifier")},
     )
     if not result.success:
@@ -61,8 +66,10 @@ def run_crypto(console: Console) -> dict[str, float]:
         for request in result.run_requests:
             _run(defs, crypto_klines_history, instance, request.tags)
         seconds["new-pair archive backfill"] = time.perf_counter() - started
-        console.print(f"new-pair sensor: {len(result.dynamic_partitions_requests[0].partition_keys)} pairs, "
-                      f"{len(result.run_requests)} backfill run(s)")
+        console.print(
+            f"new-pair sensor: {len(result.dynamic_partitions_requests[0].partition_keys)} pairs, "
+            f"{len(result.run_requests)} backfill run(s)"
+        )
     else:
         console.print(f"new-pair sensor: {result.skip_message}")
 
@@ -82,21 +89,33 @@ def run_crypto(console: Console) -> dict[str, float]:
 
 def show_crypto(console: Console, con: duckdb.DuckDBPyConnection, webhook_messages: list[dict]) -> None:
     indicators = con.sql("SELECT * FROM raw.crypto_indicators").pl()
-    latest = (indicators.filter(pl.col("interval") == "1h", pl.col("is_closed"))
-              .sort("open_time").group_by("pair", maintain_order=True).last().sort("pair"))
+    latest = (
+        indicators.filter(pl.col("interval") == "1h", pl.col("is_closed"))
+        .sort("open_time")
+        .group_by("pair", maintain_order=True)
+        .last()
+        .sort("pair")
+    )
     day = latest["open_time"].max()
     table = Table(title=f"crypto_indicators: each pair's latest closed 1h bar, {day:%Y-%m-%d} UTC")
     for column in ("pair", "bar", "close", "RSI14", "%K/%D", "ATR14", "TD b/s", "S1"):
         table.add_column(column, justify="right", no_wrap=True)
     for row in latest.iter_rows(named=True):
         table.add_row(
-            row["pair"], f"{row['open_time']:%H:%M}", f"{row['close']:.2f}", f"{row['rsi_14']:.1f}",
-            f"{row['stoch_k']:.0f}/{row['stoch_d']:.0f}", f"{row['atr_14']:.2f}",
-            f"{row['td_buy_setup']}/{row['td_sell_setup']}", f"{row['s1']:.2f}",
+            row["pair"],
+            f"{row['open_time']:%H:%M}",
+            f"{row['close']:.2f}",
+            f"{row['rsi_14']:.1f}",
+            f"{row['stoch_k']:.0f}/{row['stoch_d']:.0f}",
+            f"{row['atr_14']:.2f}",
+            f"{row['td_buy_setup']}/{row['td_sell_setup']}",
+            f"{row['s1']:.2f}",
         )
     console.print(table)
     alerts = con.sql("SELECT * FROM raw.crypto_alerts").pl()
-    console.print(f"[bold]alerts fired on the sample[/bold] (platform/alerts.yaml): {alerts.height}, "
-                  f"{len(webhook_messages)} delivered to the demo's JSON webhook")
+    console.print(
+        f"[bold]alerts fired on the sample[/bold] (platform/alerts.yaml): {alerts.height}, "
+        f"{len(webhook_messages)} delivered to the demo's JSON webhook"
+    )
     for message in alerts.sort("bar_open_time")["message"].to_list() if alerts.height else []:
         console.print(f"  {message}")

@@ -28,8 +28,10 @@ ARCHIVE = HERE / "data.binance.vision" / "data" / "spot"
 API = HERE / "api.binance.com" / "api" / "v3"
 UTC = dt.UTC
 MONTH_START, DAILY_START, TAIL_START, END = (
-    dt.datetime(2024, 12, 1, tzinfo=UTC), dt.datetime(2025, 1, 1, tzinfo=UTC),
-    dt.datetime(2025, 1, 8, tzinfo=UTC), dt.datetime(2025, 1, 8, 12, tzinfo=UTC),
+    dt.datetime(2024, 12, 1, tzinfo=UTC),
+    dt.datetime(2025, 1, 1, tzinfo=UTC),
+    dt.datetime(2025, 1, 8, tzinfo=UTC),
+    dt.datetime(2025, 1, 8, 12, tzinfo=UTC),
 )
 # pair: (first minute, price at the first minute, tick size decimals, typical 1m base volume)
 PAIRS = {
@@ -55,9 +57,22 @@ def minutes(pair: str, rng: random.Random) -> list[list]:
         quote = round(volume * (open_ + close) / 2, 8)
         taker = round(volume * rng.uniform(0.35, 0.65), 5)
         start = int(moment.timestamp() * 1000)
-        rows.append([start, open_, high, low, close, volume, start + 59_999, quote,
-                     max(1, int(volume / typical * 900 * rng.uniform(0.7, 1.3))), taker,
-                     round(taker * (open_ + close) / 2, 8), 0])
+        rows.append(
+            [
+                start,
+                open_,
+                high,
+                low,
+                close,
+                volume,
+                start + 59_999,
+                quote,
+                max(1, int(volume / typical * 900 * rng.uniform(0.7, 1.3))),
+                taker,
+                round(taker * (open_ + close) / 2, 8),
+                0,
+            ]
+        )
         price, moment = close, moment + MINUTE
     return rows
 
@@ -66,8 +81,9 @@ def csv_line(row: list, micros: bool) -> str:
     scale = 1000 if micros else 1
     times = (row[0] * scale, row[6] * scale + (999 if micros else 0))
     prices = [f"{v:.8f}" for v in row[1:6]]
-    return ",".join([str(times[0]), *prices, str(times[1]), f"{row[7]:.8f}", str(row[8]),
-                     f"{row[9]:.8f}", f"{row[10]:.8f}", "0"])
+    return ",".join(
+        [str(times[0]), *prices, str(times[1]), f"{row[7]:.8f}", str(row[8]), f"{row[9]:.8f}", f"{row[10]:.8f}", "0"]
+    )
 
 
 def write_archive(pair: str, cadence: str, period: str, rows: list[list], micros: bool) -> None:
@@ -85,8 +101,16 @@ def write_archive(pair: str, cadence: str, period: str, rows: list[list], micros
 
 
 def api_row(row: list) -> list:
-    return [row[0], *(f"{v:.8f}" for v in row[1:6]), row[6], f"{row[7]:.8f}", row[8],
-            f"{row[9]:.8f}", f"{row[10]:.8f}", "0"]
+    return [
+        row[0],
+        *(f"{v:.8f}" for v in row[1:6]),
+        row[6],
+        f"{row[7]:.8f}",
+        row[8],
+        f"{row[9]:.8f}",
+        f"{row[10]:.8f}",
+        "0",
+    ]
 
 
 def in_range(rows: list[list], start: dt.datetime, end: dt.datetime) -> list[list]:
@@ -110,19 +134,45 @@ def main() -> None:
         tail = [api_row(r) for r in in_range(rows, TAIL_START, END)]
         (API / "klines" / f"{pair}.json").write_text(json.dumps(tail, separators=(",", ":")))
         last_day = rows[-1440:]
-        tickers.append({"symbol": pair, "lastPrice": f"{last_day[-1][4]:.8f}",
-                        "volume": f"{sum(r[5] for r in last_day):.8f}",
-                        "quoteVolume": f"{sum(r[7] for r in last_day):.8f}", "count": sum(r[8] for r in last_day)})
+        tickers.append(
+            {
+                "symbol": pair,
+                "lastPrice": f"{last_day[-1][4]:.8f}",
+                "volume": f"{sum(r[5] for r in last_day):.8f}",
+                "quoteVolume": f"{sum(r[7] for r in last_day):.8f}",
+                "count": sum(r[8] for r in last_day),
+            }
+        )
     # Pairs the demo's top 3 leaves out: a smaller market, a stablecoin pair, a leveraged token, another quote.
     tickers += [
-        {"symbol": "DOGEUSDT", "lastPrice": "0.37000000", "volume": "1500000000.00", "quoteVolume": "555000000.00",
-         "count": 900000},
-        {"symbol": "USDCUSDT", "lastPrice": "1.00010000", "volume": "2500000000.00", "quoteVolume": "2500250000.00",
-         "count": 1500000},
-        {"symbol": "BTCUPUSDT", "lastPrice": "40.10000000", "volume": "900000.00", "quoteVolume": "36090000.00",
-         "count": 20000},
-        {"symbol": "ETHBTC", "lastPrice": "0.03800000", "volume": "30000.00", "quoteVolume": "1140.00",
-         "count": 200000},
+        {
+            "symbol": "DOGEUSDT",
+            "lastPrice": "0.37000000",
+            "volume": "1500000000.00",
+            "quoteVolume": "555000000.00",
+            "count": 900000,
+        },
+        {
+            "symbol": "USDCUSDT",
+            "lastPrice": "1.00010000",
+            "volume": "2500000000.00",
+            "quoteVolume": "2500250000.00",
+            "count": 1500000,
+        },
+        {
+            "symbol": "BTCUPUSDT",
+            "lastPrice": "40.10000000",
+            "volume": "900000.00",
+            "quoteVolume": "36090000.00",
+            "count": 20000,
+        },
+        {
+            "symbol": "ETHBTC",
+            "lastPrice": "0.03800000",
+            "volume": "30000.00",
+            "quoteVolume": "1140.00",
+            "count": 200000,
+        },
     ]
     (API / "ticker").mkdir(parents=True, exist_ok=True)
     (API / "ticker" / "24hr").write_text(json.dumps(tickers, indent=1) + "\n")

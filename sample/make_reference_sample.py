@@ -52,27 +52,43 @@ LISTINGS = {
     "XOM": ("Exxon Mobil Corporation Common Stock", "N", False, 34088, "2911", 115.12),
 }
 SIC_DESCRIPTIONS = {
-    "3571": "Electronic Computers", "7832": "Services-Motion Picture Theaters",
+    "3571": "Electronic Computers",
+    "7832": "Services-Motion Picture Theaters",
     "3674": "Semiconductors & Related Devices",
-    "5961": "Retail-Catalog & Mail-Order Houses", "6021": "National Commercial Banks",
-    "6331": "Fire, Marine & Casualty Insurance", "2911": "Petroleum Refining",
-    "3711": "Motor Vehicles & Passenger Car Bodies", "3724": "Aircraft Engines & Engine Parts",
+    "5961": "Retail-Catalog & Mail-Order Houses",
+    "6021": "National Commercial Banks",
+    "6331": "Fire, Marine & Casualty Insurance",
+    "2911": "Petroleum Refining",
+    "3711": "Motor Vehicles & Passenger Car Bodies",
+    "3724": "Aircraft Engines & Engine Parts",
     "5734": "Retail-Computer & Computer Software Stores",
     "7370": "Services-Computer Programming, Data Processing, Etc.",
-    "2834": "Pharmaceutical Preparations", "2080": "Beverages", "7372": "Services-Prepackaged Software",
-    "2840": "Soap, Detergents, Cleang Preparations, Perfumes, Cosmetics", "6199": "Finance Services",
-    "4813": "Telephone Communications (No Radiotelephone)", "5331": "Retail-Variety Stores",
+    "2834": "Pharmaceutical Preparations",
+    "2080": "Beverages",
+    "7372": "Services-Prepackaged Software",
+    "2840": "Soap, Detergents, Cleang Preparations, Perfumes, Cosmetics",
+    "6199": "Finance Services",
+    "4813": "Telephone Communications (No Radiotelephone)",
+    "5331": "Retail-Variety Stores",
 }
 DIVIDENDS = {  # (symbol, ex-date): cash per share, as declared
-    ("JPM", dt.date(2024, 7, 5)): 1.15, ("KO", dt.date(2024, 6, 14)): 0.485, ("AAPL", dt.date(2024, 5, 10)): 0.25,
-    ("PG", dt.date(2024, 4, 18)): 1.0065, ("XOM", dt.date(2024, 5, 14)): 0.95,
+    ("JPM", dt.date(2024, 7, 5)): 1.15,
+    ("KO", dt.date(2024, 6, 14)): 0.485,
+    ("AAPL", dt.date(2024, 5, 10)): 0.25,
+    ("PG", dt.date(2024, 4, 18)): 1.0065,
+    ("XOM", dt.date(2024, 5, 14)): 0.95,
 }
 EUR_RATES = {  # units per EUR: USD, JPY, GBP, CHF, as published for July; earlier days are a seeded walk
-    dt.date(2024, 7, 1): (1.0746, 173.35, 0.84750, 0.9708), dt.date(2024, 7, 2): (1.0729, 173.08, 0.84668, 0.9740),
-    dt.date(2024, 7, 3): (1.0774, 174.32, 0.84660, 0.9766), dt.date(2024, 7, 4): (1.0801, 174.07, 0.84710, 0.9741),
-    dt.date(2024, 7, 5): (1.0814, 174.31, 0.84585, 0.9700), dt.date(2024, 7, 8): (1.0833, 174.12, 0.84530, 0.9698),
-    dt.date(2024, 7, 9): (1.0817, 174.41, 0.84525, 0.9710), dt.date(2024, 7, 10): (1.0822, 174.89, 0.84470, 0.9726),
-    dt.date(2024, 7, 11): (1.0860, 172.73, 0.84320, 0.9734), dt.date(2024, 7, 12): (1.0890, 172.37, 0.83950, 0.9739),
+    dt.date(2024, 7, 1): (1.0746, 173.35, 0.84750, 0.9708),
+    dt.date(2024, 7, 2): (1.0729, 173.08, 0.84668, 0.9740),
+    dt.date(2024, 7, 3): (1.0774, 174.32, 0.84660, 0.9766),
+    dt.date(2024, 7, 4): (1.0801, 174.07, 0.84710, 0.9741),
+    dt.date(2024, 7, 5): (1.0814, 174.31, 0.84585, 0.9700),
+    dt.date(2024, 7, 8): (1.0833, 174.12, 0.84530, 0.9698),
+    dt.date(2024, 7, 9): (1.0817, 174.41, 0.84525, 0.9710),
+    dt.date(2024, 7, 10): (1.0822, 174.89, 0.84470, 0.9726),
+    dt.date(2024, 7, 11): (1.0860, 172.73, 0.84320, 0.9734),
+    dt.date(2024, 7, 12): (1.0890, 172.37, 0.83950, 0.9739),
 }
 TRAILER = "File Creation Time: 0712202418:02"
 
@@ -80,8 +96,19 @@ TRAILER = "File Creation Time: 0712202418:02"
 def directory_files() -> None:
     out = HERE / "www.nasdaqtrader.com" / "dynamic" / "SymDir"
     out.mkdir(parents=True, exist_ok=True)
-    tiers = {"AAPL": "Q", "AMD": "Q", "AMZN": "Q", "GOOGL": "Q", "INTC": "Q", "META": "Q", "MSFT": "Q",
-             "NVDA": "Q", "QQQ": "G", "SOFI": "Q", "TSLA": "Q"}
+    tiers = {
+        "AAPL": "Q",
+        "AMD": "Q",
+        "AMZN": "Q",
+        "GOOGL": "Q",
+        "INTC": "Q",
+        "META": "Q",
+        "MSFT": "Q",
+        "NVDA": "Q",
+        "QQQ": "G",
+        "SOFI": "Q",
+        "TSLA": "Q",
+    }
     nasdaq = ["Symbol|Security Name|Market Category|Test Issue|Financial Status|Round Lot Size|ETF|NextShares"]
     other = ["ACT Symbol|Security Name|Exchange|CQS Symbol|ETF|Round Lot Size|Test Issue|NASDAQ Symbol"]
     for symbol, (name, listing, etf, *_rest) in sorted(LISTINGS.items()):
@@ -109,9 +136,13 @@ def sec_files() -> None:
         exchange = "Nasdaq" if listing == "Q" else "NYSE"
         rows.append([cik, name.split(" - ")[0].split(" Common")[0], symbol.replace(".", "-"), exchange])
         submission = {
-            "cik": str(cik), "entityType": "operating" if sic else "other", "sic": sic,
-            "sicDescription": SIC_DESCRIPTIONS.get(sic, ""), "name": rows[-1][1],
-            "tickers": [rows[-1][2]], "exchanges": [exchange],
+            "cik": str(cik),
+            "entityType": "operating" if sic else "other",
+            "sic": sic,
+            "sicDescription": SIC_DESCRIPTIONS.get(sic, ""),
+            "name": rows[-1][1],
+            "tickers": [rows[-1][2]],
+            "exchanges": [exchange],
             "filings": {"recent": {"accessionNumber": [], "form": [], "filingDate": []}, "files": []},
         }
         (data / f"CIK{cik:010d}.json").write_text(json.dumps(submission))
@@ -140,14 +171,28 @@ def yahoo_files() -> None:
             quote["volume"].append(int(rng.lognormvariate(16, 0.4)))
             if (symbol, day) in DIVIDENDS:
                 dividends[str(stamp)] = {"amount": DIVIDENDS[(symbol, day)], "date": stamp}
-        chart = {"chart": {"result": [{
-            "meta": {"currency": "USD", "symbol": symbol.replace(".", "-"), "exchangeName": "NMS",
-                     "instrumentType": "ETF" if LISTINGS[symbol][2] else "EQUITY", "gmtoffset": -14400,
-                     "timezone": "EDT", "exchangeTimezoneName": "America/New_York", "dataGranularity": "1d"},
-            "timestamp": timestamps,
-            "events": {"dividends": dividends} if dividends else {},
-            "indicators": {"quote": [quote], "adjclose": [{"adjclose": quote["close"]}]},
-        }], "error": None}}
+        chart = {
+            "chart": {
+                "result": [
+                    {
+                        "meta": {
+                            "currency": "USD",
+                            "symbol": symbol.replace(".", "-"),
+                            "exchangeName": "NMS",
+                            "instrumentType": "ETF" if LISTINGS[symbol][2] else "EQUITY",
+                            "gmtoffset": -14400,
+                            "timezone": "EDT",
+                            "exchangeTimezoneName": "America/New_York",
+                            "dataGranularity": "1d",
+                        },
+                        "timestamp": timestamps,
+                        "events": {"dividends": dividends} if dividends else {},
+                        "indicators": {"quote": [quote], "adjclose": [{"adjclose": quote["close"]}]},
+                    }
+                ],
+                "error": None,
+            }
+        }
         (out / symbol.replace(".", "-")).write_text(json.dumps(chart))
 
 

@@ -30,12 +30,14 @@ class Backfill:
     def requests(self, new_keys: Sequence[str], snapshot: str) -> list[dg.RunRequest]:
         requests = []
         for start in range(0, len(new_keys), self.batch_size):
-            batch = new_keys[start:start + self.batch_size]
-            requests.append(dg.RunRequest(
-                run_key=f"{self.asset_key.path[-1]}:{batch[0]}..{batch[-1]}:{len(batch)}:{snapshot}",
-                asset_selection=[self.asset_key],
-                tags={RANGE_START: batch[0], RANGE_END: batch[-1], self.tag: str(len(batch))},
-            ))
+            batch = new_keys[start : start + self.batch_size]
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{self.asset_key.path[-1]}:{batch[0]}..{batch[-1]}:{len(batch)}:{snapshot}",
+                    asset_selection=[self.asset_key],
+                    tags={RANGE_START: batch[0], RANGE_END: batch[-1], self.tag: str(len(batch))},
+                )
+            )
         return requests
 
     def evaluate(

@@ -57,7 +57,6 @@ def instance() -> Iterator[dg.DagsterInstance]:
         yield test_instance
 
 
-
 # Whole-platform builds, dbt runs and subprocess crashes: minutes, not seconds. `make test-fast` leaves them out.
 SLOW_MODULES = {"test_incremental", "test_crash", "test_concurrency", "test_dbt_models", "test_analytics"}
 

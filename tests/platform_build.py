@@ -114,4 +114,3 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
 def rows(build: PlatformBuild, sql: str, *params: object) -> list[tuple]:
     with build.lake.connect(read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
-

@@ -27,13 +27,18 @@ def bars(rsi: list[float], closed: int | None = None, pair: str = "BTCUSDT") -> 
     start = dt.datetime(2025, 1, 8, tzinfo=UTC)
     n = len(rsi)
     closed = n - 1 if closed is None else closed
-    frame = pl.DataFrame({
-        "pair": [pair] * n, "interval": ["1h"] * n,
-        "open_time": [start + dt.timedelta(hours=h) for h in range(n)],
-        "is_closed": [h < closed for h in range(n)],
-        "close": [100.0 + h for h in range(n)], "rsi_14": rsi, "s1": [101.5] * n,
-        "td_buy_setup": [min(h, 9) for h in range(n)],
-    })
+    frame = pl.DataFrame(
+        {
+            "pair": [pair] * n,
+            "interval": ["1h"] * n,
+            "open_time": [start + dt.timedelta(hours=h) for h in range(n)],
+            "is_closed": [h < closed for h in range(n)],
+            "close": [100.0 + h for h in range(n)],
+            "rsi_14": rsi,
+            "s1": [101.5] * n,
+            "td_buy_setup": [min(h, 9) for h in range(n)],
+        }
+    )
     missing = [pl.lit(None, dtype).alias(c) for c, dtype in INDICATORS_SCHEMA.items() if c not in frame.columns]
     return frame.with_columns(missing).cast(INDICATORS_SCHEMA).select(list(INDICATORS_SCHEMA))
 
@@ -61,14 +66,18 @@ def test_crossings_fire_on_closed_bars_only(tmp_path: Path) -> None:
     oversold = fired.filter(pl.col("rule") == "rsi-oversold")
     # BTC crosses at hours 2 and 5; hour 6 is still open. ETH crosses at hour 1.
     assert oversold.sort("pair", "bar_open_time").select("pair", pl.col("bar_open_time").dt.hour()).rows() == [
-        ("BTCUSDT", 2), ("BTCUSDT", 5), ("ETHUSDT", 1)]
+        ("BTCUSDT", 2),
+        ("BTCUSDT", 5),
+        ("ETHUSDT", 1),
+    ]
     assert oversold["threshold"].unique().to_list() == [30.0]
     assert fired.filter(pl.col("rule") == "td-nine").height == 0  # never reaches 9 on closed bars
     support = fired.filter(pl.col("rule") == "below-support")
     assert support["pair"].to_list() == ["ETHUSDT"] and support["bar_open_time"].dt.hour().to_list() == [2]
     assert fired["alert_id"].is_unique().all()
     assert oversold.sort("pair")["message"][0] == (
-        "BTCUSDT 1h rsi-oversold: rsi_14 crosses below 30 (rsi_14 = 29.0) on the bar of 2025-01-08 02:00 UTC")
+        "BTCUSDT 1h rsi-oversold: rsi_14 crosses below 30 (rsi_14 = 29.0) on the bar of 2025-01-08 02:00 UTC"
+    )
 
 
 def test_the_look_back_keeps_history_from_firing(tmp_path: Path) -> None:
@@ -77,12 +86,15 @@ def test_the_look_back_keeps_history_from_firing(tmp_path: Path) -> None:
     assert fired["bar_open_time"].dt.hour().to_list() == [5]
 
 
-@pytest.mark.parametrize(("rule", "message"), [
-    ("{name: x, interval: 5m, series: rsi_14, crosses_below: 30}", "rule 1: needs an interval"),
-    ("{name: x, interval: 1h, series: rsi_99, crosses_below: 30}", "rule 1: needs a series"),
-    ("{name: x, interval: 1h, series: rsi_14}", "rule 1: needs exactly one of"),
-    ("{name: x, interval: 1h, series: rsi_14, crosses_below: '1; DROP TABLE'}", "rule 1: needs a threshold"),
-])
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("{name: x, interval: 5m, series: rsi_14, crosses_below: 30}", "rule 1: needs an interval"),
+        ("{name: x, interval: 1h, series: rsi_99, crosses_below: 30}", "rule 1: needs a series"),
+        ("{name: x, interval: 1h, series: rsi_14}", "rule 1: needs exactly one of"),
+        ("{name: x, interval: 1h, series: rsi_14, crosses_below: '1; DROP TABLE'}", "rule 1: needs a threshold"),
+    ],
+)
 def test_bad_rules_are_refused_naming_the_rule(tmp_path: Path, rule: str, message: str) -> None:
     with pytest.raises(AlertRulesError, match=message):
         load_rules(rules_file(tmp_path, f"rules:\n  - {rule}\n"))
@@ -96,20 +108,28 @@ def alert_env(tmp_path: Path, lake: LakeResource, monkeypatch: pytest.MonkeyPatc
 
 
 def run_alerts(lake: LakeResource, notifier: Notifier, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    return dg.materialize([crypto_alerts], resources={"lake": lake, "notifier": notifier}, instance=instance,
-                          raise_on_error=False)
+    return dg.materialize(
+        [crypto_alerts], resources={"lake": lake, "notifier": notifier}, instance=instance, raise_on_error=False
+    )
 
 
 def telegram(httpserver: HTTPServer) -> Notifier:
-    return Notifier(channel="telegram", telegram_api_url=httpserver.url_for("/").rstrip("/"),
-                    telegram_bot_token=TOKEN, telegram_chat_id="-1001", retry_attempts=2, max_retry_wait_seconds=0.1)
+    return Notifier(
+        channel="telegram",
+        telegram_api_url=httpserver.url_for("/").rstrip("/"),
+        telegram_bot_token=TOKEN,
+        telegram_chat_id="-1001",
+        retry_attempts=2,
+        max_retry_wait_seconds=0.1,
+    )
 
 
 def test_each_firing_is_sent_once_in_telegram_format(
     alert_env: LakeResource, httpserver: HTTPServer, instance: dg.DagsterInstance
 ) -> None:
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage", method="POST").respond_with_json(
-        {"ok": True, "result": {"message_id": 1}})
+        {"ok": True, "result": {"message_id": 1}}
+    )
     assert run_alerts(alert_env, telegram(httpserver), instance).success
     sent = [json.loads(request.get_data()) for request, _ in httpserver.log]
     assert [m["chat_id"] for m in sent] == ["-1001", "-1001"]
@@ -143,10 +163,12 @@ def test_an_undelivered_firing_is_retried_next_time_and_the_token_never_shows(
     assert alert_env.read(DATASET).height == 2
 
 
-def test_a_telegram_refusal_is_an_error(alert_env: LakeResource, httpserver: HTTPServer,
-                                        instance: dg.DagsterInstance) -> None:
+def test_a_telegram_refusal_is_an_error(
+    alert_env: LakeResource, httpserver: HTTPServer, instance: dg.DagsterInstance
+) -> None:
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_json(
-        {"ok": False, "description": "Bad Request: chat not found"})
+        {"ok": False, "description": "Bad Request: chat not found"}
+    )
     result = run_alerts(alert_env, telegram(httpserver), instance)
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
     assert "chat not found" in failure
@@ -170,8 +192,11 @@ def test_the_sensor_asks_for_one_evaluation_per_indicators_update(
         assert dg.materialize([crypto_indicators], resources={"lake": lake}, instance=instance).success
 
     def tick(cursor: str | None) -> tuple[list[dg.RunRequest], str | None]:
-        definitions = dg.Definitions(assets=[crypto_indicators, crypto_alerts], sensors=[crypto_alerts_sensor],
-                                     resources={"lake": lake, "notifier": Notifier()})
+        definitions = dg.Definitions(
+            assets=[crypto_indicators, crypto_alerts],
+            sensors=[crypto_alerts_sensor],
+            resources={"lake": lake, "notifier": Notifier()},
+        )
         with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=definitions) as context:
             answers = list(crypto_alerts_sensor(context) or [])
             return [a for a in answers if isinstance(a, dg.RunRequest)], context.cursor

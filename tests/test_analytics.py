@@ -240,8 +240,15 @@ def test_periods_split_the_analysis_by_year(platform_build: PlatformBuild) -> No
     assert set(periods["period"]) == {"all", "2024"}
 
 
-@pytest.mark.parametrize("model", ["staging/stg_finra__short_volume", "marts/fct_short_volume_daily",
-                                   "marts/fct_prices_daily", "marts/mart_volatility_ranking"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "staging/stg_finra__short_volume",
+        "marts/fct_short_volume_daily",
+        "marts/fct_prices_daily",
+        "marts/mart_volatility_ranking",
+    ],
+)
 def test_every_model_materialization_carries_its_row_count(platform_build: PlatformBuild, model: str) -> None:
     event = platform_build.instance.get_latest_materialization_event(dg.AssetKey(model.split("/")))
     assert event is not None and event.asset_materialization is not None

@@ -63,8 +63,10 @@ def client(mirror: Mirror, **overrides: object) -> BinanceClient:
 def test_archives_in_milliseconds_and_microseconds_read_as_the_same_utc_minutes() -> None:
     december = parse_klines_csv(sample_csv("monthly", "BTCUSDT", "2024-12"), "BTCUSDT", "2024-12")
     january = parse_klines_csv(sample_csv("daily", "BTCUSDT", "2025-01-01"), "BTCUSDT", "2025-01-01")
-    assert sample_csv("monthly", "BTCUSDT", "2024-12")[:13].isdigit() and sample_csv(
-        "monthly", "BTCUSDT", "2024-12")[13:14] == b","  # milliseconds on file
+    assert (
+        sample_csv("monthly", "BTCUSDT", "2024-12")[:13].isdigit()
+        and sample_csv("monthly", "BTCUSDT", "2024-12")[13:14] == b","
+    )  # milliseconds on file
     assert sample_csv("daily", "BTCUSDT", "2025-01-01")[16:17] == b","  # microseconds on file
     assert december.height == 31 * 1440 and january.height == 1440
     assert december["open_time"][0] == dt.datetime(2024, 12, 1, tzinfo=UTC)
@@ -150,7 +152,8 @@ def test_the_client_waits_for_the_next_minute_before_crossing_the_weight_budget(
     waits: list[float] = []
     monkeypatch.setattr("resources.binance.time.sleep", waits.append)
     mirror.routes["/api.binance.com/api/v3/ticker/24hr"] = lambda request: Response(
-        (SAMPLE_ROOT / "api.binance.com/api/v3/ticker/24hr").read_bytes(), headers={"X-MBX-USED-WEIGHT-1M": "4790"})
+        (SAMPLE_ROOT / "api.binance.com/api/v3/ticker/24hr").read_bytes(), headers={"X-MBX-USED-WEIGHT-1M": "4790"}
+    )
     with client(mirror).open() as session:
         session.top_pairs("USDT", 3, dt.date(2025, 1, 8))
         assert waits == []
@@ -261,8 +264,13 @@ def test_a_failing_pair_keeps_what_was_stored_and_names_itself(
     materialize([crypto_klines_1m], resources, instance, day_tags("2025-01-01", "2025-01-03"))
     before = stored(lake, "SOLUSDT")
     mirror.put_path(DAILY.format(pair="SOLUSDT", period="2025-01-02") + ".CHECKSUM", b"0" * 64 + b"  x.zip\n")
-    result = dg.materialize([crypto_klines_1m], resources=resources, instance=instance, raise_on_error=False,
-                            tags=day_tags("2025-01-01", "2025-01-03"))
+    result = dg.materialize(
+        [crypto_klines_1m],
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+        tags=day_tags("2025-01-01", "2025-01-03"),
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
     assert "1 of 3 pairs failed (SOLUSDT)" in failure and "SOLUSDT-1m-2025-01-02.zip" in failure

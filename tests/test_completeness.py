@@ -4,10 +4,14 @@ import polars as pl
 
 from resources.completeness import Completeness, losses
 
-STORED = pl.DataFrame({
-    "day": [1, 1, 1, 2, 2], "symbol": ["A", "B", "C", "A", "B"], "volume": [10.0, 20.0, 30.0, 5.0, 5.0],
-    "note": ["x", None, None, "y", None],
-})
+STORED = pl.DataFrame(
+    {
+        "day": [1, 1, 1, 2, 2],
+        "symbol": ["A", "B", "C", "A", "B"],
+        "volume": [10.0, 20.0, 30.0, 5.0, 5.0],
+        "note": ["x", None, None, "y", None],
+    }
+)
 
 
 def test_a_whole_table_rule_names_the_keys_that_would_go() -> None:
@@ -21,7 +25,8 @@ def test_each_partition_is_judged_on_its_own_and_only_the_shrinking_ones_are_nam
     new = STORED.with_columns(volume=pl.when(pl.col("day") == 2).then(1.0).otherwise(pl.col("volume")))
     assert losses(STORED, new, rule) == {2: ["volume 10 -> 2"]}
     assert losses(STORED, STORED.filter(pl.col("day") == 1), rule) == {
-        2: ["rows 2 -> 0", "symbol gone: 2 (A, B)", "volume 10 -> 0"]}
+        2: ["rows 2 -> 0", "symbol gone: 2 (A, B)", "volume 10 -> 0"]
+    }
 
 
 def test_a_column_that_held_values_may_not_come_back_empty() -> None:

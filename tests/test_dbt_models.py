@@ -102,8 +102,16 @@ def test_raw_table_is_queryable_with_the_documented_columns(built: LakeResource)
     with built.connect(read_only=True) as con:
         columns = [r[0] for r in con.execute("DESCRIBE raw.finra_short_volume").fetchall()]
         days = con.execute("SELECT count(DISTINCT trade_date) FROM raw.finra_short_volume").fetchone()[0]
-    assert columns == ["trade_date", "symbol", "facility", "short_volume", "short_exempt_volume",
-                       "total_volume", "market", "_loaded_at"]
+    assert columns == [
+        "trade_date",
+        "symbol",
+        "facility",
+        "short_volume",
+        "short_exempt_volume",
+        "total_volume",
+        "market",
+        "_loaded_at",
+    ]
     assert days == 4
 
 
@@ -113,10 +121,21 @@ def test_a_duplicate_key_in_the_newest_batch_fails_the_key_test(built: LakeResou
 
     def key_test() -> subprocess.CompletedProcess:
         return subprocess.run(
-            [dbt_executable(), "test", "--select", "fct_short_volume_daily", "--profiles-dir", ".",
-             "--target-path", str(tmp_path / "target")],
-            cwd=DBT_PROJECT_DIR, env={**os.environ, **lake_env(copy)},
-            capture_output=True, text=True, timeout=300,
+            [
+                dbt_executable(),
+                "test",
+                "--select",
+                "fct_short_volume_daily",
+                "--profiles-dir",
+                ".",
+                "--target-path",
+                str(tmp_path / "target"),
+            ],
+            cwd=DBT_PROJECT_DIR,
+            env={**os.environ, **lake_env(copy)},
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     assert key_test().returncode == 0
@@ -146,10 +165,12 @@ def test_a_duplicate_raw_row_resolves_the_same_whatever_order_the_rows_are_read(
                     WHERE trade_date = DATE '2024-07-15' AND symbol = 'AAPL'
                     ORDER BY n {order}"""
             )
-            survivors.append(con.execute(
-                """SELECT facility, short_volume, total_volume FROM staging.stg_finra__short_volume
+            survivors.append(
+                con.execute(
+                    """SELECT facility, short_volume, total_volume FROM staging.stg_finra__short_volume
                    WHERE trade_date = DATE '2024-07-15' AND symbol = 'AAPL' ORDER BY facility"""
-            ).fetchall())
+                ).fetchall()
+            )
         copy.close()
     with built.connect(read_only=True) as con:
         stored = con.execute(
@@ -188,8 +209,11 @@ def test_every_relation_and_column_dbt_builds_has_its_description_as_a_comment(b
     undocumented = [f"{schema}.{name}" for (schema, name), comment in comments.items() if not comment.strip()]
     for schema, name, column, comment in columns:
         if kinds[schema, name] == "view":
-            described = [line.removeprefix(f"- {column}:").strip() for line in comments[schema, name].splitlines()
-                         if line.startswith(f"- {column}:")]
+            described = [
+                line.removeprefix(f"- {column}:").strip()
+                for line in comments[schema, name].splitlines()
+                if line.startswith(f"- {column}:")
+            ]
             comment = described[0] if described else ""
         if not (comment or "").strip():
             undocumented.append(f"{schema}.{name}.{column}")
@@ -203,14 +227,28 @@ def test_a_build_that_changes_no_description_writes_no_comment(built: LakeResour
 
     def comment_rows() -> tuple[int, int]:
         with contextlib.closing(sqlite3.connect(copy.catalog_file)) as catalog:
-            return (catalog.execute("SELECT count(*) FROM ducklake_tag").fetchone()[0],
-                    catalog.execute("SELECT count(*) FROM ducklake_column_tag").fetchone()[0])
+            return (
+                catalog.execute("SELECT count(*) FROM ducklake_tag").fetchone()[0],
+                catalog.execute("SELECT count(*) FROM ducklake_column_tag").fetchone()[0],
+            )
 
     before = comment_rows()
     run = subprocess.run(
-        [dbt_executable(), "run", "--select", "config.materialized:incremental", "--profiles-dir", ".",
-         "--target-path", str(tmp_path / "target")],
-        cwd=DBT_PROJECT_DIR, env={**os.environ, **lake_env(copy)}, capture_output=True, text=True, timeout=300,
+        [
+            dbt_executable(),
+            "run",
+            "--select",
+            "config.materialized:incremental",
+            "--profiles-dir",
+            ".",
+            "--target-path",
+            str(tmp_path / "target"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, **lake_env(copy)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout
     assert comment_rows() == before

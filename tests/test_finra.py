@@ -135,9 +135,7 @@ def test_client_fetches_all_six_files_of_a_day(finra: FinraClient, finra_mirror:
     )
 
 
-def test_404_on_a_trading_day_is_a_clear_error_and_not_retried(
-    finra: FinraClient, finra_mirror: FinraMirror
-) -> None:
+def test_404_on_a_trading_day_is_a_clear_error_and_not_retried(finra: FinraClient, finra_mirror: FinraMirror) -> None:
     finra_mirror.remove("FNQC", MODERN)
     [fetched] = list(finra.fetch_days([MODERN]))
     assert isinstance(fetched.error, SourceFileMissing)
@@ -148,7 +146,8 @@ def test_404_on_a_trading_day_is_a_clear_error_and_not_retried(
 def test_429_and_5xx_are_retried_honoring_retry_after(finra_mirror: FinraMirror) -> None:
     client = FinraClient(base_url=finra_mirror.base_url, retry_attempts=5, max_retry_wait_seconds=5)
     finra_mirror.fail(
-        "CNMS", MODERN,
+        "CNMS",
+        MODERN,
         Response("slow down", status=429, headers={"Retry-After": "1"}),
         Response("oops", status=503),
         Response("bad gateway", status=502),
@@ -160,9 +159,7 @@ def test_429_and_5xx_are_retried_honoring_retry_after(finra_mirror: FinraMirror)
     assert finra_mirror.requests.count("/equity/regsho/daily/CNMSshvol20240715.txt") == 4
 
 
-def test_retries_end_in_a_failure_naming_source_day_and_cause(
-    finra: FinraClient, finra_mirror: FinraMirror
-) -> None:
+def test_retries_end_in_a_failure_naming_source_day_and_cause(finra: FinraClient, finra_mirror: FinraMirror) -> None:
     finra_mirror.fail("FNYX", MODERN, *[Response("busy", status=503) for _ in range(10)])
     [fetched] = list(finra.fetch_days([MODERN]))
     assert isinstance(fetched.error, SourceError)
@@ -191,22 +188,27 @@ RECORDED = FIXTURE_DIR.parent.parent.parent.parent / "recorded" / "finra"
 def test_every_real_facility_file_of_a_day_parses_with_its_symbols_normalised() -> None:
     """FINRA's own files of 2020-03-16 (recorded): CQS symbols become the directory's (BRK/B -> BRK.B)."""
     day = dt.date(2020, 3, 16)
-    parsed = {path.name[:4]: parse_short_volume(path.read_bytes(), path.name[:4], day)
-              for path in sorted(RECORDED.glob("*shvol20200316.txt"))}
+    parsed = {
+        path.name[:4]: parse_short_volume(path.read_bytes(), path.name[:4], day)
+        for path in sorted(RECORDED.glob("*shvol20200316.txt"))
+    }
     assert sorted(parsed) == ["CNMS", "FNQC", "FNRA", "FNSQ", "FNYX", "FORF"]
     assert all(p.rejected == () for p in parsed.values())
     cnms = parsed["CNMS"].frame
     assert cnms.height == 8205 and cnms["symbol"].is_unique().all()
     assert {"BRK.B", "ABR$A", "AIG.W"} <= set(cnms["symbol"]) and not cnms["symbol"].str.contains("/").any()
-    trf = pl.concat([parsed[f].frame for f in ("FNSQ", "FNQC", "FNYX", "FNRA")]).group_by("symbol").agg(
-        pl.col("total_volume").sum())
+    trf = (
+        pl.concat([parsed[f].frame for f in ("FNSQ", "FNQC", "FNYX", "FNRA")])
+        .group_by("symbol")
+        .agg(pl.col("total_volume").sum())
+    )
     assert trf.join(cnms, on="symbol").filter(pl.col("total_volume") != pl.col("total_volume_right")).height == 0, (
-        "CNMS is the sum of the TRF/ADF files, symbol by symbol, after normalisation too")
+        "CNMS is the sum of the TRF/ADF files, symbol by symbol, after normalisation too"
+    )
 
 
 def test_a_symbol_that_fits_no_ticker_form_is_left_out_and_reported() -> None:
-    body = _file(HEADER, b"20240715|AAPL|1|0|2|Q", b"20240715|BAD SYMBOL|1|0|2|Q", b"20240715|BRK/B|1|0|2|Q",
-                 b"3")
+    body = _file(HEADER, b"20240715|AAPL|1|0|2|Q", b"20240715|BAD SYMBOL|1|0|2|Q", b"20240715|BRK/B|1|0|2|Q", b"3")
     parsed = parse_short_volume(body, "FNSQ", MODERN)
     assert parsed.frame["symbol"].to_list() == ["AAPL", "BRK.B"]
     assert parsed.rejected == ("BAD SYMBOL",)

@@ -76,8 +76,12 @@ def test_a_failing_day_fails_the_run_and_keeps_what_was_stored(
 ) -> None:
     assert materialize_range(SAMPLE_FIRST, SAMPLE_LAST, finra, lake, instance).success
     before = lake.read(DATASET, where={"trade_date": dt.date(2024, 7, 3)}, stamps=True)
-    finra_mirror.put("CNMS", dt.date(2024, 7, 3), b"Date|Symbol|ShortVolume|ShortExemptVolume|TotalVolume|Market\r\n"
-                     b"20240703|AAPL|1|0|2|B,Q,N\r\n20240703|MSFT|1|0\r\n")
+    finra_mirror.put(
+        "CNMS",
+        dt.date(2024, 7, 3),
+        b"Date|Symbol|ShortVolume|ShortExemptVolume|TotalVolume|Market\r\n"
+        b"20240703|AAPL|1|0|2|B,Q,N\r\n20240703|MSFT|1|0\r\n",
+    )
     result = materialize_range("2024-07-02", "2024-07-05", finra, lake, instance)
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
@@ -103,7 +107,10 @@ def fnsq_file(*rows: bytes, trailer: bool = True) -> bytes:
 
 
 def test_a_day_failing_its_checks_is_quarantined_and_the_stored_day_stays(
-    finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance, finra_mirror: FinraMirror,
+    finra: FinraClient,
+    lake: LakeResource,
+    instance: dg.DagsterInstance,
+    finra_mirror: FinraMirror,
 ) -> None:
     day = dt.date(2024, 7, 15)
     assert materialize_range("2024-07-15", "2024-07-15", finra, lake, instance).success
@@ -114,7 +121,7 @@ def test_a_day_failing_its_checks_is_quarantined_and_the_stored_day_stays(
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks[UNIQUE_CHECK].passed is False and checks[RANGE_CHECK].passed is True
     assert checks[UNIQUE_CHECK].metadata["quarantined"].value == ["2024-07-15"]
-    assert "quarantine.\"finra_short_volume\"" in checks[UNIQUE_CHECK].metadata["inspect"].value
+    assert 'quarantine."finra_short_volume"' in checks[UNIQUE_CHECK].metadata["inspect"].value
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
     assert "FINRA 2024-07-15: quarantined, failed unique_trade_date_symbol_facility" in failure
     assert lake.read(DATASET, where={"trade_date": day}, stamps=True).equals(before), "readers still see the old day"
@@ -123,7 +130,10 @@ def test_a_day_failing_its_checks_is_quarantined_and_the_stored_day_stays(
 
 
 def test_short_volume_above_total_never_enters_the_lake(
-    finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance, finra_mirror: FinraMirror,
+    finra: FinraClient,
+    lake: LakeResource,
+    instance: dg.DagsterInstance,
+    finra_mirror: FinraMirror,
 ) -> None:
     finra_mirror.put("FNSQ", dt.date(2024, 7, 15), fnsq_file(b"20240715|AAPL|900|0|600|Q"))
     result = materialize_range("2024-07-15", "2024-07-15", finra, lake, instance)
@@ -133,7 +143,10 @@ def test_short_volume_above_total_never_enters_the_lake(
 
 
 def test_a_day_without_trailers_may_not_shrink_the_stored_day_unless_told(
-    finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance, finra_mirror: FinraMirror,
+    finra: FinraClient,
+    lake: LakeResource,
+    instance: dg.DagsterInstance,
+    finra_mirror: FinraMirror,
 ) -> None:
     day = dt.date(2024, 7, 15)
     assert materialize_range("2024-07-15", "2024-07-15", finra, lake, instance).success
@@ -146,7 +159,9 @@ def test_a_day_without_trailers_may_not_shrink_the_stored_day_unless_told(
     assert f"rows {before.height:,} -> 0" in failure
     assert lake.read(DATASET, where={"trade_date": day}, stamps=True).equals(before)
     restated = dg.materialize(
-        [finra_short_volume], resources={"finra": finra, "lake": lake}, instance=instance,
+        [finra_short_volume],
+        resources={"finra": finra, "lake": lake},
+        instance=instance,
         tags={"dagster/asset_partition_range_start": "2024-07-15", "dagster/asset_partition_range_end": "2024-07-15"},
         run_config={"ops": {"raw__finra_short_volume": {"config": {"allow_shrink": True}}}},
     )

@@ -21,8 +21,16 @@ from sensors.finra_short_interest import evaluate
 from tests.helpers import SAMPLE_ROOT, Mirror, PlatformBuild, mirror_path, on_mirror, serve_all_sources
 from tests.platform_build import RANGE_END, RANGE_START, rows
 
-SAMPLE_DATES = [dt.date(2024, 3, 15), dt.date(2024, 3, 28), dt.date(2024, 4, 15), dt.date(2024, 4, 30),
-                dt.date(2024, 5, 15), dt.date(2024, 5, 31), dt.date(2024, 6, 14), dt.date(2024, 6, 28)]
+SAMPLE_DATES = [
+    dt.date(2024, 3, 15),
+    dt.date(2024, 3, 28),
+    dt.date(2024, 4, 15),
+    dt.date(2024, 4, 30),
+    dt.date(2024, 5, 15),
+    dt.date(2024, 5, 31),
+    dt.date(2024, 6, 14),
+    dt.date(2024, 6, 28),
+]
 JUNE_14 = dt.date(2024, 6, 14)
 
 
@@ -38,7 +46,8 @@ def test_settlement_dates_are_the_15th_and_month_end_moved_back_to_a_trading_day
     # 2024-03-29 was Good Friday, 2024-06-15 a Saturday; July's dates have not come by 07-12.
     assert settlement_dates(dt.date(2024, 3, 1), dt.date(2024, 7, 12)) == SAMPLE_DATES
     assert sorted(p.name for p in (SAMPLE_ROOT / "cdn.finra.org/equity/otcmarket/biweekly").iterdir()) == [
-        f"shrt{d:%Y%m%d}.csv" for d in SAMPLE_DATES]
+        f"shrt{d:%Y%m%d}.csv" for d in SAMPLE_DATES
+    ]
     assert published_by(dt.date(2024, 6, 28)) == dt.date(2024, 7, 11), "eight sessions later, 07-04 closed"
 
 
@@ -85,10 +94,18 @@ def test_forbidden_is_how_the_cdn_says_not_published() -> None:
         assert mirror.count(path(dt.date(2024, 7, 15))) == 1, "a missing file is not retried"
 
 
-def materialize(mirror: Mirror, lake: LakeResource, instance: dg.DagsterInstance, first: dt.date, last: dt.date,
-                allow_shrink: bool = False) -> dg.ExecuteInProcessResult:
+def materialize(
+    mirror: Mirror,
+    lake: LakeResource,
+    instance: dg.DagsterInstance,
+    first: dt.date,
+    last: dt.date,
+    allow_shrink: bool = False,
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [finra_short_interest], instance=instance, raise_on_error=False,
+        [finra_short_interest],
+        instance=instance,
+        raise_on_error=False,
         resources={"lake": lake, "finra_short_interest": on_mirror(FinraShortInterestClient, mirror)},
         tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
         run_config={"ops": {"raw__finra_short_interest": {"config": {"allow_shrink": allow_shrink}}}},
@@ -106,8 +123,11 @@ def test_settlement_dates_are_replaced_whole_and_bad_files_leave_them(lake: Lake
         stored = lake.read(DATASET, stamps=True)
         assert stored.height == 72 and stored["settlement_date"].n_unique() == 2
         assert materialize(mirror, lake, instance, JUNE_14, JUNE_14).success
-        assert lake.read(DATASET).sort("settlement_date", "symbol").equals(
-            stored.drop("_loaded_at").sort("settlement_date", "symbol")), "a re-run adds no rows"
+        assert (
+            lake.read(DATASET)
+            .sort("settlement_date", "symbol")
+            .equals(stored.drop("_loaded_at").sort("settlement_date", "symbol"))
+        ), "a re-run adds no rows"
 
         shorter = b"\n".join(sample(JUNE_14).split(b"\n")[:20]) + b"\n"
         mirror.put_path(path(JUNE_14), shorter)
@@ -125,8 +145,10 @@ def test_settlement_dates_are_replaced_whole_and_bad_files_leave_them(lake: Lake
 
         mirror.fail_path(path(JUNE_14), Response(b"denied", status=403))
         unpublished = materialize(mirror, lake, instance, JUNE_14, JUNE_14)
-        assert not unpublished.success and f"publishes a settlement date's file by about {published_by(JUNE_14)}" \
-            in failure(unpublished)
+        assert (
+            not unpublished.success
+            and f"publishes a settlement date's file by about {published_by(JUNE_14)}" in failure(unpublished)
+        )
 
 
 def test_the_sensor_adds_dates_and_asks_for_the_due_ones(instance: dg.DagsterInstance) -> None:
@@ -139,8 +161,11 @@ def test_the_sensor_adds_dates_and_asks_for_the_due_ones(instance: dg.DagsterIns
 
 
 def test_the_staging_model_reads_every_stored_settlement_date(platform_build: PlatformBuild) -> None:
-    counted = rows(platform_build, "SELECT settlement_date, count(*), count(days_to_cover), sum(revised::int) "
-                   "FROM staging.stg_finra__short_interest GROUP BY ALL ORDER BY ALL")
+    counted = rows(
+        platform_build,
+        "SELECT settlement_date, count(*), count(days_to_cover), sum(revised::int) "
+        "FROM staging.stg_finra__short_interest GROUP BY ALL ORDER BY ALL",
+    )
     assert [row[0] for row in counted] == SAMPLE_DATES
     assert all(row[1] == 36 and row[2] == 35 for row in counted)
     assert sum(row[3] for row in counted) == 1

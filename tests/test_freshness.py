@@ -17,17 +17,27 @@ DAYS = [dt.date(2024, 7, 1) + dt.timedelta(days=i) for i in range(8)]
 
 
 def finra_day(day: dt.date, symbols: int) -> pl.DataFrame:
-    return pl.DataFrame({
-        "trade_date": day, "symbol": [f"S{i}" for i in range(symbols)], "facility": "CNMS",
-        "short_volume": 40.0, "short_exempt_volume": 0.0, "total_volume": 100.0, "market": "CNMS",
-    })
+    return pl.DataFrame(
+        {
+            "trade_date": day,
+            "symbol": [f"S{i}" for i in range(symbols)],
+            "facility": "CNMS",
+            "short_volume": 40.0,
+            "short_exempt_volume": 0.0,
+            "total_volume": 100.0,
+            "market": "CNMS",
+        }
+    )
 
 
 def band_check_result(lake: LakeResource, instance: dg.DagsterInstance) -> dg.AssetCheckResult:
     check = next(c for c in source_checks() if any(key.asset_key == FINRA_KEY for key in c.check_keys))
     result = dg.materialize(
-        [check], resources={"lake": lake}, selection=dg.AssetSelection.checks(*check.check_keys),
-        instance=instance, raise_on_error=False,
+        [check],
+        resources={"lake": lake},
+        selection=dg.AssetSelection.checks(*check.check_keys),
+        instance=instance,
+        raise_on_error=False,
     )
     return result.get_asset_check_evaluations()[0]
 
@@ -64,4 +74,5 @@ def test_every_trading_day_source_has_a_freshness_check_and_a_band() -> None:
     banded = {key.asset_key for check in source_checks() for key in check.check_keys}
     assert {FINRA_KEY, PRICES_KEY} <= fresh & banded
     assert {"raw/symbol_directory", "raw/fx_rates_ecb", "raw/sec_company_tickers"} <= {
-        key.to_user_string() for key in fresh}
+        key.to_user_string() for key in fresh
+    }

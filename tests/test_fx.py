@@ -35,8 +35,11 @@ def test_a_body_that_is_not_the_zip_is_rejected() -> None:
 
 
 def test_eur_prices_get_usd_through_the_days_fix(platform_build) -> None:
-    converted = rows(platform_build, "SELECT trade_date, close, usd_per_unit, close_usd FROM marts.fct_prices_daily "
-                     "WHERE symbol = 'SAPX' ORDER BY trade_date")
+    converted = rows(
+        platform_build,
+        "SELECT trade_date, close, usd_per_unit, close_usd FROM marts.fct_prices_daily "
+        "WHERE symbol = 'SAPX' ORDER BY trade_date",
+    )
     assert converted[0] == (dt.date(2024, 7, 5), 200.0, 1.0814, pytest.approx(216.28))
     assert converted[1][2] == 1.0890
     # 2024-07-15 is after the sample's last ECB fix: the latest earlier fix (2024-07-12) applies.
@@ -45,7 +48,8 @@ def test_eur_prices_get_usd_through_the_days_fix(platform_build) -> None:
 
 def test_usd_listings_convert_one_to_one(platform_build) -> None:
     assert rows(platform_build, "SELECT DISTINCT usd_per_unit FROM marts.fct_prices_daily WHERE currency = 'USD'") == [
-        (1.0,)]
+        (1.0,)
+    ]
 
 
 def archive(edit: Callable[[list[list[str]]], list[list[str]]]) -> bytes:
@@ -60,7 +64,7 @@ def archive(edit: Callable[[list[list[str]]], list[list[str]]]) -> bytes:
 
 def without_jpy(cells: list[list[str]]) -> list[list[str]]:
     column = cells[0].index("JPY")
-    return [row[:column] + row[column + 1:] for row in cells]
+    return [row[:column] + row[column + 1 :] for row in cells]
 
 
 def negative_gbp(cells: list[list[str]]) -> list[list[str]]:
@@ -74,8 +78,13 @@ def test_an_archive_that_lost_a_currency_or_breaks_a_rule_leaves_the_stored_rate
         resources = {"lake": lake, "fx": on_mirror(EcbClient, mirror, retry_attempts=1)}
 
         def run(**config: bool) -> dg.ExecuteInProcessResult:
-            return dg.materialize([fx_rates_ecb], resources=resources, instance=instance, raise_on_error=False,
-                                  run_config={"ops": {"raw__fx_rates_ecb": {"config": config}}})
+            return dg.materialize(
+                [fx_rates_ecb],
+                resources=resources,
+                instance=instance,
+                raise_on_error=False,
+                run_config={"ops": {"raw__fx_rates_ecb": {"config": config}}},
+            )
 
         def failure(result: dg.ExecuteInProcessResult) -> str:
             return next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message

@@ -36,9 +36,12 @@ def files_on_disk(lake: LakeResource) -> int:
 
 def maintain(lake: LakeResource, retention_days: int) -> dg.MaterializeResult:
     with dg.instance_for_test() as instance:
-        result = dg.materialize([lake_maintenance], instance=instance, resources={"lake": lake},
-                                run_config={"ops": {"maintenance__lake_maintenance": {
-                                    "config": {"retention_days": retention_days}}}})
+        result = dg.materialize(
+            [lake_maintenance],
+            instance=instance,
+            resources={"lake": lake},
+            run_config={"ops": {"maintenance__lake_maintenance": {"config": {"retention_days": retention_days}}}},
+        )
     assert result.success
     return result.asset_materializations_for_node("maintenance__lake_maintenance")[0].metadata
 
@@ -46,11 +49,14 @@ def maintain(lake: LakeResource, retention_days: int) -> dg.MaterializeResult:
 def test_maintenance_keeps_the_retention_and_drops_what_is_older(lake: LakeResource) -> None:
     day = dt.date(2024, 7, 1)
     for version in range(5):  # five replacements of one day: five snapshots, five files
-        lake.replace(NUMBERS, pl.DataFrame({"day": day, "v": [version * 1000 + i for i in range(2000)]}),
-                     where={"day": day})
+        lake.replace(
+            NUMBERS, pl.DataFrame({"day": day, "v": [version * 1000 + i for i in range(2000)]}), where={"day": day}
+        )
     with lake.connect() as con:
-        first = con.execute("SELECT min(snapshot_id) FROM tickerlake.snapshots() WHERE changes['inlined_insert'] "
-                            "IS NOT NULL OR changes['tables_inserted_into'] IS NOT NULL").fetchone()[0]
+        first = con.execute(
+            "SELECT min(snapshot_id) FROM tickerlake.snapshots() WHERE changes['inlined_insert'] "
+            "IS NOT NULL OR changes['tables_inserted_into'] IS NOT NULL"
+        ).fetchone()[0]
     current = lake.read(NUMBERS)
     on_disk = files_on_disk(lake)
 

@@ -58,8 +58,34 @@ from tests.helpers import ROOT, SAMPLE_ROOT, TEST_FIXTURES, lake_at
 
 EXAMPLES = 150
 TRIED: Counter[str] = Counter()
-HOSTILE = ["nan", "NaN", "inf", "-inf", "-1", "0", "", " ", "1e308", "1e309", "-0", "=1+1", "@SUM(A1)", "\x00",
-           "\u200b", "AAPL|MSFT", "\"", "'", "9" * 40, "1.5.6", "null", "true", "[]", "{}", "é", "\r"]
+HOSTILE = [
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "-1",
+    "0",
+    "",
+    " ",
+    "1e308",
+    "1e309",
+    "-0",
+    "=1+1",
+    "@SUM(A1)",
+    "\x00",
+    "\u200b",
+    "AAPL|MSFT",
+    '"',
+    "'",
+    "9" * 40,
+    "1.5.6",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "é",
+    "\r",
+]
 JSON_HOSTILE = [None, float("nan"), float("inf"), -1, 0, "", "x", [], {}, True, 10**30, -(10**30), 1e-300]
 RECORDED = TEST_FIXTURES / "recorded"
 
@@ -98,7 +124,7 @@ def lines_mutated(body: bytes, separator: bytes = b"|") -> st.SearchStrategy[byt
                 out[index] = separator.join(fields)
             elif action == "flip" and line:
                 at = draw(st.integers(0, len(line) - 1))
-                out[index] = line[:at] + bytes([draw(st.integers(0, 255))]) + line[at + 1:]
+                out[index] = line[:at] + bytes([draw(st.integers(0, 255))]) + line[at + 1 :]
             elif action == "swap":
                 other = draw(st.integers(0, len(out) - 1))
                 out[index], out[other] = out[other], out[index]
@@ -155,14 +181,20 @@ def named_or_valid(name: str, parse: Callable[[], object], holds: Callable[[obje
 
 def checkable(dataset: object, rules: object) -> Callable[[pl.DataFrame], None]:
     """Rows that reach the lake's blocking checks: the checks run (whatever they find) without failing."""
+
     def holds(frame: pl.DataFrame) -> None:
         assert isinstance(frame, pl.DataFrame)
         Ledger(dataset, rules).inspect("fuzz", frame.select(list(dataset.schema)))
+
     return holds
 
 
-HOSTILE_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+HOSTILE_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 FINRA_DAY = dt.date(2020, 3, 16)
 CNMS = (RECORDED / "finra" / "CNMSshvol20200316.txt").read_bytes()[:4000] + b"\r\n"
 
@@ -186,7 +218,8 @@ def test_finra_files(body: bytes) -> None:
 
 # Forty real rows of the same day and FINRA's record-count trailer: a file that says it is complete.
 COMPLETE_CNMS = b"\r\n".join(
-    [*(RECORDED / "finra" / "CNMSshvol20200316.txt").read_bytes().split(b"\r\n")[:41], b"40", b""])
+    [*(RECORDED / "finra" / "CNMSshvol20200316.txt").read_bytes().split(b"\r\n")[:41], b"40", b""]
+)
 
 
 @pytest.fixture(scope="module")
@@ -244,15 +277,19 @@ SEC = json.loads((SAMPLE_ROOT / "www.sec.gov" / "files" / "company_tickers_excha
 @HOSTILE_SETTINGS
 @given(json_mutated(SEC))
 def test_sec_tickers(body: bytes) -> None:
-    named_or_valid("sec_tickers", lambda: parse_company_tickers_exchange(body),
-                   lambda frame: frame.select("cik", "symbol"))
+    named_or_valid(
+        "sec_tickers", lambda: parse_company_tickers_exchange(body), lambda frame: frame.select("cik", "symbol")
+    )
 
 
 @HOSTILE_SETTINGS
 @given(json_mutated({"cik": "320193", "sic": "3571", "sicDescription": "Electronic Computers", "name": "Apple"}))
 def test_sec_submissions(body: bytes) -> None:
-    named_or_valid("sec_submissions", lambda: parse_submission(body, 320193),
-                   lambda row: None if row["sic"] is None else int(row["sic"]))
+    named_or_valid(
+        "sec_submissions",
+        lambda: parse_submission(body, 320193),
+        lambda row: None if row["sic"] is None else int(row["sic"]),
+    )
 
 
 CHARTS = SAMPLE_ROOT / "query1.finance.yahoo.com" / "v8" / "finance" / "chart"
@@ -264,15 +301,19 @@ def one_bar_a_day(frame: pl.DataFrame) -> None:
 
 
 @HOSTILE_SETTINGS
-@given(json_mutated(json.loads((TEST_FIXTURES / "query1.finance.yahoo.com" / "v8" / "finance" / "chart" / "NVDA")
-                               .read_bytes())))
+@given(
+    json_mutated(
+        json.loads((TEST_FIXTURES / "query1.finance.yahoo.com" / "v8" / "finance" / "chart" / "NVDA").read_bytes())
+    )
+)
 def test_yahoo_charts(body: bytes) -> None:
     named_or_valid("yahoo", lambda: parse_yahoo_chart(body, "NVDA"), one_bar_a_day)
 
 
 @HOSTILE_SETTINGS
-@given(json_mutated(json.loads((TEST_FIXTURES / "api.tiingo.com" / "tiingo" / "daily" / "jpm" / "prices")
-                               .read_bytes())))
+@given(
+    json_mutated(json.loads((TEST_FIXTURES / "api.tiingo.com" / "tiingo" / "daily" / "jpm" / "prices").read_bytes()))
+)
 def test_tiingo(body: bytes) -> None:
     named_or_valid("tiingo", lambda: parse_tiingo(body, "JPM"), checkable(PRICES, PRICE_RULES))
 
@@ -283,22 +324,31 @@ POLYGON = TEST_FIXTURES / "api.polygon.io"
 @HOSTILE_SETTINGS
 @given(json_mutated(json.loads((POLYGON / "grouped_us_stocks_2005-04-04.json").read_bytes())))
 def test_polygon_grouped(body: bytes) -> None:
-    named_or_valid("polygon_grouped", lambda: parse_polygon_bars(body, "Polygon grouped daily"),
-                   lambda frame: frame.select("symbol", "close"))
+    named_or_valid(
+        "polygon_grouped",
+        lambda: parse_polygon_bars(body, "Polygon grouped daily"),
+        lambda frame: frame.select("symbol", "close"),
+    )
 
 
 @HOSTILE_SETTINGS
 @given(json_mutated(json.loads((POLYGON / "reference_splits.json").read_bytes())))
 def test_polygon_splits(body: bytes) -> None:
-    named_or_valid("polygon_splits", lambda: parse_polygon_splits(body, "Polygon splits"),
-                   lambda frame: frame.select("split_ratio"))
+    named_or_valid(
+        "polygon_splits",
+        lambda: parse_polygon_splits(body, "Polygon splits"),
+        lambda frame: frame.select("split_ratio"),
+    )
 
 
 @HOSTILE_SETTINGS
 @given(json_mutated(json.loads((POLYGON / "reference_dividends.json").read_bytes())))
 def test_polygon_dividends(body: bytes) -> None:
-    named_or_valid("polygon_dividends", lambda: parse_polygon_dividends(body, "Polygon dividends"),
-                   lambda frame: frame.select("dividend"))
+    named_or_valid(
+        "polygon_dividends",
+        lambda: parse_polygon_dividends(body, "Polygon dividends"),
+        lambda frame: frame.select("dividend"),
+    )
 
 
 KLINES = SAMPLE_ROOT / "data.binance.vision" / "data" / "spot" / "daily" / "klines" / "SOLUSDT" / "1m"
@@ -308,30 +358,45 @@ KLINES_CSV = unzip_single_csv((KLINES / "SOLUSDT-1m-2025-01-02.zip").read_bytes(
 @HOSTILE_SETTINGS
 @given(lines_mutated(KLINES_CSV[:6000], separator=b","))
 def test_binance_archive_csv(body: bytes) -> None:
-    named_or_valid("binance_csv", lambda: parse_klines_csv(body, "SOLUSDT", "SOLUSDT-1m-2025-01-02.zip"),
-                   checkable(KLINES_DATASET, KLINE_RULES))
+    named_or_valid(
+        "binance_csv",
+        lambda: parse_klines_csv(body, "SOLUSDT", "SOLUSDT-1m-2025-01-02.zip"),
+        checkable(KLINES_DATASET, KLINE_RULES),
+    )
 
 
 @HOSTILE_SETTINGS
-@given(json_mutated(json.loads((Path(__file__).parent.parent / "sample" / "api.binance.com" / "api" / "v3" / "klines"
-                                / "SOLUSDT.json").read_bytes())[:20]))
+@given(
+    json_mutated(
+        json.loads(
+            (
+                Path(__file__).parent.parent / "sample" / "api.binance.com" / "api" / "v3" / "klines" / "SOLUSDT.json"
+            ).read_bytes()
+        )[:20]
+    )
+)
 def test_binance_api_klines(body: bytes) -> None:
-    named_or_valid("binance_api", lambda: parse_klines_json(body, "SOLUSDT", "Binance klines SOLUSDT"),
-                   checkable(KLINES_DATASET, KLINE_RULES))
+    named_or_valid(
+        "binance_api",
+        lambda: parse_klines_json(body, "SOLUSDT", "Binance klines SOLUSDT"),
+        checkable(KLINES_DATASET, KLINE_RULES),
+    )
 
 
 @HOSTILE_SETTINGS
 @given(json_mutated(json.loads((SAMPLE_ROOT / "api.binance.com" / "api" / "v3" / "ticker" / "24hr").read_bytes())))
 def test_binance_ticker(body: bytes) -> None:
-    named_or_valid("binance_ticker", lambda: parse_ticker_24hr(body, "USDT", 3, dt.date(2025, 1, 8)),
-                   lambda frame: frame["rank"].to_list() == list(range(1, frame.height + 1)))
+    named_or_valid(
+        "binance_ticker",
+        lambda: parse_ticker_24hr(body, "USDT", 3, dt.date(2025, 1, 8)),
+        lambda frame: frame["rank"].to_list() == list(range(1, frame.height + 1)),
+    )
 
 
 @HOSTILE_SETTINGS
 @given(st.binary(max_size=200), st.binary(max_size=120))
 def test_binance_checksums(body: bytes, checksum: bytes) -> None:
-    named_or_valid("binance_checksum", lambda: verify_checksum(body, checksum, "X-1m-2025-01-02.zip"),
-                   lambda _: None)
+    named_or_valid("binance_checksum", lambda: verify_checksum(body, checksum, "X-1m-2025-01-02.zip"), lambda _: None)
 
 
 def ecb_zip(csv: bytes) -> bytes:
@@ -342,7 +407,8 @@ def ecb_zip(csv: bytes) -> bytes:
 
 
 ECB_CSV = zipfile.ZipFile(SAMPLE_ROOT / "www.ecb.europa.eu" / "stats" / "eurofxref" / "eurofxref-hist.zip").read(
-    "eurofxref-hist.csv")
+    "eurofxref-hist.csv"
+)
 
 
 @HOSTILE_SETTINGS

@@ -74,8 +74,7 @@ def test_a_body_that_is_not_the_providers_format_is_rejected(parse: object, body
 def test_tiingo_sends_its_key_in_a_header_never_in_the_url() -> None:
     secret = "tiingo-secret-123"
     with serve_all_sources() as mirror:
-        resource = on_mirror(PricesResource, mirror, provider="tiingo",
-                                  tiingo_api_key=secret)
+        resource = on_mirror(PricesResource, mirror, provider="tiingo", tiingo_api_key=secret)
         provider = resource.build_provider()
         with provider.open_client() as client:
             frame = provider.daily(client, "JPM", dt.date(2024, 7, 3), dt.date(2024, 7, 8))
@@ -91,8 +90,13 @@ def test_ranged_runs_replace_their_days_and_keep_the_rest(lake: LakeResource) ->
         resources = {"lake": lake, "prices": prices}
 
         def run(first: str, last: str) -> dg.ExecuteInProcessResult:
-            return dg.materialize([prices_daily], resources=resources, instance=instance,
-                                  tags={RANGE_START: first, RANGE_END: last}, raise_on_error=False)
+            return dg.materialize(
+                [prices_daily],
+                resources=resources,
+                instance=instance,
+                tags={RANGE_START: first, RANGE_END: last},
+                raise_on_error=False,
+            )
 
         assert run("2024-07-01", "2024-07-12").success
         full = lake.read(DATASET, where={"symbol": "JPM"}, stamps=True)
@@ -107,9 +111,12 @@ def test_ranged_runs_replace_their_days_and_keep_the_rest(lake: LakeResource) ->
 
 
 def test_adjusted_close_matches_an_independent_computation(platform_build) -> None:
-    nvda = rows(platform_build, "SELECT trade_date, close, dividend, split_ratio, adj_close "
-                "FROM marts.fct_prices_daily "
-                "WHERE symbol = 'NVDA' AND trade_date <= '2024-06-11' ORDER BY trade_date")
+    nvda = rows(
+        platform_build,
+        "SELECT trade_date, close, dividend, split_ratio, adj_close "
+        "FROM marts.fct_prices_daily "
+        "WHERE symbol = 'NVDA' AND trade_date <= '2024-06-11' ORDER BY trade_date",
+    )
     close = np.array([r[1] for r in nvda])
     dividend = np.array([r[2] for r in nvda])
     split = np.array([r[3] for r in nvda])
@@ -122,8 +129,11 @@ def test_adjusted_close_matches_an_independent_computation(platform_build) -> No
 
 
 def test_the_newest_adjusted_close_is_the_close(platform_build) -> None:
-    latest = rows(platform_build, "SELECT symbol, close, adj_close FROM marts.fct_prices_daily "
-                  "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY trade_date DESC) = 1")
+    latest = rows(
+        platform_build,
+        "SELECT symbol, close, adj_close FROM marts.fct_prices_daily "
+        "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY trade_date DESC) = 1",
+    )
     assert latest and all(close == pytest.approx(adj) for _, close, adj in latest)
 
 
@@ -142,8 +152,14 @@ def test_polygon_answers_parse_to_raw_bars_with_their_events() -> None:
     assert dividends.filter(symbol="CSSEN", trade_date=dt.date(2025, 6, 12))["dividend"].to_list() == [0.59375]
 
 
-@pytest.mark.parametrize("body", [b"<html>busy</html>", b'{"status": "ERROR", "error": "Unknown API Key"}',
-                                  b'{"status": "OK", "results": [{"T": "X", "o": 1}]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>busy</html>",
+        b'{"status": "ERROR", "error": "Unknown API Key"}',
+        b'{"status": "OK", "results": [{"T": "X", "o": 1}]}',
+    ],
+)
 def test_polygon_answers_that_are_not_its_format_are_refused(body: bytes) -> None:
     with pytest.raises(PriceFormatError, match="Polygon grouped daily 2024-07-12"):
         parse_polygon_bars(body, "Polygon grouped daily 2024-07-12")
@@ -151,15 +167,18 @@ def test_polygon_answers_that_are_not_its_format_are_refused(body: bytes) -> Non
 
 def polygon_routes(mirror) -> None:
     """Polygon's three endpoints for one day, with the key required in the Authorization header."""
+
     def answer(name: str):
         def route(request: Request) -> Response:
             if request.headers.get("Authorization") != "Bearer polygon-key":
                 return Response('{"status": "ERROR", "error": "Unknown API Key"}', status=401)
             return Response((POLYGON / name).read_bytes(), content_type="application/json")
+
         return route
 
     mirror.routes["/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-14"] = answer(
-        "grouped_us_stocks_2005-04-04.json")
+        "grouped_us_stocks_2005-04-04.json"
+    )
     mirror.routes["/api.polygon.io/v3/reference/splits"] = answer("reference_splits.json")
     mirror.routes["/api.polygon.io/v3/reference/dividends"] = answer("reference_dividends.json")
 
@@ -167,15 +186,19 @@ def polygon_routes(mirror) -> None:
 def test_the_bulk_provider_answers_a_market_day_in_three_requests_with_the_key_out_of_urls(lake) -> None:
     with serve_all_sources() as mirror:
         polygon_routes(mirror)
-        prices = on_mirror(PricesResource, mirror, provider="polygon",
-                                polygon_api_key="polygon-key", requests_per_second=100)
+        prices = on_mirror(
+            PricesResource, mirror, provider="polygon", polygon_api_key="polygon-key", requests_per_second=100
+        )
         frame = prices.fetch_market_day(dt.date(2020, 10, 14))
-    assert frame.rows() == [(dt.date(2020, 10, 14), "GIK", 9.99, 10.02, 9.9, 10.02, 895345.0, 0.0, 1.0, "USD",
-                             "polygon")]
+    assert frame.rows() == [
+        (dt.date(2020, 10, 14), "GIK", 9.99, 10.02, 9.9, 10.02, 895345.0, 0.0, 1.0, "USD", "polygon")
+    ]
     assert len(mirror.requests) == 3 and all("polygon-key" not in r for r in mirror.requests)
     assert [r.split("?")[0] for r in mirror.requests] == [
         "/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-14",
-        "/api.polygon.io/v3/reference/splits", "/api.polygon.io/v3/reference/dividends"]
+        "/api.polygon.io/v3/reference/splits",
+        "/api.polygon.io/v3/reference/dividends",
+    ]
 
 
 SPLIT_DAY = dt.date(2024, 7, 10)
@@ -191,13 +214,29 @@ def yahoo_as_yahoo_answers(request: Request) -> Response:
     stamp = {d: int(dt.datetime.combine(d, dt.time(13, 30), dt.UTC).timestamp()) for d in RAW_CLOSES}
     adjusted = [RAW_CLOSES[d] / (2.0 if d < SPLIT_DAY else 1.0) for d in days]
     events = {"splits": {str(stamp[SPLIT_DAY]): {"date": stamp[SPLIT_DAY], "numerator": 2, "denominator": 1}}}
-    body = {"chart": {"error": None, "result": [{
-        "meta": {"currency": "USD", "symbol": "SPLT", "exchangeTimezoneName": "America/New_York"},
-        "timestamp": [stamp[d] for d in days],
-        "events": events if first <= SPLIT_DAY < last else {},
-        "indicators": {"quote": [{"open": adjusted, "high": adjusted, "low": adjusted, "close": adjusted,
-                                  "volume": [1000.0] * len(days)}]},
-    }]}}
+    body = {
+        "chart": {
+            "error": None,
+            "result": [
+                {
+                    "meta": {"currency": "USD", "symbol": "SPLT", "exchangeTimezoneName": "America/New_York"},
+                    "timestamp": [stamp[d] for d in days],
+                    "events": events if first <= SPLIT_DAY < last else {},
+                    "indicators": {
+                        "quote": [
+                            {
+                                "open": adjusted,
+                                "high": adjusted,
+                                "low": adjusted,
+                                "close": adjusted,
+                                "volume": [1000.0] * len(days),
+                            }
+                        ]
+                    },
+                }
+            ],
+        }
+    }
     return Response(json.dumps(body), content_type="application/json")
 
 
@@ -231,10 +270,10 @@ def test_requests_stay_within_the_rate_and_the_concurrency() -> None:
     with serve_all_sources() as mirror:
         for symbol in ("KO", *(f"K{i}" for i in range(23))):
             mirror.routes[f"/{CHARTS}/{symbol}"] = slow_chart
-        prices = on_mirror(PricesResource, mirror, requests_per_second=8,
-                                max_concurrent_requests=3)
-        fetched = list(prices.fetch_symbols(["KO", *(f"K{i}" for i in range(23))], dt.date(2024, 7, 1),
-                                            dt.date(2024, 7, 12)))
+        prices = on_mirror(PricesResource, mirror, requests_per_second=8, max_concurrent_requests=3)
+        fetched = list(
+            prices.fetch_symbols(["KO", *(f"K{i}" for i in range(23))], dt.date(2024, 7, 1), dt.date(2024, 7, 12))
+        )
     assert len(fetched) == 24 and all(f.error is None for f in fetched)
     assert peak[0] <= 3
     # 24 requests at 8 a second: the first 8 at once, the other 16 over at least two more seconds
@@ -244,17 +283,31 @@ def test_requests_stay_within_the_rate_and_the_concurrency() -> None:
 
 def test_the_daily_asset_stores_a_bulk_day_for_known_symbols_and_keeps_the_others(lake: LakeResource) -> None:
     day = dt.date(2020, 10, 14)
-    kept = pl.DataFrame({"trade_date": [day], "symbol": "ZZZ", "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0,
-                         "volume": 5.0, "dividend": 0.0, "split_ratio": 1.0, "currency": "USD",
-                         "provider": "yahoo"}).cast(PRICES_SCHEMA)
+    kept = pl.DataFrame(
+        {
+            "trade_date": [day],
+            "symbol": "ZZZ",
+            "open": 1.0,
+            "high": 1.0,
+            "low": 1.0,
+            "close": 1.0,
+            "volume": 5.0,
+            "dividend": 0.0,
+            "split_ratio": 1.0,
+            "currency": "USD",
+            "provider": "yahoo",
+        }
+    ).cast(PRICES_SCHEMA)
     lake.replace(DATASET, kept, where={"symbol": "ZZZ"})
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         polygon_routes(mirror)
         instance.add_dynamic_partitions("symbols", ["GIK", "ZZZ"])
-        prices = on_mirror(PricesResource, mirror, provider="polygon",
-                                polygon_api_key="polygon-key", requests_per_second=100)
-        result = dg.materialize([prices_daily], resources={"lake": lake, "prices": prices}, instance=instance,
-                                partition_key=day.isoformat())
+        prices = on_mirror(
+            PricesResource, mirror, provider="polygon", polygon_api_key="polygon-key", requests_per_second=100
+        )
+        result = dg.materialize(
+            [prices_daily], resources={"lake": lake, "prices": prices}, instance=instance, partition_key=day.isoformat()
+        )
     assert result.success
     stored = lake.read(DATASET)
     assert stored.filter(symbol="GIK")["close"].to_list() == [10.02]
@@ -278,6 +331,7 @@ def drop_days(*days: dt.date) -> Callable[[dict, list[dt.date]], None]:
         for series in [*result["indicators"]["quote"], *result["indicators"]["adjclose"]]:
             for name, values in series.items():
                 series[name] = [values[i] for i in keep]
+
     return edit
 
 
@@ -285,6 +339,7 @@ def inverted_bar(day: dt.date) -> Callable[[dict, list[dt.date]], None]:
     def edit(result: dict, dates: list[dt.date]) -> None:
         quote, i = result["indicators"]["quote"][0], dates.index(day)
         quote["high"][i], quote["low"][i] = quote["low"][i] - 1, quote["high"][i] + 1
+
     return edit
 
 
@@ -297,14 +352,20 @@ def test_a_symbol_that_would_lose_bars_or_breaks_a_rule_keeps_its_bars_and_the_r
         prices = on_mirror(PricesResource, mirror, retry_attempts=2, max_retry_wait_seconds=0)
 
         def run(first: dt.date, last: dt.date, **config: bool) -> dg.ExecuteInProcessResult:
-            return dg.materialize([prices_daily], resources={"lake": lake, "prices": prices}, instance=instance,
-                                  tags={RANGE_START: f"{first}", RANGE_END: f"{last}"}, raise_on_error=False,
-                                  run_config={"ops": {"raw__prices_daily": {"config": config}}})
+            return dg.materialize(
+                [prices_daily],
+                resources={"lake": lake, "prices": prices},
+                instance=instance,
+                tags={RANGE_START: f"{first}", RANGE_END: f"{last}"},
+                raise_on_error=False,
+                run_config={"ops": {"raw__prices_daily": {"config": config}}},
+            )
 
         assert run(*july).success
         stored = {s: lake.read(DATASET, where={"symbol": s}, stamps=True) for s in ("JPM", "KO")}
-        lake.replace(DATASET, stored_aapl := lake.read(DATASET, where={"symbol": "AAPL"}).head(3),
-                     where={"symbol": "AAPL"})
+        lake.replace(
+            DATASET, stored_aapl := lake.read(DATASET, where={"symbol": "AAPL"}).head(3), where={"symbol": "AAPL"}
+        )
         mirror.put_path(f"/{CHARTS}/KO", chart("KO", drop_days(dt.date(2024, 7, 9), dt.date(2024, 7, 10))))
         mirror.put_path(f"/{CHARTS}/JPM", chart("JPM", inverted_bar(dt.date(2024, 7, 8))))
         failed = run(*july)
@@ -339,12 +400,19 @@ def test_a_market_day_answered_with_another_days_bars_stores_none_of_them(lake: 
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         polygon_routes(mirror)
         mirror.routes["/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-15"] = mirror.routes[
-            "/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-14"]
+            "/api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2020-10-14"
+        ]
         instance.add_dynamic_partitions("symbols", ["GIK"])
-        prices = on_mirror(PricesResource, mirror, provider="polygon",
-                                polygon_api_key="polygon-key", requests_per_second=100)
-        result = dg.materialize([prices_daily], resources={"lake": lake, "prices": prices}, instance=instance,
-                                partition_key="2020-10-15", raise_on_error=False)
+        prices = on_mirror(
+            PricesResource, mirror, provider="polygon", polygon_api_key="polygon-key", requests_per_second=100
+        )
+        result = dg.materialize(
+            [prices_daily],
+            resources={"lake": lake, "prices": prices},
+            instance=instance,
+            partition_key="2020-10-15",
+            raise_on_error=False,
+        )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
     assert "polygon market day 2020-10-15: 1 bars dated 2020-10-14, not stored" in failure

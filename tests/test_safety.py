@@ -96,7 +96,8 @@ def test_sql_is_never_formatted_from_inputs() -> None:
     The lake formats table and column names from the code's own dataset declarations (identifiers take
     no parameters) with the WHERE clause's placeholders, and quotes its own paths and settings in
     statements that take no parameters (ATTACH, SET, CREATE SECRET); maintenance names the catalog
-    alias; the freshness band names a dataset's own table and columns. No symbol, date or user text reaches any of them.
+    alias; the freshness band names a dataset's own table and columns; the dbt step counts the rows of
+    the relations dbt's manifest names. No symbol, date or user text reaches any of them.
     """
     assert _formatted_sql_calls() == {
         "resources/lake.py:connect", "resources/lake.py:replace", "resources/lake.py:newest",
@@ -105,6 +106,7 @@ def test_sql_is_never_formatted_from_inputs() -> None:
         "resources/lake.py:ensure", "resources/duckdb_env.py:create_s3_secret",
         "resources/dbt_plugin.py:configure_connection", "assets/maintenance.py:maintain",
         "assets/maintenance.py:lake_footprint", "assets/freshness.py:daily_figures",
+        "assets/dbt.py:tickerlake_dbt_models",
     }
 
 

@@ -32,8 +32,7 @@ def test_bodies_that_are_not_secs_format_are_rejected(body: bytes) -> None:
 
 def test_requests_carry_the_configured_user_agent_and_stay_under_the_rate() -> None:
     with serve_all_sources() as mirror:
-        client = on_mirror(SecClient, mirror, user_agent=SEC_USER_AGENT,
-                           max_requests_per_second=10)
+        client = on_mirror(SecClient, mirror, user_agent=SEC_USER_AGENT, max_requests_per_second=10)
         ciks = [320193, 789019, 1045810, 1018724, 1652044, 1326801, 1318605, 19617, 34088, 200406, 80424]
         started = time.monotonic()
         codes = list(client.sic_codes(ciks))
@@ -46,18 +45,18 @@ def test_requests_carry_the_configured_user_agent_and_stay_under_the_rate() -> N
 def test_sic_codes_map_to_fama_french_12_and_unknown_is_other(platform_build) -> None:
     sql = "SELECT symbol, ff12_industry FROM marts.dim_symbols WHERE source = 'directory'"
     mapped = dict(rows(platform_build, sql))
-    assert mapped["AAPL"] == "BusEq"    # 3571 electronic computers
-    assert mapped["MSFT"] == "BusEq"    # 7372 prepackaged software
-    assert mapped["XOM"] == "Enrgy"     # 2911 petroleum refining
-    assert mapped["JNJ"] == "Hlth"      # 2834 pharmaceutical preparations
-    assert mapped["KO"] == "NoDur"      # 2080 beverages
-    assert mapped["PG"] == "Chems"      # 2840 soap and detergents
-    assert mapped["TSLA"] == "Durbl"    # 3711 motor vehicles
-    assert mapped["GE"] == "Manuf"      # 3724 aircraft engines
-    assert mapped["T"] == "Telcm"       # 4813 telephone communications
-    assert mapped["WMT"] == "Shops"     # 5331 variety stores
-    assert mapped["JPM"] == "Money"     # 6021 national commercial banks
-    assert mapped["AMC"] == "Other"     # 7832 motion picture theaters: in no FF12 range
-    assert mapped["SPY"] == "Other"     # a trust with no SIC
-    assert mapped["QQQ"] == "Other"     # not in SEC's ticker file at all
+    assert mapped["AAPL"] == "BusEq"  # 3571 electronic computers
+    assert mapped["MSFT"] == "BusEq"  # 7372 prepackaged software
+    assert mapped["XOM"] == "Enrgy"  # 2911 petroleum refining
+    assert mapped["JNJ"] == "Hlth"  # 2834 pharmaceutical preparations
+    assert mapped["KO"] == "NoDur"  # 2080 beverages
+    assert mapped["PG"] == "Chems"  # 2840 soap and detergents
+    assert mapped["TSLA"] == "Durbl"  # 3711 motor vehicles
+    assert mapped["GE"] == "Manuf"  # 3724 aircraft engines
+    assert mapped["T"] == "Telcm"  # 4813 telephone communications
+    assert mapped["WMT"] == "Shops"  # 5331 variety stores
+    assert mapped["JPM"] == "Money"  # 6021 national commercial banks
+    assert mapped["AMC"] == "Other"  # 7832 motion picture theaters: in no FF12 range
+    assert mapped["SPY"] == "Other"  # a trust with no SIC
+    assert mapped["QQQ"] == "Other"  # not in SEC's ticker file at all
     assert len(mapped) == 30, "nothing is dropped for want of a sector"

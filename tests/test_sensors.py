@@ -13,11 +13,20 @@ SNAPSHOT = "2024-07-12"
 
 
 def write_snapshot(lake: LakeResource, day: str, symbols: list[str]) -> None:
-    frame = pl.DataFrame(
-        {"snapshot_date": [day] * len(symbols), "symbol": symbols, "security_name": symbols,
-         "exchange": ["NYSE"] * len(symbols), "is_etf": [False] * len(symbols), "source_file": ["otherlisted.txt"]
-         * len(symbols)}
-    ).with_columns(pl.col("snapshot_date").str.to_date()).cast(DIRECTORY_SCHEMA)
+    frame = (
+        pl.DataFrame(
+            {
+                "snapshot_date": [day] * len(symbols),
+                "symbol": symbols,
+                "security_name": symbols,
+                "exchange": ["NYSE"] * len(symbols),
+                "is_etf": [False] * len(symbols),
+                "source_file": ["otherlisted.txt"] * len(symbols),
+            }
+        )
+        .with_columns(pl.col("snapshot_date").str.to_date())
+        .cast(DIRECTORY_SCHEMA)
+    )
     lake.replace(DATASET, frame, where={"snapshot_date": frame["snapshot_date"][0]})
 
 

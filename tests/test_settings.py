@@ -47,11 +47,15 @@ def test_a_source_setting_wins_over_the_mirror(monkeypatch: pytest.MonkeyPatch) 
     assert config["www_url"] == "http://proxy.internal"
     assert config["data_url"] == "http://127.0.0.1:9/data.sec.gov"
     assert config["user_agent"] == dg.EnvVar("TICKERLAKE_SEC_USER_AGENT"), "a secret is passed by name only"
-    assert settings.resource_config("finra", FinraClient.model_fields) == {"base_url": "http://127.0.0.1:9/cdn.finra.org"}
+    assert settings.resource_config("finra", FinraClient.model_fields) == {
+        "base_url": "http://127.0.0.1:9/cdn.finra.org"
+    }
 
 
 def test_without_settings_a_client_keeps_its_real_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
     for setting in settings.SETTINGS:
         monkeypatch.delenv(setting.name, raising=False)
     assert settings.resource_config("finra", FinraClient.model_fields) == {}
-    assert FinraClient(**settings.resource_config("finra", FinraClient.model_fields)).base_url == "https://cdn.finra.org"
+    assert (
+        FinraClient(**settings.resource_config("finra", FinraClient.model_fields)).base_url == "https://cdn.finra.org"
+    )

@@ -70,11 +70,14 @@ def test_invalid_directory_symbols_are_split_off_not_guessed() -> None:
 
 
 def test_a_symbol_that_leaves_the_directory_gets_a_delisted_date_and_stays(platform_build) -> None:
-    amc = rows(platform_build, "SELECT source, listed_from, listed_to, delisted_date, is_listed FROM marts.dim_symbols "
-               "WHERE symbol = 'AMC'")
+    amc = rows(
+        platform_build,
+        "SELECT source, listed_from, listed_to, delisted_date, is_listed FROM marts.dim_symbols WHERE symbol = 'AMC'",
+    )
     assert amc == [("directory", dt.date(2024, 7, 12), dt.date(2024, 7, 12), dt.date(2024, 7, 15), False)]
-    aapl = rows(platform_build, "SELECT listed_to, delisted_date, is_listed FROM marts.dim_symbols "
-                "WHERE symbol = 'AAPL'")
+    aapl = rows(
+        platform_build, "SELECT listed_to, delisted_date, is_listed FROM marts.dim_symbols WHERE symbol = 'AAPL'"
+    )
     assert aapl == [(dt.date(2024, 7, 15), None, True)]
 
 
