@@ -31,7 +31,7 @@ from assets.indicators import crypto_indicators
 from bench.doc import table as markdown_table
 from bench.doc import write_section
 from resources.binance import BinanceClient, next_month
-from resources.lake import LakeResource
+from resources.lake import LocalLake
 from sample.binance_api import KlinesHandler
 from sensors.backfills import RANGE_END, RANGE_START
 
@@ -96,7 +96,7 @@ def main() -> None:
     last_day = next_month(starts[-1]) - dt.timedelta(days=1)
     shutil.rmtree(work / "lake", ignore_errors=True)
     (work / "tickerlake.sqlite").unlink(missing_ok=True)
-    lake = LakeResource(root=str(work / "lake"))
+    lake = LocalLake(root=str(work / "lake"))
     resources = {"lake": lake, "binance": BinanceClient(data_url=f"{base_url}/data.binance.vision",
                                                         api_url=f"{base_url}/api")}
     tags = {RANGE_START: f"{FIRST_MONTH}", RANGE_END: f"{last_day}"}

@@ -45,7 +45,7 @@ from bench.doc import write_section
 from bench.generate import finra_day, finra_mirror, symbols
 from bench.prices import add_symbols, partition_status_seconds, prices_env, report_materialized, run_events
 from bench.prices import raw_limit as prices_raw_limit
-from resources.lake import LakeResource
+from resources.lake import LakeResource, lake_at_root
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -133,7 +133,7 @@ def raw_limit(mirror: Path) -> float:
 
 
 def lake_of(env: dict[str, str]) -> LakeResource:
-    return LakeResource(root=env["TICKERLAKE_LAKE_ROOT"], catalog=env["TICKERLAKE_CATALOG"])
+    return lake_at_root(env["TICKERLAKE_LAKE_ROOT"], env["TICKERLAKE_CATALOG"])
 
 
 def time_query(lake: LakeResource, sql: str, repeat: int = 5) -> float:
@@ -227,8 +227,8 @@ READERS = 4
 READER = """
 import json, sys, time
 import duckdb
-from resources.lake import LakeResource
-lake = LakeResource(root=sys.argv[1], catalog=sys.argv[2])
+from resources.lake import lake_at_root
+lake = lake_at_root(sys.argv[1], sys.argv[2])
 stop = sys.argv[3]
 queries = [sys.argv[4], "SELECT count(*), max(trade_date) FROM raw.finra_short_volume"]
 latencies, failures, n = [], [], 0

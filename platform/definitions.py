@@ -17,7 +17,7 @@ from assets.freshness import freshness_sensor
 from assets.indicators import crypto_indicators
 from assets.maintenance import lake_maintenance
 from assets.sources import freshness_checks, source_assets, source_automation, source_checks, sources
-from resources.lake import LakeResource
+from resources.lake import lake_at_root
 from resources.notifier import Notifier
 from resources.settings import catalog, dbt_executable, lake_root, resource_config, s3_endpoint_url
 from sensors.alerts import crypto_alerts_sensor
@@ -34,7 +34,7 @@ def configured(key: str, resource: type[dg.ConfigurableResource]) -> dg.Configur
 
 def resources() -> dict[str, object]:
     return {
-        "lake": LakeResource(root=lake_root(), catalog=catalog(), s3_endpoint_url=s3_endpoint_url()),
+        "lake": lake_at_root(lake_root(), catalog(), s3_endpoint_url()),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "exports": configured("exports", ExportDirectory),
         "notifier": configured("notifier", Notifier),

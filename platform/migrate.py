@@ -31,8 +31,8 @@ from assets.alerts import DATASET as ALERTS
 from assets.indicators import DATASET as INDICATORS
 from assets.sources import raw_datasets
 from resources.duckdb_env import sql_string
-from resources.lake import LOADED_AT, RAW_SCHEMA, Dataset, LakeResource, Transaction
-from resources.settings import catalog, lake_root
+from resources.lake import LOADED_AT, RAW_SCHEMA, Dataset, LakeResource, Transaction, lake_at_root
+from resources.settings import catalog, lake_root, s3_endpoint_url
 
 OLD_STAMP = "_written_at"
 WAREHOUSE_SCHEMAS = ("marts", "intermediate", "reference")
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--remove-old", action="store_true", help="delete the old folders and files once equal")
     args = parser.parse_args(argv)
     root, warehouse = Path(args.old_lake).resolve(), Path(args.warehouse).resolve()
-    lake = LakeResource(root=lake_root(), catalog=catalog())
+    lake = lake_at_root(lake_root(), catalog(), s3_endpoint_url())
     started = dt.datetime.now()
     comparisons = [migrate_dataset(lake, root, d) for d in old_datasets(root, lake_datasets())]
     if warehouse.exists():

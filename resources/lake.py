@@ -18,6 +18,10 @@ read-to-write upgrade without waiting, duckdb/ducklake#1309). Writers therefore 
 write lock (a file lock beside the SQLite file) for their transaction, and a transaction that still
 meets a busy catalog is retried whole (it is idempotent: delete, then insert). On PostgreSQL writers
 commit concurrently and DuckLake resolves what they touch.
+
+LakeResource is that behaviour, and the type everything takes; where the data files live is one of two
+implementations: LocalLake (a folder, its catalog by default a SQLite file beside it) and S3Lake (an
+s3:// URL, its catalog required). lake_at_root picks one from the TICKERLAKE_LAKE_ROOT setting.
 """
 
 import contextlib
@@ -25,6 +29,7 @@ import datetime as dt
 import logging
 import sqlite3
 import threading
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +40,7 @@ import dagster as dg
 import duckdb
 import filelock
 import polars as pl
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from resources import duckdb_env
@@ -94,15 +99,17 @@ Where = Mapping[str, Any]
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The DuckLake catalog and the root of its data files; SQL users, dbt and assets share both."""
+    """The DuckLake catalog and the place of its data files; SQL users, dbt and assets share both.
 
-    root: str = Field(default="data/lake", description="Data files: a folder, or s3://bucket/prefix.")
+    The interface everything is typed against: connections, the write lock, transactions, reading and
+    the catalog (a SQLite file with its write lock, or PostgreSQL). Where the data files are is up to
+    the implementation, LocalLake or S3Lake (lake_at_root picks one from the root setting).
+    """
+
     catalog: str | None = Field(
         default=None,
-        description="DuckLake metadata: sqlite:<file> (one machine) or postgres:<libpq connection string>; "
-        "by default a SQLite file beside a local lake folder (root/../tickerlake.sqlite).",
+        description="DuckLake metadata: sqlite:<file> (one machine) or postgres:<libpq connection string>.",
     )
-    s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); None for AWS.")
     write_lock_timeout_seconds: float = Field(
         default=2 * 3600, description="How long a writer waits for another to release a SQLite catalog."
     )
@@ -116,20 +123,24 @@ class LakeResource(dg.ConfigurableResource):
     # -- where things are ---------------------------------------------------------------------------
 
     @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the data files are, as the root setting names it (lake_at_root takes it back): an
+        absolute folder or an s3:// URL, without a trailing slash."""
+
+    @property
     def data_path(self) -> str:
-        """The DATA_PATH DuckLake writes under: an absolute folder or the S3 URL, with a trailing slash."""
-        if self.root.startswith("s3://"):
-            return self.root.rstrip("/") + "/"
-        return str(Path(self.root).resolve()) + "/"
+        """The DATA_PATH DuckLake writes under: the location with a trailing slash."""
+        return self.location + "/"
 
     @property
     def metadata(self) -> str:
-        """The catalog setting, or its default: a SQLite file beside the local lake folder."""
-        if self.catalog:
-            return self.catalog
-        if self.root.startswith("s3://"):
-            raise ValueError("lake: a lake on S3 needs a catalog (TICKERLAKE_CATALOG=postgres:... or sqlite:...)")
-        return f"sqlite:{Path(self.root).resolve().parent / 'tickerlake.sqlite'}"
+        """The catalog setting, or the implementation's default."""
+        return self.catalog or self._default_catalog()
+
+    def _default_catalog(self) -> str:
+        raise ValueError(f"lake: the lake at {self.location} needs a catalog "
+                         "(TICKERLAKE_CATALOG=postgres:... or sqlite:...)")
 
     @property
     def catalog_file(self) -> Path | None:
@@ -161,8 +172,9 @@ class LakeResource(dg.ConfigurableResource):
         """
         con = duckdb.connect(config=duckdb_env.connection_config())
         try:
-            duckdb_env.configure(con, self.data_path, self.s3_endpoint_url)
+            self._configure(con)
             if not read_only:
+                self._prepare_storage()
                 self._prepare_catalog()
             options = [f"DATA_PATH {duckdb_env.sql_string(self.data_path)}"]
             if read_only:
@@ -174,14 +186,19 @@ class LakeResource(dg.ConfigurableResource):
             raise
         return con
 
+    def _configure(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Extensions and UTC for a new connection (duckdb_env.configure)."""
+        duckdb_env.configure(con, self.data_path, None)
+
+    def _prepare_storage(self) -> None:
+        """Before a read-write attach: whatever the data files need to exist to be written (nothing here)."""
+
     def _prepare_catalog(self) -> None:
         """A new SQLite catalog in WAL mode: readers never block its writer, nor the writer them."""
         file = self.catalog_file
         if file is None or file.exists():
             return
         file.parent.mkdir(parents=True, exist_ok=True)
-        if not self.root.startswith("s3://"):
-            Path(self.data_path).mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(file) as sqlite:
             sqlite.execute("PRAGMA journal_mode=WAL")
 
@@ -315,6 +332,74 @@ class LakeResource(dg.ConfigurableResource):
         with self._mutex:
             rows = self._writer.execute(f'SELECT DISTINCT "{column}" FROM {dataset.table} ORDER BY 1').fetchall()
         return [row[0] for row in rows]
+
+
+class LocalLake(LakeResource):
+    """The lake in a local folder; its catalog by default a SQLite file beside the folder."""
+
+    root: str = Field(default="data/lake", description="The folder of the data files (made absolute).")
+    catalog: str | None = Field(
+        default=None,
+        description="DuckLake metadata: sqlite:<file> (one machine) or postgres:<libpq connection string>; "
+        "by default a SQLite file beside the folder (root/../tickerlake.sqlite).",
+    )
+
+    @field_validator("root")
+    @classmethod
+    def _a_folder(cls, root: str) -> str:
+        if root.startswith("s3://"):
+            raise ValueError(f"{root!r} is an S3 URL, not a folder: an S3Lake (lake_at_root picks it)")
+        return root
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.root).resolve()
+
+    @property
+    def location(self) -> str:
+        return str(self.folder)
+
+    def _default_catalog(self) -> str:
+        return f"sqlite:{self.folder.parent / 'tickerlake.sqlite'}"
+
+    def _prepare_storage(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+
+class S3Lake(LakeResource):
+    """The lake on S3 (or an S3 API: MinIO, moto), read and written in place; it needs a catalog."""
+
+    url: str = Field(description="Where the data files are: s3://bucket/prefix.")
+    endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); None for AWS.")
+    catalog: str = Field(
+        description="DuckLake metadata, required on S3: postgres:<libpq connection string> (several "
+        "machines) or sqlite:<file> (one machine)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _an_s3_url(cls, url: str) -> str:
+        if not url.startswith("s3://") or not url.removeprefix("s3://").strip("/"):
+            raise ValueError(f"{url!r} is not an s3://bucket/prefix URL")
+        return url
+
+    @property
+    def location(self) -> str:
+        return self.url.rstrip("/")
+
+    def _configure(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Extensions, UTC, httpfs and the S3 secret (AWS_* credentials, this lake's endpoint)."""
+        duckdb_env.configure(con, self.data_path, self.endpoint_url)
+
+
+def lake_at_root(root: str, catalog: str | None = None, s3_endpoint_url: str | None = None) -> LakeResource:
+    """The lake a root setting names: an S3Lake for s3://bucket/prefix (which needs a catalog; the
+    endpoint applies to it only), else a LocalLake in that folder."""
+    if root.startswith("s3://"):
+        if not catalog:
+            raise ValueError("lake: a lake on S3 needs a catalog (TICKERLAKE_CATALOG=postgres:... or sqlite:...)")
+        return S3Lake(url=root, catalog=catalog, endpoint_url=s3_endpoint_url)
+    return LocalLake(root=root, catalog=catalog)
 
 
 @dataclass(frozen=True)

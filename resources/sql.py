@@ -15,8 +15,8 @@ import sys
 
 import duckdb
 
-from resources.lake import LakeResource
-from resources.settings import catalog, lake_root
+from resources.lake import LakeResource, lake_at_root
+from resources.settings import catalog, lake_root, s3_endpoint_url
 
 READ_STATEMENTS = {
     duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.StatementType.PREPARE,
@@ -29,7 +29,7 @@ class NotAReadError(ValueError):
 
 
 def lake() -> LakeResource:
-    return LakeResource(root=lake_root(), catalog=catalog())
+    return lake_at_root(lake_root(), catalog(), s3_endpoint_url())
 
 
 def reader(owner: bool = False) -> duckdb.DuckDBPyConnection:

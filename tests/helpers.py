@@ -23,7 +23,7 @@ from werkzeug import Request, Response
 
 from resources.binance import DEFAULT_API_URL
 from resources.finra import FinraClient, file_name
-from resources.lake import LakeResource
+from resources.lake import LakeResource, LocalLake, lake_at_root
 from resources.settings import mirrored_urls
 from sample.binance_api import KLINES_PATH, klines_answer
 
@@ -144,14 +144,14 @@ def fast_client(mirror: FinraMirror) -> FinraClient:
     return FinraClient(base_url=mirror.base_url, retry_attempts=4, max_retry_wait_seconds=0.2, timeout_seconds=2.0)
 
 
-def lake_at(root: Path) -> LakeResource:
+def lake_at(root: Path) -> LocalLake:
     """A lake of its own under `root`: data files in root/lake, the SQLite catalog beside them."""
-    return LakeResource(root=str(root / "lake"), catalog=f"sqlite:{root / 'tickerlake.sqlite'}")
+    return LocalLake(root=str(root / "lake"), catalog=f"sqlite:{root / 'tickerlake.sqlite'}")
 
 
 def lake_env(lake: LakeResource) -> dict[str, str]:
     """The settings that point definitions, dbt and the CLI at `lake`."""
-    return {"TICKERLAKE_LAKE_ROOT": lake.root, "TICKERLAKE_CATALOG": lake.metadata}
+    return {"TICKERLAKE_LAKE_ROOT": lake.location, "TICKERLAKE_CATALOG": lake.metadata}
 
 
 def branch_of(lake: LakeResource, catalog_file: Path) -> LakeResource:
@@ -163,7 +163,7 @@ def branch_of(lake: LakeResource, catalog_file: Path) -> LakeResource:
     assert lake.catalog_file is not None
     with sqlite3.connect(lake.catalog_file) as source, sqlite3.connect(catalog_file) as target:
         source.backup(target)
-    return LakeResource(root=lake.root, catalog=f"sqlite:{catalog_file}")
+    return lake_at_root(lake.location, f"sqlite:{catalog_file}")
 
 
 def mirror_path(host_url: str, path: str) -> str:

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from resources.lake import LakeResource, LakeWriteError
+from resources.lake import LakeResource, LakeWriteError, LocalLake
 from tests.helpers import ROOT, lake_at, lake_env, process_holding
 
 HOLD_WRITE_LOCK = (
@@ -37,7 +37,7 @@ def test_a_build_waits_for_the_one_holding_the_catalog(tmp_path: Path, caplog: p
 
 
 def test_a_lock_held_past_the_timeout_fails_naming_the_lock_file(tmp_path: Path) -> None:
-    lake = LakeResource(root=str(tmp_path / "lake"), write_lock_timeout_seconds=0.5)
+    lake = LocalLake(root=str(tmp_path / "lake"), write_lock_timeout_seconds=0.5)
     with (
         build_holding(lake, seconds=60),
         pytest.raises(LakeWriteError, match=r"tickerlake\.sqlite\.writer\.lock"),
@@ -47,7 +47,7 @@ def test_a_lock_held_past_the_timeout_fails_naming_the_lock_file(tmp_path: Path)
 
 
 def test_a_killed_build_leaves_no_stale_lock(tmp_path: Path) -> None:
-    lake = LakeResource(root=str(tmp_path / "lake"), write_lock_timeout_seconds=0.5)
+    lake = LocalLake(root=str(tmp_path / "lake"), write_lock_timeout_seconds=0.5)
     with build_holding(lake, seconds=60) as holder:
         holder.kill()
         holder.wait()

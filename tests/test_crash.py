@@ -90,9 +90,9 @@ PUBLISHER = """
 import sys, time
 from pathlib import Path
 import polars as pl
-from resources.lake import Dataset, LakeResource
+from resources.lake import lake_at_root
 from tests.test_crash import NUMBERS, version
-lake = LakeResource(root=sys.argv[1], catalog=sys.argv[2])
+lake = lake_at_root(sys.argv[1], sys.argv[2])
 signal_file, mode = Path(sys.argv[3]), sys.argv[4]
 if mode == "pause":
     def work(tx):
@@ -116,7 +116,7 @@ def version(n: int) -> pl.DataFrame:
 
 
 def publisher(lake: LakeResource, signal_file: Path, mode: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", PUBLISHER, lake.root, lake.metadata, str(signal_file), mode],
+    return subprocess.Popen([sys.executable, "-c", PUBLISHER, lake.location, lake.metadata, str(signal_file), mode],
                             cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
 
 

@@ -16,7 +16,7 @@ from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from assets.prices import prices_daily
 from resources.finra import FinraClient
-from resources.lake import LakeResource
+from resources.lake import LocalLake
 from resources.settings import dbt_executable
 from sensors.schedules import daily_schedules, refetch_window
 from tests.helpers import ROOT, load_definitions
@@ -93,7 +93,7 @@ def test_refetch_window_counts_trading_days_across_holidays(today: str, first: s
 def test_dbt_models_are_requested_after_a_raw_partition_lands() -> None:
     defs = dg.Definitions(
         assets=[finra_short_volume, tickerlake_dbt_models],
-        resources={"finra": FinraClient(), "lake": LakeResource(),
+        resources={"finra": FinraClient(), "lake": LocalLake(),
                    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
     )
     with dg.instance_for_test() as instance:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from assets.finra import ASSET_KEY, finra_short_volume
-from resources.lake import LakeResource
+from resources.lake import LocalLake
 from tests.helpers import ROOT, fast_client, serve_finra_mirror
 from tests.platform_build import RANGE_END, RANGE_START
 from tests.services import Postgres
@@ -31,7 +31,7 @@ def test_a_partitioned_run_on_the_postgres_instance(postgres: Postgres, tmp_path
     for name, value in postgres.dagster_env().items():
         monkeypatch.setenv(name, value)
     home = production_home(tmp_path)
-    lake = LakeResource(root=str(tmp_path / "lake"), catalog=f"postgres:{postgres.new_database()}")
+    lake = LocalLake(root=str(tmp_path / "lake"), catalog=f"postgres:{postgres.new_database()}")
     with serve_finra_mirror() as mirror, dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"

@@ -12,7 +12,7 @@ from assets import indicators as ind
 from assets.binance import KLINE_RULES, KLINES_DATASET, rollup, store_month
 from assets.checks import Ledger
 from resources.binance import Fetched, parse_klines_csv, unzip_single_csv
-from resources.lake import LakeResource
+from resources.lake import LocalLake
 from tests.helpers import SAMPLE_ROOT
 
 MONTHLY = SAMPLE_ROOT / "data.binance.vision/data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2024-12.zip"
@@ -112,7 +112,7 @@ def test_pivots_come_from_the_previous_bar() -> None:
 
 
 def test_bars_past_the_last_minute_are_not_closed(tmp_path: Path) -> None:
-    lake = LakeResource(root=str(tmp_path))
+    lake = LocalLake(root=str(tmp_path))
     minutes = parse_klines_csv(unzip_single_csv(MONTHLY.read_bytes(), "s"), "BTCUSDT", "s")
     cut = minutes.filter(pl.col("open_time") < dt.datetime(2024, 12, 31, 10, 30, tzinfo=dt.UTC))
     store_month(lake, "BTCUSDT", [Fetched("test", dt.datetime(2024, 12, 1, tzinfo=dt.UTC),

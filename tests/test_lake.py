@@ -4,11 +4,13 @@ import datetime as dt
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 
-from resources.lake import Between, Dataset, LakeResource, LakeWriteError
+from resources.lake import Between, Dataset, LakeResource, LakeWriteError, LocalLake, S3Lake, lake_at_root
 from tests.helpers import ROOT
 
 BARS = Dataset("bars", {"symbol": pl.String(), "trade_date": pl.Date(), "close": pl.Float64()},
@@ -71,9 +73,9 @@ def test_an_earlier_snapshot_stays_readable_after_newer_data(lake: LakeResource)
 WRITER = """
 import datetime as dt, os, sys
 import polars as pl
-from resources.lake import Dataset, LakeResource
+from resources.lake import lake_at_root
 from tests.test_lake import BARS
-lake = LakeResource(root=sys.argv[1], catalog=sys.argv[2], s3_endpoint_url=os.environ.get("TICKERLAKE_S3_ENDPOINT_URL"))
+lake = lake_at_root(sys.argv[1], sys.argv[2], os.environ.get("TICKERLAKE_S3_ENDPOINT_URL"))
 symbol = sys.argv[3]
 for i in range(12):
     day = dt.date(2024, 1, 1) + dt.timedelta(days=i)
@@ -85,9 +87,67 @@ for i in range(12):
 def test_writers_in_several_processes_at_once_all_commit(lake: LakeResource) -> None:
     """Three processes replacing their own partitions of one table at the same time, on one catalog."""
     lake.ensure([BARS])
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, lake.root, lake.metadata, symbol], cwd=ROOT,
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, lake.location, lake.metadata, symbol], cwd=ROOT,
                                 stderr=subprocess.PIPE, text=True) for symbol in ("KO", "PEP", "XOM")]
     errors = [w.communicate(timeout=300)[1] for w in writers]
     assert [w.returncode for w in writers] == [0, 0, 0], "\n".join(errors)
     counts = lake.read(BARS).group_by("symbol").len().sort("symbol").rows()
     assert counts == [("KO", 600), ("PEP", 600), ("XOM", 600)]
+
+
+S3_URL, POSTGRES = "s3://bucket/prefix", "postgres:dbname=tickerlake host=db.example"
+LAKE_SETTINGS = {"catalog", "write_lock_timeout_seconds", "commit_attempts"}
+
+
+def test_a_local_lake_is_a_folder_with_its_catalog_beside_it(tmp_path: Path) -> None:
+    lake = lake_at_root(str(tmp_path / "lake"), s3_endpoint_url="http://127.0.0.1:9000")
+    assert type(lake) is LocalLake and set(LocalLake.model_fields) == {"root", *LAKE_SETTINGS}
+    assert lake.location == str(tmp_path.resolve() / "lake") and lake.data_path == lake.location + "/"
+    assert lake.metadata == f"sqlite:{tmp_path.resolve() / 'tickerlake.sqlite'}"
+    assert lake.catalog_file == tmp_path.resolve() / "tickerlake.sqlite"
+    lake.ensure([BARS])
+    assert (tmp_path / "lake").is_dir(), "the folder is made for the first write"
+    lake.close()
+
+
+def test_an_s3_lake_has_no_local_path_members() -> None:
+    lake = lake_at_root(S3_URL + "/", POSTGRES, "http://127.0.0.1:9000")
+    assert type(lake) is S3Lake and set(S3Lake.model_fields) == {"url", "endpoint_url", *LAKE_SETTINGS}
+    assert not any(hasattr(lake, name) for name in ("root", "folder", "s3_endpoint_url")), "nothing local inherited"
+    assert lake.location == S3_URL and lake.data_path == S3_URL + "/"
+    assert lake.endpoint_url == "http://127.0.0.1:9000"
+    assert lake.metadata == POSTGRES and lake.catalog_file is None and lake.write_lock_path is None
+
+
+def test_each_lake_is_told_from_the_other_and_s3_requires_a_catalog() -> None:
+    with pytest.raises(ValueError, match="a lake on S3 needs a catalog"):
+        lake_at_root(S3_URL)
+    with pytest.raises(ValueError, match="catalog"):
+        S3Lake(url=S3_URL)
+    with pytest.raises(ValueError, match="is not an s3://bucket/prefix URL"):
+        S3Lake(url="data/lake", catalog=POSTGRES)
+    with pytest.raises(ValueError, match="is an S3 URL, not a folder"):
+        LocalLake(root=S3_URL)
+    with pytest.raises(TypeError, match="abstract"):
+        LakeResource()  # the interface: only its implementations are lakes
+
+
+@pytest.mark.parametrize("lake", [LocalLake(root="data/lake"), S3Lake(url=S3_URL, catalog=POSTGRES)],
+                         ids=lambda lake: type(lake).__name__)
+def test_dagster_gives_either_implementation_to_a_lake_resource_parameter(lake: LakeResource) -> None:
+    """Assets and sensors take `lake: LakeResource`: Dagster finds resources by parameter name and passes the
+    instance as configured, the annotation only marks the parameter as a resource."""
+
+    @dg.asset
+    def lake_kind(lake: LakeResource) -> str:
+        return type(lake).__name__
+
+    @dg.sensor(asset_selection=[lake_kind])
+    def lake_kind_sensor(lake: LakeResource) -> dg.SkipReason:
+        return dg.SkipReason(type(lake).__name__)
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([lake_kind], resources={"lake": lake}, instance=instance)
+        with dg.build_sensor_context(instance=instance, resources={"lake": lake}) as context:
+            skipped = lake_kind_sensor(context)
+    assert result.output_for_node("lake_kind") == type(lake).__name__ == skipped.skip_message

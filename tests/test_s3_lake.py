@@ -20,7 +20,7 @@ from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import DATASET, finra_short_volume
 from assets.indicators import pair_indicators, stored_pairs
 from resources.binance import Fetched, parse_klines_csv, unzip_single_csv
-from resources.lake import LakeResource
+from resources.lake import S3Lake
 from resources.settings import dbt_executable
 from tests.helpers import ROOT, S3_BUCKET, SAMPLE_ROOT, fast_client, lake_env, serve_finra_mirror
 from tests.platform_build import RANGE_END, RANGE_START
@@ -33,22 +33,22 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def lake(
     s3_endpoint: str, postgres: Postgres, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[LakeResource]:
-    lake = LakeResource(root=f"s3://{S3_BUCKET}/{request.node.name}", catalog=f"postgres:{postgres.new_database()}",
-                        s3_endpoint_url=s3_endpoint)
+) -> Iterator[S3Lake]:
+    lake = S3Lake(url=f"s3://{S3_BUCKET}/{request.node.name}", catalog=f"postgres:{postgres.new_database()}",
+                  endpoint_url=s3_endpoint)
     for name, value in {**lake_env(lake), "TICKERLAKE_S3_ENDPOINT_URL": s3_endpoint}.items():
         monkeypatch.setenv(name, value)
     yield lake
     lake.close()
 
 
-def objects(lake: LakeResource) -> list[str]:
-    prefix = lake.root.removeprefix(f"s3://{S3_BUCKET}/") + "/"
-    listing = boto3.client("s3", endpoint_url=lake.s3_endpoint_url).list_objects_v2(Bucket=S3_BUCKET, Prefix=prefix)
+def objects(lake: S3Lake) -> list[str]:
+    prefix = lake.location.removeprefix(f"s3://{S3_BUCKET}/") + "/"
+    listing = boto3.client("s3", endpoint_url=lake.endpoint_url).list_objects_v2(Bucket=S3_BUCKET, Prefix=prefix)
     return [o["Key"] for o in listing.get("Contents", [])]
 
 
-def materialize(lake: LakeResource, first: str, last: str, assets: list | None = None) -> dg.ExecuteInProcessResult:
+def materialize(lake: S3Lake, first: str, last: str, assets: list | None = None) -> dg.ExecuteInProcessResult:
     with serve_finra_mirror() as mirror, dg.instance_for_test() as instance:
         return dg.materialize(
             assets or [finra_short_volume],
@@ -59,7 +59,7 @@ def materialize(lake: LakeResource, first: str, last: str, assets: list | None =
         )
 
 
-def test_raw_partitions_land_in_s3_and_rematerializing_replaces_them(lake: LakeResource) -> None:
+def test_raw_partitions_land_in_s3_and_rematerializing_replaces_them(lake: S3Lake) -> None:
     assert materialize(lake, "2024-07-01", "2024-07-05").success
     assert [d.isoformat() for d in lake.distinct(DATASET, "trade_date")] == [f"2024-07-0{d}" for d in (1, 2, 3, 5)]
     assert all(key.endswith(".parquet") for key in objects(lake)) and objects(lake)
@@ -72,7 +72,7 @@ def test_raw_partitions_land_in_s3_and_rematerializing_replaces_them(lake: LakeR
     ), "no day was doubled"
 
 
-def test_dbt_builds_the_marts_on_s3_through_the_postgres_catalog(lake: LakeResource) -> None:
+def test_dbt_builds_the_marts_on_s3_through_the_postgres_catalog(lake: S3Lake) -> None:
     """dbt attaches the same catalog and reads and writes the bucket in place: no local mirror."""
     assert materialize(lake, "2024-07-01", "2024-07-02", [finra_short_volume, tickerlake_dbt_models]).success
     with lake.connect() as con:
@@ -83,16 +83,16 @@ def test_dbt_builds_the_marts_on_s3_through_the_postgres_catalog(lake: LakeResou
     assert files > 0 and any("/marts/fct_short_volume_daily/" in key for key in objects(lake))
 
 
-def test_two_processes_write_different_partitions_at_once(lake: LakeResource) -> None:
+def test_two_processes_write_different_partitions_at_once(lake: S3Lake) -> None:
     lake.ensure([BARS])
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, lake.root, lake.metadata, symbol], cwd=ROOT,
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, lake.location, lake.metadata, symbol], cwd=ROOT,
                                 stderr=subprocess.PIPE, text=True) for symbol in ("KO", "PEP")]
     errors = [w.communicate(timeout=300)[1] for w in writers]
     assert [w.returncode for w in writers] == [0, 0], "\n".join(errors)
     assert lake.read(BARS).group_by("symbol").len().sort("symbol").rows() == [("KO", 600), ("PEP", 600)]
 
 
-def test_crypto_months_and_indicators_work_on_s3(lake: LakeResource) -> None:
+def test_crypto_months_and_indicators_work_on_s3(lake: S3Lake) -> None:
     archive = SAMPLE_ROOT / "data.binance.vision/data/spot/daily/klines/SOLUSDT/1m/SOLUSDT-1m-2025-01-02.zip"
     minutes = parse_klines_csv(unzip_single_csv(archive.read_bytes(), "s"), "SOLUSDT", "s")
     day = Fetched("test", dt.datetime(2025, 1, 2, tzinfo=dt.UTC), dt.datetime(2025, 1, 3, tzinfo=dt.UTC), minutes)
@@ -103,7 +103,7 @@ def test_crypto_months_and_indicators_work_on_s3(lake: LakeResource) -> None:
     assert frame.filter(pl.col("interval") == "1m").height == 1440
 
 
-def test_on_s3_a_failing_month_is_quarantined_and_a_shrinking_one_refused(lake: LakeResource) -> None:
+def test_on_s3_a_failing_month_is_quarantined_and_a_shrinking_one_refused(lake: S3Lake) -> None:
     archive = SAMPLE_ROOT / "data.binance.vision/data/spot/daily/klines/SOLUSDT/1m/SOLUSDT-1m-2025-01-02.zip"
     minutes = parse_klines_csv(unzip_single_csv(archive.read_bytes(), "s"), "SOLUSDT", "s")
     start, end = dt.datetime(2025, 1, 2, tzinfo=dt.UTC), dt.datetime(2025, 1, 3, tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ import pytest
 
 from assets.prices import DATASET as PRICES
 from assets.prices import prices_daily, prices_history
-from resources.lake import Dataset, LakeResource, LakeWriteError
+from resources.lake import Dataset, LakeResource, LakeWriteError, LocalLake
 from resources.prices import PricesResource
 from tests.helpers import ROOT, on_mirror, serve_all_sources
 from tests.platform_build import RANGE_END, RANGE_START
@@ -21,7 +21,7 @@ HOSTILE = ["../../x", "A;DROP TABLE x", "A\u0391PL", "", "A" * 200]
 
 @pytest.mark.parametrize("symbol", HOSTILE)
 def test_hostile_symbols_never_reach_a_path_or_a_request(symbol: str, tmp_path: Path) -> None:
-    lake = LakeResource(root=str(tmp_path / "lake"))
+    lake = LocalLake(root=str(tmp_path / "lake"))
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("symbols", [symbol] if symbol else ["\u200b"])
         key = symbol or "\u200b"
@@ -43,11 +43,11 @@ def test_hostile_symbols_never_reach_a_path_or_a_request(symbol: str, tmp_path: 
 FULL_DISK_WRITER = """
 import resource, signal, sys
 import polars as pl
-from resources.lake import LakeResource, LakeWriteError
+from resources.lake import LakeWriteError, LocalLake
 from tests.test_safety import NUMBERS
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
 resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
-lake = LakeResource(root=sys.argv[1])
+lake = LocalLake(root=sys.argv[1])
 big = pl.DataFrame({"day": "2024-07-01", "v": pl.int_range(0, 2_000_000, eager=True).shuffle(seed=1)})
 try:
     lake.replace(NUMBERS, big, where={"day": "2024-07-01"})
@@ -61,7 +61,7 @@ NUMBERS = Dataset("numbers", {"day": pl.String(), "v": pl.Int64()}, order=("day"
 def test_a_full_disk_leaves_the_previous_partition(lake: LakeResource) -> None:
     lake.replace(NUMBERS, pl.DataFrame({"day": "2024-07-01", "v": [1, 2, 3]}), where={"day": "2024-07-01"})
     before = lake.read(NUMBERS, stamps=True)
-    writer = subprocess.run([sys.executable, "-c", FULL_DISK_WRITER, lake.root], cwd=ROOT, capture_output=True,
+    writer = subprocess.run([sys.executable, "-c", FULL_DISK_WRITER, lake.location], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert writer.returncode == 3, writer.stderr[-2000:]
     assert "cannot write numbers day=2024-07-01" in writer.stdout
@@ -72,7 +72,7 @@ def test_a_full_disk_leaves_the_previous_partition(lake: LakeResource) -> None:
 def test_an_unusable_lake_root_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the lake root should be")
-    lake = LakeResource(root=str(blocker / "lake"))
+    lake = LocalLake(root=str(blocker / "lake"))
     with pytest.raises(LakeWriteError, match="cannot write numbers day=2024-07-01"):
         lake.replace(NUMBERS, pl.DataFrame({"day": "2024-07-01", "v": [1]}), where={"day": "2024-07-01"})
 

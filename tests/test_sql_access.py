@@ -20,8 +20,8 @@ from tests.platform_build import RANGE_END, RANGE_START
 # that has already replaced every FINRA row, and has not committed.
 HOLD_WRITE_TRANSACTION = """
 import sys
-from resources.lake import LakeResource
-lake = LakeResource(root=sys.argv[1], catalog=sys.argv[2])
+from resources.lake import lake_at_root
+lake = lake_at_root(sys.argv[1], sys.argv[2])
 def hold(tx):
     tx.con.execute("DELETE FROM raw.finra_short_volume")
     print("locked", flush=True)
@@ -34,7 +34,7 @@ def test_readers_get_the_last_commit_while_a_writer_is_mid_transaction(platform_
     lake = platform_build.lake
     with lake.connect() as con:
         expected = con.execute("SELECT count(*) FROM raw.finra_short_volume").fetchone()[0]
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_TRANSACTION, lake.root, lake.metadata], cwd=ROOT,
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_TRANSACTION, lake.location, lake.metadata], cwd=ROOT,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
