@@ -45,7 +45,7 @@ test: install
 # The development loop: everything but the tests marked `slow` (whole-platform builds, dbt runs,
 # subprocess crashes); CI runs `make test`, which runs them all.
 test-fast: install
-	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -m 'not integration and not slow'
 
 # The committed text snapshot of the asset graph (tests/asset_graph.txt), written again after a change
@@ -62,6 +62,7 @@ test-integration: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
 # Full-market benchmark (BENCH_DAYS=250 by default; 4500 for the full history), then one pair-year of

@@ -59,13 +59,22 @@ def write_month(folder: Path, start: dt.date, rng: np.random.Generator, price: f
     spread = np.abs(rng.normal(0, 0.0004, minutes))
     volume = rng.lognormal(2.5, 0.8, minutes)
     open_time = first_ms + np.arange(minutes, dtype=np.int64) * 60_000
-    frame = pl.DataFrame({
-        "open_time": open_time, "open": open_.round(2), "high": (np.maximum(open_, close) * (1 + spread)).round(2),
-        "low": (np.minimum(open_, close) * (1 - spread)).round(2), "close": close.round(2),
-        "volume": volume.round(5), "close_time": open_time + 59_999, "quote_volume": (volume * close).round(8),
-        "trades": (volume * 40).astype(np.int64), "taker_base": (volume / 2).round(5),
-        "taker_quote": (volume * close / 2).round(8), "ignore": np.zeros(minutes, dtype=np.int64),
-    })
+    frame = pl.DataFrame(
+        {
+            "open_time": open_time,
+            "open": open_.round(2),
+            "high": (np.maximum(open_, close) * (1 + spread)).round(2),
+            "low": (np.minimum(open_, close) * (1 - spread)).round(2),
+            "close": close.round(2),
+            "volume": volume.round(5),
+            "close_time": open_time + 59_999,
+            "quote_volume": (volume * close).round(8),
+            "trades": (volume * 40).astype(np.int64),
+            "taker_base": (volume / 2).round(5),
+            "taker_quote": (volume * close / 2).round(8),
+            "ignore": np.zeros(minutes, dtype=np.int64),
+        }
+    )
     name = f"{PAIR}-1m-{start:%Y-%m}"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -97,8 +106,10 @@ def main() -> None:
     shutil.rmtree(work / "lake", ignore_errors=True)
     (work / "tickerlake.sqlite").unlink(missing_ok=True)
     lake = LocalLake(root=str(work / "lake"))
-    resources = {"lake": lake, "binance": BinanceClient(data_url=f"{base_url}/data.binance.vision",
-                                                        api_url=f"{base_url}/api")}
+    resources = {
+        "lake": lake,
+        "binance": BinanceClient(data_url=f"{base_url}/data.binance.vision", api_url=f"{base_url}/api"),
+    }
     tags = {RANGE_START: f"{FIRST_MONTH}", RANGE_END: f"{last_day}"}
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("crypto_pairs", [PAIR])
@@ -111,19 +122,35 @@ def main() -> None:
     with lake.connect() as con:
         rows = con.execute(f"SELECT count(*) FROM {KLINES_DATASET.table}").fetchone()[0]
     results = {
-        "pair_months": months, "rows": rows, "backfill_seconds": backfill, "rows_per_second": rows / backfill,
+        "pair_months": months,
+        "rows": rows,
+        "backfill_seconds": backfill,
+        "rows_per_second": rows / backfill,
         "indicators_seconds": indicators,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     (work / "crypto.json").write_text(json.dumps(results, indent=2))
-    console.print(f"crypto: {months} months of {PAIR} 1m ({rows:,} rows): backfill {backfill:.1f} s, "
-                  f"indicators {indicators:.1f} s")
-    write_section("Binance 1m klines", markdown_table([
-        (f"archive backfill, one pair x {months} months, one ranged run (client -> lake)", f"{backfill:.1f} s",
-         f"{rows:,} rows, {rows / backfill:,.0f} rows/s"),
-        ("indicators on that pair (1m last 7 days, 1h and 1d all history)", f"{indicators:.1f} s",
-         f"peak RSS of the process {results['peak_mb']:.0f} MB (with the generator and the server)"),
-    ]))
+    console.print(
+        f"crypto: {months} months of {PAIR} 1m ({rows:,} rows): backfill {backfill:.1f} s, "
+        f"indicators {indicators:.1f} s"
+    )
+    write_section(
+        "Binance 1m klines",
+        markdown_table(
+            [
+                (
+                    f"archive backfill, one pair x {months} months, one ranged run (client -> lake)",
+                    f"{backfill:.1f} s",
+                    f"{rows:,} rows, {rows / backfill:,.0f} rows/s",
+                ),
+                (
+                    "indicators on that pair (1m last 7 days, 1h and 1d all history)",
+                    f"{indicators:.1f} s",
+                    f"peak RSS of the process {results['peak_mb']:.0f} MB (with the generator and the server)",
+                ),
+            ]
+        ),
+    )
 
 
 if __name__ == "__main__":

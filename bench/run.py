@@ -66,7 +66,11 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     beside the run's instance, whose end is shown if it fails."""
     log = Path(env["DAGSTER_HOME"]).parent / "last-command.log"
     out = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(log), *command], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", MEASURE, str(log), *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout.split()
     seconds, rss_kb, code = float(out[0]), int(out[1]), int(out[2])
@@ -170,8 +174,9 @@ def prices_backfill(env: dict[str, str], prices_url: str, names: list[str]) -> d
     symbols added as partitions in one request, then one ranged run over them."""
     add_symbols(env, names)
     run_env = prices_env(env, prices_url, "yahoo")
-    seconds, peak = measure(materialize("--select", "raw/prices_history", "--partition-range",
-                                        f"{names[0]}...{names[-1]}"), run_env)
+    seconds, peak = measure(
+        materialize("--select", "raw/prices_history", "--partition-range", f"{names[0]}...{names[-1]}"), run_env
+    )
     return {"seconds": seconds, "peak_mb": peak, "events": run_events(env["DAGSTER_HOME"])}
 
 
@@ -215,8 +220,10 @@ def daily_update(env: dict[str, str], prices_url: str, provider: str, day: dt.da
 
     With `readers`, READERS processes query the lake through the dbt run (see readers_during).
     """
-    raw, _ = measure(materialize("--select", "raw/finra_short_volume,raw/prices_daily", "--partition",
-                                 day.isoformat()), prices_env(env, prices_url, provider))
+    raw, _ = measure(
+        materialize("--select", "raw/finra_short_volume,raw/prices_daily", "--partition", day.isoformat()),
+        prices_env(env, prices_url, provider),
+    )
     events = run_events(env["DAGSTER_HOME"])
     build = materialize("--select", "kind:dbt")
     dbt, seen = readers_during(env, build) if readers else (measure(build, env)[0], None)
@@ -256,8 +263,13 @@ def readers_during(env: dict[str, str], command: list[str]) -> tuple[float, dict
     stop = Path(env["DAGSTER_HOME"]).parent / "stop-readers"
     stop.unlink(missing_ok=True)
     readers = [
-        subprocess.Popen([sys.executable, "-c", READER, env["TICKERLAKE_LAKE_ROOT"], env["TICKERLAKE_CATALOG"],
-                          str(stop), RANKING], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", READER, env["TICKERLAKE_LAKE_ROOT"], env["TICKERLAKE_CATALOG"], str(stop), RANKING],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(READERS)
     ]
     for reader in readers:
@@ -268,7 +280,9 @@ def readers_during(env: dict[str, str], command: list[str]) -> tuple[float, dict
     latencies = np.array([x for out in outputs for x in out["latencies"]]) * 1000
     failures = [f for out in outputs for f in out["failures"]]
     return seconds, {
-        "answered": int(latencies.size), "failed": len(failures), "first_failure": failures[0] if failures else "",
+        "answered": int(latencies.size),
+        "failed": len(failures),
+        "first_failure": failures[0] if failures else "",
         "p50_ms": float(np.percentile(latencies, 50)) if latencies.size else 0.0,
         "p99_ms": float(np.percentile(latencies, 99)) if latencies.size else 0.0,
     }
@@ -345,8 +359,10 @@ def main() -> None:
     for seed, day in enumerate(next_days, start=99999):
         finra_day(out, day, nms, otc, seed=seed)
     # The daily update with each provider on its own, then again with readers querying through dbt.
-    daily = {name: daily_update(env, prices_url, provider, day, readers=name == "readers")
-             for (name, provider), day in zip(DAILY_RUNS.items(), next_days, strict=True)}
+    daily = {
+        name: daily_update(env, prices_url, provider, day, readers=name == "readers")
+        for (name, provider), day in zip(DAILY_RUNS.items(), next_days, strict=True)
+    }
     for path in (p for day in next_days for p in out.glob(f"*{day:%Y%m%d}.txt")):
         path.unlink()
     lake = lake_of(env)
@@ -369,8 +385,11 @@ def main() -> None:
         "raw_limit_seconds": limit,
         "ratio_to_limit": raw_median / limit,
         "backfill_phases": {key: statistics.median(r[key] for r in runs) for key in [*PHASES, "partition_events"]},
-        "prices_history": {**history, "raw_limit_seconds": history_limit,
-                           "json_mb": int((market / "bytes").read_text()) / 1e6},
+        "prices_history": {
+            **history,
+            "raw_limit_seconds": history_limit,
+            "json_mb": int((market / "bytes").read_text()) / 1e6,
+        },
         "daily": daily,
         "daily_dbt_slowest_nodes": slowest_dbt_nodes(),
         "ui_partition_status_seconds": ui,
@@ -398,11 +417,20 @@ def ui_partition_status(env: dict[str, str]) -> dict[str, float]:
     home = env["DAGSTER_HOME"]
     first_crypto = dt.date.fromisoformat(CRYPTO_DEFAULT_START)
     crypto_days = [(first_crypto + dt.timedelta(days=i)).isoformat() for i in range((LAST_DAY - first_crypto).days)]
-    report_materialized(home, dg.AssetKey(["raw", "crypto_klines_history"]), "crypto_pairs",
-                        [f"P{i:03d}USDT" for i in range(PAIRS)])
+    report_materialized(
+        home, dg.AssetKey(["raw", "crypto_klines_history"]), "crypto_pairs", [f"P{i:03d}USDT" for i in range(PAIRS)]
+    )
     report_materialized(home, dg.AssetKey(["raw", "crypto_klines_1m"]), None, crypto_days)
-    keys = [dg.AssetKey(["raw", name]) for name in
-            ("prices_history", "prices_daily", "finra_short_volume", "crypto_klines_history", "crypto_klines_1m")]
+    keys = [
+        dg.AssetKey(["raw", name])
+        for name in (
+            "prices_history",
+            "prices_daily",
+            "finra_short_volume",
+            "crypto_klines_history",
+            "crypto_klines_1m",
+        )
+    ]
     return partition_status_seconds({**env, "TICKERLAKE_CRYPTO_END_DATE": LAST_DAY.isoformat()}, keys)
 
 
@@ -455,7 +483,8 @@ def report(r: dict) -> None:
                 f"{run['raw_events']['materialized']} materialization events) + dbt {run['dbt']:.1f} s "
                 f"(goal < {60 if name == 'per-symbol' else 30} s)",
             )
-            for name, run in daily.items() if name != "readers"
+            for name, run in daily.items()
+            if name != "readers"
         ),
         (
             f"{READERS} reader processes querying in a loop through the next day's dbt build",

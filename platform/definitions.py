@@ -50,8 +50,11 @@ defs = dg.Definitions(
     executor=dg.in_process_executor,
     assets=[*source_assets(), *PLATFORM_ASSETS],
     asset_checks=[*freshness, *source_checks()],
-    schedules=[*daily_schedules, lake_maintenance_schedule,
-               *(a for a in automation if isinstance(a, dg.ScheduleDefinition))],
+    schedules=[
+        *daily_schedules,
+        lake_maintenance_schedule,
+        *(a for a in automation if isinstance(a, dg.ScheduleDefinition)),
+    ],
     sensors=[
         *(a for a in automation if isinstance(a, dg.SensorDefinition)),
         crypto_alerts_sensor,

@@ -63,10 +63,10 @@ class Comparison:
         )
 
 
-
 def lake_datasets() -> list[Dataset]:
     """Every table an older lake may hold: the sources' and the crypto indicators and alerts."""
     return [*raw_datasets(), INDICATORS, ALERTS]
+
 
 def _close(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
@@ -83,8 +83,20 @@ def profile(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, dict[st
     return row[0], dict(zip(numeric, row[1:], strict=True))
 
 
-_NUMERIC = {"DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UINTEGER", "UBIGINT", "HUGEINT",
-            "DECIMAL", "USMALLINT", "UTINYINT"}
+_NUMERIC = {
+    "DOUBLE",
+    "FLOAT",
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "UINTEGER",
+    "UBIGINT",
+    "HUGEINT",
+    "DECIMAL",
+    "USMALLINT",
+    "UTINYINT",
+}
 
 
 def old_datasets(root: Path, datasets: list[Dataset]) -> list[Dataset]:
@@ -139,8 +151,11 @@ def warehouse_tables(warehouse: Path, workdir: Path) -> list[tuple[str, str]]:
     subprocess.run(pip, check=True)
     exported = workdir / "exported"
     exported.mkdir()
-    subprocess.run([sys.executable, "-c", EXPORT_SCRIPT, str(warehouse), str(exported)], check=True,
-                   env={"PYTHONPATH": str(side), "PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        [sys.executable, "-c", EXPORT_SCRIPT, str(warehouse), str(exported)],
+        check=True,
+        env={"PYTHONPATH": str(side), "PATH": "/usr/bin:/bin"},
+    )
     return [(p.stem, f"read_parquet({sql_string(str(p))})") for p in sorted(exported.glob("*.parquet"))]
 
 
@@ -168,8 +183,12 @@ def report(comparisons: list[Comparison]) -> bool:
     for c in comparisons:
         sums = sum(_close(value, c.sums_after.get(name)) for name, value in c.sums_before.items())
         style = "" if c.equal else "[red]"
-        table.add_row(f"{style}{c.table}", f"{c.rows_before:,}", f"{style}{c.rows_after:,}",
-                      f"{style}{sums} of {len(c.sums_before)}")
+        table.add_row(
+            f"{style}{c.table}",
+            f"{c.rows_before:,}",
+            f"{style}{c.rows_after:,}",
+            f"{style}{sums} of {len(c.sums_before)}",
+        )
     console.print(table)
     for c in (c for c in comparisons if not c.equal):
         console.print(f"[red]{c.table} differs[/red]: before {c.sums_before}, after {c.sums_after}")
@@ -193,8 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"nothing to migrate: no old dataset folders under {root} and no warehouse at {warehouse}")
         return 0
     equal = report(comparisons)
-    console.print(f"{len(comparisons)} tables in {(dt.datetime.now() - started).total_seconds():.1f} s; "
-                  f"catalog {lake.metadata}, data files under {lake.data_path}")
+    console.print(
+        f"{len(comparisons)} tables in {(dt.datetime.now() - started).total_seconds():.1f} s; "
+        f"catalog {lake.metadata}, data files under {lake.data_path}"
+    )
     if not equal:
         console.print("[red]some tables differ: the old files are left as they were[/red]")
         return 1
@@ -206,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         console.print(f"removed {len(old)} old folders and files")
     elif old:
-        console.print("the old folders and files can go now (or run again with --remove-old):\n  "
-                      + "\n  ".join(str(p) for p in old))
+        console.print(
+            "the old folders and files can go now (or run again with --remove-old):\n  "
+            + "\n  ".join(str(p) for p in old)
+        )
     return 0
 
 

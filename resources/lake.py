@@ -139,8 +139,9 @@ class LakeResource(dg.ConfigurableResource):
         return self.catalog or self._default_catalog()
 
     def _default_catalog(self) -> str:
-        raise ValueError(f"lake: the lake at {self.location} needs a catalog "
-                         "(TICKERLAKE_CATALOG=postgres:... or sqlite:...)")
+        raise ValueError(
+            f"lake: the lake at {self.location} needs a catalog (TICKERLAKE_CATALOG=postgres:... or sqlite:...)"
+        )
 
     @property
     def catalog_file(self) -> Path | None:
@@ -296,19 +297,23 @@ class LakeResource(dg.ConfigurableResource):
             self.transaction(lambda tx: [tx.ensure(d) for d in missing], f"the tables of {names}")
 
     def replace(
-        self, dataset: Dataset, frame: pl.DataFrame, where: Where | Sequence[Where] | None = None,
-        keep_stamps: bool = False, allow_shrink: bool = False, complete: Sequence[Any] = (),
+        self,
+        dataset: Dataset,
+        frame: pl.DataFrame,
+        where: Where | Sequence[Where] | None = None,
+        keep_stamps: bool = False,
+        allow_shrink: bool = False,
+        complete: Sequence[Any] = (),
     ) -> "Replaced":
         """Replace the rows matching `where` (None: the whole table) with `frame`, in one transaction."""
         what = f"{dataset.name} {describe(_selections(where))}"
-        return self.transaction(
-            lambda tx: tx.replace(dataset, frame, where, keep_stamps, allow_shrink, complete), what
-        )
+        return self.transaction(lambda tx: tx.replace(dataset, frame, where, keep_stamps, allow_shrink, complete), what)
 
     def quarantine(self, dataset: Dataset, frame: pl.DataFrame, partition: str, reasons: str) -> None:
         """Keep a partition that failed its blocking checks aside, in quarantine.<dataset>, never published."""
-        kept = frame.with_columns(pl.lit(partition).alias(QUARANTINE_PARTITION),
-                                  pl.lit(reasons).alias(QUARANTINE_REASONS))
+        kept = frame.with_columns(
+            pl.lit(partition).alias(QUARANTINE_PARTITION), pl.lit(reasons).alias(QUARANTINE_REASONS)
+        )
         self.replace(dataset.quarantine, kept, where={QUARANTINE_PARTITION: partition})
 
     # -- reading ------------------------------------------------------------------------------------
@@ -426,8 +431,13 @@ class Transaction:
         self.created.add(dataset.table)
 
     def replace(
-        self, dataset: Dataset, frame: pl.DataFrame, where: Where | Sequence[Where] | None = None,
-        keep_stamps: bool = False, allow_shrink: bool = False, complete: Sequence[Any] = (),
+        self,
+        dataset: Dataset,
+        frame: pl.DataFrame,
+        where: Where | Sequence[Where] | None = None,
+        keep_stamps: bool = False,
+        allow_shrink: bool = False,
+        complete: Sequence[Any] = (),
     ) -> "Replaced":
         """Replace the rows matching `where` (None: the whole table) with `frame`.
 
@@ -444,10 +454,15 @@ class Transaction:
         frame = frame.select(list(dataset.schema)).cast(dict(dataset.schema))
         rule = None if allow_shrink else dataset.completeness
         stored = _read(self.con, dataset, selections, stamps=True) if keep_stamps or rule else None
-        found = {} if rule is None else {
-            value: problems for value, problems in losses(stored.drop(LOADED_AT), frame, rule).items()
-            if value not in complete
-        }
+        found = (
+            {}
+            if rule is None
+            else {
+                value: problems
+                for value, problems in losses(stored.drop(LOADED_AT), frame, rule).items()
+                if value not in complete
+            }
+        )
         if found and rule.per is None:
             raise ShrinkRefused(refusal(f"{dataset.name} {describe(selections)}", found[None]))
         kept = ""
@@ -548,10 +563,13 @@ def _read(con: duckdb.DuckDBPyConnection, dataset: Dataset, selections: Sequence
 def _create_or_extend(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
     """CREATE TABLE from the polars schema (DuckDB maps the types), or ADD COLUMN for new ones."""
     empty = pl.DataFrame(schema={**dataset.schema, LOADED_AT: pl.Datetime("us", "UTC")})
-    existing = {row[0] for row in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-        [CATALOG_ALIAS, dataset.schema_name, dataset.name],
-    ).fetchall()}
+    existing = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+            [CATALOG_ALIAS, dataset.schema_name, dataset.name],
+        ).fetchall()
+    }
     con.register("empty_rows", empty.to_arrow())
     try:
         if not existing:

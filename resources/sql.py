@@ -19,7 +19,9 @@ from resources.lake import LakeResource, lake_at_root
 from resources.settings import catalog, lake_root, s3_endpoint_url
 
 READ_STATEMENTS = {
-    duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.StatementType.PREPARE,
+    duckdb.StatementType.SELECT,
+    duckdb.StatementType.EXPLAIN,
+    duckdb.StatementType.PREPARE,
     duckdb.StatementType.EXECUTE,
 }
 
@@ -53,8 +55,10 @@ def check_read_only(sql: str) -> None:
     """Refuse anything but reading statements, before any of them runs."""
     for statement in duckdb.extract_statements(sql):
         if statement.type not in READ_STATEMENTS:
-            raise NotAReadError(f"read-only session: {statement.type.name} statements are refused "
-                                "(the data's owner has `make sql-owner`)")
+            raise NotAReadError(
+                f"read-only session: {statement.type.name} statements are refused "
+                "(the data's owner has `make sql-owner`)"
+            )
 
 
 def run(sql: str, owner: bool = False) -> int:
@@ -76,8 +80,9 @@ def run(sql: str, owner: bool = False) -> int:
 
 
 def interactive(owner: bool = False) -> int:
-    print(f"tickerlake SQL ({'owner, read-write' if owner else 'read-only'}). End a statement with ';', "
-          "quit with Ctrl-D.")
+    print(
+        f"tickerlake SQL ({'owner, read-write' if owner else 'read-only'}). End a statement with ';', quit with Ctrl-D."
+    )
     buffer: list[str] = []
     while True:
         try:

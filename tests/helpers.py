@@ -1,6 +1,5 @@
 """What the tests share: mirrors of the sources on their real URL layouts, isolated lakes, clients on a mirror."""
 
-
 import contextlib
 import datetime as dt
 import functools
@@ -177,8 +176,7 @@ BINANCE_KLINES_PATH = mirror_path(DEFAULT_API_URL, KLINES_PATH)
 def binance_klines(request: Request) -> Response:
     """/api/v3/klines answered from the sample, as Binance pages it (sample/binance_api.py)."""
     status, body = klines_answer(dict(request.args))
-    return Response(body, status=status, content_type="application/json",
-                    headers={"X-MBX-USED-WEIGHT-1M": "2"})
+    return Response(body, status=status, content_type="application/json", headers={"X-MBX-USED-WEIGHT-1M": "2"})
 
 
 @contextlib.contextmanager

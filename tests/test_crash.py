@@ -47,8 +47,19 @@ def stored_days(lake: LakeResource) -> int:
 
 
 def backfill_command() -> list[str]:
-    return [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-f", "platform/definitions.py",
-            "-d", ".", "--select", "raw/finra_short_volume", "--partition-range", f"{FIRST}...{LAST}"]
+    return [
+        str(Path(sys.executable).parent / "dagster"),
+        "asset",
+        "materialize",
+        "-f",
+        "platform/definitions.py",
+        "-d",
+        ".",
+        "--select",
+        "raw/finra_short_volume",
+        "--partition-range",
+        f"{FIRST}...{LAST}",
+    ]
 
 
 def test_a_killed_backfill_rerun_converges_to_an_uninterrupted_one(tmp_path: Path) -> None:
@@ -57,10 +68,20 @@ def test_a_killed_backfill_rerun_converges_to_an_uninterrupted_one(tmp_path: Pat
     with serve(SlowFinra) as mirror:
         mirror.add_tree(SAMPLE_DIR, "/equity/regsho/daily")
         mirror.add_tree(FIXTURE_DIR, "/equity/regsho/daily")
-        env = {**os.environ, "DAGSTER_HOME": str(home), "TICKERLAKE_FINRA_BASE_URL": mirror.base_url,
-               **lake_env(killed_lake)}
-        process = subprocess.Popen(backfill_command(), cwd=ROOT, env=env, start_new_session=True,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "TICKERLAKE_FINRA_BASE_URL": mirror.base_url,
+            **lake_env(killed_lake),
+        }
+        process = subprocess.Popen(
+            backfill_command(),
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 240
         while stored_days(killed_lake) < 10:
             assert process.poll() is None, "the backfill ended before it could be killed"
@@ -76,7 +97,8 @@ def test_a_killed_backfill_rerun_converges_to_an_uninterrupted_one(tmp_path: Pat
 
         with dg.instance_for_test() as instance:
             clean = dg.materialize(
-                [finra_short_volume], instance=instance,
+                [finra_short_volume],
+                instance=instance,
                 resources={"finra": fast_client(mirror), "lake": clean_lake},
                 tags={RANGE_START: FIRST, RANGE_END: LAST},
             )
@@ -116,8 +138,13 @@ def version(n: int) -> pl.DataFrame:
 
 
 def publisher(lake: LakeResource, signal_file: Path, mode: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", PUBLISHER, lake.location, lake.metadata, str(signal_file), mode],
-                            cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", PUBLISHER, lake.location, lake.metadata, str(signal_file), mode],
+        cwd=ROOT,
+        start_new_session=True,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def await_signal(process: subprocess.Popen, signal_file: Path, beyond: int = 0) -> None:
@@ -133,8 +160,7 @@ def _count(signal_file: Path) -> int:
     return int(text) if text.isdigit() else 1
 
 
-def test_kill_9_between_writing_and_committing_leaves_the_previous_version(lake: LakeResource,
-                                                                          tmp_path: Path) -> None:
+def test_kill_9_between_writing_and_committing_leaves_the_previous_version(lake: LakeResource, tmp_path: Path) -> None:
     lake.replace(NUMBERS, version(1), where={"day": "d"})
     process = publisher(lake, tmp_path / "signal", "pause")
     await_signal(process, tmp_path / "signal")

@@ -29,7 +29,11 @@ def test_workspace_yaml_loads_the_definitions(tmp_path: Path) -> None:
     dagster = Path(sys.executable).parent / "dagster"
     completed = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Validation successful" in completed.stdout + completed.stderr
@@ -54,8 +58,11 @@ def test_definitions_hold_the_graph_and_dbt_lineage() -> None:
     assert graph.get(mart).automation_condition is not None, "dbt models follow the raw runs by themselves"
     stg_prices = graph.get(dg.AssetKey(["staging", "stg_prices__daily"]))
     assert stg_prices.parent_keys == {dg.AssetKey(["raw", "prices_daily"]), dg.AssetKey(["raw", "prices_history"])}
-    multi = [a.key.to_user_string() for a in defs.assets if isinstance(getattr(a, "partitions_def", None),
-                                                                        dg.MultiPartitionsDefinition)]
+    multi = [
+        a.key.to_user_string()
+        for a in defs.assets
+        if isinstance(getattr(a, "partitions_def", None), dg.MultiPartitionsDefinition)
+    ]
     assert multi == [], "partition keys grow with symbols plus days, never symbols times days"
 
 
@@ -76,13 +83,17 @@ def test_schedules_skip_a_holiday() -> None:
 def test_schedules_ask_for_the_market_refetch_and_reference_data() -> None:
     market, reference = _tick(dt.datetime(2024, 7, 8, 18, 30, tzinfo=NEW_YORK), ["AAPL", "MSFT", "KO"])
     assert (market.tags["dagster/asset_partition_range_start"], market.tags["dagster/asset_partition_range_end"]) == (
-        "2024-07-01", "2024-07-08")
+        "2024-07-01",
+        "2024-07-08",
+    )
     assert "dagster/asset_partition_range_start" not in reference.tags
     assert [r.run_key for r in (market, reference)] == ["daily:2024-07-08:market", "daily:2024-07-08:reference"]
     assert [s.job_name for s in daily_schedules] == ["market_daily", "reference_daily"]
     market_job = _definitions().resolve_job_def("market_daily")
     assert market_job.asset_layer.executable_asset_keys == {
-        dg.AssetKey(["raw", "finra_short_volume"]), dg.AssetKey(["raw", "prices_daily"])}
+        dg.AssetKey(["raw", "finra_short_volume"]),
+        dg.AssetKey(["raw", "prices_daily"]),
+    }
 
 
 @pytest.mark.parametrize(("today", "first"), [("2024-07-05", "2024-06-28"), ("2024-01-02", "2023-12-26")])
@@ -93,8 +104,11 @@ def test_refetch_window_counts_trading_days_across_holidays(today: str, first: s
 def test_dbt_models_are_requested_after_a_raw_partition_lands() -> None:
     defs = dg.Definitions(
         assets=[finra_short_volume, tickerlake_dbt_models],
-        resources={"finra": FinraClient(), "lake": LocalLake(),
-                   "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
+        resources={
+            "finra": FinraClient(),
+            "lake": LocalLake(),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        },
     )
     with dg.instance_for_test() as instance:
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
@@ -119,7 +133,8 @@ def test_the_calendar_reaches_back_to_a_start_older_than_twenty_years(monkeypatc
     try:
         assert partitions.calendar().first_session.date() <= dt.date(2001, 1, 2)
         keys = partitions.trading_days_partitions().get_partition_keys_in_range(
-            dg.PartitionKeyRange("2001-09-10", "2001-09-18"))
+            dg.PartitionKeyRange("2001-09-10", "2001-09-18")
+        )
     finally:
         partitions.calendar.cache_clear()
     assert keys == ["2001-09-10", "2001-09-17", "2001-09-18"]

@@ -41,8 +41,9 @@ def test_indicators_match_talib(minutes: pl.DataFrame, interval: str) -> None:
     same_as_talib(ind.atr(high, low, close, 14), talib.ATR(high, low, close, 14))
     for ours, theirs in zip(ind.bollinger(close, 20, 2.0), talib.BBANDS(close, 20, 2.0, 2.0, 0), strict=True):
         same_as_talib(ours, theirs)
-    for ours, theirs in zip(ind.stochastic(high, low, close), talib.STOCH(high, low, close, 14, 3, 0, 3, 0),
-                            strict=True):
+    for ours, theirs in zip(
+        ind.stochastic(high, low, close), talib.STOCH(high, low, close, 14, 3, 0, 3, 0), strict=True
+    ):
         same_as_talib(ours, theirs)
 
 
@@ -63,8 +64,15 @@ def test_rollup_matches_a_plain_group_by(minutes: pl.DataFrame) -> None:
     hourly = rollup(minutes, "1h")
     expected = (
         minutes.with_columns(pl.col("open_time").dt.truncate("1h").alias("hour"))
-        .group_by("hour").agg(pl.col("open").first(), pl.col("high").max(), pl.col("low").min(),
-                              pl.col("close").last(), pl.col("volume").sum(), pl.len().alias("n"))
+        .group_by("hour")
+        .agg(
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
+            pl.col("volume").sum(),
+            pl.len().alias("n"),
+        )
         .sort("hour")
     )
     assert hourly.height == expected.height == 31 * 24
@@ -98,8 +106,8 @@ def test_an_opposite_setup_cancels_a_countdown() -> None:
     close = np.concatenate([down, up])
     td = ind.td_sequential(close + 1, close - 1, close)
     sell_nine = int(np.flatnonzero(td["td_sell_setup"] == 9)[0])
-    assert td["td_buy_countdown"][sell_nine + 1:].max() == 0
-    assert td["td_sell_countdown"][sell_nine + 1:].max() > 0
+    assert td["td_buy_countdown"][sell_nine + 1 :].max() == 0
+    assert td["td_sell_countdown"][sell_nine + 1 :].max() > 0
 
 
 def test_pivots_come_from_the_previous_bar() -> None:
@@ -115,9 +123,12 @@ def test_bars_past_the_last_minute_are_not_closed(tmp_path: Path) -> None:
     lake = LocalLake(root=str(tmp_path))
     minutes = parse_klines_csv(unzip_single_csv(MONTHLY.read_bytes(), "s"), "BTCUSDT", "s")
     cut = minutes.filter(pl.col("open_time") < dt.datetime(2024, 12, 31, 10, 30, tzinfo=dt.UTC))
-    store_month(lake, "BTCUSDT", [Fetched("test", dt.datetime(2024, 12, 1, tzinfo=dt.UTC),
-                                          dt.datetime(2025, 1, 1, tzinfo=dt.UTC), cut)],
-                Ledger(KLINES_DATASET, KLINE_RULES))
+    store_month(
+        lake,
+        "BTCUSDT",
+        [Fetched("test", dt.datetime(2024, 12, 1, tzinfo=dt.UTC), dt.datetime(2025, 1, 1, tzinfo=dt.UTC), cut)],
+        Ledger(KLINES_DATASET, KLINE_RULES),
+    )
     frame = ind.pair_indicators(lake, "BTCUSDT", minute_days=2)
     hours = frame.filter(pl.col("interval") == "1h")
     assert hours["is_closed"].to_list()[-2:] == [True, False]  # 10:00 has only 30 minutes

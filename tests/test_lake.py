@@ -13,8 +13,9 @@ import pytest
 from resources.lake import Between, Dataset, LakeResource, LakeWriteError, LocalLake, S3Lake, lake_at_root
 from tests.helpers import ROOT
 
-BARS = Dataset("bars", {"symbol": pl.String(), "trade_date": pl.Date(), "close": pl.Float64()},
-               order=("symbol", "trade_date"))
+BARS = Dataset(
+    "bars", {"symbol": pl.String(), "trade_date": pl.Date(), "close": pl.Float64()}, order=("symbol", "trade_date")
+)
 DAYS = [dt.date(2024, 7, d) for d in (1, 2, 3)]
 
 
@@ -87,8 +88,15 @@ for i in range(12):
 def test_writers_in_several_processes_at_once_all_commit(lake: LakeResource) -> None:
     """Three processes replacing their own partitions of one table at the same time, on one catalog."""
     lake.ensure([BARS])
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, lake.location, lake.metadata, symbol], cwd=ROOT,
-                                stderr=subprocess.PIPE, text=True) for symbol in ("KO", "PEP", "XOM")]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, lake.location, lake.metadata, symbol],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for symbol in ("KO", "PEP", "XOM")
+    ]
     errors = [w.communicate(timeout=300)[1] for w in writers]
     assert [w.returncode for w in writers] == [0, 0, 0], "\n".join(errors)
     counts = lake.read(BARS).group_by("symbol").len().sort("symbol").rows()
@@ -132,8 +140,9 @@ def test_each_lake_is_told_from_the_other_and_s3_requires_a_catalog() -> None:
         LakeResource()  # the interface: only its implementations are lakes
 
 
-@pytest.mark.parametrize("lake", [LocalLake(root="data/lake"), S3Lake(url=S3_URL, catalog=POSTGRES)],
-                         ids=lambda lake: type(lake).__name__)
+@pytest.mark.parametrize(
+    "lake", [LocalLake(root="data/lake"), S3Lake(url=S3_URL, catalog=POSTGRES)], ids=lambda lake: type(lake).__name__
+)
 def test_dagster_gives_either_implementation_to_a_lake_resource_parameter(lake: LakeResource) -> None:
     """Assets and sensors take `lake: LakeResource`: Dagster finds resources by parameter name and passes the
     instance as configured, the annotation only marks the parameter as a resource."""

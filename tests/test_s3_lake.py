@@ -34,8 +34,11 @@ pytestmark = pytest.mark.integration
 def lake(
     s3_endpoint: str, postgres: Postgres, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[S3Lake]:
-    lake = S3Lake(url=f"s3://{S3_BUCKET}/{request.node.name}", catalog=f"postgres:{postgres.new_database()}",
-                  endpoint_url=s3_endpoint)
+    lake = S3Lake(
+        url=f"s3://{S3_BUCKET}/{request.node.name}",
+        catalog=f"postgres:{postgres.new_database()}",
+        endpoint_url=s3_endpoint,
+    )
     for name, value in {**lake_env(lake), "TICKERLAKE_S3_ENDPOINT_URL": s3_endpoint}.items():
         monkeypatch.setenv(name, value)
     yield lake
@@ -53,8 +56,11 @@ def materialize(lake: S3Lake, first: str, last: str, assets: list | None = None)
         return dg.materialize(
             assets or [finra_short_volume],
             instance=instance,
-            resources={"finra": fast_client(mirror), "lake": lake,
-                       "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
+            resources={
+                "finra": fast_client(mirror),
+                "lake": lake,
+                "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            },
             tags={RANGE_START: first, RANGE_END: last},
         )
 
@@ -77,16 +83,24 @@ def test_dbt_builds_the_marts_on_s3_through_the_postgres_catalog(lake: S3Lake) -
     assert materialize(lake, "2024-07-01", "2024-07-02", [finra_short_volume, tickerlake_dbt_models]).success
     with lake.connect() as con:
         built = con.execute("SELECT count(*) FROM marts.fct_short_volume_daily").fetchone()[0]
-        files = con.execute("SELECT count(*) FROM ducklake_list_files('tickerlake', 'fct_short_volume_daily', "
-                            "schema => 'marts')").fetchone()[0]
+        files = con.execute(
+            "SELECT count(*) FROM ducklake_list_files('tickerlake', 'fct_short_volume_daily', schema => 'marts')"
+        ).fetchone()[0]
     assert built > 0
     assert files > 0 and any("/marts/fct_short_volume_daily/" in key for key in objects(lake))
 
 
 def test_two_processes_write_different_partitions_at_once(lake: S3Lake) -> None:
     lake.ensure([BARS])
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, lake.location, lake.metadata, symbol], cwd=ROOT,
-                                stderr=subprocess.PIPE, text=True) for symbol in ("KO", "PEP")]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, lake.location, lake.metadata, symbol],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for symbol in ("KO", "PEP")
+    ]
     errors = [w.communicate(timeout=300)[1] for w in writers]
     assert [w.returncode for w in writers] == [0, 0], "\n".join(errors)
     assert lake.read(BARS).group_by("symbol").len().sort("symbol").rows() == [("KO", 600), ("PEP", 600)]
@@ -110,10 +124,12 @@ def test_on_s3_a_failing_month_is_quarantined_and_a_shrinking_one_refused(lake: 
     ledger = Ledger(KLINES_DATASET, KLINE_RULES)
     assert store_month(lake, "SOLUSDT", [Fetched("test", start, end, minutes)], ledger) == []
     stored = lake.read(KLINES_DATASET, stamps=True)
-    inverted = minutes.with_columns(low=pl.when(pl.int_range(pl.len()) == 7).then(pl.col("high") + 1)
-                                    .otherwise(pl.col("low")))
+    inverted = minutes.with_columns(
+        low=pl.when(pl.int_range(pl.len()) == 7).then(pl.col("high") + 1).otherwise(pl.col("low"))
+    )
     assert store_month(lake, "SOLUSDT", [Fetched("test", start, end, inverted)], ledger) == [
-        "SOLUSDT 2025-01: quarantined, failed prices_positive; the stored month is unchanged"]
+        "SOLUSDT 2025-01: quarantined, failed prices_positive; the stored month is unchanged"
+    ]
     refused = store_month(lake, "SOLUSDT", [Fetched("test", start, end, minutes.head(1000))], ledger)
     assert len(refused) == 1 and "open_time gone: 440" in refused[0]
     assert lake.read(KLINES_DATASET, stamps=True).equals(stored)

@@ -61,8 +61,9 @@ NUMBERS = Dataset("numbers", {"day": pl.String(), "v": pl.Int64()}, order=("day"
 def test_a_full_disk_leaves_the_previous_partition(lake: LakeResource) -> None:
     lake.replace(NUMBERS, pl.DataFrame({"day": "2024-07-01", "v": [1, 2, 3]}), where={"day": "2024-07-01"})
     before = lake.read(NUMBERS, stamps=True)
-    writer = subprocess.run([sys.executable, "-c", FULL_DISK_WRITER, lake.location], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    writer = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_WRITER, lake.location], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert writer.returncode == 3, writer.stderr[-2000:]
     assert "cannot write numbers day=2024-07-01" in writer.stdout
     assert "the previous version is unchanged" in writer.stdout
@@ -100,12 +101,19 @@ def test_sql_is_never_formatted_from_inputs() -> None:
     the relations dbt's manifest names. No symbol, date or user text reaches any of them.
     """
     assert _formatted_sql_calls() == {
-        "resources/lake.py:connect", "resources/lake.py:replace", "resources/lake.py:newest",
-        "resources/lake.py:distinct", "resources/lake.py:_read", "resources/lake.py:_create_or_extend",
+        "resources/lake.py:connect",
+        "resources/lake.py:replace",
+        "resources/lake.py:newest",
+        "resources/lake.py:distinct",
+        "resources/lake.py:_read",
+        "resources/lake.py:_create_or_extend",
         "resources/lake.py:_set_option",
-        "resources/lake.py:ensure", "resources/duckdb_env.py:create_s3_secret",
-        "resources/dbt_plugin.py:configure_connection", "assets/maintenance.py:maintain",
-        "assets/maintenance.py:lake_footprint", "assets/freshness.py:daily_figures",
+        "resources/lake.py:ensure",
+        "resources/duckdb_env.py:create_s3_secret",
+        "resources/dbt_plugin.py:configure_connection",
+        "assets/maintenance.py:maintain",
+        "assets/maintenance.py:lake_footprint",
+        "assets/freshness.py:daily_figures",
         "assets/dbt.py:tickerlake_dbt_models",
     }
 
@@ -116,7 +124,8 @@ def test_api_keys_appear_in_no_log_metadata_or_error(lake: LakeResource, monkeyp
     with serve_all_sources() as mirror, dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("symbols", ["JPM", "KO"])  # KO: Tiingo answers 404
         prices = on_mirror(
-            PricesResource, mirror,
+            PricesResource,
+            mirror,
             provider="tiingo",
             tiingo_api_key=dg.EnvVar("TICKERLAKE_TIINGO_API_KEY"),
             retry_attempts=1,

@@ -34,8 +34,13 @@ def test_readers_get_the_last_commit_while_a_writer_is_mid_transaction(platform_
     lake = platform_build.lake
     with lake.connect() as con:
         expected = con.execute("SELECT count(*) FROM raw.finra_short_volume").fetchone()[0]
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_TRANSACTION, lake.location, lake.metadata], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_TRANSACTION, lake.location, lake.metadata],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
@@ -91,20 +96,27 @@ def test_exports_write_one_dated_csv_per_trading_day(platform_build: PlatformBui
     assert {r[0] for r in rows[1:]} == {"2024-07-12"}
 
 
-@pytest.mark.parametrize(("statement", "refusal"), [
-    ("COPY (SELECT 1) TO '{tmp}/out.csv'", "COPY statements are refused"),
-    ("SELECT * FROM read_csv('/etc/passwd')", "file system operations are disabled"),
-    ("SELECT * FROM read_csv('{tmp}/secret.csv')", "file system operations are disabled"),
-    ("ATTACH '{tmp}/other.duckdb' AS other", "ATTACH statements are refused"),
-    ("INSTALL httpfs", "refused"),
-    ("SET enable_external_access = true", "SET statements are refused"),
-    ("CREATE TABLE marts.mine AS SELECT 1 AS x", "CREATE statements are refused"),
-    ("SELECT 1; DROP TABLE marts.dim_symbols", "DROP statements are refused"),
-    ("EXPORT DATABASE '{tmp}/dump'", "EXPORT statements are refused"),
-])
+@pytest.mark.parametrize(
+    ("statement", "refusal"),
+    [
+        ("COPY (SELECT 1) TO '{tmp}/out.csv'", "COPY statements are refused"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "file system operations are disabled"),
+        ("SELECT * FROM read_csv('{tmp}/secret.csv')", "file system operations are disabled"),
+        ("ATTACH '{tmp}/other.duckdb' AS other", "ATTACH statements are refused"),
+        ("INSTALL httpfs", "refused"),
+        ("SET enable_external_access = true", "SET statements are refused"),
+        ("CREATE TABLE marts.mine AS SELECT 1 AS x", "CREATE statements are refused"),
+        ("SELECT 1; DROP TABLE marts.dim_symbols", "DROP statements are refused"),
+        ("EXPORT DATABASE '{tmp}/dump'", "EXPORT statements are refused"),
+    ],
+)
 def test_make_sql_is_read_only_in_fact(
-    platform_build: PlatformBuild, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
-    statement: str, refusal: str,
+    platform_build: PlatformBuild,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    statement: str,
+    refusal: str,
 ) -> None:
     for name, value in lake_env(platform_build.lake).items():
         monkeypatch.setenv(name, value)
@@ -128,17 +140,21 @@ def test_the_owner_has_full_access(
 
 def test_exports_are_safe_to_open_in_a_spreadsheet(tmp_path: Path) -> None:
     path = tmp_path / "2024-07-12.csv"
-    write_csv(path, [("2024-07-12", '=HYPERLINK("http://evil.example","x")', 10.0, 20.0, 0.5),
-                     ("2024-07-12", "@SUM(A1:A9)", -1.0, 2.0, 0.1),
-                     ("2024-07-12", "+CMD|' /C calc'!A0", 1.0, 2.0, 0.5),
-                     ("2024-07-12", "-2+3", 1.0, 2.0, 0.5),
-                     ("2024-07-12", "AAPL", 1.0, 2.0, 0.5)])
+    write_csv(
+        path,
+        [
+            ("2024-07-12", '=HYPERLINK("http://evil.example","x")', 10.0, 20.0, 0.5),
+            ("2024-07-12", "@SUM(A1:A9)", -1.0, 2.0, 0.1),
+            ("2024-07-12", "+CMD|' /C calc'!A0", 1.0, 2.0, 0.5),
+            ("2024-07-12", "-2+3", 1.0, 2.0, 0.5),
+            ("2024-07-12", "AAPL", 1.0, 2.0, 0.5),
+        ],
+    )
     with open(path, newline="") as handle:
         cells = [row[1] for row in list(csv.reader(handle))[1:]]
         handle.seek(0)
         numbers = [row[2] for row in list(csv.reader(handle))[1:]]
-    assert cells == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(A1:A9)", "'+CMD|' /C calc'!A0", "'-2+3",
-                     "AAPL"]
+    assert cells == ['\'=HYPERLINK("http://evil.example","x")', "'@SUM(A1:A9)", "'+CMD|' /C calc'!A0", "'-2+3", "AAPL"]
     assert numbers == ["10.0", "-1.0", "1.0", "1.0", "1.0"], "numbers are written as numbers"
 
 
