@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo ui test test-fast test-integration lint snapshot sql sql-owner bench bench-storage clean migrate
+.PHONY: install demo demo-ui ui test test-fast test-integration lint snapshot sql sql-owner bench bench-storage clean migrate
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -37,6 +37,11 @@ UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 ui: install
 	$(BIN)/dagster dev -w workspace.yaml --host $(UI_HOST) --port $(UI_PORT)
+
+# The UI on the world `make demo` built: its sample served while the UI runs, its dates, nothing fetched
+# from the internet (sample/ui.py).
+demo-ui: install
+	$(BIN)/python sample/ui.py $(UI_HOST) $(UI_PORT)
 
 test: install
 	$(MAKE) --no-print-directory lint

@@ -60,15 +60,19 @@ def trading_days_partitions(start: str | None = None) -> dg.DailyPartitionsDefin
     """Daily partitions minus weekends and the exchange's closed weekdays.
 
     end_offset=1 makes today a partition from midnight, so the 18:30 run can target it once FINRA
-    has published (by 18:00 ET).
+    has published (by 18:00 ET). TICKERLAKE_END_DATE (inclusive) pins the last day instead, for a
+    sample recorded once (the demo's world shows its own days, not years of missing ones).
     """
     first = dt.date.fromisoformat(start) if start else configured_start()
     last = calendar().last_session.date()
+    pinned = settings.value("TICKERLAKE_END_DATE")
+    end = {"end_date": (dt.date.fromisoformat(pinned) + dt.timedelta(days=1)).isoformat()} if pinned else {}
     return dg.DailyPartitionsDefinition(
         start_date=first.isoformat(),
         timezone=TIMEZONE,
-        end_offset=1,
+        end_offset=0 if pinned else 1,
         exclusions=["0 0 * * 6", "0 0 * * 0", *_closed_weekdays(first, last)],
+        **end,
     )
 
 

@@ -53,6 +53,12 @@ SETTINGS = (
     ),
     Setting("TICKERLAKE_DUCKDB_MEMORY_LIMIT", "half of RAM", "DuckDB's memory limit in dbt runs (`8GB`, `16GiB`, ...)"),
     Setting("TICKERLAKE_START_DATE", "2009-08-03", "first trading-day partition (FINRA's first daily files)"),
+    Setting("TICKERLAKE_END_DATE", "today (New York)", "pins the last trading-day partition (a sample)"),
+    Setting(
+        "TICKERLAKE_FETCH_AUTOMATION",
+        "stopped",
+        "`running` starts the schedules and sensors that fetch from the sources (production sets it)",
+    ),
     Setting("TICKERLAKE_PRICES_START", "first partition", "earliest day of a new symbol's price backfill"),
     Setting(MIRROR, "-", "serve every source from one host holding each real host under `/<host>/` (the demo, tests)"),
     Setting(
@@ -224,6 +230,23 @@ def catalog() -> str | None:
         configured = f"sqlite:{Path(location).resolve()}"
     os.environ["TICKERLAKE_CATALOG"] = configured
     return configured
+
+
+def fetching_sensor_status() -> dg.DefaultSensorStatus:
+    """Sensors that reach the sources start stopped unless TICKERLAKE_FETCH_AUTOMATION=running: a first
+    `make ui` (or the demo's) must not pull real data into a sample lake."""
+    return dg.DefaultSensorStatus.RUNNING if _fetching() else dg.DefaultSensorStatus.STOPPED
+
+
+def fetching_schedule_status() -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus.RUNNING if _fetching() else dg.DefaultScheduleStatus.STOPPED
+
+
+def _fetching() -> bool:
+    configured = value("TICKERLAKE_FETCH_AUTOMATION", "stopped")
+    if configured not in ("running", "stopped"):
+        raise ValueError(f"TICKERLAKE_FETCH_AUTOMATION must be running or stopped, not {configured!r}")
+    return configured == "running"
 
 
 def s3_endpoint_url() -> str | None:

@@ -183,8 +183,9 @@ def new_symbol_backfills() -> tuple[int, int, float]:
     return added, len(result.run_requests), time.perf_counter() - started
 
 
-def main() -> None:
-    root_url = serve_sample()
+def demo_environment(root_url: str) -> dict[str, str]:
+    """The settings of the demo's world (its lake, its dates, every source on the sample's server), set in
+    this process's environment and returned for its subprocesses; sample/ui.py opens the UI on the same."""
     # Each source's files sit under a folder named for its host, on the host's own URL layout: the
     # mirror setting sends every client there (resources/settings.py).
     os.environ[MIRROR] = root_url
@@ -192,8 +193,9 @@ def main() -> None:
     os.environ.setdefault("TICKERLAKE_CATALOG", f"sqlite:{ROOT / 'data' / 'tickerlake.sqlite'}")
     os.environ.setdefault("DAGSTER_HOME", str(ROOT / ".dagster"))
     os.environ.setdefault("TICKERLAKE_SEC_USER_AGENT", "tickerlake demo demo@example.com")
-    # Partitions start with the sample, so the new-symbol backfill covers the sample's history.
+    # Partitions span the sample, so the new-symbol backfill covers its history and the UI shows its days.
     os.environ.setdefault("TICKERLAKE_START_DATE", FIRST_DAY)
+    os.environ.setdefault("TICKERLAKE_END_DATE", LAST_DAY)
     for variable, value in CRYPTO_SETTINGS.items():
         os.environ.setdefault(variable, value)
     os.environ.setdefault("TICKERLAKE_ALERT_CHANNEL", "webhook")
@@ -201,7 +203,12 @@ def main() -> None:
     os.environ.setdefault("TICKERLAKE_PRICES_REQUESTS_PER_SECOND", "200")
     os.environ.setdefault("TICKERLAKE_PRICES_CONCURRENCY", "8")
     os.environ.setdefault("TICKERLAKE_ALERT_WEBHOOK_URL", f"{root_url}{WEBHOOK_PATH}")
-    env = dict(os.environ)
+    return dict(os.environ)
+
+
+def main() -> None:
+    root_url = serve_sample()
+    env = demo_environment(root_url)
     console.print(f"Serving the bundled sample (FINRA, Nasdaq Trader, SEC, Yahoo, ECB, Binance) at {root_url}")
 
     finra_seconds = dagster(
@@ -226,7 +233,7 @@ def main() -> None:
         show_crypto(console, con, webhook_messages)
     console.print(
         "\n[bold]Next[/bold]\n"
-        "  UI (asset graph, partitions, runs):  TICKERLAKE_START_DATE=2024-03-01 make ui -> http://127.0.0.1:3000\n"
+        "  UI (asset graph, partitions, runs):  make demo-ui -> http://127.0.0.1:3000\n"
         f"  SQL (read-only, catalog {env['TICKERLAKE_CATALOG']}):\n"
         "    make sql Q=\"SELECT * FROM marts.fct_short_volume_daily WHERE symbol = 'TSLA' ORDER BY trade_date\""
     )

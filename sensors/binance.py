@@ -28,7 +28,7 @@ TOPUP_MINUTES = int(settings.value("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15"))
     name="new_pairs_sensor",
     asset_selection=[HISTORY_KEY],
     minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=settings.fetching_sensor_status(),
     description="Adds pairs from the newest universe snapshot as partitions and backfills their klines.",
 )
 def new_pairs_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult | dg.SkipReason:
@@ -53,7 +53,7 @@ def topup_request(instance: dg.DagsterInstance, run_key: str) -> dg.RunRequest |
     job=dg.define_asset_job("crypto_topup", selection=[KLINES_KEY]),
     cron_schedule=f"*/{TOPUP_MINUTES} * * * *",
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=settings.fetching_schedule_status(),
 )
 def crypto_topup_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     return topup_request(context.instance, f"topup:{context.scheduled_execution_time:%Y-%m-%dT%H:%M}")
@@ -64,7 +64,7 @@ def crypto_topup_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReques
     job=dg.define_asset_job("crypto_universe_daily", selection=[UNIVERSE_KEY]),
     cron_schedule="5 0 * * *",
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=settings.fetching_schedule_status(),
 )
 def crypto_universe_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """The universe snapshot just after midnight UTC, when Binance's 24h window is a calendar day."""

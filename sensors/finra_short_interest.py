@@ -14,6 +14,7 @@ import dagster as dg
 
 from assets.finra_short_interest import ASSET_KEY, published_by, settlement_dates, settlements
 from assets.partitions import TIMEZONE, configured_start
+from resources import settings
 
 BACKLOG = 24  # due dates asked for at one evaluation: a year; older history is a backfill from the UI
 
@@ -22,7 +23,7 @@ BACKLOG = 24  # due dates asked for at one evaluation: a year; older history is 
     name="finra_short_interest_sensor",
     asset_selection=[ASSET_KEY],
     minimum_interval_seconds=3600,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=settings.fetching_sensor_status(),
     description="Adds settlement dates as partitions and fetches each once FINRA has published it.",
 )
 def finra_short_interest_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:

@@ -16,6 +16,7 @@ import dagster as dg
 from assets.maintenance import ASSET_KEY as MAINTENANCE_KEY
 from assets.partitions import TIMEZONE, calendar, is_trading_day
 from assets.sources import DAILY_TAG
+from resources import settings
 
 REFETCH_DAYS = 5
 # A source joins a daily run by tagging its assets (assets/sources.py, DAILY_TAG), not by a list here.
@@ -52,7 +53,7 @@ def _trading_day_schedule(
         job=dg.define_asset_job(name, selection=selection),
         cron_schedule="30 18 * * 1-5",
         execution_timezone=TIMEZONE,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=settings.fetching_schedule_status(),
     )
     def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         today = context.scheduled_execution_time.date()

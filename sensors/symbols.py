@@ -13,6 +13,7 @@ from assets.partitions import symbols as symbols_partitions
 from assets.prices import HISTORY_KEY
 from assets.symbols import ASSET_KEY as DIRECTORY_KEY
 from assets.symbols import latest_listed_symbols
+from resources import settings
 from resources.lake import LakeResource
 from resources.symbols import SYMBOL_PATTERN
 from sensors.backfills import Backfill
@@ -25,7 +26,7 @@ PRICES_BACKFILL = Backfill(HISTORY_KEY, symbols_partitions, BATCH_SIZE, "symbols
     name="new_symbols_sensor",
     asset_selection=[HISTORY_KEY],
     minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=settings.fetching_sensor_status(),
     description="Adds symbols from the newest directory snapshot as partitions and backfills their prices.",
 )
 def new_symbols_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult | dg.SkipReason:

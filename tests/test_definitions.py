@@ -138,3 +138,38 @@ def test_the_calendar_reaches_back_to_a_start_older_than_twenty_years(monkeypatc
     finally:
         partitions.calendar.cache_clear()
     assert keys == ["2001-09-10", "2001-09-17", "2001-09-18"]
+
+
+FETCHING = {
+    "market_daily_schedule",
+    "reference_daily_schedule",
+    "crypto_topup_schedule",
+    "crypto_universe_schedule",
+    "new_symbols_sensor",
+    "new_pairs_sensor",
+    "finra_short_interest_sensor",
+}
+
+
+def test_automations_that_fetch_start_stopped_and_the_others_run() -> None:
+    defs = _definitions()
+    status = {s.name: s.default_status.value for s in [*defs.sensors, *defs.schedules]}
+    assert {name for name, value in status.items() if value == "STOPPED"} == FETCHING
+    assert {"models_automation", "freshness_checks_sensor", "lake_maintenance_schedule"} <= set(status)
+
+
+def test_production_turns_the_fetching_automations_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resources import settings
+
+    monkeypatch.setenv("TICKERLAKE_FETCH_AUTOMATION", "running")
+    assert settings.fetching_sensor_status() == dg.DefaultSensorStatus.RUNNING
+    assert settings.fetching_schedule_status() == dg.DefaultScheduleStatus.RUNNING
+    monkeypatch.setenv("TICKERLAKE_FETCH_AUTOMATION", "yes")
+    with pytest.raises(ValueError, match="running or stopped"):
+        settings.fetching_sensor_status()
+
+
+def test_an_end_date_pins_the_last_trading_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TICKERLAKE_END_DATE", "2024-07-12")
+    keys = partitions.trading_days_partitions("2024-03-01").get_partition_keys()
+    assert (len(keys), keys[0], keys[-1]) == (92, "2024-03-01", "2024-07-12")
