@@ -85,13 +85,18 @@ clean:
 	rm -rf data .dagster dbt_project/target dbt_project/logs
 
 # Read-only SQL on the lake's catalog: the last committed snapshot, never blocked by a running build:
-#   make sql Q="SELECT ..."      one query;   make sql      an interactive prompt
+#   make sql Q="SELECT ..."   a query (any number of statements, several lines, $1 kept as written)
+#   make sql F=file.sql       a file;   make sql < file.sql   standard input;   make sql   the prompt
+# Q travels in the environment as written (neither make nor the recipe's shell expands its $ or quotes).
+export TICKERLAKE_SQL_QUERY := $(value Q)
 sql: install
-	$(BIN)/python -m resources.sql $(if $(Q),"$(Q)",)
+	@if [ -n "$$TICKERLAKE_SQL_QUERY" ]; then printf '%s\n' "$$TICKERLAKE_SQL_QUERY" | $(BIN)/python -m resources.sql -; \
+	else $(BIN)/python -m resources.sql $(if $(F),-f "$(F)",); fi
 
 # The data's owner: the catalog read-write, no limits (resources/sql.py says what make sql locks down).
 sql-owner: install
-	$(BIN)/python -m resources.sql --owner $(if $(Q),"$(Q)",)
+	@if [ -n "$$TICKERLAKE_SQL_QUERY" ]; then printf '%s\n' "$$TICKERLAKE_SQL_QUERY" | $(BIN)/python -m resources.sql --owner -; \
+	else $(BIN)/python -m resources.sql --owner $(if $(F),-f "$(F)",); fi
 
 # Move a lake of Parquet folders and its DuckDB warehouse (tickerlake before the DuckLake catalog) into
 # the catalog; prints each table's row count and sums before and after. See platform/migrate.py.

@@ -235,7 +235,8 @@ def main() -> None:
         "\n[bold]Next[/bold]\n"
         "  UI (asset graph, partitions, runs):  make demo-ui -> http://127.0.0.1:3000\n"
         f"  SQL (read-only, catalog {env['TICKERLAKE_CATALOG']}):\n"
-        "    make sql Q=\"SELECT * FROM marts.fct_short_volume_daily WHERE symbol = 'TSLA' ORDER BY trade_date\""
+        '    make sql Q="SELECT trade_date, short_volume, total_volume, short_ratio FROM '
+        "marts.fct_short_volume_daily WHERE symbol = 'TSLA' ORDER BY trade_date\""
     )
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
@@ -175,3 +176,46 @@ def test_the_readmes_queries_run_in_the_read_only_session(
     prepared = sql.run(";\n".join(queries[1:3]))  # PREPARE and EXECUTE: one session
     failed = [q for q in [queries[0], *queries[3:]] if sql.run(q) != 0]
     assert prepared == 0 and failed == [], capsys.readouterr().err
+
+
+def make_sql(build: PlatformBuild, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """`make -s sql ...` as a user types it, on the platform build's lake."""
+    env = {**os.environ, **lake_env(build.lake)}
+    return subprocess.run(
+        ["make", "-s", "sql", *args], cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_readmes_make_sql_line_runs_as_printed(platform_build: PlatformBuild) -> None:
+    line = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("make sql Q="))
+    done = subprocess.run(
+        ["bash", "-c", line.replace("make sql", "make -s sql", 1)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **lake_env(platform_build.lake)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "short_ratio" in done.stdout and "2024-03-01" in done.stdout and "2024-07-12" in done.stdout
+
+
+def test_a_script_with_dollar_one_runs_from_q_a_file_and_stdin(platform_build: PlatformBuild, tmp_path: Path) -> None:
+    script = (
+        "PREPARE top AS\n  SELECT symbol FROM marts.fct_short_volume_daily\n"
+        "  WHERE total_volume > CAST($1 AS INTEGER) ORDER BY short_ratio DESC LIMIT 1;\nEXECUTE top(100000);\n"
+    )
+    (tmp_path / "q.sql").write_text(script)
+    for result in (
+        make_sql(platform_build, f"Q={script}"),
+        make_sql(platform_build, f"F={tmp_path / 'q.sql'}"),
+        make_sql(platform_build, stdin=script),
+    ):
+        assert result.returncode == 0 and "symbol" in result.stdout, result.stderr
+    refused = make_sql(platform_build, "Q=DROP TABLE raw.fx_rates_ecb")
+    assert refused.returncode != 0 and "DROP statements are refused" in refused.stderr
+
+
+def test_floats_print_short(platform_build: PlatformBuild) -> None:
+    result = make_sql(platform_build, "Q=SELECT 1/3 AS third")
+    assert "0.333333" in result.stdout and "0.3333333333" not in result.stdout
