@@ -226,7 +226,9 @@ def crypto_alerts(context: dg.AssetExecutionContext, lake: LakeResource, notifie
         )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(sent),
+            # Rows stored: every alert delivered so far, this run's included (the UI's "Row count").
+            "dagster/row_count": len(stored) + len(sent),
+            "sent_this_run": len(sent),
             "rules": len(rules.rules),
             "fired": dg.MetadataValue.md("\n".join(f"- {a['message']}" for a in sent) or "none"),
             "channel": notifier.channel,

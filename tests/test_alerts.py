@@ -136,9 +136,12 @@ def test_each_firing_is_sent_once_in_telegram_format(
     assert "rsi-oversold" in sent[0]["text"] and "2025-01-08 02:00" in sent[0]["text"]
     assert alert_env.read(DATASET).height == 2
 
-    assert run_alerts(alert_env, telegram(httpserver), instance).success
+    again = run_alerts(alert_env, telegram(httpserver), instance)
+    assert again.success
     assert len(httpserver.log) == 2  # nothing new: nothing sent again
     assert alert_env.read(DATASET).height == 2
+    metadata = again.asset_materializations_for_node("crypto__crypto_alerts")[0].metadata
+    assert metadata["dagster/row_count"].value == 2 and metadata["sent_this_run"].value == 0, "rows stored"
 
 
 def test_an_undelivered_firing_is_retried_next_time_and_the_token_never_shows(
