@@ -67,7 +67,6 @@ class TickerlakeDbtTranslator(DagsterDbtTranslator):
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    project=dbt_project,
     pool=DUCKDB_POOL,
     dagster_dbt_translator=TickerlakeDbtTranslator(),
 )

@@ -173,3 +173,17 @@ def test_an_end_date_pins_the_last_trading_day(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TICKERLAKE_END_DATE", "2024-07-12")
     keys = partitions.trading_days_partitions("2024-03-01").get_partition_keys()
     assert (len(keys), keys[0], keys[-1]) == (92, "2024-03-01", "2024-07-12")
+
+
+def test_no_asset_carries_metadata_the_ui_cannot_show() -> None:
+    """The UI printed '[DbtProject] (unserializable)' on every dbt asset: no object of ours in metadata."""
+    from dagster_dbt import DbtProject
+
+    graph = _definitions().resolve_asset_graph()
+    shown = {
+        f"{key.to_user_string()}:{name}"
+        for key in graph.get_all_asset_keys()
+        for name, value in graph.get(key).metadata.items()
+        if isinstance(value, DbtProject)
+    }
+    assert shown == set()
