@@ -30,6 +30,8 @@ SAMPLE_DIR = ROOT / "sample"
 FIRST_DAY, LAST_DAY = "2024-03-01", "2024-07-12"
 REFERENCE_ASSETS = "raw/symbol_directory,raw/sec_company_tickers,raw/sec_company_sic,raw/fx_rates_ecb"
 WEBHOOK_PATH = "/demo-alert-webhook"
+# In-process runs log warnings and errors only; their events are in the instance (the UI's Runs page).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 webhook_messages: list[dict] = []
 
 console = Console()
@@ -161,7 +163,7 @@ def new_symbol_backfills() -> tuple[int, int, float]:
 
     started = time.perf_counter()
     instance = dg.DagsterInstance.get()
-    sensor = defs.get_sensor_def("new_symbols_sensor")
+    sensor = defs.resolve_sensor_def("new_symbols_sensor")
     with dg.build_sensor_context(instance=instance, resources={"lake": defs.resources["lake"]}) as context:
         result = sensor(context)
     if isinstance(result, dg.SkipReason):
@@ -177,6 +179,7 @@ def new_symbol_backfills() -> tuple[int, int, float]:
             instance=instance,
             tags=request.tags,
             resources={"prices": defs.resources["prices"], "lake": defs.resources["lake"]},
+            run_config=QUIET,
         )
         if not run.success:
             raise SystemExit("demo: a new-symbol backfill run failed")

@@ -40,6 +40,7 @@ def _run(
         instance=instance,
         tags=tags or {},
         resources={name: defs.resources[name] for name in ("lake", "binance", "notifier")},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     if not result.success:
         raise SystemExit(f"demo: the run of {asset.key.to_user_string()} failed")

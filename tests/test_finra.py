@@ -182,7 +182,7 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert parse_retry_after("soon") is None
 
 
-RECORDED = FIXTURE_DIR.parent.parent.parent.parent / "recorded" / "finra"
+RECORDED = FIXTURE_DIR.parent.parent.parent.parent / "real" / "finra"
 
 
 def test_every_real_facility_file_of_a_day_parses_with_its_symbols_normalised() -> None:

@@ -87,7 +87,7 @@ HOSTILE = [
     "\r",
 ]
 JSON_HOSTILE = [None, float("nan"), float("inf"), -1, 0, "", "x", [], {}, True, 10**30, -(10**30), 1e-300]
-RECORDED = TEST_FIXTURES / "recorded"
+RECORDED = TEST_FIXTURES / "real"
 
 
 @pytest.fixture(scope="module", autouse=True)
