@@ -43,9 +43,10 @@ ui: install
 demo-ui: install
 	$(BIN)/python sample/ui.py $(UI_HOST) $(UI_PORT)
 
+# Every test, each named as it runs, and the slowest fifteen at the end.
 test: install
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest
+	$(BIN)/pytest -v --durations=15
 
 # The development loop: everything but the tests marked `slow` (whole-platform builds, dbt runs,
 # subprocess crashes); CI runs `make test`, which runs them all.

@@ -88,7 +88,7 @@ def test_a_killed_backfill_rerun_converges_to_an_uninterrupted_one(tmp_path: Pat
             assert time.monotonic() < deadline
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        process.communicate()  # waits, and closes its pipes
         written = stored_days(killed_lake)
         assert 10 <= written < DAYS, "killed in the middle"
 
@@ -165,7 +165,7 @@ def test_kill_9_between_writing_and_committing_leaves_the_previous_version(lake:
     process = publisher(lake, tmp_path / "signal", "pause")
     await_signal(process, tmp_path / "signal")
     os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    process.communicate()  # waits, and closes its pipes
     assert lake.read(NUMBERS).sort("v").equals(version(1)), "readers see the previous version, whole"
     lake.replace(NUMBERS, version(4), where={"day": "d"})  # the killed writer's lock died with it
     assert lake.read(NUMBERS).sort("v").equals(version(4))
@@ -182,7 +182,7 @@ def test_kill_9_at_any_moment_of_publishing_leaves_one_whole_version(lake: LakeR
         await_signal(process, signal_file, beyond=trial % 3)
         time.sleep(delay)
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        process.communicate()  # waits, and closes its pipes
         stored = lake.read(NUMBERS).sort("v")
         assert any(stored.equals(frame) for frame in whole.values()), f"trial {trial}: a mixed or partial version"
     lake.replace(NUMBERS, version(1), where={"day": "d"})
