@@ -4,6 +4,12 @@ Both files are pipe-delimited with a header row and end in a `File Creation Time
 trailer; the trailer's date is the day the snapshot describes. Test issues are dropped; the ETF flag
 and the listing exchange are kept. The directory lists only what trades today, so tickerlake keeps
 every day's snapshot and derives delistings from them (no survivorship bias).
+
+Columns are read by their header names, never by position. nasdaqlisted.txt had no ETF column (nor
+NextShares) in its older layout (`Symbol|Security Name|Market Category|Test Issue|Financial Status|
+Round Lot Size`, e.g. the real file of 2014-10-10 in tests/fixtures/real/): such a file is read with
+`is_etf` null (unknown, not False: it lists ETFs such as QQQ), as long as its header has only the
+columns that layout is known to have.
 """
 
 import datetime as dt
@@ -24,6 +30,16 @@ OTHER_LISTED = "otherlisted.txt"
 # of those or the class/series marks . - $ ^ = + (e.g. BRK.B, ABR$D). Anything else never becomes a
 # partition key, a lake path or a SQL value.
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9.\-$^=+]{0,13}")
+
+# nasdaqlisted.txt's older layout (before the ETF and NextShares columns were added): read with is_etf null.
+NASDAQ_LISTED_WITHOUT_ETF = (
+    "Symbol",
+    "Security Name",
+    "Market Category",
+    "Test Issue",
+    "Financial Status",
+    "Round Lot Size",
+)
 
 OTHER_EXCHANGES = {"A": "NYSE American", "N": "NYSE", "P": "NYSE Arca", "Z": "Cboe BZX", "V": "IEX"}
 NASDAQ_TIERS = {"Q": "Nasdaq Global Select", "G": "Nasdaq Global Market", "S": "Nasdaq Capital Market"}
@@ -50,7 +66,7 @@ class DirectoryFileError(SourceError):
 
 # CQS suffixes (FINRA's files, the directory's "CQS Symbol") -> the ACT form the directory lists as
 # its symbol, which every table of the lake uses: BRK/B -> BRK.B, ABRpA -> ABR$A, AIG/WS -> AIG.W.
-# Checked against every row of two real otherlisted.txt, of 2014 and 2025 (tests/test_symbols.py).
+# Checked against every row of two real otherlisted.txt, of 2014 and 2025 (tests/test_real_files.py).
 # Written once in the regex syntax polars (Rust) takes: ${1} for a group, $$ for a dollar sign.
 CQS_TO_ACT = (
     (r"/CL$", ""),  # called for redemption: the same security
@@ -108,10 +124,17 @@ def _split(body: bytes, name: str) -> tuple[list[str], list[bytes], dt.date]:
     return header, lines[1:-1], dt.date(year, month, day)
 
 
-def _read(header: list[str], rows: list[bytes], name: str, required: list[str]) -> pl.DataFrame:
+def _read(
+    header: list[str], rows: list[bytes], name: str, required: list[str], older_layout: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """The rows as strings under their header names. `older_layout`: a header that is exactly these
+    columns (in any order) is accepted although it lacks some of `required` (the caller fills them)."""
     missing = [c for c in required if c not in header]
-    if missing:
-        raise DirectoryFileError(f"Nasdaq Trader {name} line 1: header lacks {missing}: {'|'.join(header)[:200]!r}")
+    if missing and sorted(header) != sorted(older_layout):
+        older = f" and is not the older layout {'|'.join(older_layout)!r}" if older_layout else ""
+        raise DirectoryFileError(
+            f"Nasdaq Trader {name} line 1: header lacks {missing}{older}: {'|'.join(header)[:200]!r}"
+        )
     for offset, row in enumerate(rows):
         if row.count(b"|") != len(header) - 1:
             raise DirectoryFileError(
@@ -130,13 +153,19 @@ def _read(header: list[str], rows: list[bytes], name: str, required: list[str]) 
 @names_its_errors(DirectoryFileError, lambda body: f"Nasdaq Trader {NASDAQ_LISTED}")
 def parse_nasdaq_listed(body: bytes) -> pl.DataFrame:
     header, rows, snapshot = _split(body, NASDAQ_LISTED)
-    raw = _read(header, rows, NASDAQ_LISTED, ["Symbol", "Security Name", "Market Category", "Test Issue", "ETF"])
+    raw = _read(
+        header,
+        rows,
+        NASDAQ_LISTED,
+        ["Symbol", "Security Name", "Market Category", "Test Issue", "ETF"],
+        older_layout=NASDAQ_LISTED_WITHOUT_ETF,
+    )
     frame = raw.filter(pl.col("Test Issue") != "Y").select(
         pl.lit(snapshot).alias("snapshot_date"),
         pl.col("Symbol").alias("symbol"),
         pl.col("Security Name").alias("security_name"),
         pl.col("Market Category").replace_strict(NASDAQ_TIERS, default="Nasdaq").alias("exchange"),
-        (pl.col("ETF") == "Y").alias("is_etf"),
+        (pl.col("ETF") == "Y").alias("is_etf") if "ETF" in header else pl.lit(None, pl.Boolean()).alias("is_etf"),
         pl.lit(NASDAQ_LISTED).alias("source_file"),
     )
     return frame.cast(DIRECTORY_SCHEMA)
