@@ -30,6 +30,7 @@ SAMPLE_DIR = ROOT / "sample"
 FIRST_DAY, LAST_DAY = "2024-03-01", "2024-07-12"
 REFERENCE_ASSETS = "raw/symbol_directory,raw/sec_company_tickers,raw/sec_company_sic,raw/fx_rates_ecb"
 WEBHOOK_PATH = "/demo-alert-webhook"
+DAGSTER_LOG = ROOT / "build" / "demo" / "dagster.log"  # Dagster's own stream of each run, in full
 # In-process runs log warnings and errors only; their events are in the instance (the UI's Runs page).
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 webhook_messages: list[dict] = []
@@ -58,6 +59,8 @@ def serve_sample() -> str:
 
 
 def dagster(*args: str, env: dict[str, str]) -> float:
+    """One `dagster asset materialize` run, its output appended to DAGSTER_LOG (named in the summary);
+    the terminal shows the command and a spinner with the time so far."""
     started = time.perf_counter()
     command = [
         str(Path(sys.executable).parent / "dagster"),
@@ -69,11 +72,15 @@ def dagster(*args: str, env: dict[str, str]) -> float:
         ".",
         *args,
     ]
-    console.print(f"[bold]$ {' '.join(command[0:1])} {' '.join(command[1:])}[/bold]")
-    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    console.print(f"[bold]$ dagster {' '.join(command[1:])}[/bold]")
+    DAGSTER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with DAGSTER_LOG.open("a") as log, console.status(f"running {' '.join(args[:2])} ..."):
+        log.write(f"\n$ {' '.join(command)}\n")
+        log.flush()
+        completed = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     if completed.returncode != 0:
-        console.print(completed.stdout[-4000:], completed.stderr[-4000:])
-        raise SystemExit(f"demo: dagster run failed (exit {completed.returncode})")
+        console.print(DAGSTER_LOG.read_text()[-4000:])
+        raise SystemExit(f"demo: dagster run failed (exit {completed.returncode}); the whole log: {DAGSTER_LOG}")
     return time.perf_counter() - started
 
 
@@ -236,6 +243,7 @@ def main() -> None:
         show_crypto(console, con, webhook_messages)
     console.print(
         "\n[bold]Next[/bold]\n"
+        f"  Dagster's own log of these runs:     {DAGSTER_LOG.relative_to(ROOT)}\n"
         "  UI (asset graph, partitions, runs):  make demo-ui -> http://127.0.0.1:3000\n"
         f"  SQL (read-only, catalog {env['TICKERLAKE_CATALOG']}):\n"
         '    make sql Q="SELECT trade_date, short_volume, total_volume, short_ratio FROM '
