@@ -187,3 +187,17 @@ def test_no_asset_carries_metadata_the_ui_cannot_show() -> None:
         if isinstance(value, DbtProject)
     }
     assert shown == set()
+
+
+def test_every_dbt_model_shows_each_column_with_its_type_and_meaning() -> None:
+    """The UI's column table of a model comes from its YAML: every column typed and described."""
+    graph = _definitions().resolve_asset_graph()
+    incomplete = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable and "dagster_dbt/unique_id" in node.metadata:
+            columns = node.metadata["dagster/column_schema"].columns
+            missing = [c.name for c in columns if not c.type or not c.description]
+            if missing or not columns:
+                incomplete[key.to_user_string()] = missing
+    assert incomplete == {}
