@@ -173,7 +173,9 @@ def store_month(
     metadata=column_schema(UNIVERSE_SCHEMA),
 )
 def crypto_universe(binance: BinanceClient, lake: LakeResource) -> dg.MaterializeResult:
-    today = utc_now().date()
+    """Today's top pairs, dated today, or the pinned last crypto day of a sample recorded once (the demo's
+    world ends on 2025-01-08: its universe is of that day, not of the day the demo runs)."""
+    today = min(utc_now().date(), last_crypto_day())
     with binance.open() as session:
         frame = session.top_pairs(binance.quote_asset, binance.top_n, today)
     lake.replace(UNIVERSE_DATASET, frame, where={"snapshot_date": today})

@@ -191,6 +191,15 @@ def crypto(mirror: Mirror, lake: LakeResource, instance: dg.DagsterInstance, mon
     return resources, result
 
 
+def test_a_pinned_sample_dates_its_universe_on_its_last_day(
+    mirror: Mirror, lake: LakeResource, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(binance_assets, "utc_now", lambda: dt.datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    monkeypatch.setattr(binance_assets, "last_crypto_day", lambda: dt.date(2025, 1, 8))
+    materialize([crypto_universe], {"binance": client(mirror), "lake": lake}, instance)
+    assert lake.distinct(binance_assets.UNIVERSE_DATASET, "snapshot_date") == [dt.date(2025, 1, 8)]
+
+
 def test_new_pairs_become_partitions_with_one_backfill_run_and_a_rerun_asks_for_nothing(
     crypto, instance: dg.DagsterInstance, lake: LakeResource
 ) -> None:
