@@ -32,8 +32,10 @@ from assets.schema import column_schema
 from assets.sources import Source
 from resources.binance import (
     DAY,
+    KLINES_MEANINGS,
     KLINES_SCHEMA,
     TAIL_DAYS,
+    UNIVERSE_MEANINGS,
     UNIVERSE_SCHEMA,
     BinanceClient,
     Fetched,
@@ -170,7 +172,7 @@ def store_month(
         "The top pairs of one quote asset by 24h quote volume on Binance (leveraged tokens and stablecoin "
         "pairs left out), one snapshot per UTC day; pairs entering it become crypto_pairs partitions."
     ),
-    metadata=column_schema(UNIVERSE_SCHEMA),
+    metadata=column_schema(UNIVERSE_SCHEMA, UNIVERSE_MEANINGS),
 )
 def crypto_universe(binance: BinanceClient, lake: LakeResource) -> dg.MaterializeResult:
     """Today's top pairs, dated today, or the pinned last crypto day of a sample recorded once (the demo's
@@ -261,7 +263,7 @@ def history_days() -> list[dt.date]:
         "A pair's 1-minute klines from its listing to the day before the top-up's tail, from checksum-verified "
         "monthly and daily archives; one partition per pair, written to raw.crypto_klines_1m."
     ),
-    metadata=column_schema(KLINES_SCHEMA),
+    metadata=column_schema(KLINES_SCHEMA, KLINES_MEANINGS),
     check_specs=check_specs(HISTORY_KEY, KLINES_DATASET, KLINE_RULES),
 )
 def crypto_klines_history(
@@ -282,7 +284,7 @@ def crypto_klines_history(
         "last two days (the top-up), archives before; unique per (pair, open_time). Rolled up into crypto_bars_1h "
         "and crypto_bars_1d."
     ),
-    metadata=column_schema(KLINES_SCHEMA),
+    metadata=column_schema(KLINES_SCHEMA, KLINES_MEANINGS),
     check_specs=check_specs(KLINES_KEY, KLINES_DATASET, KLINE_RULES),
 )
 def crypto_klines_1m(

@@ -25,7 +25,7 @@ from assets.partitions import partition_days, trading_days
 from assets.schema import column_schema
 from assets.sources import DAILY_TAG, Source
 from resources.completeness import Completeness
-from resources.finra import FACILITIES, SHORT_VOLUME_SCHEMA, FetchedDay, FinraClient
+from resources.finra import FACILITIES, SHORT_VOLUME_MEANINGS, SHORT_VOLUME_SCHEMA, FetchedDay, FinraClient
 from resources.lake import Dataset, LakeResource
 
 DATASET = Dataset(
@@ -68,7 +68,7 @@ COMMIT_ROWS, COMMIT_SECONDS = 500_000, 5.0  # about twelve full-market days
         "FORF), replaced a trading day at a time. short_volume includes short_exempt_volume; "
         "total_volume is the volume reported to FINRA's facilities only (off-exchange), not the tape."
     ),
-    metadata=column_schema(SHORT_VOLUME_SCHEMA),
+    metadata=column_schema(SHORT_VOLUME_SCHEMA, SHORT_VOLUME_MEANINGS),
 )
 def finra_short_volume(
     context: dg.AssetExecutionContext, config: PublishConfig, finra: FinraClient, lake: LakeResource

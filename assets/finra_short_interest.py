@@ -18,7 +18,7 @@ from assets.partitions import calendar, sessions
 from assets.schema import column_schema
 from assets.sources import Source
 from resources.completeness import Completeness
-from resources.finra_short_interest import SHORT_INTEREST_SCHEMA, FinraShortInterestClient
+from resources.finra_short_interest import SHORT_INTEREST_MEANINGS, SHORT_INTEREST_SCHEMA, FinraShortInterestClient
 from resources.http import SourceFileMissing
 from resources.lake import Dataset, LakeResource
 
@@ -79,7 +79,7 @@ def published_by(settlement: dt.date) -> dt.date:
         "month end), with the previous position, average daily volume and days to cover as FINRA computes "
         "them; one partition per settlement date. OTC securities only before June 2021."
     ),
-    metadata=column_schema(SHORT_INTEREST_SCHEMA),
+    metadata=column_schema(SHORT_INTEREST_SCHEMA, SHORT_INTEREST_MEANINGS),
 )
 def finra_short_interest(
     context: dg.AssetExecutionContext,

@@ -10,9 +10,10 @@ import polars as pl
 
 from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish, publish
 from assets.freshness import updated_within
+from assets.schema import column_schema
 from assets.sources import DAILY_TAG, Source
 from resources.completeness import Completeness
-from resources.fx import FX_SCHEMA, EcbClient
+from resources.fx import FX_MEANINGS, FX_SCHEMA, EcbClient
 from resources.lake import Dataset, LakeResource
 
 DATASET = Dataset(
@@ -37,6 +38,7 @@ RULES = (
     group_name="fx",
     kinds={"ducklake"},
     tags={DAILY_TAG: "reference"},
+    metadata=column_schema(FX_SCHEMA, FX_MEANINGS),
     check_specs=check_specs(ASSET_KEY, DATASET, RULES),
     description="ECB reference rates, long format: rate_date, currency, units_per_eur.",
 )

@@ -28,7 +28,7 @@ from assets.sources import DAILY_TAG, Source
 from resources import settings
 from resources.completeness import Completeness
 from resources.lake import Between, Dataset, LakeResource
-from resources.prices import PRICES_SCHEMA, Fetched, PricesResource
+from resources.prices import PRICES_MEANINGS, PRICES_SCHEMA, Fetched, PricesResource
 from resources.symbols import validate_symbol
 
 DATASET = Dataset(
@@ -186,7 +186,7 @@ def _validated(names: Iterable[str]) -> list[str]:
         "A symbol's whole daily history (raw OHLCV, dividends, split ratios), one partition per symbol; "
         "written to raw.prices_daily beside the daily asset's days."
     ),
-    metadata=column_schema(PRICES_SCHEMA),
+    metadata=column_schema(PRICES_SCHEMA, PRICES_MEANINGS),
 )
 def prices_history(
     context: dg.AssetExecutionContext, config: PublishConfig, prices: PricesResource, lake: LakeResource
@@ -207,7 +207,7 @@ def prices_history(
         "Every known symbol's raw daily bar (OHLCV, dividend, split ratio) of a trading day, in the listing "
         "currency; one partition per day. Adjusted and USD prices are computed in dbt (fct_prices_daily)."
     ),
-    metadata=column_schema(PRICES_SCHEMA),
+    metadata=column_schema(PRICES_SCHEMA, PRICES_MEANINGS),
 )
 def prices_daily(
     context: dg.AssetExecutionContext, config: PublishConfig, prices: PricesResource, lake: LakeResource

@@ -13,10 +13,11 @@ import polars as pl
 
 from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish, publish
 from assets.freshness import updated_within
+from assets.schema import column_schema
 from assets.sources import DAILY_TAG, Source
 from resources.completeness import Completeness
 from resources.lake import Dataset, LakeResource
-from resources.sectors import SIC_SCHEMA, TICKERS_SCHEMA, SecClient
+from resources.sectors import SIC_MEANINGS, SIC_SCHEMA, TICKERS_MEANINGS, TICKERS_SCHEMA, SecClient
 
 # SEC's list may lose a few companies from one day to the next (deregistrations), never a tenth of them.
 TICKERS_DATASET = Dataset(
@@ -36,6 +37,7 @@ SIC_DATASET = Dataset("sec_company_sic", SIC_SCHEMA, order=("cik",))
     group_name="sectors",
     kinds={"ducklake"},
     tags={DAILY_TAG: "reference"},
+    metadata=column_schema(TICKERS_SCHEMA, TICKERS_MEANINGS),
     check_specs=check_specs(TICKERS_KEY, TICKERS_DATASET, TICKER_RULES),
     description="SEC company_tickers_exchange.json: ticker, CIK, company name and exchange.",
 )
@@ -54,6 +56,7 @@ def sec_company_tickers(
     deps=[sec_company_tickers],
     group_name="sectors",
     kinds={"ducklake"},
+    metadata=column_schema(SIC_SCHEMA, SIC_MEANINGS),
     tags={DAILY_TAG: "reference"},
     description="SIC code per CIK from SEC's submissions API, fetched once per CIK.",
 )

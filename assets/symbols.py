@@ -14,7 +14,13 @@ from assets.schema import column_schema
 from assets.sources import DAILY_TAG, Source
 from resources.completeness import Completeness
 from resources.lake import Dataset, LakeResource
-from resources.symbols import DIRECTORY_SCHEMA, SymbolDirectoryClient, is_valid_symbol, split_valid_symbols
+from resources.symbols import (
+    DIRECTORY_MEANINGS,
+    DIRECTORY_SCHEMA,
+    SymbolDirectoryClient,
+    is_valid_symbol,
+    split_valid_symbols,
+)
 
 # A snapshot may not lose more than 5% of a stored snapshot's symbols, nor a column (a half-sent file
 # of the same day must not replace the whole one).
@@ -38,7 +44,7 @@ RULES = (Rule("symbol_valid", "Every symbol has the lake's ticker form.", is_val
         "Nasdaq Trader's nasdaqlisted.txt + otherlisted.txt, test issues dropped, one snapshot per "
         "file-creation day (re-running the same day replaces that day's snapshot)."
     ),
-    metadata=column_schema(DIRECTORY_SCHEMA),
+    metadata=column_schema(DIRECTORY_SCHEMA, DIRECTORY_MEANINGS),
     check_specs=check_specs(ASSET_KEY, DATASET, RULES),
 )
 def symbol_directory(

@@ -84,6 +84,30 @@ _MICROS_THRESHOLD = 10**15
 _LEVERAGED = re.compile(r".+(UP|DOWN|BULL|BEAR)$")
 STABLECOINS = frozenset({"USDC", "FDUSD", "TUSD", "BUSD", "DAI", "USDP", "USDT", "EUR", "PAX", "UST", "USDD"})
 
+UNIVERSE_MEANINGS = {
+    "snapshot_date": "UTC day of the 24h ticker the ranking comes from.",
+    "rank": "Place by 24h quote volume (1 = most traded).",
+    "pair": "Binance spot symbol.",
+    "quote_asset": "The universe's quote asset (USDT by default).",
+    "quote_volume_24h": "Quote asset traded over the 24 hours.",
+    "trades_24h": "Trades over the 24 hours.",
+}
+
+KLINES_MEANINGS = {
+    "pair": "Binance spot symbol (e.g. BTCUSDT).",
+    "open_time": "Start of the one-minute bar, UTC.",
+    "open": "First trade price of the minute, in the quote asset.",
+    "high": "Highest trade price of the minute.",
+    "low": "Lowest trade price of the minute.",
+    "close": "Last trade price of the minute.",
+    "volume": "Base asset traded in the minute.",
+    "close_time": "End of the minute, UTC (open_time + 59.999 s).",
+    "quote_volume": "Quote asset traded in the minute.",
+    "trades": "Number of trades in the minute.",
+    "taker_buy_base_volume": "Base asset bought by takers (aggressive buyers).",
+    "taker_buy_quote_volume": "Quote asset spent by takers on buys.",
+}
+
 
 class InvalidPair(ValueError):
     """A pair name that does not match PAIR_PATTERN."""

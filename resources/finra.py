@@ -58,6 +58,17 @@ SHORT_VOLUME_SCHEMA: dict[str, pl.DataType] = {
     "market": pl.String(),
 }
 
+SHORT_VOLUME_MEANINGS = {
+    "trade_date": "The trading day the file reports (New York).",
+    "symbol": "Ticker as FINRA prints it (class shares with a dot, e.g. BRK.B).",
+    "facility": "The file it came from: CNMS (consolidated NMS), FNSQ/FNQC (Nasdaq TRFs), FNYX (NYSE TRF), "
+    "FNRA (ADF), FORF (ORF, OTC).",
+    "short_volume": "Shares sold short that day as reported to the facility, short-exempt included.",
+    "short_exempt_volume": "Shares sold short under an exemption (null before 2011-02-28: no such column then).",
+    "total_volume": "Shares traded as reported to the facility (off-exchange only, not the consolidated tape).",
+    "market": "FINRA's market code(s) of the row (Q, B, N, D, O; CNMS lists the facilities it combines).",
+}
+
 
 class FinraFileError(SourceError):
     """A FINRA file is not in its published format; the message names facility, date and line."""

@@ -43,6 +43,20 @@ COLUMNS: dict[str, tuple[str, pl.DataType]] = {
     "changePercent": ("change_percent", pl.Float64()),
 }
 SHORT_INTEREST_SCHEMA: dict[str, pl.DataType] = dict(COLUMNS.values())
+SHORT_INTEREST_MEANINGS = {
+    "settlement_date": "The settlement date the positions are as of (usable only once FINRA publishes the file).",
+    "symbol": "Ticker as FINRA prints it.",
+    "issue_name": "The security's name as FINRA lists it.",
+    "exchange_code": "FINRA's issuer services group exchange code.",
+    "market_class": "FINRA's market class of the listing (NNM, NYSE, ARCA, OTC, ...).",
+    "current_short_position": "Shares held short at the settlement date, all reporting firms summed.",
+    "previous_short_position": "Shares held short at the previous settlement date, restated for a split in between.",
+    "average_daily_volume": "FINRA's average daily share volume over the settlement period.",
+    "days_to_cover": "current_short_position / average_daily_volume as FINRA computes it (null without volume).",
+    "split_flag": "Set when a split since the previous settlement date restated the previous position.",
+    "revision_flag": "Set when FINRA revised the row after first publishing it.",
+    "change_percent": "Change of the short position since the previous settlement date, in percent.",
+}
 
 
 class ShortInterestFileError(SourceError):

@@ -19,6 +19,12 @@ CSV_NAME = "eurofxref-hist.csv"
 
 FX_SCHEMA: dict[str, pl.DataType] = {"rate_date": pl.Date(), "currency": pl.String(), "units_per_eur": pl.Float64()}
 
+FX_MEANINGS = {
+    "rate_date": "The ECB fixing day (a TARGET business day, around 16:00 CET).",
+    "currency": "ISO code of the quoted currency.",
+    "units_per_eur": "Units of the currency that one euro buys that day.",
+}
+
 
 class FxFileError(SourceError):
     """The ECB archive is not the zip with eurofxref-hist.csv it should be."""

@@ -53,6 +53,20 @@ PRICES_SCHEMA: dict[str, pl.DataType] = {
     "provider": pl.String(),
 }
 
+PRICES_MEANINGS = {
+    "trade_date": "The trading day of the bar (New York).",
+    "symbol": "Ticker in the lake's form (class shares with a dot).",
+    "open": "Raw (unadjusted) opening price in the listing currency.",
+    "high": "Raw highest price of the day.",
+    "low": "Raw lowest price of the day.",
+    "close": "Raw closing price; adjusted prices are computed in dbt (fct_prices_daily).",
+    "volume": "Shares traded that day (raw, not split-adjusted).",
+    "dividend": "Cash dividend per share going ex on this day (0 on other days).",
+    "split_ratio": "New shares per old share of a split taking effect this day (1 on other days).",
+    "currency": "ISO code of the listing currency the prices are in.",
+    "provider": "The price provider that answered (yahoo, tiingo or polygon).",
+}
+
 
 class PriceFormatError(SourceError):
     """A provider answered something that is not its documented format."""

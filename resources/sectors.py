@@ -26,6 +26,19 @@ TICKERS_SCHEMA: dict[str, pl.DataType] = {
 }
 SIC_SCHEMA: dict[str, pl.DataType] = {"cik": pl.Int64(), "sic": pl.Int64(), "sic_description": pl.String()}
 
+SIC_MEANINGS = {
+    "cik": "SEC's Central Index Key of the filer.",
+    "sic": "Standard Industrial Classification code from the filer's submissions (null for some funds).",
+    "sic_description": "SEC's description of the SIC code.",
+}
+
+TICKERS_MEANINGS = {
+    "cik": "SEC's Central Index Key of the filer.",
+    "company_name": "The filer's name as SEC lists it.",
+    "symbol": "Ticker as SEC lists it (class shares with a dash, e.g. BRK-B).",
+    "sec_exchange": "Exchange as SEC lists it (null for some filers).",
+}
+
 
 class SecFormatError(SourceError):
     """An SEC answer that is not the JSON SEC documents (an HTML block page, say)."""

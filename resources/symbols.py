@@ -53,6 +53,15 @@ DIRECTORY_SCHEMA: dict[str, pl.DataType] = {
     "source_file": pl.String(),
 }
 
+DIRECTORY_MEANINGS = {
+    "snapshot_date": "The directory file's own creation day (its 'File Creation Time').",
+    "symbol": "Ticker in the lake's form (NASDAQ/ACT symbol, class shares with a dot).",
+    "security_name": "The security name as Nasdaq Trader lists it.",
+    "exchange": "Listing exchange (Nasdaq tier, NYSE, NYSE American, NYSE Arca, Cboe BZX, IEX).",
+    "is_etf": "True for an ETF (null in the older nasdaqlisted layout, which has no ETF column).",
+    "source_file": "nasdaqlisted.txt or otherlisted.txt.",
+}
+
 _TRAILER = re.compile(rb"^File Creation Time: (\d{2})(\d{2})(\d{4})(\d{2}):(\d{2})")
 
 

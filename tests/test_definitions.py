@@ -189,15 +189,24 @@ def test_no_asset_carries_metadata_the_ui_cannot_show() -> None:
     assert shown == set()
 
 
-def test_every_dbt_model_shows_each_column_with_its_type_and_meaning() -> None:
-    """The UI's column table of a model comes from its YAML: every column typed and described."""
+def test_every_model_and_raw_table_shows_each_column_with_its_type_and_meaning() -> None:
+    """The UI's column table: a model's from its YAML, a raw table's from the meanings beside its schema."""
     graph = _definitions().resolve_asset_graph()
     incomplete = {}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        if node.is_materializable and "dagster_dbt/unique_id" in node.metadata:
+        if node.is_materializable and ("dagster_dbt/unique_id" in node.metadata or key.path[0] == "raw"):
             columns = node.metadata["dagster/column_schema"].columns
             missing = [c.name for c in columns if not c.type or not c.description]
             if missing or not columns:
                 incomplete[key.to_user_string()] = missing
     assert incomplete == {}
+
+
+def test_a_raw_column_without_a_meaning_is_refused_when_the_definitions_load() -> None:
+    import polars as pl
+
+    from assets.schema import column_schema
+
+    with pytest.raises(ValueError, match=r"columns without a meaning: \['b'\]"):
+        column_schema({"a": pl.Int64(), "b": pl.String()}, {"a": "A count."})
