@@ -54,7 +54,7 @@ def updated_within(keys: list[dg.AssetKey], delta: dt.timedelta) -> list[dg.Asse
 
 
 def band() -> float:
-    return float(settings.value("TICKERLAKE_VOLUME_BAND", "0.5"))
+    return float(settings.value("TICKERLAKE_VOLUME_BAND"))
 
 
 @dataclass(frozen=True)

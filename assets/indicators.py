@@ -262,7 +262,7 @@ def stored_pairs(lake: LakeResource) -> list[str]:
     ),
 )
 def crypto_indicators(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    minute_days = int(settings.value("TICKERLAKE_CRYPTO_1M_DAYS", "7"))
+    minute_days = int(settings.value("TICKERLAKE_CRYPTO_1M_DAYS"))
     latest = {}
     rows = 0
     for pair in stored_pairs(lake):

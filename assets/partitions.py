@@ -16,11 +16,11 @@ from resources import settings
 CALENDAR = "XNYS"
 TIMEZONE = "America/New_York"
 # FINRA's first daily short sale volume files are for 2009-08-03.
-DEFAULT_START = "2009-08-03"
+DEFAULT_START = settings.default("TICKERLAKE_START_DATE")
 
 
 def configured_start() -> dt.date:
-    return dt.date.fromisoformat(settings.value("TICKERLAKE_START_DATE", DEFAULT_START))
+    return dt.date.fromisoformat(settings.value("TICKERLAKE_START_DATE"))
 
 
 @functools.cache
@@ -87,7 +87,7 @@ trading_days = trading_days_partitions()
 symbols = dg.DynamicPartitionsDefinition(name="symbols")
 
 # Crypto trades every day of the year: calendar days in UTC, the time zone of Binance's archives.
-CRYPTO_DEFAULT_START = "2017-08-17"  # Binance's first spot klines
+CRYPTO_DEFAULT_START = settings.default("TICKERLAKE_CRYPTO_START_DATE")  # Binance's first spot klines
 
 
 def crypto_days_partitions() -> dg.DailyPartitionsDefinition:
@@ -95,7 +95,7 @@ def crypto_days_partitions() -> dg.DailyPartitionsDefinition:
 
     TICKERLAKE_CRYPTO_END_DATE (inclusive) pins the last day, for a sample recorded at a fixed time.
     """
-    start = settings.value("TICKERLAKE_CRYPTO_START_DATE", CRYPTO_DEFAULT_START)
+    start = settings.value("TICKERLAKE_CRYPTO_START_DATE")
     end = settings.value("TICKERLAKE_CRYPTO_END_DATE")
     if end:
         return dg.DailyPartitionsDefinition(

@@ -27,7 +27,8 @@ MIRROR = "TICKERLAKE_SOURCE_MIRROR"
 
 @dataclass(frozen=True)
 class Setting:
-    """One environment variable: `shown` is its default as the README writes it."""
+    """One environment variable: `shown` is its default as the README writes it; where `literal`, `shown` is
+    also the value the code uses when the variable is unset (one place for it, not one per reader)."""
 
     name: str
     shown: str
@@ -36,6 +37,7 @@ class Setting:
     field: str | None = None
     secret: bool = False
     required: bool = False  # a secret the resource cannot go without: always passed as an EnvVar
+    literal: bool = False
 
 
 SETTINGS = (
@@ -52,12 +54,15 @@ SETTINGS = (
         "dbt threads; raise it on a PostgreSQL catalog (SQLite takes one committer at a time)",
     ),
     Setting("TICKERLAKE_DUCKDB_MEMORY_LIMIT", "half of RAM", "DuckDB's memory limit in dbt runs (`8GB`, `16GiB`, ...)"),
-    Setting("TICKERLAKE_START_DATE", "2009-08-03", "first trading-day partition (FINRA's first daily files)"),
+    Setting(
+        "TICKERLAKE_START_DATE", "2009-08-03", "first trading-day partition (FINRA's first daily files)", literal=True
+    ),
     Setting("TICKERLAKE_END_DATE", "today (New York)", "pins the last trading-day partition (a sample)"),
     Setting(
         "TICKERLAKE_FETCH_AUTOMATION",
         "stopped",
         "`running` starts the schedules and sensors that fetch from the sources (production sets it)",
+        literal=True,
     ),
     Setting("TICKERLAKE_PRICES_START", "first partition", "earliest day of a new symbol's price backfill"),
     Setting(MIRROR, "-", "serve every source from one host holding each real host under `/<host>/` (the demo, tests)"),
@@ -127,6 +132,7 @@ SETTINGS = (
         "TICKERLAKE_VOLUME_BAND",
         "0.5",
         "the daily volume-band checks warn outside (1 - band) to (1 + band) times the 20-day median",
+        literal=True,
     ),
     Setting("TICKERLAKE_EXPORT_DIR", "./data/exports", "dated CSV exports", "exports", "root"),
     Setting(
@@ -135,10 +141,10 @@ SETTINGS = (
     Setting("TICKERLAKE_BINANCE_API_URL", "https://api.binance.com", "Binance's REST API", "binance", "api_url"),
     Setting("TICKERLAKE_CRYPTO_TOP_N", "100", "pairs in the universe", "binance", "top_n"),
     Setting("TICKERLAKE_CRYPTO_QUOTE_ASSET", "USDT", "the universe's quote asset", "binance", "quote_asset"),
-    Setting("TICKERLAKE_CRYPTO_START_DATE", "2017-08-17", "first crypto day partition"),
+    Setting("TICKERLAKE_CRYPTO_START_DATE", "2017-08-17", "first crypto day partition", literal=True),
     Setting("TICKERLAKE_CRYPTO_END_DATE", "today (UTC)", "pins the last crypto day, for a sample recorded once"),
-    Setting("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15", "how often the 1m klines are topped up"),
-    Setting("TICKERLAKE_CRYPTO_1M_DAYS", "7", "days of 1m indicators"),
+    Setting("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15", "how often the 1m klines are topped up", literal=True),
+    Setting("TICKERLAKE_CRYPTO_1M_DAYS", "7", "days of 1m indicators", literal=True),
     Setting("TICKERLAKE_ALERT_RULES", "platform/alerts.yaml", "alert rules"),
     Setting("TICKERLAKE_ALERT_CHANNEL", "none", "`none`, `telegram` or `webhook`", "notifier", "channel"),
     Setting(
@@ -160,14 +166,21 @@ SETTINGS = (
     Setting("TICKERLAKE_TELEGRAM_CHAT_ID", "-", "the chat alerts go to", "notifier", "telegram_chat_id"),
     Setting("TICKERLAKE_TELEGRAM_API_URL", "https://api.telegram.org", "", "notifier", "telegram_api_url"),
 )
-NAMES = frozenset(setting.name for setting in SETTINGS)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
 def value(name: str, default: str | None = None) -> str | None:
-    """A setting's value, or `default` when it is unset or empty. Only names in SETTINGS are read."""
-    if name not in NAMES:
+    """A setting's value; unset or empty, its literal default from SETTINGS, else `default` (one the
+    reader computes: half of RAM, today). Only names in SETTINGS are read."""
+    if name not in BY_NAME:
         raise KeyError(f"{name} is not a tickerlake setting (resources/settings.py, SETTINGS)")
-    return os.environ.get(name) or default
+    setting = BY_NAME[name]
+    return os.environ.get(name) or (setting.shown if setting.literal else default)
+
+
+def default(name: str) -> str:
+    """The literal default of a setting (SETTINGS), for code that names that value on its own."""
+    return BY_NAME[name].shown
 
 
 def resource_config(key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -243,7 +256,7 @@ def fetching_schedule_status() -> dg.DefaultScheduleStatus:
 
 
 def _fetching() -> bool:
-    configured = value("TICKERLAKE_FETCH_AUTOMATION", "stopped")
+    configured = value("TICKERLAKE_FETCH_AUTOMATION")
     if configured not in ("running", "stopped"):
         raise ValueError(f"TICKERLAKE_FETCH_AUTOMATION must be running or stopped, not {configured!r}")
     return configured == "running"

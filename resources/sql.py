@@ -11,6 +11,7 @@ EXPORT are refused before they run. The owner's session (`--owner`) attaches the
 with none of these limits.
 """
 
+import argparse
 import atexit
 import contextlib
 import sys
@@ -203,20 +204,21 @@ def _save_history(readline: object) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`QUERY` runs it; `-f FILE` runs a file; `-` (or a piped standard input) runs what it reads;
-    nothing, on a terminal, opens the prompt. `--owner` is the owner's read-write session."""
-    owner = "--owner" in argv
-    args = [a for a in argv if a != "--owner"]
-    if args[:1] == ["-f"] and len(args) == 2:
-        return run(Path(args[1]).read_text(), owner)
-    if args == ["-"] or (not args and not sys.stdin.isatty()):
-        return run(sys.stdin.read(), owner)
-    if len(args) == 1:
-        return run(args[0], owner)
-    if args:
-        print("usage: python -m resources.sql [--owner] [QUERY | -f FILE | -]", file=sys.stderr)
-        return 2
-    return interactive(owner)
+    """QUERY runs it; `-f FILE` runs a file; `-` (or a piped standard input) runs what it reads; nothing,
+    on a terminal, opens the prompt. `--owner` is the owner's read-write session."""
+    parser = argparse.ArgumentParser(prog="python -m resources.sql", description="SQL on the lake's catalog.")
+    parser.add_argument("--owner", action="store_true", help="the data owner's read-write session")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("query", nargs="?", help="statements to run; - reads them from standard input")
+    source.add_argument("-f", "--file", type=Path, help="a file of statements to run")
+    args = parser.parse_args(argv)
+    if args.file:
+        return run(args.file.read_text(), args.owner)
+    if args.query == "-" or (args.query is None and not sys.stdin.isatty()):
+        return run(sys.stdin.read(), args.owner)
+    if args.query is not None:
+        return run(args.query, args.owner)
+    return interactive(args.owner)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import json
 import random
 from pathlib import Path
 
-import exchange_calendars as xcals
+from assets.finra_short_interest import settlement_dates
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "cdn.finra.org" / "equity" / "otcmarket" / "biweekly"
@@ -56,20 +56,6 @@ LISTED = {
 OTC = {"BAYRY": 0.9e6, "HTHIY": 0.2e6, "NSRGY": 0.4e6, "RHHBY": 0.6e6, "SFTBY": 0.3e6, "TCEHY": 1.7e6}
 SPLIT = ("NVDA", dt.date(2024, 6, 14))  # NVDA split ten for one on 2024-06-10: the next file flags it
 REVISED = ("GME", dt.date(2024, 5, 31))  # made: one row flagged as a revision
-
-
-def settlement_dates(first: dt.date, last: dt.date) -> list[dt.date]:
-    """The 15th and the month's end, each moved back to the nearest session on or before it."""
-    margin = dt.timedelta(days=40)
-    sessions = [s.date() for s in xcals.get_calendar("XNYS").sessions_in_range(first - margin, last + margin)]
-    targets = []
-    month = first.replace(day=1)
-    while month <= last:
-        following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        targets += [month.replace(day=15), following - dt.timedelta(days=1)]
-        month = following
-    dates = [max(s for s in sessions if s <= target) for target in targets]
-    return [d for d in dates if first <= d <= last]
 
 
 def names() -> dict[str, str]:

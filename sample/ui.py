@@ -5,6 +5,7 @@ days, and the automations that fetch stay stopped (TICKERLAKE_FETCH_AUTOMATION):
 days from the UI works, and nothing reaches the internet. Ctrl-C stops the UI and the server.
 """
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,13 @@ from demo import ROOT, demo_environment, serve_sample
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description="The Dagster UI on the demo's world.")
+    parser.add_argument("host", nargs="?", default="127.0.0.1")
+    parser.add_argument("port", nargs="?", default="3000")
+    args = parser.parse_args()
+    host, port = args.host, args.port
     root_url = serve_sample()
     env = demo_environment(root_url)
-    host, port = (sys.argv[1:3] + ["127.0.0.1", "3000"][len(sys.argv[1:3]) :])[:2]
     print(f"Serving the bundled sample at {root_url}; the UI opens at http://{host}:{port}", flush=True)
     dagster = Path(sys.executable).parent / "dagster"
     command = [str(dagster), "dev", "-w", "workspace.yaml", "--host", host, "--port", port]

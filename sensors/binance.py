@@ -21,7 +21,7 @@ from sensors.backfills import RANGE_END, RANGE_START, Backfill
 
 BATCH_SIZE = 20
 HISTORY_BACKFILL = Backfill(HISTORY_KEY, pairs, BATCH_SIZE, "pairs")
-TOPUP_MINUTES = int(settings.value("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15"))
+TOPUP_MINUTES = int(settings.value("TICKERLAKE_CRYPTO_TOPUP_MINUTES"))
 
 
 @dg.sensor(

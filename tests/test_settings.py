@@ -59,3 +59,35 @@ def test_without_settings_a_client_keeps_its_real_hosts(monkeypatch: pytest.Monk
     assert (
         FinraClient(**settings.resource_config("finra", FinraClient.model_fields)).base_url == "https://cdn.finra.org"
     )
+
+
+def test_the_readme_default_of_a_resource_setting_is_the_resources_own() -> None:
+    """A setting that configures a resource field shows that field's default, not a copy that can drift."""
+    from assets.exports import ExportDirectory
+    from assets.sources import sources
+    from resources.notifier import Notifier
+
+    classes = {key: source.client for key, source in sources().items()} | {
+        "notifier": Notifier,
+        "exports": ExportDirectory,
+    }
+    drifted = {}
+    for setting in settings.SETTINGS:
+        if setting.resource is None or setting.secret:
+            continue
+        default = classes[setting.resource].model_fields[setting.field].default
+        same = (
+            str(default) == setting.shown.removeprefix("./")
+            or (default is None and setting.shown == "-")
+            or (isinstance(default, int | float) and float(default) == float(setting.shown))
+        )
+        if not same:
+            drifted[setting.name] = (setting.shown, default)
+    assert drifted == {}
+
+
+def test_a_literal_default_is_what_the_code_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TICKERLAKE_CRYPTO_1M_DAYS", raising=False)
+    assert settings.value("TICKERLAKE_CRYPTO_1M_DAYS") == "7"
+    monkeypatch.delenv("TICKERLAKE_END_DATE", raising=False)
+    assert settings.value("TICKERLAKE_END_DATE") is None, "a shown default that is not a value stays the reader's"
