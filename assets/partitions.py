@@ -15,6 +15,9 @@ from resources import settings
 
 CALENDAR = "XNYS"
 TIMEZONE = "America/New_York"
+# A trading day's partition window ends at 21:00 UTC, the close (16:00 EST) or an hour after it (16:00 EDT
+# is 20:00 UTC): the day is offered once it has traded, never before. ("Etc/GMT-3" is POSIX for UTC+3.)
+SESSION_WINDOW_TIMEZONE = "Etc/GMT-3"
 # FINRA's first daily short sale volume files are for 2009-08-03.
 DEFAULT_START = settings.default("TICKERLAKE_START_DATE")
 
@@ -59,9 +62,11 @@ def _closed_weekdays(start: dt.date, end: dt.date) -> list[dt.datetime]:
 def trading_days_partitions(start: str | None = None) -> dg.DailyPartitionsDefinition:
     """Daily partitions minus weekends and the exchange's closed weekdays.
 
-    end_offset=1 makes today a partition from midnight, so the 18:30 run can target it once FINRA
-    has published (by 18:00 ET). TICKERLAKE_END_DATE (inclusive) pins the last day instead, for a
-    sample recorded once (the demo's world shows its own days, not years of missing ones).
+    Each day's window runs in SESSION_WINDOW_TIMEZONE, so a day becomes a partition at its close and
+    the 18:30 run can target it once FINRA has published (by 18:00 ET). Windows in New York time would
+    need end_offset=1 to offer today before midnight, and that offset also offers the next trading day
+    on a weekend or holiday, a day that has not happened. TICKERLAKE_END_DATE (inclusive) pins the last
+    day instead, for a sample recorded once (the demo's world shows its own days, not years of missing ones).
     """
     first = dt.date.fromisoformat(start) if start else configured_start()
     last = calendar().last_session.date()
@@ -69,8 +74,7 @@ def trading_days_partitions(start: str | None = None) -> dg.DailyPartitionsDefin
     end = {"end_date": (dt.date.fromisoformat(pinned) + dt.timedelta(days=1)).isoformat()} if pinned else {}
     return dg.DailyPartitionsDefinition(
         start_date=first.isoformat(),
-        timezone=TIMEZONE,
-        end_offset=0 if pinned else 1,
+        timezone=SESSION_WINDOW_TIMEZONE,
         exclusions=["0 0 * * 6", "0 0 * * 0", *_closed_weekdays(first, last)],
         **end,
     )

@@ -175,6 +175,24 @@ def test_an_end_date_pins_the_last_trading_day(monkeypatch: pytest.MonkeyPatch) 
     assert (len(keys), keys[0], keys[-1]) == (92, "2024-03-01", "2024-07-12")
 
 
+@pytest.mark.parametrize(
+    ("now", "last_day"),
+    [
+        ("2024-07-02 15:59", "2024-07-01"),  # before the close: today has not traded yet
+        ("2024-07-02 17:00", "2024-07-02"),  # after the close (16:00 EDT): today is offered
+        ("2024-07-04 12:00", "2024-07-03"),  # Independence Day: no partition for the 5th yet
+        ("2024-07-06 12:00", "2024-07-05"),  # Saturday: Friday, not Monday
+        ("2024-07-08 09:00", "2024-07-05"),  # Monday before the open
+        ("2024-12-02 16:00", "2024-12-02"),  # winter: the close is 21:00 UTC
+    ],
+)
+def test_a_trading_day_is_a_partition_from_its_close_and_never_before(now: str, last_day: str) -> None:
+    """The UI showed tomorrow's partition as missing on weekends and holidays."""
+    at = dt.datetime.fromisoformat(now).replace(tzinfo=ZoneInfo(partitions.TIMEZONE))
+    keys = partitions.trading_days_partitions("2024-06-03").get_partition_keys(current_time=at)
+    assert keys[-1] == last_day
+
+
 def test_no_asset_carries_metadata_the_ui_cannot_show() -> None:
     """The UI printed '[DbtProject] (unserializable)' on every dbt asset: no object of ours in metadata."""
     from dagster_dbt import DbtProject
