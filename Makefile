@@ -59,12 +59,13 @@ test-fast: install
 snapshot: install
 	$(BIN)/python -m tests.graph_snapshot
 
-# PostgreSQL from Debian's packages (installed if missing), then the tests marked `integration`.
+# PostgreSQL and chromium from Debian's packages (installed if missing), then the tests marked
+# `integration`: the browser suite's screenshots and logs are left in build/browser/.
 test-integration: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,integration]'
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
-	$(BIN)/pytest -m integration
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql chromium >/dev/null)
+	$(BIN)/pytest -v -m integration
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,225 @@
+"""The Dagster UI in a real browser, on the world `make demo` builds, opened the way `make demo-ui` opens it.
+
+A newcomer's first hour: the asset graph, an asset's partitions, sample days materialized from the launch
+dialog, a mart's preview and plot, the automation page. Chromium is Debian's (`make test-integration`
+installs it; `playwright install` downloads a browser and cannot run here). Every page is kept as a
+screenshot under build/browser/ for CI's artifacts.
+"""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from tests.helpers import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+
+SHOTS = ROOT / "build" / "browser"
+# Dagster asks a UI on 127.0.0.1 to join its community once; a user answers it once, the suite up front.
+NO_COMMUNITY_PROMPT = "window.localStorage.setItem('communityNux', '1')"
+# The automations `make demo-ui` leaves on: none of them calls an external service (README: Automations).
+RUNNING = {"crypto_alerts_sensor", "freshness_checks_sensor", "lake_maintenance_schedule", "models_automation"}
+# The ones that fetch from the sources, off until the user (or TICKERLAKE_FETCH_AUTOMATION=running) turns them on.
+FETCHING = {
+    "crypto_topup_schedule",
+    "crypto_universe_schedule",
+    "finra_short_interest_sensor",
+    "market_daily_schedule",
+    "new_pairs_sensor",
+    "new_symbols_sensor",
+    "reference_daily_schedule",
+}
+LOCATION_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+BACKFILLS_QUERY = "{ partitionBackfillsOrError { ... on PartitionBackfills { results { id status } } } }"
+FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+SAMPLE_DAYS = ("2024-07-11", "2024-07-12")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _graphql(url: str, query: str) -> dict:
+    """The UI's own API: the suite asks it what the pages are drawn from, to know when to look."""
+    request = urllib.request.Request(
+        f"{url}/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)["data"]
+
+
+def _location_loaded(url: str) -> bool:
+    try:
+        entries = _graphql(url, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
+    except OSError:
+        return False
+    return bool(entries) and all(entry["loadStatus"] == "LOADED" for entry in entries)
+
+
+def _backfills(url: str) -> dict[str, str]:
+    return {b["id"]: b["status"] for b in _graphql(url, BACKFILLS_QUERY)["partitionBackfillsOrError"]["results"]}
+
+
+@pytest.fixture(scope="module")
+def demo_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """`make demo` into a world of its own (lake, catalog, Dagster instance), its output kept beside the shots."""
+    home = tmp_path_factory.mktemp("demo-world")
+    (home / "dagster").mkdir()
+    shutil.copy(ROOT / "platform" / "dagster.yaml", home / "dagster" / "dagster.yaml")
+    env = {
+        **os.environ,
+        "TICKERLAKE_LAKE_ROOT": str(home / "lake"),
+        "TICKERLAKE_CATALOG": f"sqlite:{home / 'catalog.sqlite'}",
+        "DAGSTER_HOME": str(home / "dagster"),
+    }
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with (SHOTS / "demo.log").open("w") as log:
+        command = [sys.executable, "sample/demo.py"]
+        demo = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    assert demo.returncode == 0, f"make demo failed: {SHOTS / 'demo.log'}"
+    return env
+
+
+@pytest.fixture(scope="module")
+def ui_url(demo_world: dict[str, str]) -> Iterator[str]:
+    """`make demo-ui` on a free port: the sample served for as long as the UI runs; stopped as Ctrl-C would."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (SHOTS / "ui.log").open("w") as log:
+        ui = subprocess.Popen(
+            [sys.executable, "sample/ui.py", "127.0.0.1", str(port)],
+            cwd=ROOT,
+            env=demo_world,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while not _location_loaded(url):
+                assert ui.poll() is None, f"the UI exited with {ui.returncode}: {SHOTS / 'ui.log'}"
+                assert time.monotonic() < deadline, f"the UI did not load its code location in 5 minutes: {SHOTS}"
+                time.sleep(2)
+            yield url
+        finally:
+            os.killpg(ui.pid, signal.SIGINT)
+            try:
+                ui.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(ui.pid, signal.SIGKILL)
+                ui.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is not installed: run `make test-integration`, which installs it"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, ui_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh tab on the UI; whatever it shows last is kept as build/browser/<test>.png, passed or failed."""
+    context = browser.new_context(base_url=ui_url, viewport={"width": 1600, "height": 1000})
+    context.add_init_script(NO_COMMUNITY_PROMPT)
+    context.set_default_timeout(60_000)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        with contextlib.suppress(Exception):
+            tab.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)
+        context.close()
+
+
+def test_the_asset_graph_shows_every_group(page: Page) -> None:
+    page.goto("/asset-groups")
+    for group in ("finra", "prices", "symbols", "staging", "marts", "crypto"):
+        page.get_by_text(group, exact=True).first.wait_for()
+    page.get_by_text("Materialize all").wait_for()
+
+
+def test_an_assets_partitions_are_the_demos_trading_days(page: Page) -> None:
+    """The demo's world ends 2024-07-12: 92 trading days, none missing, none after it."""
+    page.goto("/assets/raw/finra_short_volume?view=partitions")
+    page.get_by_text("Materialized (92)").wait_for()
+    assert page.get_by_text("Missing (0)").is_visible()
+    assert page.get_by_text("Failed (0)").is_visible()
+    assert page.get_by_text("2024-07-15").count() == 0
+
+
+def test_sample_days_materialize_from_the_launch_dialog(page: Page, ui_url: str) -> None:
+    """The first thing a newcomer tried: two sample FINRA days from the UI, fetched from the sample's server."""
+    before = _backfills(ui_url).keys()
+    page.goto("/assets/raw/finra_short_volume")
+    page.get_by_role("button", name="Materialize…").click()
+    dialog = page.get_by_role("dialog")
+    days = dialog.get_by_placeholder("ex: ", exact=False)
+    days.fill(f"[{SAMPLE_DAYS[0]}...{SAMPLE_DAYS[1]}]")
+    days.press("Enter")
+    dialog.get_by_text("2 partitions").wait_for()
+    dialog.get_by_role("button", name="Launch backfill").click()
+    dialog.wait_for(state="hidden")
+
+    deadline = time.monotonic() + 600
+    while not (launched := _backfills(ui_url).keys() - before):
+        assert time.monotonic() < deadline, "no backfill appeared after Launch backfill"
+        time.sleep(2)
+    (backfill,) = launched
+    while (status := _backfills(ui_url)[backfill]) not in FINISHED:
+        assert time.monotonic() < deadline, f"backfill {backfill} did not finish in 10 minutes"
+        time.sleep(5)
+    page.goto(f"/runs/b/{backfill}")
+    page.get_by_text(f"{SAMPLE_DAYS[0]}...{SAMPLE_DAYS[1]}").wait_for()
+    assert status in {"COMPLETED", "COMPLETED_SUCCESS"}, f"backfill {backfill}: {status}"
+    page.get_by_text("Succeeded", exact=True).first.wait_for()
+    page.get_by_text("100% completed").wait_for()
+    page.goto("/assets/raw/finra_short_volume?view=partitions")
+    page.get_by_text("Materialized (92)").wait_for()
+    assert page.get_by_text("Failed (0)").is_visible()
+    page.goto(f"/assets/raw/finra_short_volume?view=partitions&partition={SAMPLE_DAYS[1]}")
+    page.get_by_text(re.compile(r"View all historical events \([1-9]")).wait_for()  # the demo's run, then ours
+
+
+def test_a_marts_metadata_shows_its_preview_and_plot(page: Page) -> None:
+    page.goto("/assets/marts/mart_volatility_ranking")
+    page.get_by_text("mean_return_volatility", exact=True).first.wait_for()
+    preview = page.locator("tr", has_text="preview")
+    assert preview.first.get_by_text("volatility_rank").count() == 1
+    page.locator("tr", has_text="bar_chart").get_by_text("[Show Markdown]").click()
+    plot = page.get_by_role("dialog").locator("img")
+    plot.wait_for()
+    width, height = plot.evaluate("image => [image.naturalWidth, image.naturalHeight]")
+    assert width > 200 and height > 200, "the plot's PNG did not load"
+
+
+def test_the_automation_page_leaves_fetching_automations_stopped(page: Page) -> None:
+    page.goto("/automation")
+
+    def switch(name: str) -> Locator:
+        row = page.locator("div[data-index]", has=page.get_by_text(name, exact=True))
+        return row.locator("input[type=checkbox]").nth(1)  # after the row's selection box
+
+    # A switch is drawn off until its state arrives: the running ones first, so the states have arrived.
+    for name in sorted(RUNNING):
+        expect(switch(name)).to_be_checked()
+    for name in sorted(FETCHING):
+        expect(switch(name)).not_to_be_checked()
+    expect(page.locator("div[data-index]:has(input[type=checkbox])")).to_have_count(len(RUNNING | FETCHING))
