@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import math
 import zipfile
 
 import dagster as dg
@@ -31,8 +32,8 @@ from resources.sec_fails import (
 )
 from resources.sectors import DEFAULT_WWW_URL
 from sensors.sec_fails import evaluate
-from tests.helpers import SAMPLE_ROOT, TEST_FIXTURES, Mirror, mirror_path, on_mirror, serve_all_sources
-from tests.platform_build import RANGE_END, RANGE_START
+from tests.helpers import SAMPLE_ROOT, TEST_FIXTURES, Mirror, PlatformBuild, mirror_path, on_mirror, serve_all_sources
+from tests.platform_build import RANGE_END, RANGE_START, rows
 
 SAMPLE_HALVES = half_months(HalfMonth(2024, 3, "a"), HalfMonth(2024, 7, "a"))
 MAY_B = HalfMonth(2024, 5, "b")
@@ -254,3 +255,41 @@ def test_the_newest_half_month_is_late_a_month_and_five_days_after_it_ends() -> 
     assert on_schedule("2024-05b", dt.date(2024, 7, 6))[0]
     assert not on_schedule("2024-05a", dt.date(2024, 7, 6))[0]
     assert not on_schedule(None, dt.date(2024, 7, 6))[0]
+
+
+def test_the_mart_z_score_matches_an_independent_computation(platform_build: PlatformBuild) -> None:
+    stored = pl.DataFrame(
+        rows(platform_build, "SELECT symbol, settlement_date, quantity FROM raw.sec_fails_to_deliver"),
+        schema=["symbol", "settlement_date", "quantity"],
+        orient="row",
+    )
+    expected = (
+        stored.group_by("symbol", "settlement_date")
+        .agg(pl.col("quantity").sum().alias("fails"))
+        .sort("symbol", "settlement_date")
+    )
+    history: dict[str, list[int]] = {}
+    zscores = []
+    for symbol, fails in expected.select("symbol", "fails").iter_rows():
+        window = history.setdefault(symbol, [])[-20:]
+        if len(window) >= 5:
+            mean = sum(window) / len(window)
+            sd = math.sqrt(sum((x - mean) ** 2 for x in window) / (len(window) - 1))
+            zscores.append((fails - mean) / sd if sd else None)
+        else:
+            zscores.append(None)
+        history[symbol].append(fails)
+    expected = expected.with_columns(pl.Series("z", zscores, dtype=pl.Float64())).select(
+        "symbol", "settlement_date", "fails", "z"
+    )
+    built = pl.DataFrame(
+        rows(platform_build, "SELECT symbol, settlement_date, fails, fails_zscore FROM marts.fct_fails_to_deliver"),
+        schema=["symbol", "settlement_date", "fails", "z"],
+        orient="row",
+    ).sort("symbol", "settlement_date")
+    assert built.height == expected.height > 1000
+    joined = built.join(expected, on=["symbol", "settlement_date"], suffix="_expected")
+    assert (joined["fails"] == joined["fails_expected"]).all()
+    assert (joined["z"].is_null() == joined["z_expected"].is_null()).all()
+    assert ((joined["z"] - joined["z_expected"]).abs().fill_null(0) < 1e-9).all()
+    assert joined["z"].max() > 3, "the made GME spike stands out"
