@@ -10,7 +10,8 @@ A file is posted roughly two weeks to a month after its half-month ends; until t
 
 Layout: each zip holds one text file, pipe-delimited, Latin-1, LF line ends, header
 `SETTLEMENT DATE|CUSIP|SYMBOL|QUANTITY (FAILS)|DESCRIPTION|PRICE`, dates YYYYMMDD, PRICE `.` when SEC
-has none, and two trailer lines, `Trailer record count N` and `Trailer total quantity of shares N`.
+has none (an empty PRICE is read the same), and two trailer lines, `Trailer record count N` and
+`Trailer total quantity of shares N`.
 Copies passed around (a real one is in tests/fixtures/real/ftd/) sometimes lack the trailers: such a
 file is read, but it does not say it is complete, so it may not shrink a stored half-month. A trailer
 that disagrees with the rows is a truncated or corrupted file and is refused.
@@ -227,9 +228,9 @@ def _typed(split: pl.DataFrame, half: HalfMonth, what: str) -> pl.DataFrame:
         "cusip",
         pl.when(pl.col("symbol") == "").then(blank).otherwise(pl.col("symbol")).alias("symbol"),
         pl.col("quantity").cast(pl.Int64(), strict=False),
-        pl.col("quantity").alias("quantity_text"),
         pl.when(pl.col("description") == "").then(blank).otherwise(pl.col("description")).alias("description"),
-        pl.when(pl.col("price") == MISSING_PRICE).then(blank).otherwise(pl.col("price")).alias("price_text"),
+        # SEC writes '.' for no price; an empty field is read as none too (other parsers report blank prices)
+        pl.when(pl.col("price").is_in([MISSING_PRICE, ""])).then(blank).otherwise(pl.col("price")).alias("price_text"),
     )
     typed = typed.with_columns(pl.col("price_text").cast(pl.Float64(), strict=False).alias("price"))
     problems = {

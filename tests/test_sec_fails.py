@@ -101,6 +101,7 @@ def test_latin_1_descriptions_decode_and_a_dot_is_no_price() -> None:
     text = HEADER + b"20240304|F4306B102|SCGLY|1200|SOCI\xc9T\xc9 G\xc9N\xc9RALE ADR|.\n"
     row = parse_fails(text, HalfMonth(2024, 3, "a")).frame.row(0, named=True)
     assert (row["description"], row["price"], row["quantity"]) == ("SOCIÉTÉ GÉNÉRALE ADR", None, 1200)
+    assert parse_fails(text.replace(b"|.\n", b"|\n"), HalfMonth(2024, 3, "a")).frame["price"].to_list() == [None]
 
 
 @pytest.mark.parametrize(
