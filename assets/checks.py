@@ -8,8 +8,9 @@ results (blocking, so nothing downstream builds on a failure) name the quarantin
 rows that broke each check, and the query that shows them.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -135,26 +136,34 @@ def publish(
     label: str,
     ledger: Ledger,
     allow_shrink: bool = False,
+    complete: Sequence[Any] = (),
 ) -> list[str]:
-    """Check one partition, then publish it or quarantine it; returns why it was not published, if not."""
+    """Check one partition, then publish it or quarantine it; returns why it was not published, if not.
+    `complete`: the partitions (values of the completeness `per` column) the source says are whole."""
     failed = ledger.inspect(label, frame)
     if failed:
         lake.quarantine(dataset, frame, label, ", ".join(failed))
         return [f"{dataset.name} {label}: quarantined, failed {', '.join(failed)}; the stored version is unchanged"]
     try:
-        return lake.replace(dataset, frame, where, allow_shrink=allow_shrink).refused
+        return lake.replace(dataset, frame, where, allow_shrink=allow_shrink, complete=complete).refused
     except ShrinkRefused as refusal:
         return [str(refusal)]
 
 
 def finish(
-    ledger: Ledger, problems: list[str], metadata: Mapping[str, object], headline: str = ""
+    ledger: Ledger,
+    problems: list[str],
+    metadata: Mapping[str, object],
+    headline: str = "",
+    checked: Sequence[dg.AssetCheckResult] = (),
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The check results, then the materialization; or, if anything was not published, the check
     results and a failure naming each partition and why (its stored version is unchanged), after the
-    rest of the batch was stored. `headline` says how much of the batch failed."""
+    rest of the batch was stored. `headline` says how much of the batch failed; `checked` are results of
+    the asset's own checks beyond the ledger's (a file's trailer, say)."""
     if problems:
         yield from ledger.results()
+        yield from checked
         lead = f"{headline}; " if headline else ""
         raise dg.Failure(
             description=f"{lead}not published, the stored data is unchanged:\n" + "\n".join(problems[:50]),
@@ -162,3 +171,4 @@ def finish(
         )
     yield dg.MaterializeResult(metadata=dict(metadata))
     yield from ledger.results()
+    yield from checked

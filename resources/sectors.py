@@ -94,30 +94,39 @@ class _Throttle:
             time.sleep(delay)
 
 
-class SecClient(HttpSource):
-    """EDGAR client; user_agent is required by SEC ("Company Name admin@example.com")."""
+class SecSource(HttpSource):
+    """What every client of SEC's hosts shares: the declared User-Agent SEC requires ("Company Name
+    admin@example.com"), www.sec.gov, and the 10-a-second limit SEC enforces per client."""
 
     source_name: ClassVar[str] = "SEC"
     user_agent: str = Field(description="Sent as User-Agent; set TICKERLAKE_SEC_USER_AGENT.")
-    www_url: str = Field(default=DEFAULT_WWW_URL, description="Host serving /files/company_tickers_exchange.json.")
-    data_url: str = Field(default=DEFAULT_DATA_URL, description="Host serving /submissions/ (the EDGAR API).")
+    www_url: str = Field(default=DEFAULT_WWW_URL, description="Host serving /files/ (tickers, fails-to-deliver).")
     max_requests_per_second: float = Field(default=10.0, description="SEC's limit: at most 10 a second.")
     _throttle: _Throttle | None = PrivateAttr(default=None)
 
-    def _get(self, client: httpx.Client, url: str, what: str) -> bytes:
+    def throttled_get(self, client: httpx.Client, url: str, what: str) -> httpx.Response:
+        """GET with the retry policy, never faster than max_requests_per_second across threads."""
         if self._throttle is None:
             self._throttle = _Throttle(self.max_requests_per_second)
         self._throttle.wait()
-        return self.fetch(client, url, what).content
+        return self.fetch(client, url, what)
+
+
+class SecClient(SecSource):
+    """EDGAR client: the ticker table from www.sec.gov, SIC codes from the submissions API."""
+
+    data_url: str = Field(default=DEFAULT_DATA_URL, description="Host serving /submissions/ (the EDGAR API).")
 
     def company_tickers(self) -> pl.DataFrame:
         with self.session() as client:
             url = join_url(self.www_url, "/files/company_tickers_exchange.json")
-            return parse_company_tickers_exchange(self._get(client, url, "SEC company_tickers_exchange.json"))
+            return parse_company_tickers_exchange(
+                self.throttled_get(client, url, "SEC company_tickers_exchange.json").content
+            )
 
     def sic_codes(self, ciks: Iterable[int]) -> Iterator[dict[str, object]]:
         """One submissions request per CIK, throttled; yields as it goes so progress can be logged."""
         with self.session() as client:
             for cik in ciks:
                 url = join_url(self.data_url, f"/submissions/CIK{cik:010d}.json")
-                yield parse_submission(self._get(client, url, f"SEC submissions CIK{cik:010d}"), cik)
+                yield parse_submission(self.throttled_get(client, url, f"SEC submissions CIK{cik:010d}").content, cik)

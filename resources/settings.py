@@ -38,6 +38,7 @@ class Setting:
     secret: bool = False
     required: bool = False  # a secret the resource cannot go without: always passed as an EnvVar
     literal: bool = False
+    also: tuple[str, ...] = ()  # other resource keys with the same field (SEC's clients say who we are once)
 
 
 SETTINGS = (
@@ -84,12 +85,25 @@ SETTINGS = (
         "user_agent",
         secret=True,
         required=True,
+        also=("sec_fails",),
     ),
     Setting(
-        "TICKERLAKE_SEC_WWW_URL", "https://www.sec.gov", "`/files/company_tickers_exchange.json`", "sectors", "www_url"
+        "TICKERLAKE_SEC_WWW_URL",
+        "https://www.sec.gov",
+        "`/files/company_tickers_exchange.json`, `/files/data/fails-deliver-data/`",
+        "sectors",
+        "www_url",
+        also=("sec_fails",),
     ),
     Setting("TICKERLAKE_SEC_DATA_URL", "https://data.sec.gov", "`/submissions/` (EDGAR's API)", "sectors", "data_url"),
-    Setting("TICKERLAKE_SEC_REQUESTS_PER_SECOND", "10", "SEC allows at most 10", "sectors", "max_requests_per_second"),
+    Setting(
+        "TICKERLAKE_SEC_REQUESTS_PER_SECOND",
+        "10",
+        "SEC allows at most 10",
+        "sectors",
+        "max_requests_per_second",
+        also=("sec_fails",),
+    ),
     Setting(
         "TICKERLAKE_PRICE_PROVIDER",
         "yahoo",
@@ -191,7 +205,7 @@ def resource_config(key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """
     config: dict[str, Any] = mirrored_urls(fields, os.environ.get(MIRROR) or "")
     for setting in SETTINGS:
-        if setting.resource != key or setting.field is None:
+        if key not in (setting.resource, *setting.also) or setting.field is None:
             continue
         if setting.secret and (setting.required or os.environ.get(setting.name)):
             config[setting.field] = dg.EnvVar(setting.name)

@@ -1,6 +1,7 @@
 """One full build of the platform from the local mirror, shared by the model tests of all sources.
 
 FINRA 2024-03-01..2024-07-15, FINRA short interest of the eight settlement dates 2024-03-15..06-28,
+SEC fails-to-deliver of the nine half-months 2024-03a..2024-07a,
 two symbol-directory snapshots (2024-07-12, and 2024-07-15 without AMC, which is therefore
 delisted), SEC tickers and SIC codes, ECB rates, the new-symbol sensor's price backfill from
 2024-03-01 (NVDA's split fixture replaces its sample file), the made EUR listing SAPX, then
@@ -19,9 +20,11 @@ from assets.finra import finra_short_volume
 from assets.finra_short_interest import finra_short_interest, settlement_dates, settlements
 from assets.fx import fx_rates_ecb
 from assets.prices import prices_history
+from assets.sec_fails import half_month_partitions, sec_fails_to_deliver
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
 from resources.lake import LakeResource
+from resources.sec_fails import HalfMonth, half_months
 from resources.settings import MIRROR
 from sensors.symbols import new_symbols_sensor
 from tests.helpers import (
@@ -101,6 +104,9 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         dates = [d.isoformat() for d in settlement_dates(dt.date(2024, 3, 1), dt.date(2024, 6, 28))]
         instance.add_dynamic_partitions(settlements.name, dates)
         run([finra_short_interest], resources, instance, {RANGE_START: dates[0], RANGE_END: dates[-1]})
+        halves = [h.key for h in half_months(HalfMonth(2024, 3, "a"), HalfMonth(2024, 7, "a"))]
+        instance.add_dynamic_partitions(half_month_partitions.name, halves)
+        run([sec_fails_to_deliver], resources, instance, {RANGE_START: halves[0], RANGE_END: halves[-1]})
         snapshot_without("AMC", dt.date(2024, 7, 15), mirror)
         run([symbol_directory], resources, instance)
         result = run_sensor_like_the_daemon(instance, lake, resources)

@@ -148,6 +148,7 @@ FETCHING = {
     "new_symbols_sensor",
     "new_pairs_sensor",
     "finra_short_interest_sensor",
+    "sec_fails_sensor",
 }
 
 

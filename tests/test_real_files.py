@@ -22,6 +22,7 @@ from resources.binance import parse_klines_csv, unzip_single_csv
 from resources.finra import parse_short_volume
 from resources.fx import parse_eurofxref_hist
 from resources.prices import PRICES_SCHEMA, parse_yahoo_chart
+from resources.sec_fails import HalfMonth, Trailer, parse_fails, unzip_text
 from resources.sectors import parse_company_tickers_exchange, parse_submission
 from resources.symbols import (
     DIRECTORY_SCHEMA,
@@ -240,6 +241,39 @@ def test_sec_submission_of_murphy_oil() -> None:
         "sic": 1311,
         "sic_description": "Crude Petroleum & Natural Gas",
     }
+
+
+# SEC fails-to-deliver.
+
+FTD = REAL / "ftd"
+
+
+def test_sec_fails_verbatim_zip_reconciles_with_its_trailers() -> None:
+    half = HalfMonth.from_key("2020-09a")
+    text = unzip_text((FTD / "cnsfails202009a.zip").read_bytes(), half)
+    lines = text.rstrip(b"\n").split(b"\n")
+    assert lines[-2:] == [b"Trailer record count 43147", b"Trailer total quantity of shares 1056731899"]
+    parsed = parse_fails(text, half)
+    assert parsed.trailer == Trailer(43147, 1056731899) and parsed.rejected == ()
+    assert parsed.frame.height == 43147 == len(lines) - 3
+    assert parsed.frame["quantity"].sum() == 1056731899
+    assert parsed.frame["price"].null_count() == 462 == sum(line.endswith(b"|.") for line in lines)
+    days = parsed.frame["settlement_date"].unique().sort()
+    assert (days[0], days[-1], len(days)) == (dt.date(2020, 9, 1), dt.date(2020, 9, 14), 9), "a ends on the 14th"
+    assert parsed.frame.select("settlement_date", "cusip").is_unique().all()
+
+
+def test_sec_fails_copy_without_trailers_reads_whole() -> None:
+    body = (FTD / "cnsfails202101b.txt").read_bytes()
+    parsed = parse_fails(body, HalfMonth.from_key("2021-01b"), "cnsfails202101b.txt")
+    assert parsed.trailer is None, "the uploader removed the trailer lines"
+    assert parsed.frame.height == 55972 == body.count(b"\n") - 1
+    assert parsed.frame["price"].null_count() == 735
+    assert parsed.frame["settlement_date"].min() == dt.date(2021, 1, 15), "SEC's b file holds the 15th"
+    gme = parsed.frame.filter(pl.col("symbol") == "GME")
+    assert gme.height == 10 and gme["cusip"].unique().to_list() == ["36467W109"]
+    dpw = parsed.frame.filter((pl.col("symbol") == "DPW") & (pl.col("settlement_date") == dt.date(2021, 1, 19)))
+    assert sorted(dpw["cusip"]) == ["05150X104", "26140E600"], "one symbol, two CUSIPs on one day: CUSIP is the key"
 
 
 # ECB euro reference rates.

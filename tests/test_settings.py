@@ -7,6 +7,7 @@ import pytest
 
 from resources import settings
 from resources.finra import FinraClient
+from resources.sec_fails import SecFailsClient
 from resources.sectors import SecClient
 from tests.helpers import ROOT
 
@@ -50,6 +51,10 @@ def test_a_source_setting_wins_over_the_mirror(monkeypatch: pytest.MonkeyPatch) 
     assert settings.resource_config("finra", FinraClient.model_fields) == {
         "base_url": "http://127.0.0.1:9/cdn.finra.org"
     }
+    fails = settings.resource_config("sec_fails", SecFailsClient.model_fields)
+    assert fails == {"www_url": "http://proxy.internal", "user_agent": dg.EnvVar("TICKERLAKE_SEC_USER_AGENT")}, (
+        "both SEC clients say who we are from one setting"
+    )
 
 
 def test_without_settings_a_client_keeps_its_real_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,14 +80,15 @@ def test_the_readme_default_of_a_resource_setting_is_the_resources_own() -> None
     for setting in settings.SETTINGS:
         if setting.resource is None or setting.secret:
             continue
-        default = classes[setting.resource].model_fields[setting.field].default
-        same = (
-            str(default) == setting.shown.removeprefix("./")
-            or (default is None and setting.shown == "-")
-            or (isinstance(default, int | float) and float(default) == float(setting.shown))
-        )
-        if not same:
-            drifted[setting.name] = (setting.shown, default)
+        for key in (setting.resource, *setting.also):
+            default = classes[key].model_fields[setting.field].default
+            same = (
+                str(default) == setting.shown.removeprefix("./")
+                or (default is None and setting.shown == "-")
+                or (isinstance(default, int | float) and float(default) == float(setting.shown))
+            )
+            if not same:
+                drifted[f"{setting.name} ({key})"] = (setting.shown, default)
     assert drifted == {}
 
 
