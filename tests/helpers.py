@@ -45,6 +45,19 @@ TEST_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 S3_BUCKET = "tickerlake-test"
+# The automations on from the first start: none calls an external service (README: Automations).
+RUNNING = {"crypto_alerts_sensor", "freshness_checks_sensor", "lake_maintenance_schedule", "models_automation"}
+# The ones that fetch from the sources, stopped until the user (or TICKERLAKE_FETCH_AUTOMATION=running) starts them.
+FETCHING = {
+    "crypto_topup_schedule",
+    "crypto_universe_schedule",
+    "finra_short_interest_sensor",
+    "market_daily_schedule",
+    "new_pairs_sensor",
+    "new_symbols_sensor",
+    "reference_daily_schedule",
+    "sec_fails_sensor",
+}
 R = TypeVar("R")
 
 

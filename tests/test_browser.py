@@ -22,25 +22,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from tests.helpers import ROOT
+from tests.helpers import FETCHING, ROOT, RUNNING
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 SHOTS = ROOT / "build" / "browser"
 # Dagster asks a UI on 127.0.0.1 to join its community once; a user answers it once, the suite up front.
 NO_COMMUNITY_PROMPT = "window.localStorage.setItem('communityNux', '1')"
-# The automations `make demo-ui` leaves on: none of them calls an external service (README: Automations).
-RUNNING = {"crypto_alerts_sensor", "freshness_checks_sensor", "lake_maintenance_schedule", "models_automation"}
-# The ones that fetch from the sources, off until the user (or TICKERLAKE_FETCH_AUTOMATION=running) turns them on.
-FETCHING = {
-    "crypto_topup_schedule",
-    "crypto_universe_schedule",
-    "finra_short_interest_sensor",
-    "market_daily_schedule",
-    "new_pairs_sensor",
-    "new_symbols_sensor",
-    "reference_daily_schedule",
-}
 LOCATION_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
 BACKFILLS_QUERY = "{ partitionBackfillsOrError { ... on PartitionBackfills { results { id status } } } }"
 FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
