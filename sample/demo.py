@@ -28,7 +28,15 @@ from resources.sql import reader
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample"
 FIRST_DAY, LAST_DAY = "2024-03-01", "2024-07-12"
-REFERENCE_ASSETS = "raw/symbol_directory,raw/sec_company_tickers,raw/sec_company_sic,raw/fx_rates_ecb"
+# The named jobs the demo runs in subprocesses (sensors/jobs.py, sensors/schedules.py): each run in the
+# UI's Runs page says what it did.
+FINRA_JOB, REFERENCE_JOB, DBT_JOB, EXPORTS_JOB = (
+    "finra_short_volume_backfill",
+    "reference_daily",
+    "dbt_models_build",
+    "short_volume_csv_export",
+)
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"
 DAGSTER_LOG = ROOT / "build" / "demo" / "dagster.log"  # Dagster's own stream of each run, in full
 # In-process runs log warnings and errors only; their events are in the instance (the UI's Runs page).
@@ -58,23 +66,24 @@ def serve_sample() -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def dagster(*args: str, env: dict[str, str]) -> float:
-    """One `dagster asset materialize` run, its output appended to DAGSTER_LOG (named in the summary);
-    the terminal shows the command and a spinner with the time so far."""
+def job_command(job: str, days: tuple[str, str] | None = None) -> list[str]:
+    """`dagster job execute` of a named job of the definitions (a range of days as the run's range tags,
+    as the daily schedules ask for one): the UI's Runs page shows each run under its job's name."""
+    command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-f", "platform/definitions.py"]
+    command += ["-d", ".", "-j", job]
+    if days is not None:
+        command += ["--tags", json.dumps({RANGE_START: days[0], RANGE_END: days[1]})]
+    return command
+
+
+def dagster(job: str, days: tuple[str, str] | None = None, *, env: dict[str, str]) -> float:
+    """One run of `job`, its output appended to DAGSTER_LOG (named in the summary); the terminal shows
+    the command and a spinner with the time so far."""
     started = time.perf_counter()
-    command = [
-        str(Path(sys.executable).parent / "dagster"),
-        "asset",
-        "materialize",
-        "-f",
-        "platform/definitions.py",
-        "-d",
-        ".",
-        *args,
-    ]
-    console.print(f"[bold]$ dagster {' '.join(command[1:])}[/bold]")
+    command = job_command(job, days)
+    console.print(f"[bold]$ dagster job execute -j {job}{f' (days {days[0]}..{days[1]})' if days else ''}[/bold]")
     DAGSTER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    with DAGSTER_LOG.open("a") as log, console.status(f"running {' '.join(args[:2])} ..."):
+    with DAGSTER_LOG.open("a") as log, console.status(f"running {job} ..."):
         log.write(f"\n$ {' '.join(command)}\n")
         log.flush()
         completed = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -166,7 +175,7 @@ def new_symbol_backfills() -> tuple[int, int, float]:
     sys.path.insert(0, str(ROOT / "platform"))
     from definitions import defs
 
-    from assets.prices import prices_history
+    from sensors.symbols import PRICES_BACKFILL
 
     started = time.perf_counter()
     instance = dg.DagsterInstance.get()
@@ -180,14 +189,9 @@ def new_symbol_backfills() -> tuple[int, int, float]:
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         added += len(request.partition_keys)
+    job = defs.resolve_job_def(PRICES_BACKFILL.job_name)
     for request in result.run_requests:
-        run = dg.materialize(
-            [prices_history],
-            instance=instance,
-            tags=request.tags,
-            resources={"prices": defs.resources["prices"], "lake": defs.resources["lake"]},
-            run_config=QUIET,
-        )
+        run = job.execute_in_process(instance=instance, tags=request.tags, run_config=QUIET, raise_on_error=False)
         if not run.success:
             raise SystemExit("demo: a new-symbol backfill run failed")
     return added, len(result.run_requests), time.perf_counter() - started
@@ -221,16 +225,12 @@ def main() -> None:
     env = demo_environment(root_url)
     console.print(f"Serving the bundled sample (FINRA, Nasdaq Trader, SEC, Yahoo, ECB, Binance) at {root_url}")
 
-    finra_seconds = dagster(
-        "--select", "raw/finra_short_volume", "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env
-    )
-    reference_seconds = dagster("--select", REFERENCE_ASSETS, env=env)
+    finra_seconds = dagster(FINRA_JOB, (FIRST_DAY, LAST_DAY), env=env)
+    reference_seconds = dagster(REFERENCE_JOB, env=env)
     symbols, runs, backfill_seconds = new_symbol_backfills()
     crypto_seconds = run_crypto(console)
-    dbt_seconds = dagster("--select", "kind:dbt", env=env)
-    export_seconds = dagster(
-        "--select", "exports/short_volume_csv", "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env
-    )
+    dbt_seconds = dagster(DBT_JOB, env=env)
+    export_seconds = dagster(EXPORTS_JOB, (FIRST_DAY, LAST_DAY), env=env)
     console.print(
         f"FINRA {FIRST_DAY}..{LAST_DAY} in one run: {finra_seconds:.1f} s; reference data: {reference_seconds:.1f} s; "
         f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; dbt: {dbt_seconds:.1f} s; "
