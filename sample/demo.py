@@ -22,6 +22,8 @@ from demo_crypto import run_crypto, show_crypto
 from rich.console import Console
 from rich.table import Table
 
+from resources.finra import FACILITIES
+from resources.lake import lake_at_root
 from resources.settings import MIRROR
 from resources.sql import reader
 
@@ -38,6 +40,12 @@ FINRA_JOB, REFERENCE_JOB, DBT_JOB, EXPORTS_JOB = (
 )
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"
+# FINRA's own files of two real days (all six facilities), recorded for the tests; the demo runs the
+# production asset on them too, in a world of its own (lake, catalog, Dagster instance) under REAL_DIR.
+REAL_FINRA = ROOT / "tests" / "fixtures" / "real" / "finra"
+REAL_DAYS = ("2019-01-02", "2020-03-16")
+REAL_DIR = ROOT / "build" / "demo" / "real"
+FINRA_PATH = Path("cdn.finra.org") / "equity" / "regsho" / "daily"
 DAGSTER_LOG = ROOT / "build" / "demo" / "dagster.log"  # Dagster's own stream of each run, in full
 # In-process runs log warnings and errors only; their events are in the instance (the UI's Runs page).
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -58,9 +66,9 @@ class _QuietHandler(KlinesHandler):
         write_json(self, 200, b"{}")
 
 
-def serve_sample() -> str:
-    """Serve sample/ on a free loopback port; returns the server's root URL."""
-    handler = functools.partial(_QuietHandler, directory=str(SAMPLE_DIR))
+def serve_sample(directory: Path = SAMPLE_DIR) -> str:
+    """Serve a tree of hosts (sample/ by default) on a free loopback port; returns the server's root URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}"
@@ -197,6 +205,59 @@ def new_symbol_backfills() -> tuple[int, int, float]:
     return added, len(result.run_requests), time.perf_counter() - started
 
 
+def real_finra(env: dict[str, str]) -> float:
+    """The FINRA asset on the recorded days, served from their own mirror on FINRA's URL layout, one
+    run a day (the days between them are partitions FINRA has files for, which are not recorded)."""
+    mirror = REAL_DIR / "mirror"
+    (mirror / FINRA_PATH).mkdir(parents=True, exist_ok=True)
+    for file in REAL_FINRA.glob("*shvol*.txt"):
+        (mirror / FINRA_PATH / file.name).write_bytes(file.read_bytes())
+    (REAL_DIR / "dagster").mkdir(parents=True, exist_ok=True)
+    real = {
+        **env,
+        MIRROR: serve_sample(mirror),
+        "TICKERLAKE_LAKE_ROOT": str(REAL_DIR / "lake"),
+        "TICKERLAKE_CATALOG": f"sqlite:{REAL_DIR / 'tickerlake.sqlite'}",
+        "DAGSTER_HOME": str(REAL_DIR / "dagster"),
+        "TICKERLAKE_START_DATE": REAL_DAYS[0],
+        "TICKERLAKE_END_DATE": REAL_DAYS[-1],
+    }
+    return sum(dagster(FINRA_JOB, (day, day), env=real) for day in REAL_DAYS)
+
+
+def show_real_finra() -> None:
+    """Rows per recorded day and facility, and whether CNMS is the sum of the TRF/ADF files per symbol."""
+    lake = lake_at_root(str(REAL_DIR / "lake"), f"sqlite:{REAL_DIR / 'tickerlake.sqlite'}")
+    with lake.connect() as con:
+        counts = con.execute(
+            "SELECT trade_date, facility, count(*) FROM raw.finra_short_volume GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        sums = con.execute(
+            """
+            WITH per_symbol AS (
+                SELECT trade_date, symbol,
+                       any_value(total_volume) FILTER (WHERE facility = 'CNMS') AS cnms,
+                       sum(total_volume) FILTER (WHERE facility IN ('FNSQ', 'FNQC', 'FNYX', 'FNRA')) AS parts
+                FROM raw.finra_short_volume GROUP BY ALL
+            )
+            SELECT trade_date, count(cnms), count(*) FILTER (WHERE abs(cnms - coalesce(parts, 0)) < 0.5)
+            FROM per_symbol GROUP BY ALL ORDER BY ALL
+            """
+        ).fetchall()
+    facilities = [facility.code for facility in FACILITIES]
+    per_day: dict[str, dict[str, int]] = {}
+    for day, facility, rows in counts:
+        per_day.setdefault(str(day), {})[facility] = rows
+    equal = {str(day): (symbols, matching) for day, symbols, matching in sums}
+    table = Table(title="FINRA's real files (tests/fixtures/real/finra): rows per facility")
+    for column in ["trade_date", *facilities, "CNMS = TRFs+ADF"]:
+        table.add_column(column, justify="right")
+    for day, rows in per_day.items():
+        symbols, matching = equal[day]
+        table.add_row(day, *(f"{rows.get(f, 0):,}" for f in facilities), f"{matching:,} of {symbols:,}")
+    console.print(table)
+
+
 def demo_environment(root_url: str) -> dict[str, str]:
     """The settings of the demo's world (its lake, its dates, every source on the sample's server), set in
     this process's environment and returned for its subprocesses; sample/ui.py opens the UI on the same."""
@@ -231,16 +292,18 @@ def main() -> None:
     crypto_seconds = run_crypto(console)
     dbt_seconds = dagster(DBT_JOB, env=env)
     export_seconds = dagster(EXPORTS_JOB, (FIRST_DAY, LAST_DAY), env=env)
+    real_seconds = real_finra(env)
     console.print(
         f"FINRA {FIRST_DAY}..{LAST_DAY} in one run: {finra_seconds:.1f} s; reference data: {reference_seconds:.1f} s; "
         f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; dbt: {dbt_seconds:.1f} s; "
-        f"CSV exports: {export_seconds:.1f} s; crypto: "
+        f"CSV exports: {export_seconds:.1f} s; FINRA's real files: {real_seconds:.1f} s; crypto: "
         + ", ".join(f"{step} {value:.1f} s" for step, value in crypto_seconds.items())
     )
 
     with reader() as con:
         show_results(con)
         show_crypto(console, con, webhook_messages)
+    show_real_finra()
     console.print(
         "\n[bold]Next[/bold]\n"
         f"  Dagster's own log of these runs:     {DAGSTER_LOG.relative_to(ROOT)}\n"
