@@ -65,12 +65,16 @@ def _fitting(lines: list[str], head: int) -> str:
     return "\n".join(lines)
 
 
-def volatility_bars(con: duckdb.DuckDBPyConnection, top: int = 10) -> str:
-    """The most volatile symbols as a table of text bars, short enough to show in place."""
-    rows = con.execute(
+def _most_volatile(con: duckdb.DuckDBPyConnection, top: int) -> list[tuple[str, float]]:
+    return con.execute(
         "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT ?",
         [top],
     ).fetchall()
+
+
+def volatility_bars(con: duckdb.DuckDBPyConnection, top: int = 10) -> str:
+    """The most volatile symbols as a table of text bars, short enough to show in place."""
+    rows = _most_volatile(con, top)
     if not rows:
         return "no ranked symbols yet"
     largest = max(v for _, v in rows) or 1.0
@@ -134,10 +138,7 @@ def correlation_heatmap(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
-    rows = con.execute(
-        "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT ?",
-        [top],
-    ).fetchall()
+    rows = _most_volatile(con, top)
     if not rows:
         return "no ranked symbols yet"
     figure, axes = plt.subplots(figsize=(6, 0.25 * len(rows) + 1))
