@@ -5,6 +5,8 @@ client, parser and Dagster path as production; only TICKERLAKE_FINRA_BASE_URL di
 through the `dagster` CLI into the local instance (DAGSTER_HOME), so they show up in the UI.
 """
 
+import contextlib
+import datetime as dt
 import functools
 import http.server
 import json
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -20,6 +23,13 @@ from binance_api import KlinesHandler, write_json
 from demo_crypto import SETTINGS as CRYPTO_SETTINGS
 from demo_crypto import run_crypto, show_crypto
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from resources.finra import FACILITIES
@@ -50,12 +60,25 @@ DAGSTER_LOG = ROOT / "build" / "demo" / "dagster.log"  # Dagster's own stream of
 # In-process runs log warnings and errors only; their events are in the instance (the UI's Runs page).
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 webhook_messages: list[dict] = []
+CHART_PATH = "/query1.finance.yahoo.com/v8/finance/chart/"
+POLL_SECONDS = 0.5
 
 console = Console()
 
 
 class _QuietHandler(KlinesHandler):
-    """The sample's files, Binance's klines endpoint (it pages by query), and a webhook that keeps alerts."""
+    """The sample's files, Binance's klines endpoint (it pages by query), and a webhook that keeps alerts.
+
+    It counts the price charts it served: the new-symbol backfill's progress (a symbol is one chart)."""
+
+    charts_served = 0
+    _counting = threading.Lock()
+
+    def do_GET(self) -> None:
+        if self.path.startswith(CHART_PATH):
+            with _QuietHandler._counting:
+                _QuietHandler.charts_served += 1
+        super().do_GET()
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -74,6 +97,72 @@ def serve_sample(directory: Path = SAMPLE_DIR) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
+@contextlib.contextmanager
+def watching(label: str, total: int, unit: str, poll: Callable[[], tuple[int, int | None]]) -> Iterator[None]:
+    """A progress bar over a long step (done of total, rows, rate, time left), fed by `poll` (what is done
+    so far and the rows, or None) from a thread while the step runs in a subprocess or in this process;
+    the terminal keeps its last state, one line with the time taken. Off a terminal rich draws only
+    that last line."""
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TextColumn("{task.fields[rows]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(elapsed_when_finished=True),
+    ]
+    stop = threading.Event()
+    started = time.perf_counter()
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(label, total=total, rows="", rate="")
+
+        def update() -> None:
+            done, rows = poll()
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            shown = "" if rows is None else f"{rows:,} rows"
+            progress.update(task, completed=min(done, total), rows=shown, rate=f"{rate:,.1f} {unit}/s")
+
+        def keep_updating() -> None:
+            while not stop.wait(POLL_SECONDS):
+                update()
+
+        poller = threading.Thread(target=keep_updating, daemon=True)
+        poller.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            poller.join()
+            update()
+
+
+def lake_progress(env: dict[str, str], since: dt.datetime) -> Callable[[], tuple[int, int | None]]:
+    """Trading days and FINRA rows written since `since`, read from the lake's last commit (a read-only
+    connection never waits for the run): the FINRA asset commits every few seconds and stamps every
+    row it writes, so this counts what the run has stored so far, on a first run or a repeated one."""
+    lake = lake_at_root(env["TICKERLAKE_LAKE_ROOT"], env["TICKERLAKE_CATALOG"])
+    connection: list[duckdb.DuckDBPyConnection] = []
+
+    def poll() -> tuple[int, int | None]:
+        try:
+            if not connection:
+                connection.append(lake.connect())
+            days, rows = (
+                connection[0]
+                .execute(
+                    "SELECT count(DISTINCT trade_date), count(*) FROM raw.finra_short_volume WHERE _loaded_at >= ?",
+                    [since],
+                )
+                .fetchone()
+            )
+        except duckdb.Error:  # no catalog or no table before the run's first commit
+            return 0, 0
+        return days, rows
+
+    return poll
+
+
 def job_command(job: str, days: tuple[str, str] | None = None) -> list[str]:
     """`dagster job execute` of a named job of the definitions (a range of days as the run's range tags,
     as the daily schedules ask for one): the UI's Runs page shows each run under its job's name."""
@@ -84,14 +173,22 @@ def job_command(job: str, days: tuple[str, str] | None = None) -> list[str]:
     return command
 
 
-def dagster(job: str, days: tuple[str, str] | None = None, *, env: dict[str, str]) -> float:
+def dagster(job: str, days: tuple[str, str] | None = None, *, env: dict[str, str], progress: bool = False) -> float:
     """One run of `job`, its output appended to DAGSTER_LOG (named in the summary); the terminal shows
-    the command and a spinner with the time so far."""
+    the command and a spinner, or with `progress` a bar of the days the run has stored so far."""
     started = time.perf_counter()
     command = job_command(job, days)
-    console.print(f"[bold]$ dagster job execute -j {job}{f' (days {days[0]}..{days[1]})' if days else ''}[/bold]")
+    span = "" if days is None else f" (day {days[0]})" if days[0] == days[1] else f" (days {days[0]}..{days[1]})"
+    console.print(f"[bold]$ dagster job execute -j {job}{span}[/bold]")
     DAGSTER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    with DAGSTER_LOG.open("a") as log, console.status(f"running {job} ..."):
+    if progress and days is not None:
+        from assets.partitions import sessions  # here: the partitions read the demo's dates when imported
+
+        total = len(sessions(dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[1])))
+        shown = watching("FINRA", total, "days", lake_progress(env, dt.datetime.now(dt.UTC)))
+    else:
+        shown = console.status(f"running {job} ...")
+    with DAGSTER_LOG.open("a") as log, shown:
         log.write(f"\n$ {' '.join(command)}\n")
         log.flush()
         completed = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -198,10 +295,12 @@ def new_symbol_backfills() -> tuple[int, int, float]:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         added += len(request.partition_keys)
     job = defs.resolve_job_def(PRICES_BACKFILL.job_name)
-    for request in result.run_requests:
-        run = job.execute_in_process(instance=instance, tags=request.tags, run_config=QUIET, raise_on_error=False)
-        if not run.success:
-            raise SystemExit("demo: a new-symbol backfill run failed")
+    served = _QuietHandler.charts_served
+    with watching("prices", added, "symbols", lambda: (_QuietHandler.charts_served - served, None)):
+        for request in result.run_requests:
+            run = job.execute_in_process(instance=instance, tags=request.tags, run_config=QUIET, raise_on_error=False)
+            if not run.success:
+                raise SystemExit("demo: a new-symbol backfill run failed")
     return added, len(result.run_requests), time.perf_counter() - started
 
 
@@ -286,7 +385,7 @@ def main() -> None:
     env = demo_environment(root_url)
     console.print(f"Serving the bundled sample (FINRA, Nasdaq Trader, SEC, Yahoo, ECB, Binance) at {root_url}")
 
-    finra_seconds = dagster(FINRA_JOB, (FIRST_DAY, LAST_DAY), env=env)
+    finra_seconds = dagster(FINRA_JOB, (FIRST_DAY, LAST_DAY), env=env, progress=True)
     reference_seconds = dagster(REFERENCE_JOB, env=env)
     symbols, runs, backfill_seconds = new_symbol_backfills()
     crypto_seconds = run_crypto(console)
