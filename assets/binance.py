@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish
+from assets.checks import Ledger, PublishConfig, Rule, check_specs, fetch_failures, finish
 from assets.freshness import DailyVolume, updated_within, volume_band_check
 from assets.partitions import crypto_days
 from assets.partitions import pairs as pairs_partitions
@@ -211,7 +211,7 @@ def fetch_and_store(
     config.announce(context.log)
     now = utc_now()
     problems, rows, sources, ledger = [], 0, Counter(), Ledger(KLINES_DATASET, KLINE_RULES)
-    failed_pairs = set()
+    failed_pairs, unfetched = set(), {}
     with binance.open() as session:
         for pair in pairs:
             try:
@@ -226,10 +226,22 @@ def fetch_and_store(
             except SourceError as exc:
                 context.log.error(str(exc))
                 failed_pairs.add(pair)
-                problems.append(f"{pair} {days[0]}..{days[-1]}: {exc} (months stored before it are complete)")
+                unfetched[pair] = f"{exc}; months stored before it are complete"
+    window = Between(
+        dt.datetime.combine(days[0], dt.time(), dt.UTC),
+        dt.datetime.combine(days[-1], dt.time(), dt.UTC) + dt.timedelta(days=1),
+    )
+    failures = fetch_failures(
+        lake,
+        KLINES_DATASET,
+        "pair",
+        unfetched,
+        lambda pair: f"Binance {pair} {days[0]}..{days[-1]}",
+        {"open_time": window},
+    )
     yield from finish(
         ledger,
-        problems,
+        [*failures, *problems],
         {
             "dagster/row_count": rows,
             "pairs": len(pairs),

@@ -8,7 +8,8 @@ results (blocking, so nothing downstream builds on a failure) name the quarantin
 rows that broke each check, and the query that shows them.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,8 @@ import dagster as dg
 import polars as pl
 
 from resources.completeness import ShrinkRefused
-from resources.lake import QUARANTINE_PARTITION, Dataset, LakeResource, Where
+from resources.http import SourceError
+from resources.lake import QUARANTINE_PARTITION, Dataset, LakeResource, Stored, Where
 
 EXAMPLES = 5
 
@@ -150,9 +152,68 @@ def publish(
         return [str(refusal)]
 
 
+@dataclass(frozen=True)
+class FetchFailure:
+    """A partition its source did not deliver (an HTTP error after the retries, a body that would not
+    parse), and what the lake still holds of it. A failed re-fetch paints a stored partition red in the
+    UI; the failure itself says the stored rows are untouched, how many and from when, so nobody takes
+    a red partition for lost data."""
+
+    what: str  # the source and the partition, as people read them: "FINRA 2024-07-12"
+    error: str
+    stored: Stored
+    unit: str = "partition"  # or "table", for a dataset replaced whole
+
+    def __str__(self) -> str:
+        kept = f"the stored {self.unit} is intact: {self.stored}" if self.stored.rows else "nothing was stored for it"
+        return f"{self.what}: fetch failed ({self.error}); {kept}"
+
+
+def fetch_failures(
+    lake: LakeResource,
+    dataset: Dataset,
+    by: str,
+    errors: Mapping[Any, str],
+    name: Callable[[Any], str],
+    within: Where | None = None,
+) -> list[FetchFailure]:
+    """The failures of the partitions (values of the column `by`, within `within`) whose fetch failed,
+    with what the lake holds of each; `name` says a partition as people read it."""
+    if not errors:
+        return []
+    stored = lake.stored(dataset, by, list(errors), within)
+    return [FetchFailure(name(value), error, stored[value]) for value, error in errors.items()]
+
+
+@contextmanager
+def fetching(lake: LakeResource, dataset: Dataset, what: str, where: Where | None = None) -> Iterator[None]:
+    """Around the fetch of a dataset replaced whole (or one partition): a source that fails fails the
+    run saying what the lake still holds, untouched."""
+    try:
+        yield
+    except SourceError as error:
+        stored = lake.stored(dataset, within=where)[None]
+        failure = FetchFailure(what, str(error), stored, "table" if where is None else "partition")
+        raise dg.Failure(description=str(failure), metadata=failure_metadata([failure])) from error
+
+
+def failure_metadata(failures: Sequence[FetchFailure]) -> dict[str, object]:
+    """The stored rows the failed partitions keep (all of them), their newest write, the first error, and
+    each failure; nothing when every fetch succeeded."""
+    if not failures:
+        return {}
+    written = [f.stored.written_at for f in failures if f.stored.written_at is not None]
+    return {
+        "stored_rows": sum(f.stored.rows for f in failures),
+        "stored_at": max(written).isoformat() if written else "",
+        "error": failures[0].error,
+        "fetch_failed": dg.MetadataValue.json([str(f) for f in failures[:200]]),
+    }
+
+
 def finish(
     ledger: Ledger,
-    problems: list[str],
+    problems: Sequence[str | FetchFailure],
     metadata: Mapping[str, object],
     headline: str = "",
     checked: Sequence[dg.AssetCheckResult] = (),
@@ -165,9 +226,14 @@ def finish(
         yield from ledger.results()
         yield from checked
         lead = f"{headline}; " if headline else ""
+        shown = [str(problem) for problem in problems]
         raise dg.Failure(
-            description=f"{lead}not published, the stored data is unchanged:\n" + "\n".join(problems[:50]),
-            metadata={"not_published": len(problems), "failed": dg.MetadataValue.json(problems[:200])},
+            description=f"{lead}not published, the stored data is unchanged:\n" + "\n".join(shown[:50]),
+            metadata={
+                "not_published": len(problems),
+                "failed": dg.MetadataValue.json(shown[:200]),
+                **failure_metadata([p for p in problems if isinstance(p, FetchFailure)]),
+            },
         )
     yield dg.MaterializeResult(metadata=dict(metadata))
     yield from ledger.results()

@@ -13,13 +13,14 @@ own words and may replace a stored day whatever its size; a day without trailers
 stored day (resources.completeness), unless the run's config says allow_shrink.
 """
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 
-from assets.checks import Ledger, PublishConfig, Rule, check_specs
+from assets.checks import Ledger, PublishConfig, Rule, check_specs, fetch_failures, finish
 from assets.freshness import DailyVolume, published_by_evening, volume_band_check
 from assets.partitions import partition_days, trading_days
 from assets.schema import column_schema
@@ -76,6 +77,7 @@ def finra_short_volume(
     config.announce(context.log)
     days = partition_days(context)
     errors: list[str] = []
+    unfetched: dict[dt.date, str] = {}
     rows_per_day: dict[str, int] = {}
     rejected: set[str] = set()
     ledger = Ledger(DATASET, RULES)
@@ -84,7 +86,7 @@ def finra_short_volume(
     for fetched in finra.fetch_days(days):
         if fetched.error is not None:
             context.log.error(str(fetched.error))
-            errors.append(str(fetched.error))
+            unfetched[fetched.day] = str(fetched.error)
             continue
         label = fetched.day.isoformat()
         failed = ledger.inspect(label, fetched.frame)
@@ -101,15 +103,13 @@ def finra_short_volume(
             errors += store_days(lake, pending, config.allow_shrink)
             pending, since = [], time.monotonic()
     errors += store_days(lake, pending, config.allow_shrink)
-    if errors:
-        yield from ledger.results()
-        raise dg.Failure(
-            description=f"{len(errors)} of {len(days)} trading days failed; stored partitions of those days "
-            "were left as they were:\n" + "\n".join(errors),
-            metadata={"failed_days": len(errors), "written_days": len(rows_per_day) - len(errors)},
-        )
-    yield dg.MaterializeResult(metadata=_summary(rows_per_day, sorted(rejected)))
-    yield from ledger.results()
+    problems = [*fetch_failures(lake, DATASET, "trade_date", unfetched, lambda day: f"FINRA {day}"), *errors]
+    yield from finish(
+        ledger,
+        problems,
+        _summary(rows_per_day, sorted(rejected)),
+        headline=f"{len(problems)} of {len(days)} trading days failed",
+    )
 
 
 def store_days(lake: LakeResource, days: list[FetchedDay], allow_shrink: bool) -> list[str]:

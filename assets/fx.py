@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish, publish
+from assets.checks import Ledger, PublishConfig, Rule, check_specs, fetching, finish, publish
 from assets.freshness import updated_within
 from assets.schema import column_schema
 from assets.sources import DAILY_TAG, Source
@@ -46,7 +46,8 @@ def fx_rates_ecb(
     context: dg.AssetExecutionContext, config: PublishConfig, fx: EcbClient, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     config.announce(context.log)
-    frame = fx.fetch_history()
+    with fetching(lake, DATASET, "ECB eurofxref-hist"):
+        frame = fx.fetch_history()
     ledger = Ledger(DATASET, RULES)
     problems = publish(lake, DATASET, frame, None, "eurofxref-hist", ledger, config.allow_shrink)
     yield from finish(

@@ -1,4 +1,10 @@
-"""What the marts show in the Dagster UI: top rows as markdown tables, and two plots as PNG.
+"""What the marts show in the Dagster UI: top rows as markdown tables, two charts, and the charts as PNG.
+
+Dagster 1.13 has no image metadata: an image is markdown, and the UI's asset pages show a markdown
+value in place only when it is under 1,000 characters (ui-core MetadataEntry.tsx: `expandSmallValues
+&& entry.mdStr.length < 1000`); longer ones, every PNG data URI among them, hide behind "[Show
+Markdown]". So each chart is also drawn as a small markdown table of text bars and colour cells, kept
+under that limit (INLINE_LIMIT), which the asset's page shows at once; the PNG stays a click away.
 
 Read from the lake's catalog after dbt has exited, so the previews describe exactly what the build
 left.
@@ -14,6 +20,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+INLINE_LIMIT = 1000  # characters (UTF-16 code units, as the UI's JavaScript counts them)
+BAR_WIDTH = 20
 SECTOR_ORDER = [
     "NoDur",
     "Durbl",
@@ -45,6 +53,62 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def inline_length(markdown: str) -> int:
+    """The length the UI compares with INLINE_LIMIT: JavaScript's, in UTF-16 code units (an emoji is two)."""
+    return len(markdown.encode("utf-16-le")) // 2
+
+
+def _fitting(lines: list[str], head: int) -> str:
+    """The first `head` lines (the table's header) and as many rows as fit under INLINE_LIMIT."""
+    while len(lines) > head and inline_length("\n".join(lines)) >= INLINE_LIMIT:
+        lines = lines[:-1]
+    return "\n".join(lines)
+
+
+def _most_volatile(con: duckdb.DuckDBPyConnection, top: int) -> list[tuple[str, float]]:
+    return con.execute(
+        "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT ?",
+        [top],
+    ).fetchall()
+
+
+def volatility_bars(con: duckdb.DuckDBPyConnection, top: int = 10) -> str:
+    """The most volatile symbols as a table of text bars, short enough to show in place."""
+    rows = _most_volatile(con, top)
+    if not rows:
+        return "no ranked symbols yet"
+    largest = max(v for _, v in rows) or 1.0
+    lines = ["| symbol | volatility | |", "|---|---:|---|"]
+    lines += [f"| {s} | {v:.4f} | {'█' * max(1, round(BAR_WIDTH * v / largest))} |" for s, v in rows]
+    return _fitting(lines, 2)
+
+
+def correlation_cells(con: duckdb.DuckDBPyConnection) -> str:
+    """Sector x horizon correlations as a table of signed values with a colour cell (red above +0.05,
+    blue below -0.05), short enough to show in place."""
+    rows = con.execute(
+        "SELECT sector, horizon_days, correlation FROM marts.mart_sector_short_return_correlation WHERE period = 'all'"
+    ).fetchall()
+    horizons = [1, 5, 22, 65]
+    cells = {(sector, horizon): correlation for sector, horizon, correlation in rows}
+    sectors = [s for s in SECTOR_ORDER if any(key[0] == s for key in cells)]
+    if not sectors:
+        return "no pairs of short ratio and forward return yet"
+    lines = ["| sector | " + " | ".join(f"{h}d" for h in horizons) + " |", "|---|" + "---:|" * len(horizons)]
+    lines += [
+        f"| {sector} | " + " | ".join(_cell_colour(cells.get((sector, h))) for h in horizons) + " |"
+        for sector in sectors
+    ]
+    return _fitting(lines, 2)
+
+
+def _cell_colour(correlation: float | None) -> str:
+    if correlation is None:
+        return ""
+    mark = "🟥" if correlation > 0.05 else "🟦" if correlation < -0.05 else "⬜"
+    return f"{mark} {correlation:+.2f}"
+
+
 def _png_markdown(figure: plt.Figure, title: str) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
@@ -74,10 +138,7 @@ def correlation_heatmap(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
-    rows = con.execute(
-        "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT ?",
-        [top],
-    ).fetchall()
+    rows = _most_volatile(con, top)
     if not rows:
         return "no ranked symbols yet"
     figure, axes = plt.subplots(figsize=(6, 0.25 * len(rows) + 1))
@@ -96,6 +157,7 @@ def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.Meta
     previews: dict[str, dict[str, dg.MetadataValue]] = {}
     if "mart_sector_short_return_correlation" in tables:
         previews["mart_sector_short_return_correlation"] = {
+            "correlation by sector and horizon": dg.MetadataValue.md(correlation_cells(con)),
             "preview": dg.MetadataValue.md(
                 markdown_table(
                     con,
@@ -106,10 +168,11 @@ def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.Meta
                     ),
                 )
             ),
-            "heatmap": dg.MetadataValue.md(correlation_heatmap(con)),
+            "heatmap (PNG)": dg.MetadataValue.md(correlation_heatmap(con)),
         }
     if "mart_volatility_ranking" in tables:
         previews["mart_volatility_ranking"] = {
+            "most volatile symbols": dg.MetadataValue.md(volatility_bars(con)),
             "preview": dg.MetadataValue.md(
                 markdown_table(
                     con,
@@ -119,7 +182,7 @@ def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.Meta
                     ),
                 )
             ),
-            "bar_chart": dg.MetadataValue.md(volatility_bar_chart(con)),
+            "bar chart (PNG)": dg.MetadataValue.md(volatility_bar_chart(con)),
         }
     if "fct_short_volume_daily" in tables:
         previews["fct_short_volume_daily"] = {

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 import dagster as dg
 import polars as pl
 
-from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish
+from assets.checks import FetchFailure, Ledger, PublishConfig, Rule, check_specs, fetch_failures, fetching, finish
 from assets.freshness import DailyVolume, published_by_evening, volume_band_check
 from assets.partitions import last_closed_session, partition_days, sessions, symbols, trading_days
 from assets.schema import column_schema
@@ -138,11 +138,12 @@ def fetch_and_store(
     config.announce(context.log)
     trading = pl.Series(sessions(first, last), dtype=pl.Date()).implode()
     progress, errors, pending, ledger = Progress(context.log, len(names)), [], {}, Ledger(DATASET, RULES)
+    unfetched: dict[str, str] = {}
     for fetched in prices.fetch_symbols(names, first, last):
         progress.add(fetched)
         if fetched.error is not None:
             context.log.error(str(fetched.error))
-            errors.append(f"{fetched.symbol} {first}..{last}: {fetched.error}")
+            unfetched[fetched.symbol] = str(fetched.error)
             continue
         pending[fetched.symbol] = fetched.frame.filter(pl.col("trade_date").is_in(trading))
         if len(pending) == COMMIT_SYMBOLS:
@@ -150,11 +151,25 @@ def fetch_and_store(
             pending = {}
     errors += store_bars(lake, pending, first, last, ledger, config.allow_shrink)
     progress.report()
-    yield from conclude(ledger, errors, len(names), progress.rows, first, last, prices.provider)
+    failures = fetch_failures(
+        lake,
+        DATASET,
+        "symbol",
+        unfetched,
+        lambda symbol: f"{prices.provider} {symbol} {first}..{last}",
+        within={"trade_date": Between(first, last + dt.timedelta(days=1))},
+    )
+    yield from conclude(ledger, [*failures, *errors], len(names), progress.rows, first, last, prices.provider)
 
 
 def conclude(
-    ledger: Ledger, errors: list[str], symbols_asked: int, rows: int, first: dt.date, last: dt.date, provider: str
+    ledger: Ledger,
+    errors: list[str | FetchFailure],
+    symbols_asked: int,
+    rows: int,
+    first: dt.date,
+    last: dt.date,
+    provider: str,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The check results, then the materialization, or the failure naming every symbol not published."""
     yield from finish(
@@ -223,7 +238,8 @@ def prices_daily(
         return
     known, rows, errors, ledger = pl.Series(names).implode(), 0, [], Ledger(DATASET, RULES)
     for day in days:
-        frame = prices.fetch_market_day(day).filter(pl.col("symbol").is_in(known))
+        with fetching(lake, DATASET, f"{prices.provider} market day {day}", where={"trade_date": day}):
+            frame = prices.fetch_market_day(day).filter(pl.col("symbol").is_in(known))
         elsewhere = frame.filter(pl.col("trade_date") != day)
         if elsewhere.height:  # stored under this day's partition they would restate another day unasked
             dates = ", ".join(str(d) for d in elsewhere["trade_date"].unique().sort().head(3))

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish, publish
+from assets.checks import Ledger, PublishConfig, Rule, check_specs, fetching, finish, publish
 from assets.freshness import updated_within
 from assets.schema import column_schema
 from assets.sources import DAILY_TAG, Source
@@ -45,7 +45,8 @@ def sec_company_tickers(
     context: dg.AssetExecutionContext, config: PublishConfig, sectors: SecClient, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     config.announce(context.log)
-    frame = sectors.company_tickers()
+    with fetching(lake, TICKERS_DATASET, "SEC company_tickers_exchange.json"):
+        frame = sectors.company_tickers()
     ledger = Ledger(TICKERS_DATASET, TICKER_RULES)
     problems = publish(lake, TICKERS_DATASET, frame, None, "company_tickers_exchange", ledger, config.allow_shrink)
     yield from finish(ledger, problems, {"dagster/row_count": frame.height})

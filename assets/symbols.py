@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from assets.checks import Ledger, PublishConfig, Rule, check_specs, finish, publish
+from assets.checks import Ledger, PublishConfig, Rule, check_specs, fetching, finish, publish
 from assets.freshness import updated_within
 from assets.schema import column_schema
 from assets.sources import DAILY_TAG, Source
@@ -54,7 +54,8 @@ def symbol_directory(
     lake: LakeResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     config.announce(context.log)
-    frame, rejected = split_valid_symbols(symbols.listed())
+    with fetching(lake, DATASET, "Nasdaq Trader symbol directory"):
+        frame, rejected = split_valid_symbols(symbols.listed())
     if rejected:
         context.log.warning(f"{len(rejected)} symbols outside the symbol pattern were skipped: {rejected[:20]}")
     snapshot = frame["snapshot_date"][0]

@@ -21,6 +21,7 @@ from resources.lake import lake_at_root
 from resources.notifier import Notifier
 from resources.settings import catalog, dbt_executable, lake_root, resource_config, s3_endpoint_url
 from sensors.alerts import crypto_alerts_sensor
+from sensors.jobs import JOBS
 from sensors.schedules import daily_schedules, lake_maintenance_schedule
 
 # Built from the sources' own data, after them: the dbt project, exports, crypto indicators, alerts.
@@ -50,6 +51,7 @@ defs = dg.Definitions(
     executor=dg.in_process_executor,
     assets=[*source_assets(), *PLATFORM_ASSETS],
     asset_checks=[*freshness, *source_checks()],
+    jobs=JOBS,
     schedules=[
         *daily_schedules,
         lake_maintenance_schedule,

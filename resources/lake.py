@@ -87,6 +87,19 @@ class Dataset:
         return Dataset(self.name, {**self.schema, **extra}, self.order, schema_name=QUARANTINE_SCHEMA)
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the lake holds of a partition: its rows and when they were last written (None: no rows)."""
+
+    rows: int
+    written_at: dt.datetime | None
+
+    def __str__(self) -> str:
+        if self.written_at is None:
+            return "no rows stored"
+        return f"{self.rows:,} rows written {self.written_at.astimezone(dt.UTC):%Y-%m-%dT%H:%MZ}"
+
+
 class Between(NamedTuple):
     """A half-open range [start, end) of a column; None leaves that side open."""
 
@@ -331,6 +344,22 @@ class LakeResource(dg.ConfigurableResource):
         self.ensure([dataset])
         with self._mutex:
             return self._writer.execute(f'SELECT max("{column}") FROM {dataset.table}').fetchone()[0]
+
+    def stored(
+        self, dataset: Dataset, by: str | None = None, values: Sequence[Any] = (), within: Where | None = None
+    ) -> dict[Any, Stored]:
+        """Rows and newest LOADED_AT of each of `values` of the column `by` (all of them under None when
+        `by` is None), among the rows matching `within`: in one query, however many partitions failed."""
+        self.ensure([dataset])
+        selection = {**(within or {}), **({by: list(values)} if by else {})}
+        condition, params = _predicate(selection)
+        key = f'"{by}"' if by else "NULL"
+        with self._mutex:
+            found = self._writer.execute(
+                f"SELECT {key}, count(*), max({LOADED_AT}) FROM {dataset.table} WHERE {condition} GROUP BY ALL", params
+            ).fetchall()
+        counted = {value: Stored(rows, written) for value, rows, written in found}
+        return {value: counted.get(value, Stored(0, None)) for value in (values if by else [None])}
 
     def distinct(self, dataset: Dataset, column: str) -> list[Any]:
         self.ensure([dataset])

@@ -5,6 +5,8 @@ client, parser and Dagster path as production; only TICKERLAKE_FINRA_BASE_URL di
 through the `dagster` CLI into the local instance (DAGSTER_HOME), so they show up in the UI.
 """
 
+import contextlib
+import datetime as dt
 import functools
 import http.server
 import json
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -20,26 +23,62 @@ from binance_api import KlinesHandler, write_json
 from demo_crypto import SETTINGS as CRYPTO_SETTINGS
 from demo_crypto import run_crypto, show_crypto
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
+from resources.finra import FACILITIES
+from resources.lake import lake_at_root
 from resources.settings import MIRROR
 from resources.sql import reader
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample"
 FIRST_DAY, LAST_DAY = "2024-03-01", "2024-07-12"
-REFERENCE_ASSETS = "raw/symbol_directory,raw/sec_company_tickers,raw/sec_company_sic,raw/fx_rates_ecb"
+# The named jobs the demo runs in subprocesses (sensors/jobs.py, sensors/schedules.py): each run in the
+# UI's Runs page says what it did.
+FINRA_JOB, REFERENCE_JOB, DBT_JOB, EXPORTS_JOB = (
+    "finra_short_volume_backfill",
+    "reference_daily",
+    "dbt_models_build",
+    "short_volume_csv_export",
+)
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"
+# FINRA's own files of two real days (all six facilities), recorded for the tests; the demo runs the
+# production asset on them too, in a world of its own (lake, catalog, Dagster instance) under REAL_DIR.
+REAL_FINRA = ROOT / "tests" / "fixtures" / "real" / "finra"
+REAL_DAYS = ("2019-01-02", "2020-03-16")
+REAL_DIR = ROOT / "build" / "demo" / "real"
+FINRA_PATH = Path("cdn.finra.org") / "equity" / "regsho" / "daily"
 DAGSTER_LOG = ROOT / "build" / "demo" / "dagster.log"  # Dagster's own stream of each run, in full
 # In-process runs log warnings and errors only; their events are in the instance (the UI's Runs page).
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 webhook_messages: list[dict] = []
+CHART_PATH = "/query1.finance.yahoo.com/v8/finance/chart/"
+POLL_SECONDS = 0.5
 
 console = Console()
 
 
 class _QuietHandler(KlinesHandler):
-    """The sample's files, Binance's klines endpoint (it pages by query), and a webhook that keeps alerts."""
+    """The sample's files, Binance's klines endpoint (it pages by query), and a webhook that keeps alerts.
+
+    It counts the price charts it served: the new-symbol backfill's progress (a symbol is one chart)."""
+
+    charts_served = 0
+    _counting = threading.Lock()
+
+    def do_GET(self) -> None:
+        if self.path.startswith(CHART_PATH):
+            with _QuietHandler._counting:
+                _QuietHandler.charts_served += 1
+        super().do_GET()
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -50,31 +89,106 @@ class _QuietHandler(KlinesHandler):
         write_json(self, 200, b"{}")
 
 
-def serve_sample() -> str:
-    """Serve sample/ on a free loopback port; returns the server's root URL."""
-    handler = functools.partial(_QuietHandler, directory=str(SAMPLE_DIR))
+def serve_sample(directory: Path = SAMPLE_DIR) -> str:
+    """Serve a tree of hosts (sample/ by default) on a free loopback port; returns the server's root URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def dagster(*args: str, env: dict[str, str]) -> float:
-    """One `dagster asset materialize` run, its output appended to DAGSTER_LOG (named in the summary);
-    the terminal shows the command and a spinner with the time so far."""
-    started = time.perf_counter()
-    command = [
-        str(Path(sys.executable).parent / "dagster"),
-        "asset",
-        "materialize",
-        "-f",
-        "platform/definitions.py",
-        "-d",
-        ".",
-        *args,
+@contextlib.contextmanager
+def watching(label: str, total: int, unit: str, poll: Callable[[], tuple[int, int | None]]) -> Iterator[None]:
+    """A progress bar over a long step (done of total, rows, rate, time left), fed by `poll` (what is done
+    so far and the rows, or None) from a thread while the step runs in a subprocess or in this process;
+    the terminal keeps its last state, one line with the time taken. Off a terminal rich draws only
+    that last line."""
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TextColumn("{task.fields[rows]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(elapsed_when_finished=True),
     ]
-    console.print(f"[bold]$ dagster {' '.join(command[1:])}[/bold]")
+    stop = threading.Event()
+    started = time.perf_counter()
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(label, total=total, rows="", rate="")
+
+        def update() -> None:
+            done, rows = poll()
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            shown = "" if rows is None else f"{rows:,} rows"
+            progress.update(task, completed=min(done, total), rows=shown, rate=f"{rate:,.1f} {unit}/s")
+
+        def keep_updating() -> None:
+            while not stop.wait(POLL_SECONDS):
+                update()
+
+        poller = threading.Thread(target=keep_updating, daemon=True)
+        poller.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            poller.join()
+            update()
+
+
+def lake_progress(env: dict[str, str], since: dt.datetime) -> Callable[[], tuple[int, int | None]]:
+    """Trading days and FINRA rows written since `since`, read from the lake's last commit (a read-only
+    connection never waits for the run): the FINRA asset commits every few seconds and stamps every
+    row it writes, so this counts what the run has stored so far, on a first run or a repeated one."""
+    lake = lake_at_root(env["TICKERLAKE_LAKE_ROOT"], env["TICKERLAKE_CATALOG"])
+    connection: list[duckdb.DuckDBPyConnection] = []
+
+    def poll() -> tuple[int, int | None]:
+        try:
+            if not connection:
+                connection.append(lake.connect())
+            days, rows = (
+                connection[0]
+                .execute(
+                    "SELECT count(DISTINCT trade_date), count(*) FROM raw.finra_short_volume WHERE _loaded_at >= ?",
+                    [since],
+                )
+                .fetchone()
+            )
+        except duckdb.Error:  # no catalog or no table before the run's first commit
+            return 0, 0
+        return days, rows
+
+    return poll
+
+
+def job_command(job: str, days: tuple[str, str] | None = None) -> list[str]:
+    """`dagster job execute` of a named job of the definitions (a range of days as the run's range tags,
+    as the daily schedules ask for one): the UI's Runs page shows each run under its job's name."""
+    command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-f", "platform/definitions.py"]
+    command += ["-d", ".", "-j", job]
+    if days is not None:
+        command += ["--tags", json.dumps({RANGE_START: days[0], RANGE_END: days[1]})]
+    return command
+
+
+def dagster(job: str, days: tuple[str, str] | None = None, *, env: dict[str, str], progress: bool = False) -> float:
+    """One run of `job`, its output appended to DAGSTER_LOG (named in the summary); the terminal shows
+    the command and a spinner, or with `progress` a bar of the days the run has stored so far."""
+    started = time.perf_counter()
+    command = job_command(job, days)
+    span = "" if days is None else f" (day {days[0]})" if days[0] == days[1] else f" (days {days[0]}..{days[1]})"
+    console.print(f"[bold]$ dagster job execute -j {job}{span}[/bold]")
     DAGSTER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    with DAGSTER_LOG.open("a") as log, console.status(f"running {' '.join(args[:2])} ..."):
+    if progress and days is not None:
+        from assets.partitions import sessions  # here: the partitions read the demo's dates when imported
+
+        total = len(sessions(dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[1])))
+        shown = watching("FINRA", total, "days", lake_progress(env, dt.datetime.now(dt.UTC)))
+    else:
+        shown = console.status(f"running {job} ...")
+    with DAGSTER_LOG.open("a") as log, shown:
         log.write(f"\n$ {' '.join(command)}\n")
         log.flush()
         completed = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -166,7 +280,7 @@ def new_symbol_backfills() -> tuple[int, int, float]:
     sys.path.insert(0, str(ROOT / "platform"))
     from definitions import defs
 
-    from assets.prices import prices_history
+    from sensors.symbols import PRICES_BACKFILL
 
     started = time.perf_counter()
     instance = dg.DagsterInstance.get()
@@ -180,17 +294,67 @@ def new_symbol_backfills() -> tuple[int, int, float]:
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         added += len(request.partition_keys)
-    for request in result.run_requests:
-        run = dg.materialize(
-            [prices_history],
-            instance=instance,
-            tags=request.tags,
-            resources={"prices": defs.resources["prices"], "lake": defs.resources["lake"]},
-            run_config=QUIET,
-        )
-        if not run.success:
-            raise SystemExit("demo: a new-symbol backfill run failed")
+    job = defs.resolve_job_def(PRICES_BACKFILL.job_name)
+    served = _QuietHandler.charts_served
+    with watching("prices", added, "symbols", lambda: (_QuietHandler.charts_served - served, None)):
+        for request in result.run_requests:
+            run = job.execute_in_process(instance=instance, tags=request.tags, run_config=QUIET, raise_on_error=False)
+            if not run.success:
+                raise SystemExit("demo: a new-symbol backfill run failed")
     return added, len(result.run_requests), time.perf_counter() - started
+
+
+def real_finra(env: dict[str, str]) -> float:
+    """The FINRA asset on the recorded days, served from their own mirror on FINRA's URL layout, one
+    run a day (the days between them are partitions FINRA has files for, which are not recorded)."""
+    mirror = REAL_DIR / "mirror"
+    (mirror / FINRA_PATH).mkdir(parents=True, exist_ok=True)
+    for file in REAL_FINRA.glob("*shvol*.txt"):
+        (mirror / FINRA_PATH / file.name).write_bytes(file.read_bytes())
+    (REAL_DIR / "dagster").mkdir(parents=True, exist_ok=True)
+    real = {
+        **env,
+        MIRROR: serve_sample(mirror),
+        "TICKERLAKE_LAKE_ROOT": str(REAL_DIR / "lake"),
+        "TICKERLAKE_CATALOG": f"sqlite:{REAL_DIR / 'tickerlake.sqlite'}",
+        "DAGSTER_HOME": str(REAL_DIR / "dagster"),
+        "TICKERLAKE_START_DATE": REAL_DAYS[0],
+        "TICKERLAKE_END_DATE": REAL_DAYS[-1],
+    }
+    return sum(dagster(FINRA_JOB, (day, day), env=real) for day in REAL_DAYS)
+
+
+def show_real_finra() -> None:
+    """Rows per recorded day and facility, and whether CNMS is the sum of the TRF/ADF files per symbol."""
+    lake = lake_at_root(str(REAL_DIR / "lake"), f"sqlite:{REAL_DIR / 'tickerlake.sqlite'}")
+    with lake.connect() as con:
+        counts = con.execute(
+            "SELECT trade_date, facility, count(*) FROM raw.finra_short_volume GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        sums = con.execute(
+            """
+            WITH per_symbol AS (
+                SELECT trade_date, symbol,
+                       any_value(total_volume) FILTER (WHERE facility = 'CNMS') AS cnms,
+                       sum(total_volume) FILTER (WHERE facility IN ('FNSQ', 'FNQC', 'FNYX', 'FNRA')) AS parts
+                FROM raw.finra_short_volume GROUP BY ALL
+            )
+            SELECT trade_date, count(cnms), count(*) FILTER (WHERE abs(cnms - coalesce(parts, 0)) < 0.5)
+            FROM per_symbol GROUP BY ALL ORDER BY ALL
+            """
+        ).fetchall()
+    facilities = [facility.code for facility in FACILITIES]
+    per_day: dict[str, dict[str, int]] = {}
+    for day, facility, rows in counts:
+        per_day.setdefault(str(day), {})[facility] = rows
+    equal = {str(day): (symbols, matching) for day, symbols, matching in sums}
+    table = Table(title="FINRA's real files (tests/fixtures/real/finra): rows per facility")
+    for column in ["trade_date", *facilities, "CNMS = TRFs+ADF"]:
+        table.add_column(column, justify="right")
+    for day, rows in per_day.items():
+        symbols, matching = equal[day]
+        table.add_row(day, *(f"{rows.get(f, 0):,}" for f in facilities), f"{matching:,} of {symbols:,}")
+    console.print(table)
 
 
 def demo_environment(root_url: str) -> dict[str, str]:
@@ -221,26 +385,24 @@ def main() -> None:
     env = demo_environment(root_url)
     console.print(f"Serving the bundled sample (FINRA, Nasdaq Trader, SEC, Yahoo, ECB, Binance) at {root_url}")
 
-    finra_seconds = dagster(
-        "--select", "raw/finra_short_volume", "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env
-    )
-    reference_seconds = dagster("--select", REFERENCE_ASSETS, env=env)
+    finra_seconds = dagster(FINRA_JOB, (FIRST_DAY, LAST_DAY), env=env, progress=True)
+    reference_seconds = dagster(REFERENCE_JOB, env=env)
     symbols, runs, backfill_seconds = new_symbol_backfills()
     crypto_seconds = run_crypto(console)
-    dbt_seconds = dagster("--select", "kind:dbt", env=env)
-    export_seconds = dagster(
-        "--select", "exports/short_volume_csv", "--partition-range", f"{FIRST_DAY}...{LAST_DAY}", env=env
-    )
+    dbt_seconds = dagster(DBT_JOB, env=env)
+    export_seconds = dagster(EXPORTS_JOB, (FIRST_DAY, LAST_DAY), env=env)
+    real_seconds = real_finra(env)
     console.print(
         f"FINRA {FIRST_DAY}..{LAST_DAY} in one run: {finra_seconds:.1f} s; reference data: {reference_seconds:.1f} s; "
         f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; dbt: {dbt_seconds:.1f} s; "
-        f"CSV exports: {export_seconds:.1f} s; crypto: "
+        f"CSV exports: {export_seconds:.1f} s; FINRA's real files: {real_seconds:.1f} s; crypto: "
         + ", ".join(f"{step} {value:.1f} s" for step, value in crypto_seconds.items())
     )
 
     with reader() as con:
         show_results(con)
         show_crypto(console, con, webhook_messages)
+    show_real_finra()
     console.print(
         "\n[bold]Next[/bold]\n"
         f"  Dagster's own log of these runs:     {DAGSTER_LOG.relative_to(ROOT)}\n"

@@ -23,6 +23,15 @@ SETTINGS = {
     "TICKERLAKE_CRYPTO_END_DATE": LAST_DAY,
     "TICKERLAKE_CRYPTO_TOP_N": "3",
 }
+# The named jobs of the definitions the crypto steps run (the universe and top-up schedules', the new-pair
+# sensor's, the indicators' and the alerts' jobs): the UI's Runs page lists each run under its job.
+UNIVERSE_JOB, HISTORY_JOB, TOPUP_JOB, INDICATORS_JOB, ALERTS_JOB = JOBS = (
+    "crypto_universe_daily",
+    "crypto_klines_history_backfill",
+    "crypto_topup",
+    "crypto_indicators_update",
+    "crypto_alerts_job",
+)
 
 
 def _definitions() -> dg.Definitions:
@@ -32,25 +41,20 @@ def _definitions() -> dg.Definitions:
     return defs
 
 
-def _run(
-    defs: dg.Definitions, asset: dg.AssetsDefinition, instance: dg.DagsterInstance, tags: dict | None = None
-) -> None:
-    result = dg.materialize(
-        [asset],
+def _run(defs: dg.Definitions, job: str, instance: dg.DagsterInstance, tags: dict | None = None) -> None:
+    """A run of the named job, as its schedule or sensor would launch it (the UI lists it under its name)."""
+    result = defs.resolve_job_def(job).execute_in_process(
         instance=instance,
         tags=tags or {},
-        resources={name: defs.resources[name] for name in ("lake", "binance", "notifier")},
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        raise_on_error=False,
     )
     if not result.success:
-        raise SystemExit(f"demo: the run of {asset.key.to_user_string()} failed")
+        raise SystemExit(f"demo: the run of {job} failed")
 
 
 def run_crypto(console: Console) -> dict[str, float]:
     """Every crypto step, timed; returns seconds per step."""
-    from assets.alerts import crypto_alerts
-    from assets.binance import crypto_klines_1m, crypto_klines_history, crypto_universe
-    from assets.indicators import crypto_indicators
     from sensors.binance import crypto_topup_schedule, new_pairs_sensor
 
     defs = _definitions()
@@ -58,14 +62,14 @@ def run_crypto(console: Console) -> dict[str, float]:
     seconds: dict[str, float] = {}
 
     started = time.perf_counter()
-    _run(defs, crypto_universe, instance)
+    _run(defs, UNIVERSE_JOB, instance)
     with dg.build_sensor_context(instance=instance, resources={"lake": defs.resources["lake"]}) as context:
         result = new_pairs_sensor(context)
     if isinstance(result, dg.SensorResult):
         for request in result.dynamic_partitions_requests:
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         for request in result.run_requests:
-            _run(defs, crypto_klines_history, instance, request.tags)
+            _run(defs, HISTORY_JOB, instance, request.tags)
         seconds["new-pair archive backfill"] = time.perf_counter() - started
         console.print(
             f"new-pair sensor: {len(result.dynamic_partitions_requests[0].partition_keys)} pairs, "
@@ -78,12 +82,12 @@ def run_crypto(console: Console) -> dict[str, float]:
     now = datetime.datetime.now(datetime.UTC)
     with dg.build_schedule_context(instance=instance, scheduled_execution_time=now) as context:
         topup = crypto_topup_schedule(context)
-    _run(defs, crypto_klines_1m, instance, topup.tags)
+    _run(defs, TOPUP_JOB, instance, topup.tags)
     seconds["top-up (REST)"] = time.perf_counter() - started
 
-    for label, asset in (("indicators", crypto_indicators), ("alerts", crypto_alerts)):
+    for label, job in (("indicators", INDICATORS_JOB), ("alerts", ALERTS_JOB)):
         started = time.perf_counter()
-        _run(defs, asset, instance)
+        _run(defs, job, instance)
         seconds[label] = time.perf_counter() - started
     return seconds
 

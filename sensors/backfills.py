@@ -27,6 +27,12 @@ class Backfill:
     def tag(self) -> str:
         return f"tickerlake/new_{self.noun}"
 
+    @property
+    def job_name(self) -> str:
+        """The sensor's job, named for what its runs do (`prices_history_backfill`): without one, every
+        run the sensor launches shows in the UI's Runs page as an anonymous asset job."""
+        return f"{self.asset_key.path[-1]}_backfill"
+
     def requests(self, new_keys: Sequence[str], snapshot: str) -> list[dg.RunRequest]:
         requests = []
         for start in range(0, len(new_keys), self.batch_size):

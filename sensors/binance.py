@@ -26,7 +26,7 @@ TOPUP_MINUTES = int(settings.value("TICKERLAKE_CRYPTO_TOPUP_MINUTES"))
 
 @dg.sensor(
     name="new_pairs_sensor",
-    asset_selection=[HISTORY_KEY],
+    job=dg.define_asset_job(HISTORY_BACKFILL.job_name, selection=[HISTORY_KEY]),
     minimum_interval_seconds=300,
     default_status=settings.fetching_sensor_status(),
     description="Adds pairs from the newest universe snapshot as partitions and backfills their klines.",

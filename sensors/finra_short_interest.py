@@ -21,7 +21,7 @@ BACKLOG = 24  # due dates asked for at one evaluation: a year; older history is 
 
 @dg.sensor(
     name="finra_short_interest_sensor",
-    asset_selection=[ASSET_KEY],
+    job=dg.define_asset_job("finra_short_interest_fetch", selection=[ASSET_KEY]),
     minimum_interval_seconds=3600,
     default_status=settings.fetching_sensor_status(),
     description="Adds settlement dates as partitions and fetches each once FINRA has published it.",

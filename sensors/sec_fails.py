@@ -21,7 +21,7 @@ BACKLOG = 24  # due half-months asked for at one evaluation: a year; older histo
 
 @dg.sensor(
     name="sec_fails_sensor",
-    asset_selection=[ASSET_KEY],
+    job=dg.define_asset_job("sec_fails_fetch", selection=[ASSET_KEY]),
     minimum_interval_seconds=3600,
     default_status=settings.fetching_sensor_status(),
     description="Adds half-months as partitions and fetches each SEC fails-to-deliver file once it is due.",

@@ -24,7 +24,7 @@ PRICES_BACKFILL = Backfill(HISTORY_KEY, symbols_partitions, BATCH_SIZE, "symbols
 
 @dg.sensor(
     name="new_symbols_sensor",
-    asset_selection=[HISTORY_KEY],
+    job=dg.define_asset_job(PRICES_BACKFILL.job_name, selection=[HISTORY_KEY]),
     minimum_interval_seconds=300,
     default_status=settings.fetching_sensor_status(),
     description="Adds symbols from the newest directory snapshot as partitions and backfills their prices.",

@@ -285,7 +285,7 @@ def test_a_failing_pair_keeps_what_was_stored_and_names_itself(
     assert "1 of 3 pairs failed (SOLUSDT)" in failure and "SOLUSDT-1m-2025-01-02.zip" in failure
     assert stored(lake, "SOLUSDT").equals(before)
     failed = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data.metadata
-    assert [line.split(":")[0] for line in failed["failed"].value] == ["SOLUSDT 2025-01-01..2025-01-03"]
+    assert [line.split(":")[0] for line in failed["failed"].value] == ["Binance SOLUSDT 2025-01-01..2025-01-03"]
 
 
 def test_top_up_schedule_asks_for_the_tail_of_every_pair(instance: dg.DagsterInstance) -> None:

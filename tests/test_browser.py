@@ -187,11 +187,15 @@ def test_sample_days_materialize_from_the_launch_dialog(page: Page, ui_url: str)
 
 
 def test_a_marts_metadata_shows_its_preview_and_plot(page: Page) -> None:
+    """The plot in place (text bars: the UI hides markdown of 1,000 characters or more), its PNG one click away."""
     page.goto("/assets/marts/mart_volatility_ranking")
     page.get_by_text("mean_return_volatility", exact=True).first.wait_for()
     preview = page.locator("tr", has_text="preview")
     assert preview.first.get_by_text("volatility_rank").count() == 1
-    page.locator("tr", has_text="bar_chart").get_by_text("[Show Markdown]").click()
+    bars = page.locator("tr", has_text="most volatile symbols").first
+    expect(bars).to_contain_text("█")
+    assert bars.get_by_text("[Show Markdown]").count() == 0
+    page.locator("tr", has_text="bar chart (PNG)").get_by_text("[Show Markdown]").click()
     plot = page.get_by_role("dialog").locator("img")
     plot.wait_for()
     width, height = plot.evaluate("image => [image.naturalWidth, image.naturalHeight]")

@@ -1,6 +1,7 @@
 """The code location as the UI and the CLI load it, and the daily schedule's ticks."""
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -217,3 +218,47 @@ def test_a_raw_column_without_a_meaning_is_refused_when_the_definitions_load() -
 
     with pytest.raises(ValueError, match=r"columns without a meaning: \['b'\]"):
         column_schema({"a": pl.Int64(), "b": pl.String()}, {"a": "A count."})
+
+
+NAMED_JOBS = {
+    "finra_short_volume_backfill",
+    "market_daily",
+    "reference_daily",
+    "prices_history_backfill",
+    "finra_short_interest_fetch",
+    "sec_fails_fetch",
+    "dbt_models_build",
+    "short_volume_csv_export",
+    "crypto_universe_daily",
+    "crypto_klines_history_backfill",
+    "crypto_topup",
+    "crypto_indicators_update",
+    "crypto_alerts_job",
+    "lake_maintenance",
+}
+
+
+def test_every_run_an_automation_or_the_demo_starts_is_of_a_named_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The UI's Runs page says what each run did, not `__ephemeral_asset_job__`: the sensors and schedules
+    target named jobs, and the demo runs named jobs of the definitions (`dagster job execute -j`)."""
+    defs = _definitions()
+    jobs = {job.name for job in defs.get_repository_def().get_all_jobs() if not job.name.startswith("__")}
+    assert jobs == NAMED_JOBS
+    launching = [*defs.schedules, *(s for s in defs.sensors if s.has_jobs)]
+    assert {s.name: s.job_name for s in launching if s.job_name not in NAMED_JOBS} == {}
+    assert {"new_symbols_sensor", "new_pairs_sensor", "finra_short_interest_sensor", "sec_fails_sensor"} <= {
+        s.name for s in launching
+    }
+
+    monkeypatch.syspath_prepend(str(ROOT / "sample"))
+    import demo
+    import demo_crypto
+
+    assert {demo.FINRA_JOB, demo.REFERENCE_JOB, demo.DBT_JOB, demo.EXPORTS_JOB, *demo_crypto.JOBS} <= NAMED_JOBS
+    command = demo.job_command(demo.FINRA_JOB, ("2024-03-01", "2024-07-12"))
+    assert command[1:4] == ["job", "execute", "-f"]
+    assert command[command.index("-j") + 1] == "finra_short_volume_backfill"
+    assert json.loads(command[command.index("--tags") + 1]) == {
+        "dagster/asset_partition_range_start": "2024-03-01",
+        "dagster/asset_partition_range_end": "2024-07-12",
+    }

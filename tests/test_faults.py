@@ -112,6 +112,44 @@ def test_finra_faults(case: str, finra_setup) -> None:
     assert lake.read(FINRA, where={"trade_date": DAY}).equals(before), "same rows either way"
 
 
+def failure_metadata(result: dg.ExecuteInProcessResult) -> dict[str, object]:
+    data = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    return {name: value.value for name, value in data.metadata.items()}
+
+
+@pytest.mark.parametrize("case", ["503 every time", "HTML instead of the file"])
+def test_a_failed_refetch_says_the_stored_day_is_intact(case: str, finra_setup) -> None:
+    """A red partition in the UI is not lost data: the failure says how many rows stay, and from when."""
+    mirror, client, lake, instance = finra_setup
+    before = lake.read(FINRA, where={"trade_date": DAY}, stamps=True)
+    written = before["_loaded_at"].max()
+    mirror.fail_path(CNMS, *FINRA_FAULTS[case][0])
+    result = materialize_finra(client, lake, instance)
+    assert not result.success
+    reason = FINRA_FAULTS[case][1]
+    text = failure_text(result)
+    line = next(line for line in text.splitlines() if line.startswith(f"FINRA {DAY}: fetch failed ("))
+    assert reason in line
+    assert line.endswith(
+        f"); the stored partition is intact: {before.height:,} rows written {written:%Y-%m-%dT%H:%M}Z"
+    ), line
+    metadata = failure_metadata(result)
+    assert (metadata["stored_rows"], metadata["stored_at"]) == (before.height, written.isoformat())
+    assert reason in metadata["error"]
+    assert lake.read(FINRA, where={"trade_date": DAY}, stamps=True).equals(before), "the stored rows are untouched"
+
+
+def test_a_failed_first_fetch_says_nothing_was_stored(lake: LakeResource) -> None:
+    with serve(FaultyFinra) as mirror, dg.instance_for_test() as instance:
+        mirror.add_tree(SAMPLE_DIR, "/equity/regsho/daily")
+        mirror.fail_path(CNMS, Response("no", 404))
+        client = FinraClient(base_url=mirror.base_url, retry_attempts=1)
+        result = materialize_finra(client, lake, instance)
+    assert f"FINRA {DAY}: fetch failed (FINRA CNMS {DAY}: file is missing" in failure_text(result)
+    assert "; nothing was stored for it" in failure_text(result)
+    assert failure_metadata(result)["stored_rows"] == 0
+
+
 def test_slow_answers_past_the_timeout_are_retried_then_succeed(finra_setup) -> None:
     mirror, client, lake, instance = finra_setup
     mirror.delays = {CNMS: [1.0, 1.0]}
@@ -186,13 +224,14 @@ def test_price_provider_faults_name_the_symbol_and_keep_its_rows(lake: LakeResou
         mirror.fail_path(chart, Response(b"<html>Will be right back</html>", 200))
         result = run()
         assert not result.success
-        assert "KO 2024-07-01..2024-07-12: Yahoo chart KO: not JSON" in failure_text(result)
+        assert "yahoo KO 2024-07-01..2024-07-12: fetch failed (Yahoo chart KO: not JSON" in failure_text(result)
+        written = f"{before['_loaded_at'].max():%Y-%m-%dT%H:%M}Z"
+        assert f"the stored partition is intact: {before.height:,} rows written {written}" in failure_text(result)
+        assert failure_metadata(result)["stored_rows"] == before.height
         assert lake.read(PRICES, where={"symbol": "KO"}, stamps=True).equals(before)
         mirror.fail_path(chart, Response("busy", 503), Response("x", 429, {"Retry-After": "0"}))
         result = run()
-        assert "KO 2024-07-01..2024-07-12: Yahoo chart KO: gave up after 2 attempts, last answer HTTP 429" in (
-            failure_text(result)
-        )
+        assert "fetch failed (Yahoo chart KO: gave up after 2 attempts, last answer HTTP 429" in failure_text(result)
 
 
 def test_an_ecb_archive_that_is_not_a_zip_fails_and_keeps_the_rates(lake: LakeResource) -> None:
@@ -202,7 +241,10 @@ def test_an_ecb_archive_that_is_not_a_zip_fails_and_keeps_the_rates(lake: LakeRe
         before = lake.read(FX, stamps=True)
         mirror.fail_path("/www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip", Response(b"<html/>", 200))
         result = dg.materialize([fx_rates_ecb], resources=resources, instance=instance, raise_on_error=False)
-        error = result.get_step_failure_events()[0].step_failure_data.error
-        assert "ECB /stats/eurofxref/eurofxref-hist.zip: not a zip" in error.cause.message
     assert not result.success
+    assert failure_text(result).startswith(
+        "ECB eurofxref-hist: fetch failed (ECB /stats/eurofxref/eurofxref-hist.zip: not a zip"
+    )
+    written = f"{before['_loaded_at'].max():%Y-%m-%dT%H:%M}Z"
+    assert failure_text(result).endswith(f"; the stored table is intact: {before.height:,} rows written {written}")
     assert lake.read(FX, stamps=True).equals(before)

@@ -105,6 +105,7 @@ def test_sql_is_never_formatted_from_inputs() -> None:
         "resources/lake.py:replace",
         "resources/lake.py:newest",
         "resources/lake.py:distinct",
+        "resources/lake.py:stored",
         "resources/lake.py:_read",
         "resources/lake.py:_create_or_extend",
         "resources/lake.py:_set_option",

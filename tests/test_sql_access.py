@@ -172,10 +172,30 @@ def test_the_readmes_queries_run_in_the_read_only_session(
         monkeypatch.setenv(name, value)
     now = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}+00"  # this lake has no snapshot from last month
     queries = [q.replace("2026-10-31 23:59:59+00", now) for q in readme_queries()]
-    assert len(queries) == 8 and any(now in q for q in queries)
+    assert len(queries) == 9 and any(now in q for q in queries)
     prepared = sql.run(";\n".join(queries[1:3]))  # PREPARE and EXECUTE: one session
     failed = [q for q in [queries[0], *queries[3:]] if sql.run(q) != 0]
     assert prepared == 0 and failed == [], capsys.readouterr().err
+
+
+def test_bookkeeping_columns_come_last_in_every_table(platform_build: PlatformBuild) -> None:
+    """`SELECT *` shows what users want first; the columns named with a leading underscore (when a row was
+    loaded or built, a quarantined partition's reasons) after all of them, as the README says."""
+    with platform_build.lake.connect() as con:
+        rows = con.execute(
+            "SELECT schema_name || '.' || table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+            "WHERE database_name = 'tickerlake' GROUP BY ALL"
+        ).fetchall()
+    bookkeeping = {}
+    for table, columns in rows:
+        first = next((i for i, c in enumerate(columns) if c.startswith("_")), len(columns))
+        if any(not c.startswith("_") for c in columns[first:]):
+            bookkeeping[table] = columns
+    assert len(rows) > 20
+    assert bookkeeping == {}
+    shown = (ROOT / "README.md").read_text().split("`SELECT *` shows", 1)[1].split("Useful queries", 1)[0]
+    named = {c for _, columns in rows for c in columns if c.startswith("_")}
+    assert {c for c in named if f"`{c}`" not in shown} == set()
 
 
 def make_sql(build: PlatformBuild, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
