@@ -1,9 +1,11 @@
 """FINRA equity short interest, one partition per settlement date (twice a month), as FINRA published it.
 
 A settlement date's file replaces its partition whole: FINRA corrects a published file now and then
-(its rows then carry revisionFlag), and a re-fetch must never add rows. The file has no trailer, so a
-re-fetch may not shrink a stored date unless the run says so (`allow_shrink`). Partition keys are
-settlement dates, added by sensors/finra_short_interest.py as they come due: they grow with days.
+(its rows then carry revisionFlag), and a re-fetch must never add rows. The rows a revision replaced
+stay queryable in history.finra_short_interest, with when each was written and when it was replaced.
+The file has no trailer, so a re-fetch may not shrink a stored date unless the run says so
+(`allow_shrink`). Partition keys are settlement dates, added by sensors/finra_short_interest.py as
+they come due: they grow with days.
 """
 
 import datetime as dt
@@ -28,6 +30,7 @@ DATASET = Dataset(
     order=("settlement_date", "symbol"),
     key=("settlement_date", "symbol"),
     completeness=Completeness(per="settlement_date", keys=("symbol",), measure="current_short_position"),
+    keeps_history=True,  # FINRA revises published dates: history.finra_short_interest keeps what it replaced
 )
 ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
 PUBLICATION_LAG_SESSIONS = 8  # FINRA publishes about seven business days after settlement; one to spare

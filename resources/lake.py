@@ -49,9 +49,10 @@ from resources.completeness import Completeness, ShrinkRefused, losses, refusal
 CATALOG_ALIAS = "tickerlake"
 # Data files as the lake wrote them before the catalog: zstd is ~40% smaller than DuckLake's snappy.
 PARQUET_COMPRESSION = "zstd"
-RAW_SCHEMA, QUARANTINE_SCHEMA = "raw", "quarantine"
+RAW_SCHEMA, QUARANTINE_SCHEMA, HISTORY_SCHEMA = "raw", "quarantine", "history"
 QUARANTINE_PARTITION, QUARANTINE_REASONS = "_partition", "_reasons"
 LOADED_AT = "_loaded_at"
+SUPERSEDED_AT = "_superseded_at"
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ class Dataset:
     order its rows are read back in, and what a replacement may not lose (resources.completeness).
 
     Every table also has LOADED_AT, the time its row's values were last written: incremental models
-    read exactly the rows written since their last build.
+    read exactly the rows written since their last build. A dataset that `keeps_history` (a source
+    that revises what it published) keeps every row a replacement took away in history.<name>.
     """
 
     name: str
@@ -75,6 +77,7 @@ class Dataset:
     key: tuple[str, ...] = ()
     completeness: Completeness | None = None
     schema_name: str = RAW_SCHEMA
+    keeps_history: bool = False
 
     @property
     def table(self) -> str:
@@ -85,6 +88,14 @@ class Dataset:
         """Where this dataset's partitions that failed a blocking check are kept, with the reasons."""
         extra = {QUARANTINE_PARTITION: pl.String(), QUARANTINE_REASONS: pl.String()}
         return Dataset(self.name, {**self.schema, **extra}, self.order, schema_name=QUARANTINE_SCHEMA)
+
+    @property
+    def history(self) -> "Dataset":
+        """The rows replacements took away, each with its LOADED_AT (when that version was written) and
+        SUPERSEDED_AT (when it was replaced): the version known at time T is the stored row written by T,
+        or the history row written by T and superseded after it."""
+        extra = {SUPERSEDED_AT: pl.Datetime("us", "UTC")}
+        return Dataset(self.name, {**self.schema, **extra}, (*self.order, SUPERSEDED_AT), schema_name=HISTORY_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -458,6 +469,8 @@ class Transaction:
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset.schema_name}")
         _create_or_extend(self.con, dataset)
         self.created.add(dataset.table)
+        if dataset.keeps_history:  # queryable, if empty, before the first revision
+            self.ensure(dataset.history)
 
     def replace(
         self,
@@ -470,8 +483,10 @@ class Transaction:
     ) -> "Replaced":
         """Replace the rows matching `where` (None: the whole table) with `frame`.
 
-        Every row gets LOADED_AT = now; with `keep_stamps`, a row equal to one it replaces keeps that
-        row's LOADED_AT, so a re-fetch that changed nothing shows incremental models nothing new.
+        Every row gets LOADED_AT = now; with `keep_stamps` (always, for a dataset that keeps history), a
+        row equal to one it replaces keeps that row's LOADED_AT, so a re-fetch that changed nothing shows
+        incremental models nothing new. The replaced rows that no incoming row equals go to the
+        dataset's history, if it keeps one.
 
         A partition that would lose more than the dataset's completeness allows (resources.completeness)
         keeps its stored rows and is named in the result's `refused`; the others are replaced. A
@@ -482,6 +497,7 @@ class Transaction:
         selections = _selections(where)
         frame = frame.select(list(dataset.schema)).cast(dict(dataset.schema))
         rule = None if allow_shrink else dataset.completeness
+        keep_stamps = keep_stamps or dataset.keeps_history
         stored = _read(self.con, dataset, selections, stamps=True) if keep_stamps or rule else None
         found = (
             {}
@@ -499,6 +515,9 @@ class Transaction:
             frame = frame.filter(~pl.col(rule.per).is_in(pl.Series(list(found), dtype=frame[rule.per].dtype).implode()))
             kept = f' AND "{rule.per}" NOT IN ({", ".join("?" * len(found))})'
         stamped = stamp_rows(frame, stored if keep_stamps else None)
+        if dataset.keeps_history:
+            replaced = stored if not found else stored.filter(~pl.col(rule.per).is_in(pl.Series(list(found)).implode()))
+            self._keep_history(dataset, replaced, stamped)
         if where is None:
             self.con.execute(f"DELETE FROM {dataset.table} WHERE true{kept}", list(found))
         for condition, params in (_predicate(s) for s in selections):
@@ -517,6 +536,19 @@ class Transaction:
     ) -> pl.DataFrame:
         self.ensure(dataset)
         return _read(self.con, dataset, _selections(where), stamps)
+
+    def _keep_history(self, dataset: Dataset, replaced: pl.DataFrame, incoming: pl.DataFrame) -> None:
+        """The replaced rows no incoming row equals (a revised value, a row gone), with their LOADED_AT."""
+        values = list(dataset.schema)
+        gone = replaced.join(incoming.select(values), on=values, how="anti", nulls_equal=True)
+        if gone.is_empty():
+            return
+        now = pl.lit(dt.datetime.now(dt.UTC), dtype=pl.Datetime("us", "UTC"))
+        self.con.register("superseded_rows", gone.with_columns(now.alias(SUPERSEDED_AT)).to_arrow())
+        try:
+            self.con.execute(f"INSERT INTO {dataset.history.table} BY NAME SELECT * FROM superseded_rows")
+        finally:
+            self.con.unregister("superseded_rows")
 
 
 def stamp_rows(frame: pl.DataFrame, stored: pl.DataFrame | None) -> pl.DataFrame:

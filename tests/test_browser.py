@@ -128,6 +128,7 @@ def page(browser: Browser, ui_url: str, request: pytest.FixtureRequest) -> Itera
     context = browser.new_context(base_url=ui_url, viewport={"width": 1600, "height": 1000})
     context.add_init_script(NO_COMMUNITY_PROMPT)
     context.set_default_timeout(60_000)
+    expect.set_options(timeout=60_000)  # the UI draws a page first and fills it in as its queries answer
     tab = context.new_page()
     try:
         yield tab
@@ -190,9 +191,8 @@ def test_a_marts_metadata_shows_its_preview_and_plot(page: Page) -> None:
     """The plot in place (text bars: the UI hides markdown of 1,000 characters or more), its PNG one click away."""
     page.goto("/assets/marts/mart_volatility_ranking")
     page.get_by_text("mean_return_volatility", exact=True).first.wait_for()
-    preview = page.locator("tr", has_text="preview")
-    assert preview.first.get_by_text("volatility_rank").count() == 1
-    bars = page.locator("tr", has_text="most volatile symbols").first
+    expect(page.locator("tr", has=page.get_by_text("preview", exact=True))).to_contain_text("volatility_rank")
+    bars = page.locator("tr", has=page.get_by_text("most volatile symbols", exact=True))
     expect(bars).to_contain_text("█")
     assert bars.get_by_text("[Show Markdown]").count() == 0
     page.locator("tr", has_text="bar chart (PNG)").get_by_text("[Show Markdown]").click()

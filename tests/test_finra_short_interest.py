@@ -151,6 +151,31 @@ def test_settlement_dates_are_replaced_whole_and_bad_files_leave_them(lake: Lake
         )
 
 
+def test_a_revision_replaces_the_date_and_keeps_the_first_version_queryable(lake: LakeResource) -> None:
+    """FINRA first published GME's 2024-05-31 position without the flag; the revised file replaces it."""
+    may_31 = dt.date(2024, 5, 31)
+    revised = sample(may_31)
+    first = revised.replace(
+        b"|GME|GameStop Corporation|A|NYSE|160352725|", b"|GME|GameStop Corporation|A|NYSE|150000000|"
+    )
+    first = first.replace(b"|4.70|R|", b"|4.70||")
+    with serve_all_sources() as mirror, dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(settlements.name, [may_31.isoformat()])
+        mirror.put_path(path(may_31), first)
+        assert materialize(mirror, lake, instance, may_31, may_31).success
+        mirror.put_path(path(may_31), revised)
+        assert materialize(mirror, lake, instance, may_31, may_31).success
+        assert materialize(mirror, lake, instance, may_31, may_31).success, "the same revision again"
+
+        gme = lake.read(DATASET, where={"symbol": "GME"})
+        assert gme.select("current_short_position", "revision_flag").rows() == [(160352725, "R")]
+        history = lake.read(DATASET.history, stamps=True)
+        assert history.select("symbol", "current_short_position", "revision_flag").rows() == [
+            ("GME", 150000000, None)
+        ], "only the revised row, once"
+        assert lake.read(DATASET).height == 36
+
+
 def test_the_sensor_adds_dates_and_asks_for_the_due_ones(instance: dg.DagsterInstance) -> None:
     result = evaluate(instance, dt.date(2024, 7, 12))
     added = result.dynamic_partitions_requests[0].partition_keys

@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from resources.completeness import Completeness
 from resources.lake import Between, Dataset, LakeResource, LakeWriteError, LocalLake, S3Lake, lake_at_root
 from tests.helpers import ROOT
 
@@ -45,6 +46,34 @@ def test_stamps_move_only_where_values_change(lake: LakeResource) -> None:
     stamps = lake.read(BARS, stamps=True)["_loaded_at"].to_list()
     assert stamps[:2] == [first, first], "untouched and re-fetched-equal rows keep their stamp"
     assert all(stamp > first for stamp in stamps[2:]), "the restated and the new day move"
+
+
+def test_a_dataset_that_keeps_history_keeps_what_each_replacement_took_away(lake: LakeResource) -> None:
+    """A revised value stays queryable as it was known: its old row, when it was written and when replaced."""
+    revised = Dataset(
+        "revised_bars",
+        BARS.schema,
+        order=BARS.order,
+        completeness=Completeness(per="trade_date", keys=("symbol",)),
+        keeps_history=True,
+    )
+    lake.replace(revised, pl.concat([bars("KO", DAYS, [1.0, 2.0, 3.0]), bars("PEP", DAYS, [4.0, 5.0, 6.0])]))
+    first = lake.read(revised, stamps=True)
+    lake.replace(revised, pl.concat([bars("KO", DAYS, [1.0, 2.0, 3.0]), bars("PEP", DAYS, [4.0, 5.0, 6.0])]))
+    assert lake.read(revised, stamps=True).equals(first), "a re-fetch that changed nothing keeps every stamp"
+    assert lake.read(revised.history).is_empty(), "and adds no history"
+
+    time.sleep(0.001)
+    day_two = {"trade_date": DAYS[1]}
+    lake.replace(revised, bars("KO", DAYS[1:2], [2.5]), where=day_two, allow_shrink=True)
+    history = lake.read(revised.history, stamps=True)
+    assert history.select("symbol", "trade_date", "close").rows() == [("KO", DAYS[1], 2.0), ("PEP", DAYS[1], 5.0)]
+    assert history["_loaded_at"].to_list() == first.filter(trade_date=DAYS[1])["_loaded_at"].to_list()
+    assert (history["_superseded_at"] > history["_loaded_at"]).all()
+    assert lake.read(revised, where=day_two)["close"].to_list() == [2.5]
+
+    refused = lake.replace(revised, bars("KO", DAYS[2:], [9.0]), where={"trade_date": DAYS[2]})
+    assert refused.refused and lake.read(revised.history).height == 2, "a refused shrink replaces nothing"
 
 
 def test_a_failed_transaction_leaves_the_previous_version(lake: LakeResource) -> None:

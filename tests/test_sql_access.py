@@ -172,7 +172,7 @@ def test_the_readmes_queries_run_in_the_read_only_session(
         monkeypatch.setenv(name, value)
     now = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}+00"  # this lake has no snapshot from last month
     queries = [q.replace("2026-10-31 23:59:59+00", now) for q in readme_queries()]
-    assert len(queries) == 9 and any(now in q for q in queries)
+    assert len(queries) == 10 and any(now in q for q in queries)
     prepared = sql.run(";\n".join(queries[1:3]))  # PREPARE and EXECUTE: one session
     failed = [q for q in [queries[0], *queries[3:]] if sql.run(q) != 0]
     assert prepared == 0 and failed == [], capsys.readouterr().err
