@@ -42,11 +42,13 @@ SAMPLE_DIR = ROOT / "sample"
 FIRST_DAY, LAST_DAY = "2024-03-01", "2024-07-12"
 # The named jobs the demo runs in subprocesses (sensors/jobs.py, sensors/schedules.py): each run in the
 # UI's Runs page says what it did.
-FINRA_JOB, REFERENCE_JOB, DBT_JOB, EXPORTS_JOB = (
+FINRA_JOB, REFERENCE_JOB, DBT_JOB, EXPORTS_JOB, SHORT_INTEREST_JOB, FAILS_JOB = (
     "finra_short_volume_backfill",
     "reference_daily",
     "dbt_models_build",
     "short_volume_csv_export",
+    "finra_short_interest_fetch",
+    "sec_fails_fetch",
 )
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"
@@ -380,6 +382,49 @@ def demo_environment(root_url: str) -> dict[str, str]:
     return dict(os.environ)
 
 
+def short_selling(env: dict[str, str]) -> float:
+    """FINRA's short interest and SEC's fails-to-deliver over the sample's months: their partitions (a
+    settlement date, a half-month file) are added as their sensors add them, then one named run each."""
+    import dagster as dg
+
+    from assets.finra_short_interest import settlement_dates, settlements
+    from assets.sec_fails import half_month_partitions
+    from resources.sec_fails import HalfMonth, half_months
+
+    first, last = dt.date.fromisoformat(FIRST_DAY), dt.date.fromisoformat(LAST_DAY)
+    dates = [d.isoformat() for d in settlement_dates(first, last)]
+    halves = [h.key for h in half_months(HalfMonth.containing(first), HalfMonth.containing(last))]
+    instance = dg.DagsterInstance.get()
+    instance.add_dynamic_partitions(settlements.name, dates)
+    instance.add_dynamic_partitions(half_month_partitions.name, halves)
+    return dagster(SHORT_INTEREST_JOB, (dates[0], dates[-1]), env=env) + dagster(
+        FAILS_JOB, (halves[0], halves[-1]), env=env
+    )
+
+
+def show_short_interest(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> None:
+    rows = con.execute(
+        "SELECT settlement_date, short_interest, short_interest_change_pct, finra_days_to_cover, "
+        "consolidated_days_to_cover, revised, available_from FROM marts.fct_short_interest WHERE symbol = ? "
+        "ORDER BY settlement_date",
+        [symbol],
+    ).fetchall()
+    table = Table(title=f"marts.fct_short_interest: {symbol}, usable from available_from (FINRA's publication)")
+    for column in ("settled", "short (M)", "change", "DTC FINRA", "DTC cons.", "rev.", "usable from"):
+        table.add_column(column, justify="right", min_width=10 if column in ("settled", "usable from") else None)
+    for day, short, change, finra, consolidated, revised, usable in rows:
+        table.add_row(
+            str(day),
+            f"{short / 1e6:,.1f}",
+            _num(change, "+.1%"),
+            _num(finra, ".2f"),
+            _num(consolidated, ".2f"),
+            "R" if revised else "",
+            str(usable),
+        )
+    console.print(table)
+
+
 def main() -> None:
     root_url = serve_sample()
     env = demo_environment(root_url)
@@ -388,19 +433,22 @@ def main() -> None:
     finra_seconds = dagster(FINRA_JOB, (FIRST_DAY, LAST_DAY), env=env, progress=True)
     reference_seconds = dagster(REFERENCE_JOB, env=env)
     symbols, runs, backfill_seconds = new_symbol_backfills()
+    short_seconds = short_selling(env)
     crypto_seconds = run_crypto(console)
     dbt_seconds = dagster(DBT_JOB, env=env)
     export_seconds = dagster(EXPORTS_JOB, (FIRST_DAY, LAST_DAY), env=env)
     real_seconds = real_finra(env)
     console.print(
         f"FINRA {FIRST_DAY}..{LAST_DAY} in one run: {finra_seconds:.1f} s; reference data: {reference_seconds:.1f} s; "
-        f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; dbt: {dbt_seconds:.1f} s; "
+        f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; "
+        f"short interest and fails-to-deliver: {short_seconds:.1f} s; dbt: {dbt_seconds:.1f} s; "
         f"CSV exports: {export_seconds:.1f} s; FINRA's real files: {real_seconds:.1f} s; crypto: "
         + ", ".join(f"{step} {value:.1f} s" for step, value in crypto_seconds.items())
     )
 
     with reader() as con:
         show_results(con)
+        show_short_interest(con)
         show_crypto(console, con, webhook_messages)
     show_real_finra()
     console.print(

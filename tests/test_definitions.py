@@ -254,7 +254,15 @@ def test_every_run_an_automation_or_the_demo_starts_is_of_a_named_job(monkeypatc
     import demo
     import demo_crypto
 
-    assert {demo.FINRA_JOB, demo.REFERENCE_JOB, demo.DBT_JOB, demo.EXPORTS_JOB, *demo_crypto.JOBS} <= NAMED_JOBS
+    assert {
+        demo.FINRA_JOB,
+        demo.REFERENCE_JOB,
+        demo.DBT_JOB,
+        demo.EXPORTS_JOB,
+        demo.SHORT_INTEREST_JOB,
+        demo.FAILS_JOB,
+        *demo_crypto.JOBS,
+    } <= NAMED_JOBS
     command = demo.job_command(demo.FINRA_JOB, ("2024-03-01", "2024-07-12"))
     assert command[1:4] == ["job", "execute", "-f"]
     assert command[command.index("-j") + 1] == "finra_short_volume_backfill"
