@@ -7,6 +7,7 @@ through the `dagster` CLI into the local instance (DAGSTER_HOME), so they show u
 
 import contextlib
 import datetime as dt
+import email.utils
 import functools
 import http.server
 import json
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -81,6 +83,15 @@ class _QuietHandler(KlinesHandler):
             with _QuietHandler._counting:
                 _QuietHandler.charts_served += 1
         super().do_GET()
+
+    def send_header(self, keyword: str, value: str) -> None:
+        """A zip's Last-Modified is when its source posted it, the time its member carries (SEC's
+        fails-to-deliver take their publication time from it), not when this checkout was written."""
+        if keyword == "Last-Modified" and self.path.endswith(".zip"):
+            with zipfile.ZipFile(self.translate_path(self.path)) as archive:
+                posted = max(member.date_time for member in archive.infolist())
+            value = email.utils.format_datetime(dt.datetime(*posted, tzinfo=dt.UTC), usegmt=True)
+        super().send_header(keyword, value)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -1,7 +1,10 @@
-"""The demo's progress bar of the FINRA run: what it counts is what the run has stored so far."""
+"""The demo's own machinery: its progress bar counts what a run has stored, its server dates a zip as posted."""
 
 import datetime as dt
+import email.utils
 import sys
+import urllib.request
+import zipfile
 
 import polars as pl
 import pytest
@@ -43,3 +46,18 @@ def test_the_finra_progress_counts_the_days_and_rows_stored_since_the_run_began(
         lake.replace(DATASET, finra_rows(day, symbols), where={"trade_date": dt.date.fromisoformat(day)})
     assert during() == (2, 9)
     assert before() == (2, 9)
+
+
+def test_the_sample_server_dates_a_zip_when_its_source_posted_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SEC's fails-to-deliver take their publication time from Last-Modified: in the demo, the posting
+    time the sample's zip carries, not the day this checkout was written."""
+    monkeypatch.syspath_prepend(str(ROOT / "sample"))
+    import demo
+
+    root = demo.serve_sample()
+    sample = "/www.sec.gov/files/data/fails-deliver-data/cnsfails202403a.zip"
+    with urllib.request.urlopen(root + sample) as answer:
+        posted = email.utils.parsedate_to_datetime(answer.headers["Last-Modified"])
+    with zipfile.ZipFile(ROOT / "sample" / sample.lstrip("/")) as archive:
+        assert posted == dt.datetime(*archive.infolist()[0].date_time, tzinfo=dt.UTC)
+    assert posted.date() < dt.date(2024, 7, 12), "posted in the sample's world"
