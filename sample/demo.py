@@ -7,7 +7,6 @@ through the `dagster` CLI into the local instance (DAGSTER_HOME), so they show u
 
 import contextlib
 import datetime as dt
-import email.utils
 import functools
 import http.server
 import json
@@ -16,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import duckdb
 from binance_api import KlinesHandler, write_json
 from demo_crypto import SETTINGS as CRYPTO_SETTINGS
 from demo_crypto import run_crypto, show_crypto
+from posted import last_modified
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -85,12 +84,9 @@ class _QuietHandler(KlinesHandler):
         super().do_GET()
 
     def send_header(self, keyword: str, value: str) -> None:
-        """A zip's Last-Modified is when its source posted it, the time its member carries (SEC's
-        fails-to-deliver take their publication time from it), not when this checkout was written."""
+        """A zip's Last-Modified is when its source posted it (sample/posted.py), not the checkout's time."""
         if keyword == "Last-Modified" and self.path.endswith(".zip"):
-            with zipfile.ZipFile(self.translate_path(self.path)) as archive:
-                posted = max(member.date_time for member in archive.infolist())
-            value = email.utils.format_datetime(dt.datetime(*posted, tzinfo=dt.UTC), usegmt=True)
+            value = last_modified(Path(self.translate_path(self.path)).read_bytes()) or value
         super().send_header(keyword, value)
 
     def do_POST(self) -> None:
@@ -436,6 +432,53 @@ def show_short_interest(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> 
     console.print(table)
 
 
+def show_short_panel(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> None:
+    """A symbol's short-selling picture as known each evening: a value only from its publication."""
+    rows = con.execute(
+        "SELECT trade_date, short_ratio, short_interest_settlement_date, short_interest, consolidated_days_to_cover, "
+        "fails_settlement_date, fails, fails_zscore FROM marts.fct_short_panel_daily WHERE symbol = ? "
+        "AND trade_date >= (SELECT max(trade_date) FROM marts.fct_short_panel_daily) - 21 ORDER BY trade_date",
+        [symbol],
+    ).fetchall()
+    table = Table(title=f"marts.fct_short_panel_daily: {symbol}, each day as known that evening (last 3 weeks)")
+    for column in ("day", "short ratio", "SI settled", "SI (M)", "DTC", "fails settled", "fails", "z"):
+        table.add_column(column, justify="right")
+    for day, ratio, si_day, short, dtc, ftd_day, fails, z in rows:
+        table.add_row(
+            str(day)[5:],
+            _num(ratio, ".3f"),
+            "-" if si_day is None else str(si_day)[5:],
+            "-" if short is None else f"{short / 1e6:.1f}",
+            _num(dtc, ".2f"),
+            "-" if ftd_day is None else str(ftd_day)[5:],
+            "-" if fails is None else f"{fails:,}",
+            _num(z, "+.1f"),
+        )
+    console.print(table)
+
+
+def show_deciles(con: duckdb.DuckDBPyConnection) -> None:
+    cells = con.execute(
+        "SELECT sorted_by, portfolio, mean_monthly_return, months FROM marts.mart_days_to_cover_deciles "
+        "WHERE period = 'all'"
+    ).fetchall()
+    months = {sorted_by: n for sorted_by, _, _, n in cells}
+    by_portfolio = {(sorted_by, portfolio): r for sorted_by, portfolio, r, _ in cells}
+    table = Table(
+        title="marts.mart_days_to_cover_deciles: mean next-month return by decile (1 = lowest), "
+        f"equal-weighted ({months.get('days_to_cover', 0)} and {months.get('short_ratio', 0)} formation months)"
+    )
+    table.add_column("decile", justify="right")
+    for sorted_by in ("days_to_cover", "short_ratio"):
+        table.add_column(f"by {sorted_by}", justify="right")
+    for portfolio in [*(str(d) for d in range(1, 11)), "low-high"]:
+        label = "1 - 10" if portfolio == "low-high" else portfolio
+        table.add_row(
+            label, *(_num(by_portfolio.get((s, portfolio)), "+.2%") for s in ("days_to_cover", "short_ratio"))
+        )
+    console.print(table)
+
+
 def main() -> None:
     root_url = serve_sample()
     env = demo_environment(root_url)
@@ -460,6 +503,8 @@ def main() -> None:
     with reader() as con:
         show_results(con)
         show_short_interest(con)
+        show_short_panel(con)
+        show_deciles(con)
         show_crypto(console, con, webhook_messages)
     show_real_finra()
     console.print(

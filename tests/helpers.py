@@ -25,6 +25,7 @@ from resources.finra import FinraClient, file_name
 from resources.lake import LakeResource, LocalLake, lake_at_root
 from resources.settings import mirrored_urls
 from sample.binance_api import KLINES_PATH, klines_answer
+from sample.posted import last_modified
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,7 +98,9 @@ class Mirror:
             return self.routes[request.path](request)
         if request.path not in self.files:
             return Response("<html>Not Found</html>", status=404, content_type="text/html")
-        return Response(self.files[request.path], status=200)
+        body = self.files[request.path]
+        posted = last_modified(body) if request.path.endswith(".zip") else None
+        return Response(body, status=200, headers={"Last-Modified": posted} if posted else {})
 
     def count(self, path: str) -> int:
         return sum(1 for r in self.requests if r.split("?")[0] == path)

@@ -1,0 +1,110 @@
+{#-
+Decile portfolios by days to cover, as Hong, Li, Ni, Scheinkman and Yan ("Days to Cover and Stock
+Returns", 2016) formed them, and the same by the daily short ratio.
+
+At each month's last trading day, the symbols with a signal known that evening (fct_short_panel_daily:
+days to cover from the newest published short interest and the consolidated volume; the short ratio
+averaged over the month's days) are sorted into deciles (1 = lowest), and each is held for the next
+month: fct_fwd.fwd_return_22d, bought at the next close, so nothing known after the formation day
+is used. A portfolio's return is its symbols' mean (equal-weighted); 'low-high' is decile 1 minus
+decile 10 (the paper's long-short: long the easiest to cover, short the hardest). Per signal (sorted_by), calendar
+year of formation and all years: the mean monthly return, its t-statistic and the months and symbols
+behind it.
+-#}
+with month_ends as (
+    select max(trade_date) as formation_date
+    from {{ ref('int_trading_days') }}
+    where trade_date <= (select max(trade_date) from {{ ref('fct_short_panel_daily') }})
+    group by date_trunc('month', trade_date)
+),
+
+monthly_short_ratio as (
+    select
+        symbol,
+        date_trunc('month', trade_date) as formation_month,
+        avg(short_ratio) as short_ratio
+    from {{ ref('fct_short_panel_daily') }}
+    group by symbol, date_trunc('month', trade_date)
+),
+
+signals as (
+    select
+        panel.symbol,
+        panel.trade_date as formation_date,
+        panel.consolidated_days_to_cover as days_to_cover,
+        monthly_short_ratio.short_ratio,
+        fwd.fwd_return_22d as next_month_return
+    from {{ ref('fct_short_panel_daily') }} as panel
+    inner join month_ends on panel.trade_date = month_ends.formation_date
+    inner join monthly_short_ratio
+        on
+            panel.symbol = monthly_short_ratio.symbol
+            and date_trunc('month', panel.trade_date) = monthly_short_ratio.formation_month
+    inner join {{ ref('fct_returns') }} as fwd
+        on panel.symbol = fwd.symbol and panel.trade_date = fwd.trade_date
+    where fwd.fwd_return_22d is not null
+),
+
+by_signal as (
+    select 'days_to_cover' as sorted_by, symbol, formation_date, days_to_cover as sort_value, next_month_return
+    from signals
+    where days_to_cover is not null
+    union all
+    select 'short_ratio' as sorted_by, symbol, formation_date, short_ratio as sort_value, next_month_return
+    from signals
+    where short_ratio is not null
+),
+
+ranked as (
+    select
+        *,
+        ntile(10) over (partition by sorted_by, formation_date order by sort_value, symbol) as decile
+    from by_signal
+),
+
+portfolios as (
+    select
+        sorted_by,
+        formation_date,
+        decile::varchar as portfolio,
+        avg(next_month_return) as monthly_return,
+        count(*) as symbols
+    from ranked
+    group by sorted_by, formation_date, decile
+),
+
+spreads as (
+    select
+        sorted_by,
+        formation_date,
+        'low-high' as portfolio,
+        max(monthly_return) filter (where portfolio = '1')
+        - max(monthly_return) filter (where portfolio = '10') as monthly_return,
+        sum(symbols) filter (where portfolio in ('1', '10')) as symbols
+    from portfolios
+    group by sorted_by, formation_date
+    having count(*) filter (where portfolio in ('1', '10')) = 2
+),
+
+months as (
+    select * from portfolios
+    union all
+    select * from spreads
+),
+
+periods as (
+    select sorted_by, year(formation_date)::varchar as period, portfolio, monthly_return, symbols from months
+    union all
+    select sorted_by, 'all' as period, portfolio, monthly_return, symbols from months
+)
+
+select
+    sorted_by,
+    period,
+    portfolio,
+    avg(monthly_return) as mean_monthly_return,
+    avg(monthly_return) / (stddev_samp(monthly_return) / sqrt(count(*))) as t_stat,
+    count(*) as months,
+    avg(symbols) as mean_symbols
+from periods
+group by sorted_by, period, portfolio
