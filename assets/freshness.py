@@ -42,9 +42,15 @@ def _checks_by_choice() -> Iterator[None]:
 
 def published_by_evening(keys: list[dg.AssetKey]) -> list[dg.AssetChecksDefinition]:
     """A trading-day source has its day's partition by 20:00 New York, after an 18:30 run."""
+    return partition_by_deadline(keys, "0 20 * * 1-5")
+
+
+def partition_by_deadline(keys: list[dg.AssetKey], deadline_cron: str) -> list[dg.AssetChecksDefinition]:
+    """A time-partitioned source has its newest partition by each tick of `deadline_cron` (New York): the
+    partition itself, so a backfill of an old day never passes for a missing newest one."""
     with _checks_by_choice():
         return list(
-            dg.build_time_partition_freshness_checks(assets=keys, deadline_cron="0 20 * * 1-5", timezone=TIMEZONE)
+            dg.build_time_partition_freshness_checks(assets=keys, deadline_cron=deadline_cron, timezone=TIMEZONE)
         )
 
 

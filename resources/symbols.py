@@ -123,32 +123,45 @@ def validate_symbol(symbol: str) -> str:
     return symbol
 
 
-def _split(body: bytes, name: str) -> tuple[list[str], list[bytes], dt.date]:
+def split_trailed(
+    body: bytes, what: str, trailer: re.Pattern[bytes], named: str, error: type[SourceError] = DirectoryFileError
+) -> tuple[list[str], list[bytes], re.Match[bytes]]:
+    """A Nasdaq Trader file's header names, data lines and the match of its last line against `trailer`
+    (`named` in errors).
+
+    Nasdaq Trader ends its pipe files with a line stating when the file was created: a file without it
+    was cut short (or is not the file), so it is refused, naming `what`, and never read as complete."""
     lines = body.replace(b"\r\n", b"\n").rstrip(b"\n").split(b"\n")
-    trailer = _TRAILER.match(lines[-1]) if lines else None
-    if len(lines) < 2 or trailer is None:
-        raise DirectoryFileError(f"Nasdaq Trader {name}: no 'File Creation Time' trailer (truncated or not this file)")
+    found = trailer.match(lines[-1]) if lines else None
+    if len(lines) < 2 or found is None:
+        raise error(f"{what}: no {named} trailer (truncated or not this file)")
+    return lines[0].decode("ascii", errors="replace").split("|"), lines[1:-1], found
+
+
+def _split(body: bytes, name: str) -> tuple[list[str], list[bytes], dt.date]:
+    header, rows, trailer = split_trailed(body, f"Nasdaq Trader {name}", _TRAILER, "'File Creation Time'")
     month, day, year = (int(g) for g in trailer.groups()[:3])
-    header = lines[0].decode("ascii", errors="replace").split("|")
-    return header, lines[1:-1], dt.date(year, month, day)
+    return header, rows, dt.date(year, month, day)
 
 
-def _read(
-    header: list[str], rows: list[bytes], name: str, required: list[str], older_layout: tuple[str, ...] = ()
+def read_fields(
+    header: list[str],
+    rows: list[bytes],
+    what: str,
+    required: list[str],
+    older_layout: tuple[str, ...] = (),
+    error: type[SourceError] = DirectoryFileError,
 ) -> pl.DataFrame:
-    """The rows as strings under their header names. `older_layout`: a header that is exactly these
-    columns (in any order) is accepted although it lacks some of `required` (the caller fills them)."""
+    """The rows as strings under their header names, every row with the header's number of fields.
+    `older_layout`: a header that is exactly these columns (in any order) is accepted although it lacks
+    some of `required` (the caller fills them)."""
     missing = [c for c in required if c not in header]
     if missing and sorted(header) != sorted(older_layout):
         older = f" and is not the older layout {'|'.join(older_layout)!r}" if older_layout else ""
-        raise DirectoryFileError(
-            f"Nasdaq Trader {name} line 1: header lacks {missing}{older}: {'|'.join(header)[:200]!r}"
-        )
+        raise error(f"{what} line 1: header lacks {missing}{older}: {'|'.join(header)[:200]!r}")
     for offset, row in enumerate(rows):
         if row.count(b"|") != len(header) - 1:
-            raise DirectoryFileError(
-                f"Nasdaq Trader {name} line {offset + 2}: expected {len(header)} fields: {row[:200]!r}"
-            )
+            raise error(f"{what} line {offset + 2}: expected {len(header)} fields: {row[:200]!r}")
     return pl.read_csv(
         io.BytesIO(b"\n".join(rows)),
         has_header=False,
@@ -162,10 +175,10 @@ def _read(
 @names_its_errors(DirectoryFileError, lambda body: f"Nasdaq Trader {NASDAQ_LISTED}")
 def parse_nasdaq_listed(body: bytes) -> pl.DataFrame:
     header, rows, snapshot = _split(body, NASDAQ_LISTED)
-    raw = _read(
+    raw = read_fields(
         header,
         rows,
-        NASDAQ_LISTED,
+        f"Nasdaq Trader {NASDAQ_LISTED}",
         ["Symbol", "Security Name", "Market Category", "Test Issue", "ETF"],
         older_layout=NASDAQ_LISTED_WITHOUT_ETF,
     )
@@ -183,7 +196,9 @@ def parse_nasdaq_listed(body: bytes) -> pl.DataFrame:
 @names_its_errors(DirectoryFileError, lambda body: f"Nasdaq Trader {OTHER_LISTED}")
 def parse_other_listed(body: bytes) -> pl.DataFrame:
     header, rows, snapshot = _split(body, OTHER_LISTED)
-    raw = _read(header, rows, OTHER_LISTED, ["ACT Symbol", "Security Name", "Exchange", "Test Issue", "ETF"])
+    raw = read_fields(
+        header, rows, f"Nasdaq Trader {OTHER_LISTED}", ["ACT Symbol", "Security Name", "Exchange", "Test Issue", "ETF"]
+    )
     frame = raw.filter(pl.col("Test Issue") != "Y").select(
         pl.lit(snapshot).alias("snapshot_date"),
         pl.col("ACT Symbol").alias("symbol"),

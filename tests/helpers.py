@@ -57,6 +57,7 @@ FETCHING = {
     "new_pairs_sensor",
     "new_symbols_sensor",
     "reference_daily_schedule",
+    "regsho_threshold_sensor",
     "sec_fails_sensor",
 }
 R = TypeVar("R")

@@ -1,7 +1,8 @@
 """One full build of the platform from the local mirror, shared by the model tests of all sources.
 
 FINRA 2024-03-01..2024-07-15, FINRA short interest of the eight settlement dates 2024-03-15..06-28,
-SEC fails-to-deliver of the nine half-months 2024-03a..2024-07a,
+SEC fails-to-deliver of the nine half-months 2024-03a..2024-07a, Nasdaq's Reg SHO threshold lists of
+2024-03-01..2024-07-12,
 two symbol-directory snapshots (2024-07-12, and 2024-07-15 without AMC, which is therefore
 delisted), SEC tickers and SIC codes, ECB rates, the new-symbol sensor's price backfill from
 2024-03-01 (NVDA's split fixture replaces its sample file), the made EUR listing SAPX, then
@@ -20,6 +21,7 @@ from assets.finra import finra_short_volume
 from assets.finra_short_interest import finra_short_interest, settlement_dates, settlements
 from assets.fx import fx_rates_ecb
 from assets.prices import prices_history
+from assets.regsho_threshold import regsho_threshold_list
 from assets.sec_fails import half_month_partitions, sec_fails_to_deliver
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
@@ -107,6 +109,7 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         halves = [h.key for h in half_months(HalfMonth(2024, 3, "a"), HalfMonth(2024, 7, "a"))]
         instance.add_dynamic_partitions(half_month_partitions.name, halves)
         run([sec_fails_to_deliver], resources, instance, {RANGE_START: halves[0], RANGE_END: halves[-1]})
+        run([regsho_threshold_list], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-12"})
         snapshot_without("AMC", dt.date(2024, 7, 15), mirror)
         run([symbol_directory], resources, instance)
         result = run_sensor_like_the_daemon(instance, lake, resources)

@@ -227,6 +227,7 @@ NAMED_JOBS = {
     "prices_history_backfill",
     "finra_short_interest_fetch",
     "sec_fails_fetch",
+    "regsho_threshold_fetch",
     "dbt_models_build",
     "short_volume_csv_export",
     "crypto_universe_daily",
@@ -246,9 +247,13 @@ def test_every_run_an_automation_or_the_demo_starts_is_of_a_named_job(monkeypatc
     assert jobs == NAMED_JOBS
     launching = [*defs.schedules, *(s for s in defs.sensors if s.has_jobs)]
     assert {s.name: s.job_name for s in launching if s.job_name not in NAMED_JOBS} == {}
-    assert {"new_symbols_sensor", "new_pairs_sensor", "finra_short_interest_sensor", "sec_fails_sensor"} <= {
-        s.name for s in launching
-    }
+    assert {
+        "new_symbols_sensor",
+        "new_pairs_sensor",
+        "finra_short_interest_sensor",
+        "sec_fails_sensor",
+        "regsho_threshold_sensor",
+    } <= {s.name for s in launching}
 
     monkeypatch.syspath_prepend(str(ROOT / "sample"))
     import demo
