@@ -1,5 +1,5 @@
 """SEC company facts: the parser (classes, no dei, malformed), the client on data.sec.gov's URL layout,
-and the raw asset (404s, idempotent re-runs, refused shrinks, the due companies)."""
+the raw asset (404s, idempotent re-runs, refused shrinks, the due companies), and the as-of model."""
 
 import datetime as dt
 import json
@@ -22,8 +22,8 @@ from resources.sec_shares import (
     parse_company_facts,
 )
 from resources.sectors import DEFAULT_DATA_URL, SecClient, SecFormatError
-from tests.helpers import SAMPLE_ROOT, TEST_FIXTURES, Mirror, mirror_path, on_mirror, serve_all_sources
-from tests.platform_build import SEC_USER_AGENT
+from tests.helpers import SAMPLE_ROOT, TEST_FIXTURES, Mirror, PlatformBuild, mirror_path, on_mirror, serve_all_sources
+from tests.platform_build import SEC_USER_AGENT, rows
 
 MURPHY = 717423
 REAL = (TEST_FIXTURES / "real" / "sec" / "companyfacts_CIK0000717423.json").read_bytes()
@@ -205,3 +205,45 @@ def test_a_count_that_breaks_a_rule_quarantines_its_company(lake: LakeResource, 
         assert not result.success and "CIK0000320193: quarantined, failed filed_not_before_end" in failure(result)
         assert lake.read(DATASET)["cik"].unique().to_list() == [ALPHABET], "the other company is stored"
         assert lake.read(REQUESTS)["cik"].to_list() == [ALPHABET], "the quarantined one is asked again next run"
+
+
+def test_the_as_of_model_matches_an_independent_computation(platform_build: PlatformBuild) -> None:
+    facts = pl.DataFrame(
+        rows(platform_build, "SELECT cik, accn, end_date, shares, filed FROM raw.sec_shares_outstanding"),
+        schema=["cik", "accn", "end_date", "shares", "filed"],
+        orient="row",
+    )
+    tickers = pl.DataFrame(
+        rows(platform_build, "SELECT replace(symbol, '-', '.'), cik FROM raw.sec_company_tickers"),
+        schema=["symbol", "cik"],
+        orient="row",
+    )
+    filings = facts.group_by("cik", "accn", "end_date", "filed").agg(pl.col("shares").sum())
+    expected = []
+    for (cik,), company in filings.group_by("cik"):
+        dates = sorted(company["filed"].unique())
+        for i, day in enumerate(dates):
+            known = company.filter(pl.col("filed") <= day).sort("end_date", "filed", "accn", descending=True)
+            after = dates[i + 1] if i + 1 < len(dates) else None
+            expected.append((cik, day, after, known["shares"][0], known["end_date"][0]))
+    expected = (
+        pl.DataFrame(expected, schema=["cik", "valid_from", "valid_to", "shares", "as_of"], orient="row")
+        .join(tickers, on="cik")
+        .select("symbol", "valid_from", "valid_to", "shares", "as_of")
+        .sort("symbol", "valid_from")
+    )
+    built = pl.DataFrame(
+        rows(
+            platform_build,
+            "SELECT symbol, valid_from, valid_to, shares_outstanding, as_of_date "
+            "FROM intermediate.int_shares_outstanding_known",
+        ),
+        schema=["symbol", "valid_from", "valid_to", "shares", "as_of"],
+        orient="row",
+    ).sort("symbol", "valid_from")
+    assert built.height > 250
+    assert built.equals(expected)
+    gme = built.filter(pl.col("symbol") == "GME")
+    assert gme.height == gme["valid_from"].n_unique() == 14, "the 10-K/A is a filing date of its own"
+    amended = gme.filter(pl.col("as_of").is_duplicated())
+    assert amended["shares"].n_unique() == 2, "the amendment counts from its filing, the original before it"
