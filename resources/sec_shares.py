@@ -132,7 +132,7 @@ def parse_company_facts(body: bytes, cik: int) -> CompanyFacts:
         raise SecFormatError(f"{what(cik)}: {CONCEPT} units.{UNIT} is not a list of facts")
     # Sorted before numbering the classes, so equal counts of one filing number the same whatever SEC's order.
     raw = pl.DataFrame(listed, schema=FACT_FIELDS, strict=True).sort("accn", "end", "val", "frame", descending=True)
-    missing = [name for name in REQUIRED if raw[name].null_count()]
+    missing = [column for column in REQUIRED if raw[column].null_count()]
     if missing:
         raise SecFormatError(f"{what(cik)}: facts without {', '.join(missing)}")
     dates = {column: pl.col(column).str.strptime(pl.Date(), "%Y-%m-%d", strict=True) for column in ("end", "filed")}
