@@ -449,10 +449,12 @@ def lake_at_root(root: str, catalog: str | None = None, s3_endpoint_url: str | N
 
 @dataclass(frozen=True)
 class Replaced:
-    """What a replacement wrote, and the partitions it refused to shrink (their stored rows are kept)."""
+    """What a replacement wrote, and the partitions it refused to shrink (their stored rows are kept): why,
+    and which (the values of the completeness `per` column), for a caller that records what it stored."""
 
     rows: int
     refused: list[str]
+    kept: tuple[Any, ...] = ()
 
 
 class Transaction:
@@ -529,7 +531,7 @@ class Transaction:
             finally:
                 self.con.unregister("incoming_rows")
         refused = [refusal(f"{dataset.name} {rule.per}={value}", problems) for value, problems in found.items()]
-        return Replaced(stamped.height, refused)
+        return Replaced(stamped.height, refused, tuple(found))
 
     def read(
         self, dataset: Dataset, where: Where | Sequence[Where] | None = None, stamps: bool = False

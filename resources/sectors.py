@@ -44,7 +44,8 @@ class SecFormatError(SourceError):
     """An SEC answer that is not the JSON SEC documents (an HTML block page, say)."""
 
 
-def _json(body: bytes, what: str) -> dict:
+def json_object(body: bytes, what: str) -> dict:
+    """SEC's answers are JSON objects; anything else (a list, an HTML block page) is SecFormatError."""
     document = parse_json(body, what, SecFormatError)
     if not isinstance(document, dict):
         raise SecFormatError(f"{what}: expected a JSON object")
@@ -55,7 +56,7 @@ def _json(body: bytes, what: str) -> dict:
 def parse_company_tickers_exchange(body: bytes) -> pl.DataFrame:
     """{"fields": ["cik","name","ticker","exchange"], "data": [[320193, "Apple Inc.", "AAPL", "Nasdaq"], ...]}"""
     what = "SEC company_tickers_exchange.json"
-    document = _json(body, what)
+    document = json_object(body, what)
     fields = document.get("fields")
     if fields != ["cik", "name", "ticker", "exchange"] or not isinstance(document.get("data"), list):
         raise SecFormatError(f"{what}: unexpected fields {fields!r}")
@@ -66,7 +67,7 @@ def parse_company_tickers_exchange(body: bytes) -> pl.DataFrame:
 def parse_submission(body: bytes, cik: int) -> dict[str, object]:
     """The SIC of one filer; an empty "sic" (some funds and trusts have none) stays null."""
     what = f"SEC submissions CIK{cik:010d}"
-    document = _json(body, what)
+    document = json_object(body, what)
     if "sic" not in document:
         raise SecFormatError(f"{what}: no 'sic' field")
     sic = str(document.get("sic") or "").strip()

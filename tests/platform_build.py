@@ -4,8 +4,8 @@ FINRA 2024-03-01..2024-07-15, FINRA short interest of the eight settlement dates
 SEC fails-to-deliver of the nine half-months 2024-03a..2024-07a, Nasdaq's Reg SHO threshold lists of
 2024-03-01..2024-07-12,
 two symbol-directory snapshots (2024-07-12, and 2024-07-15 without AMC, which is therefore
-delisted), SEC tickers and SIC codes, ECB rates, the new-symbol sensor's price backfill from
-2024-03-01 (NVDA's split fixture replaces its sample file), the made EUR listing SAPX, then
+delisted), SEC tickers, SIC codes and shares outstanding, ECB rates, the new-symbol sensor's price
+backfill from 2024-03-01 (NVDA's split fixture replaces its sample file), the made EUR listing SAPX, then
 `dbt build`. It costs about a minute, hence once per session.
 """
 
@@ -23,6 +23,7 @@ from assets.fx import fx_rates_ecb
 from assets.prices import prices_history
 from assets.regsho_threshold import regsho_threshold_list
 from assets.sec_fails import half_month_partitions, sec_fails_to_deliver
+from assets.sec_shares import sec_shares_outstanding
 from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
 from resources.lake import LakeResource
@@ -102,7 +103,8 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         dg.instance_for_test() as instance,
     ):
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-15"})
-        run([symbol_directory, sec_company_tickers, sec_company_sic, fx_rates_ecb], resources, instance)
+        reference = [symbol_directory, sec_company_tickers, sec_company_sic, sec_shares_outstanding, fx_rates_ecb]
+        run(reference, resources, instance)
         dates = [d.isoformat() for d in settlement_dates(dt.date(2024, 3, 1), dt.date(2024, 6, 28))]
         instance.add_dynamic_partitions(settlements.name, dates)
         run([finra_short_interest], resources, instance, {RANGE_START: dates[0], RANGE_END: dates[-1]})

@@ -23,6 +23,7 @@ from resources.finra import parse_short_volume
 from resources.fx import parse_eurofxref_hist
 from resources.prices import PRICES_SCHEMA, parse_yahoo_chart
 from resources.sec_fails import HalfMonth, Trailer, parse_fails, unzip_text
+from resources.sec_shares import FACTS, parse_company_facts
 from resources.sectors import parse_company_tickers_exchange, parse_submission
 from resources.symbols import (
     DIRECTORY_SCHEMA,
@@ -241,6 +242,36 @@ def test_sec_submission_of_murphy_oil() -> None:
         "sic": 1311,
         "sic_description": "Crude Petroleum & Natural Gas",
     }
+
+
+def test_sec_company_facts_of_murphy_oil_hold_its_53_cover_page_counts() -> None:
+    body = (SEC / "companyfacts_CIK0000717423.json").read_bytes()
+    listed = json.loads(body)["facts"]["dei"]["EntityCommonStockSharesOutstanding"]["units"]["shares"]
+    parsed = parse_company_facts(body, 717423)
+    assert (parsed.outcome, parsed.entity_name, parsed.frame.height) == (FACTS, "MURPHY OIL CORPORATION", 53)
+    assert parsed.frame.height == len(listed) and parsed.frame["share_class"].unique().to_list() == [1]
+    assert sorted(parsed.frame["accn"]) == sorted(fact["accn"] for fact in listed), "one fact a filing, none lost"
+    first, last = parsed.frame.row(0, named=True), parsed.frame.row(-1, named=True)
+    assert (first["end_date"], first["shares"], first["filed"], first["form"]) == (
+        dt.date(2009, 6, 30),
+        190816602,
+        dt.date(2009, 8, 7),
+        "10-Q",
+    )
+    assert (last["end_date"], last["shares"], last["filed"], last["frame"]) == (
+        dt.date(2022, 7, 31),
+        155452838,
+        dt.date(2022, 8, 4),
+        "CY2022Q2I",
+    )
+    annual = parsed.frame.filter(pl.col("accn") == "0001193125-10-042802").row(0, named=True)
+    assert (annual["end_date"], annual["fy"], annual["fp"], annual["frame"]) == (
+        dt.date(2010, 1, 31),
+        2009,
+        "FY",
+        "CY2009Q4I",
+    ), "the 10-K's count is as of its cover date, weeks after the fiscal year"
+    assert (parsed.frame["filed"] >= parsed.frame["end_date"]).all() and parsed.frame["shares"].min() > 0
 
 
 # SEC fails-to-deliver.
