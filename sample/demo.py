@@ -435,46 +435,50 @@ def show_short_interest(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> 
 def show_short_panel(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> None:
     """A symbol's short-selling picture as known each evening: a value only from its publication."""
     rows = con.execute(
-        "SELECT trade_date, short_ratio, short_interest_settlement_date, short_interest, consolidated_days_to_cover, "
-        "fails_settlement_date, fails, fails_zscore FROM marts.fct_short_panel_daily WHERE symbol = ? "
+        "SELECT trade_date, short_ratio, short_interest_settlement_date, short_interest_pct_shares, "
+        "consolidated_days_to_cover, fails_settlement_date, fails, nasdaq_threshold_days "
+        "FROM marts.fct_short_panel_daily WHERE symbol = ? "
         "AND trade_date >= (SELECT max(trade_date) FROM marts.fct_short_panel_daily) - 21 ORDER BY trade_date",
         [symbol],
     ).fetchall()
     table = Table(title=f"marts.fct_short_panel_daily: {symbol}, each day as known that evening (last 3 weeks)")
-    for column in ("day", "short ratio", "SI settled", "SI (M)", "DTC", "fails settled", "fails", "z"):
+    for column in ("day", "short ratio", "SI settled", "SI/shares", "DTC", "fails settled", "fails", "on list"):
         table.add_column(column, justify="right")
-    for day, ratio, si_day, short, dtc, ftd_day, fails, z in rows:
+    for day, ratio, si_day, short, dtc, ftd_day, fails, listed in rows:
         table.add_row(
             str(day)[5:],
             _num(ratio, ".3f"),
             "-" if si_day is None else str(si_day)[5:],
-            "-" if short is None else f"{short / 1e6:.1f}",
+            _num(short, ".1%"),
             _num(dtc, ".2f"),
             "-" if ftd_day is None else str(ftd_day)[5:],
             "-" if fails is None else f"{fails:,}",
-            _num(z, "+.1f"),
+            "-" if listed is None else str(listed),
         )
     console.print(table)
 
 
 def show_deciles(con: duckdb.DuckDBPyConnection) -> None:
     cells = con.execute(
-        "SELECT sorted_by, portfolio, mean_monthly_return, months FROM marts.mart_days_to_cover_deciles "
-        "WHERE period = 'all'"
+        "SELECT sorted_by, portfolio, mean_monthly_return, vw_mean_monthly_return, months "
+        "FROM marts.mart_days_to_cover_deciles WHERE period = 'all'"
     ).fetchall()
-    months = {sorted_by: n for sorted_by, _, _, n in cells}
-    by_portfolio = {(sorted_by, portfolio): r for sorted_by, portfolio, r, _ in cells}
+    months = {sorted_by: n for sorted_by, _, _, _, n in cells}
+    returns = {(sorted_by, portfolio): (ew, vw) for sorted_by, portfolio, ew, vw, _ in cells}
     table = Table(
-        title="marts.mart_days_to_cover_deciles: mean next-month return by decile (1 = lowest), "
-        f"equal-weighted ({months.get('days_to_cover', 0)} and {months.get('short_ratio', 0)} formation months)"
+        title="marts.mart_days_to_cover_deciles: mean next-month return by decile (1 = lowest), equal- and "
+        f"value-weighted ({months.get('days_to_cover', 0)} and {months.get('short_ratio', 0)} formation months)"
     )
     table.add_column("decile", justify="right")
-    for sorted_by in ("days_to_cover", "short_ratio"):
-        table.add_column(f"by {sorted_by}", justify="right")
+    signals = ("days_to_cover", "short_ratio")
+    for sorted_by in signals:
+        table.add_column(f"{sorted_by} EW", justify="right")
+        table.add_column(f"{sorted_by} VW", justify="right")
     for portfolio in [*(str(d) for d in range(1, 11)), "low-high"]:
-        label = "1 - 10" if portfolio == "low-high" else portfolio
+        cells = [returns.get((s, portfolio), (None, None)) for s in signals]
         table.add_row(
-            label, *(_num(by_portfolio.get((s, portfolio)), "+.2%") for s in ("days_to_cover", "short_ratio"))
+            "1 - 10" if portfolio == "low-high" else portfolio,
+            *(_num(value, "+.2%") for pair in cells for value in pair),
         )
     console.print(table)
 

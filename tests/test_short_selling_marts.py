@@ -52,7 +52,9 @@ def _ntile(position: pl.Expr, count: pl.Expr, buckets: int = 10) -> pl.Expr:
 
 def expected_deciles(build: PlatformBuild) -> pl.DataFrame:
     panel = frame(
-        build, "SELECT symbol, trade_date, short_ratio, consolidated_days_to_cover FROM marts.fct_short_panel_daily"
+        build,
+        "SELECT symbol, trade_date, short_ratio, consolidated_days_to_cover, market_cap "
+        "FROM marts.fct_short_panel_daily",
     )
     returns = frame(build, "SELECT symbol, trade_date, fwd_return_22d FROM marts.fct_returns")
     calendar = frame(build, "SELECT trade_date FROM intermediate.int_trading_days")
@@ -72,7 +74,7 @@ def expected_deciles(build: PlatformBuild) -> pl.DataFrame:
         .rename({"consolidated_days_to_cover": "days_to_cover"})
         .unpivot(
             ["days_to_cover", "short_ratio"],
-            index=["symbol", "trade_date", "fwd_return_22d"],
+            index=["symbol", "trade_date", "fwd_return_22d", "market_cap"],
             variable_name="sorted_by",
         )
         .drop_nulls("value")
@@ -83,14 +85,21 @@ def expected_deciles(build: PlatformBuild) -> pl.DataFrame:
             "decile"
         )
     )
-    months = ranked.group_by("sorted_by", "trade_date", "decile").agg(pl.col("fwd_return_22d").mean().alias("r"))
-    wide = months.pivot(on="decile", index=["sorted_by", "trade_date"], values="r")
-    spread = wide.drop_nulls(["1", "10"]).select(
-        "sorted_by", "trade_date", pl.lit("low-high").alias("portfolio"), (pl.col("1") - pl.col("10")).alias("r")
+    weighted = (pl.col("fwd_return_22d") * pl.col("market_cap")).sum() / pl.col("market_cap").sum()
+    months = ranked.group_by("sorted_by", "trade_date", "decile").agg(
+        pl.col("fwd_return_22d").mean().alias("r"),
+        pl.when(pl.col("market_cap").null_count() == 0).then(weighted).alias("vw"),
     )
-    every = pl.concat(
-        [months.select("sorted_by", "trade_date", pl.col("decile").cast(pl.String).alias("portfolio"), "r"), spread]
+    wide = months.pivot(on="decile", index=["sorted_by", "trade_date"], values=["r", "vw"])
+    spread = wide.drop_nulls(["r_1", "r_10"]).select(
+        "sorted_by",
+        "trade_date",
+        pl.lit("low-high").alias("portfolio"),
+        (pl.col("r_1") - pl.col("r_10")).alias("r"),
+        (pl.col("vw_1") - pl.col("vw_10")).alias("vw"),
     )
+    portfolio = pl.col("decile").cast(pl.String).alias("portfolio")
+    every = pl.concat([months.select("sorted_by", "trade_date", portfolio, "r", "vw"), spread])
     periods = pl.concat(
         [
             every.with_columns(pl.col("trade_date").dt.year().cast(pl.String).alias("period")),
@@ -98,14 +107,18 @@ def expected_deciles(build: PlatformBuild) -> pl.DataFrame:
         ]
     )
     return periods.group_by("sorted_by", "period", "portfolio").agg(
-        pl.col("r").mean().alias("mean_monthly_return"), pl.len().cast(pl.Int64).alias("months")
+        pl.col("r").mean().alias("mean_monthly_return"),
+        pl.len().cast(pl.Int64).alias("months"),
+        pl.col("vw").mean().alias("vw_mean_monthly_return"),
+        pl.col("vw").count().cast(pl.Int64).alias("vw_months"),
     )
 
 
 def test_the_decile_mart_equals_an_independent_polars_computation(platform_build: PlatformBuild) -> None:
     mart = frame(
         platform_build,
-        "SELECT sorted_by, period, portfolio, mean_monthly_return, months FROM marts.mart_days_to_cover_deciles",
+        "SELECT sorted_by, period, portfolio, mean_monthly_return, months, vw_mean_monthly_return, vw_months "
+        "FROM marts.mart_days_to_cover_deciles",
     )
     expected = expected_deciles(platform_build)
     assert mart.height == expected.height > 0
@@ -113,4 +126,8 @@ def test_the_decile_mart_equals_an_independent_polars_computation(platform_build
     assert joined.height == mart.height, "the same portfolios"
     assert joined["months"].to_list() == joined["months_polars"].to_list()
     assert joined["mean_monthly_return"].to_list() == pytest.approx(joined["mean_monthly_return_polars"].to_list())
+    assert joined["vw_months"].to_list() == joined["vw_months_polars"].to_list()
+    assert joined["vw_months"].sum() > 0, "the sample's companies have shares outstanding"
+    both = joined.drop_nulls("vw_mean_monthly_return")
+    assert both["vw_mean_monthly_return"].to_list() == pytest.approx(both["vw_mean_monthly_return_polars"].to_list())
     assert set(mart["portfolio"]) == {*(str(d) for d in range(1, 11)), "low-high"}

@@ -6,6 +6,9 @@ volume the platform stores (fct_prices_daily: all venues, not only FINRA's facil
 The consolidated window is the sessions after the previous settlement date up to and including this
 one (about ten); null on the first settlement date the lake holds, and where the symbol has no price.
 
+short_interest_pct_shares sets the position against the shares outstanding SEC had published by
+available_from (int_shares_outstanding_known; a company's classes summed), so it too is usable from then.
+
 available_from is the session by which FINRA has published the file: the eighth after settlement
 (FINRA publishes about seven business days after it, in the evening), the same lag the raw asset's
 sensor waits for. As-of joins use it, never settlement_date.
@@ -36,6 +39,18 @@ published as (
     left join sessions on settlements.session_number + 8 = sessions.session_number
 ),
 
+shares_known as (
+    select symbol, valid_from, shares_outstanding from {{ ref('int_shares_outstanding_known') }}
+),
+
+published_rows as (
+    select
+        short_interest.*,
+        published.available_from
+    from short_interest
+    inner join published on short_interest.settlement_date = published.settlement_date
+),
+
 consolidated as (
     select
         published.settlement_date,
@@ -51,28 +66,31 @@ consolidated as (
 )
 
 select
-    short_interest.symbol,
-    short_interest.settlement_date,
-    short_interest.issue_name,
-    short_interest.market_class,
-    short_interest.current_short_position as short_interest,
-    short_interest.previous_short_position as previous_short_interest,
-    short_interest.short_position_change as short_interest_change,
-    short_interest.short_position_change
-    / nullif(short_interest.previous_short_position, 0) as short_interest_change_pct,
-    short_interest.average_daily_volume as finra_average_daily_volume,
-    short_interest.days_to_cover as finra_days_to_cover,
+    published_rows.symbol,
+    published_rows.settlement_date,
+    published_rows.issue_name,
+    published_rows.market_class,
+    published_rows.current_short_position as short_interest,
+    published_rows.previous_short_position as previous_short_interest,
+    published_rows.short_position_change as short_interest_change,
+    published_rows.short_position_change
+    / nullif(published_rows.previous_short_position, 0) as short_interest_change_pct,
+    shares_known.shares_outstanding,
+    published_rows.current_short_position / nullif(shares_known.shares_outstanding, 0) as short_interest_pct_shares,
+    published_rows.average_daily_volume as finra_average_daily_volume,
+    published_rows.days_to_cover as finra_days_to_cover,
     consolidated.consolidated_average_daily_volume,
     consolidated.consolidated_volume_days,
-    short_interest.current_short_position
+    published_rows.current_short_position
     / nullif(consolidated.consolidated_average_daily_volume, 0) as consolidated_days_to_cover,
-    short_interest.split_adjusted,
-    short_interest.revised,
-    published.available_from,
-    short_interest._loaded_at
-from short_interest
-inner join published on short_interest.settlement_date = published.settlement_date
+    published_rows.split_adjusted,
+    published_rows.revised,
+    published_rows.available_from,
+    published_rows._loaded_at
+from published_rows
 left join consolidated
     on
-        short_interest.settlement_date = consolidated.settlement_date
-        and short_interest.symbol = consolidated.symbol
+        published_rows.settlement_date = consolidated.settlement_date
+        and published_rows.symbol = consolidated.symbol
+asof left join shares_known
+    on published_rows.symbol = shares_known.symbol and published_rows.available_from >= shares_known.valid_from

@@ -1,15 +1,29 @@
 {#-
 One row per symbol and trading day (each day the symbol has a price bar): the latest known value of
-every short-selling measure as of that day's evening, after FINRA's daily file (18:00 ET).
+every short-selling measure as of that day's end, after FINRA's daily file (18:00 ET) and Nasdaq's
+threshold list (created about 23:00 ET).
 
 "Known" means published: short interest from its available_from session on, fails-to-deliver from
 the New York day of their available_from on (the newest settlement date published by then); never
-from settlement dates, which are weeks earlier.
-The daily short ratio is the day's own (FINRA publishes it that evening). An ASOF join picks, per
-symbol and day, the newest row published by then.
+from settlement dates, which are weeks earlier. The daily short ratio and the days on Nasdaq's
+threshold list are the day's own (published that evening); shares outstanding are those SEC had
+published by the day (int_shares_outstanding_known). An ASOF join picks, per symbol and day, the
+newest row published by then.
 -#}
 with days as (
-    select symbol, trade_date from {{ ref('fct_prices_daily') }}
+    select symbol, trade_date, close from {{ ref('fct_prices_daily') }}
+),
+
+shares_known as (
+    select symbol, valid_from, shares_outstanding from {{ ref('int_shares_outstanding_known') }}
+),
+
+threshold_lists as (
+    select trade_date from {{ ref('stg_nasdaq__regsho_threshold_files') }}
+),
+
+threshold_days as (
+    select symbol, trade_date, consecutive_days from {{ ref('fct_regsho_threshold_days') }}
 ),
 
 short_volume as (
@@ -21,6 +35,7 @@ short_interest as (
         symbol,
         settlement_date,
         short_interest,
+        short_interest_pct_shares,
         finra_days_to_cover,
         consolidated_days_to_cover,
         available_from
@@ -58,17 +73,27 @@ fails_known as (
 select
     days.symbol,
     days.trade_date,
+    days.close,
+    shares_known.shares_outstanding,
+    days.close * shares_known.shares_outstanding as market_cap,
     short_volume.short_ratio,
     short_interest.settlement_date as short_interest_settlement_date,
     short_interest.short_interest,
+    short_interest.short_interest_pct_shares,
     short_interest.finra_days_to_cover,
     short_interest.consolidated_days_to_cover,
     fails.settlement_date as fails_settlement_date,
     fails.fails,
-    fails.fails_zscore
+    fails.fails_zscore,
+    case when threshold_lists.trade_date is not null then coalesce(threshold_days.consecutive_days, 0) end
+        as nasdaq_threshold_days
 from days
 left join short_volume on days.symbol = short_volume.symbol and days.trade_date = short_volume.trade_date
+left join threshold_lists on days.trade_date = threshold_lists.trade_date
+left join threshold_days on days.symbol = threshold_days.symbol and days.trade_date = threshold_days.trade_date
 asof left join short_interest
     on days.symbol = short_interest.symbol and days.trade_date >= short_interest.available_from
 asof left join fails_known as fails
     on days.symbol = fails.symbol and days.trade_date >= fails.available_on
+asof left join shares_known
+    on days.symbol = shares_known.symbol and days.trade_date >= shares_known.valid_from

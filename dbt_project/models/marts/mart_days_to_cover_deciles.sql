@@ -6,7 +6,9 @@ At each month's last trading day, the symbols with a signal known that evening (
 days to cover from the newest published short interest and the consolidated volume; the short ratio
 averaged over the month's days) are sorted into deciles (1 = lowest), and each is held for the next
 month: fct_fwd.fwd_return_22d, bought at the next close, so nothing known after the formation day
-is used. A portfolio's return is its symbols' mean (equal-weighted); 'low-high' is decile 1 minus
+is used. A portfolio's return is its symbols' mean (equal-weighted), and weighted by market value at
+formation (close times the shares outstanding SEC had published by then; only in months where every
+member has one: a partial weight would be another portfolio); 'low-high' is decile 1 minus
 decile 10 (the paper's long-short: long the easiest to cover, short the hardest). Per signal (sorted_by), calendar
 year of formation and all years: the mean monthly return, its t-statistic and the months and symbols
 behind it.
@@ -32,6 +34,7 @@ signals as (
         panel.symbol,
         panel.trade_date as formation_date,
         panel.consolidated_days_to_cover as days_to_cover,
+        panel.market_cap,
         monthly_short_ratio.short_ratio,
         fwd.fwd_return_22d as next_month_return
     from {{ ref('fct_short_panel_daily') }} as panel
@@ -46,11 +49,12 @@ signals as (
 ),
 
 by_signal as (
-    select 'days_to_cover' as sorted_by, symbol, formation_date, days_to_cover as sort_value, next_month_return
+    select
+        'days_to_cover' as sorted_by, symbol, formation_date, days_to_cover as sort_value, market_cap, next_month_return
     from signals
     where days_to_cover is not null
     union all
-    select 'short_ratio' as sorted_by, symbol, formation_date, short_ratio as sort_value, next_month_return
+    select 'short_ratio' as sorted_by, symbol, formation_date, short_ratio as sort_value, market_cap, next_month_return
     from signals
     where short_ratio is not null
 ),
@@ -68,6 +72,10 @@ portfolios as (
         formation_date,
         decile::varchar as portfolio,
         avg(next_month_return) as monthly_return,
+        case
+            when count(market_cap) = count(*)
+                then sum(next_month_return * market_cap) / nullif(sum(market_cap), 0)
+        end as vw_monthly_return,
         count(*) as symbols
     from ranked
     group by sorted_by, formation_date, decile
@@ -80,6 +88,8 @@ spreads as (
         'low-high' as portfolio,
         max(monthly_return) filter (where portfolio = '1')
         - max(monthly_return) filter (where portfolio = '10') as monthly_return,
+        max(vw_monthly_return) filter (where portfolio = '1')
+        - max(vw_monthly_return) filter (where portfolio = '10') as vw_monthly_return,
         sum(symbols) filter (where portfolio in ('1', '10')) as symbols
     from portfolios
     group by sorted_by, formation_date
@@ -93,9 +103,11 @@ months as (
 ),
 
 periods as (
-    select sorted_by, year(formation_date)::varchar as period, portfolio, monthly_return, symbols from months
+    select
+        sorted_by, year(formation_date)::varchar as period, portfolio, monthly_return, vw_monthly_return, symbols
+    from months
     union all
-    select sorted_by, 'all' as period, portfolio, monthly_return, symbols from months
+    select sorted_by, 'all' as period, portfolio, monthly_return, vw_monthly_return, symbols from months
 )
 
 select
@@ -104,6 +116,8 @@ select
     portfolio,
     avg(monthly_return) as mean_monthly_return,
     avg(monthly_return) / (stddev_samp(monthly_return) / sqrt(count(*))) as t_stat,
+    avg(vw_monthly_return) as vw_mean_monthly_return,
+    count(vw_monthly_return) as vw_months,
     count(*) as months,
     avg(symbols) as mean_symbols
 from periods
