@@ -50,6 +50,10 @@ RULES = (
     ),
 )
 settlements = dg.DynamicPartitionsDefinition(name="finra_settlement_dates")
+RECORDS_CHECK = "record_count"
+# FINRA's file grows or shrinks by a few percent between reports; one with under half the records of
+# the previous date is a truncated file or a changed scope, worth a look before it feeds a mart.
+MIN_RECORD_SHARE = 0.5
 
 
 def settlement_dates(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -65,6 +69,30 @@ def settlement_dates(first: dt.date, last: dt.date) -> list[dt.date]:
     return sorted(d for d in dates if first <= d <= last)
 
 
+def previous_settlement(settlement: dt.date) -> dt.date:
+    return settlement_dates(settlement - dt.timedelta(days=40), settlement - dt.timedelta(days=1))[-1]
+
+
+def record_counts(lake: LakeResource, days: list[dt.date]) -> dg.AssetCheckResult:
+    """Each stored date's records against the previous settlement date's (warns below MIN_RECORD_SHARE)."""
+    dates = sorted({*days, *(previous_settlement(day) for day in days)})
+    stored = {day: count.rows for day, count in lake.stored(DATASET, "settlement_date", dates).items()}
+    low = {
+        day.isoformat(): {"records": stored[day], "previous": stored[previous_settlement(day)]}
+        for day in days
+        if stored[day] and stored[day] < MIN_RECORD_SHARE * stored[previous_settlement(day)]
+    }
+    return dg.AssetCheckResult(
+        check_name=RECORDS_CHECK,
+        passed=not low,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "records": dg.MetadataValue.json({day.isoformat(): stored[day] for day in days}),
+            "below_half_of_previous_date": dg.MetadataValue.json(low),
+        },
+    )
+
+
 def published_by(settlement: dt.date) -> dt.date:
     """The trading day by which FINRA has published a settlement date's file."""
     return calendar().sessions_window(settlement.isoformat(), PUBLICATION_LAG_SESSIONS + 1)[-1].date()
@@ -76,7 +104,14 @@ def published_by(settlement: dt.date) -> dt.date:
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="finra",
     kinds={"ducklake", "polars"},
-    check_specs=check_specs(ASSET_KEY, DATASET, RULES),
+    check_specs=[
+        *check_specs(ASSET_KEY, DATASET, RULES),
+        dg.AssetCheckSpec(
+            RECORDS_CHECK,
+            asset=ASSET_KEY,
+            description="Each settlement date holds at least half the records of the previous one.",
+        ),
+    ],
     description=(
         "FINRA equity short interest: each security's short position at a settlement date (the 15th and "
         "month end), with the previous position, average daily volume and days to cover as FINRA computes "
@@ -114,6 +149,7 @@ def finra_short_interest(
             "rejected_symbols": dg.MetadataValue.json(rejected[:100]),
         },
         headline=f"{len(problems)} of {len(days)} settlement dates not stored",
+        checked=[record_counts(lake, days)],
     )
 
 

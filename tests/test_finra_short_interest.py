@@ -176,6 +176,20 @@ def test_a_revision_replaces_the_date_and_keeps_the_first_version_queryable(lake
         assert lake.read(DATASET).height == 36
 
 
+def test_a_date_with_under_half_the_previous_records_is_flagged(lake: LakeResource) -> None:
+    may_31 = dt.date(2024, 5, 31)
+    with serve_all_sources() as mirror, dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(settlements.name, [may_31.isoformat(), JUNE_14.isoformat()])
+        mirror.put_path(path(JUNE_14), b"\n".join(sample(JUNE_14).split(b"\n")[:18]) + b"\n")
+        result = materialize(mirror, lake, instance, may_31, JUNE_14)
+        check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "record_count")
+        assert result.success and not check.passed, "a warning: the new date is stored"
+        assert check.metadata["below_half_of_previous_date"].value == {"2024-06-14": {"records": 17, "previous": 36}}
+        mirror.put_path(path(JUNE_14), sample(JUNE_14))
+        again = materialize(mirror, lake, instance, JUNE_14, JUNE_14)
+        assert next(e for e in again.get_asset_check_evaluations() if e.check_name == "record_count").passed
+
+
 def test_the_sensor_adds_dates_and_asks_for_the_due_ones(instance: dg.DagsterInstance) -> None:
     result = evaluate(instance, dt.date(2024, 7, 12))
     added = result.dynamic_partitions_requests[0].partition_keys

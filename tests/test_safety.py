@@ -103,6 +103,7 @@ def test_sql_is_never_formatted_from_inputs() -> None:
     assert _formatted_sql_calls() == {
         "resources/lake.py:connect",
         "resources/lake.py:replace",
+        "resources/lake.py:_keep_history",
         "resources/lake.py:newest",
         "resources/lake.py:distinct",
         "resources/lake.py:stored",

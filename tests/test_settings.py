@@ -42,6 +42,8 @@ def test_an_unknown_setting_is_refused() -> None:
 
 
 def test_a_source_setting_wins_over_the_mirror(monkeypatch: pytest.MonkeyPatch) -> None:
+    for setting in settings.SETTINGS:  # the session's platform build sets some for its whole life
+        monkeypatch.delenv(setting.name, raising=False)
     monkeypatch.setenv(settings.MIRROR, "http://127.0.0.1:9")
     monkeypatch.setenv("TICKERLAKE_SEC_WWW_URL", "http://proxy.internal")
     config = settings.resource_config("sectors", SecClient.model_fields)
