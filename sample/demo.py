@@ -43,13 +43,14 @@ SAMPLE_DIR = ROOT / "sample"
 FIRST_DAY, LAST_DAY = "2024-03-01", "2024-07-12"
 # The named jobs the demo runs in subprocesses (sensors/jobs.py, sensors/schedules.py): each run in the
 # UI's Runs page says what it did.
-FINRA_JOB, REFERENCE_JOB, DBT_JOB, EXPORTS_JOB, SHORT_INTEREST_JOB, FAILS_JOB = (
+FINRA_JOB, REFERENCE_JOB, DBT_JOB, EXPORTS_JOB, SHORT_INTEREST_JOB, FAILS_JOB, THRESHOLD_JOB = (
     "finra_short_volume_backfill",
     "reference_daily",
     "dbt_models_build",
     "short_volume_csv_export",
     "finra_short_interest_fetch",
     "sec_fails_fetch",
+    "regsho_threshold_fetch",
 )
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"
@@ -390,8 +391,9 @@ def demo_environment(root_url: str) -> dict[str, str]:
 
 
 def short_selling(env: dict[str, str]) -> float:
-    """FINRA's short interest and SEC's fails-to-deliver over the sample's months: their partitions (a
-    settlement date, a half-month file) are added as their sensors add them, then one named run each."""
+    """FINRA's short interest, SEC's fails-to-deliver and Nasdaq's threshold lists over the sample's
+    months: the dynamic partitions (a settlement date, a half-month file) are added as their sensors add
+    them, then one named run each."""
     import dagster as dg
 
     from assets.finra_short_interest import settlement_dates, settlements
@@ -404,8 +406,10 @@ def short_selling(env: dict[str, str]) -> float:
     instance = dg.DagsterInstance.get()
     instance.add_dynamic_partitions(settlements.name, dates)
     instance.add_dynamic_partitions(half_month_partitions.name, halves)
-    return dagster(SHORT_INTEREST_JOB, (dates[0], dates[-1]), env=env) + dagster(
-        FAILS_JOB, (halves[0], halves[-1]), env=env
+    return (
+        dagster(SHORT_INTEREST_JOB, (dates[0], dates[-1]), env=env)
+        + dagster(FAILS_JOB, (halves[0], halves[-1]), env=env)
+        + dagster(THRESHOLD_JOB, (FIRST_DAY, LAST_DAY), env=env)
     )
 
 
@@ -432,16 +436,22 @@ def show_short_interest(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> 
     console.print(table)
 
 
-def show_short_panel(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> None:
-    """A symbol's short-selling picture as known each evening: a value only from its publication."""
+def show_short_panel(con: duckdb.DuckDBPyConnection, symbol: str) -> None:
+    """A symbol's short-selling picture as known each evening, over 20 sessions from a few days before
+    its longest run on Nasdaq's threshold list: a value shows only from its publication."""
     rows = con.execute(
-        "SELECT trade_date, short_ratio, short_interest_settlement_date, short_interest_pct_shares, "
-        "consolidated_days_to_cover, fails_settlement_date, fails, nasdaq_threshold_days "
-        "FROM marts.fct_short_panel_daily WHERE symbol = ? "
-        "AND trade_date >= (SELECT max(trade_date) FROM marts.fct_short_panel_daily) - 21 ORDER BY trade_date",
+        """
+        SELECT trade_date, short_ratio, short_interest_settlement_date, short_interest_pct_shares,
+               consolidated_days_to_cover, fails_settlement_date, fails, nasdaq_threshold_days
+        FROM marts.fct_short_panel_daily
+        WHERE symbol = $1 AND trade_date >= coalesce(
+            (SELECT arg_max(run_start, consecutive_days) - 5 FROM marts.fct_regsho_threshold_days WHERE symbol = $1),
+            (SELECT max(trade_date) - 28 FROM marts.fct_short_panel_daily))
+        ORDER BY trade_date LIMIT 20
+        """,
         [symbol],
     ).fetchall()
-    table = Table(title=f"marts.fct_short_panel_daily: {symbol}, each day as known that evening (last 3 weeks)")
+    table = Table(title=f"marts.fct_short_panel_daily: {symbol}, each day as known that evening")
     for column in ("day", "short ratio", "SI settled", "SI/shares", "DTC", "fails settled", "fails", "on list"):
         table.add_column(column, justify="right")
     for day, ratio, si_day, short, dtc, ftd_day, fails, listed in rows:
@@ -507,7 +517,7 @@ def main() -> None:
     with reader() as con:
         show_results(con)
         show_short_interest(con)
-        show_short_panel(con)
+        show_short_panel(con, "SOFI")  # on Nasdaq's threshold list for 15 sessions of the sample
         show_deciles(con)
         show_crypto(console, con, webhook_messages)
     show_real_finra()

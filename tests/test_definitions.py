@@ -266,6 +266,7 @@ def test_every_run_an_automation_or_the_demo_starts_is_of_a_named_job(monkeypatc
         demo.EXPORTS_JOB,
         demo.SHORT_INTEREST_JOB,
         demo.FAILS_JOB,
+        demo.THRESHOLD_JOB,
         *demo_crypto.JOBS,
     } <= NAMED_JOBS
     command = demo.job_command(demo.FINRA_JOB, ("2024-03-01", "2024-07-12"))
