@@ -8,8 +8,8 @@ read: a copy kept in the old layout must load as well as today's answer.
 
 A missing value is a row with a null value, not a missing row: FRED lists the date (a holiday of a
 daily series, a month it did not publish), and the row keeps that visible. The header's second column
-must be the series asked for: FRED answers an id it does not know with another document, and a
-mirror's misplaced file would otherwise be stored under the wrong series.
+must be the series asked for: an error page, or another series' file (a mirror's misplaced copy),
+would otherwise be stored under the wrong series.
 """
 
 from typing import ClassVar
