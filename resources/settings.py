@@ -157,6 +157,20 @@ SETTINGS = (
         "base_url",
     ),
     Setting(
+        "TICKERLAKE_FRED_BASE_URL",
+        "https://fred.stlouisfed.org",
+        "`/graph/fredgraph.csv?id=SERIES` (FRED's keyless CSV download)",
+        "fred",
+        "base_url",
+    ),
+    Setting(
+        "TICKERLAKE_FRED_SERIES",
+        "DGS10,DGS2,T10Y2Y,DTWEXBGS,UNRATE,CPIAUCSL,ICSA",
+        "comma-separated FRED series ids `raw/fred_series` keeps",
+        "fred",
+        "series",
+    ),
+    Setting(
         "TICKERLAKE_VOLUME_BAND",
         "0.5",
         "the daily volume-band checks warn outside (1 - band) to (1 + band) times the 20-day median",

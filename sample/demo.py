@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import duckdb
 from binance_api import KlinesHandler, write_json
 from demo_crypto import SETTINGS as CRYPTO_SETTINGS
 from demo_crypto import run_crypto, show_crypto
+from fred_api import FRED_HOST, FREDGRAPH_PATH, fredgraph_answer
 from posted import last_modified
 from rich.console import Console
 from rich.progress import (
@@ -71,7 +73,8 @@ console = Console()
 
 
 class _QuietHandler(KlinesHandler):
-    """The sample's files, Binance's klines endpoint (it pages by query), and a webhook that keeps alerts.
+    """The sample's files, Binance's klines endpoint (it pages by query), FRED's download (it names the
+    series in the query: sample/fred_api.py), and a webhook that keeps alerts.
 
     It counts the price charts it served: the new-symbol backfill's progress (a symbol is one chart)."""
 
@@ -82,6 +85,15 @@ class _QuietHandler(KlinesHandler):
         if self.path.startswith(CHART_PATH):
             with _QuietHandler._counting:
                 _QuietHandler.charts_served += 1
+        path, _, query = self.path.partition("?")
+        if path == f"{FRED_HOST}{FREDGRAPH_PATH}":
+            status, body = fredgraph_answer(dict(urllib.parse.parse_qsl(query)), Path(self.directory))
+            self.send_response(status)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         super().do_GET()
 
     def send_header(self, keyword: str, value: str) -> None:

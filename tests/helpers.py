@@ -22,9 +22,12 @@ from werkzeug import Request, Response
 
 from resources.binance import DEFAULT_API_URL
 from resources.finra import FinraClient, file_name
+from resources.fred import DEFAULT_BASE_URL as FRED_URL
+from resources.fred import PATH as FREDGRAPH_PATH
 from resources.lake import LakeResource, LocalLake, lake_at_root
 from resources.settings import mirrored_urls
 from sample.binance_api import KLINES_PATH, klines_answer
+from sample.fred_api import fredgraph_answer
 from sample.posted import last_modified
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,6 +199,15 @@ def binance_klines(request: Request) -> Response:
     return Response(body, status=status, content_type="application/json", headers={"X-MBX-USED-WEIGHT-1M": "2"})
 
 
+FRED_GRAPH_PATH = mirror_path(FRED_URL, FREDGRAPH_PATH)
+
+
+def fred_graph(request: Request) -> Response:
+    """/graph/fredgraph.csv?id= answered from the sample's series, as the demo's server does (sample/fred_api.py)."""
+    status, body = fredgraph_answer(dict(request.args))
+    return Response(body, status=status, content_type="text/csv")
+
+
 @contextlib.contextmanager
 def serve_all_sources() -> Iterator[Mirror]:
     """Every source of the bundled sample, with the hand-written test fixtures laid over it."""
@@ -203,6 +215,7 @@ def serve_all_sources() -> Iterator[Mirror]:
         mirror.add_tree(SAMPLE_ROOT)
         mirror.add_tree(TEST_FIXTURES)
         mirror.routes[BINANCE_KLINES_PATH] = binance_klines
+        mirror.routes[FRED_GRAPH_PATH] = fred_graph
         yield mirror
 
 

@@ -19,6 +19,7 @@ import pytest
 from assets.dbt import tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from assets.finra_short_interest import finra_short_interest, settlement_dates, settlements
+from assets.fred import fred_series
 from assets.fx import fx_rates_ecb
 from assets.prices import prices_history
 from assets.regsho_threshold import regsho_threshold_list
@@ -103,7 +104,14 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         dg.instance_for_test() as instance,
     ):
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-15"})
-        reference = [symbol_directory, sec_company_tickers, sec_company_sic, sec_shares_outstanding, fx_rates_ecb]
+        reference = [
+            symbol_directory,
+            sec_company_tickers,
+            sec_company_sic,
+            sec_shares_outstanding,
+            fx_rates_ecb,
+            fred_series,
+        ]
         run(reference, resources, instance)
         dates = [d.isoformat() for d in settlement_dates(dt.date(2024, 3, 1), dt.date(2024, 6, 28))]
         instance.add_dynamic_partitions(settlements.name, dates)

@@ -29,6 +29,8 @@ from assets.checks import Ledger
 from assets.finra import DATASET as FINRA
 from assets.finra import RULES as FINRA_RULES
 from assets.finra import store_days
+from assets.fred import DATASET as FRED
+from assets.fred import RULES as FRED_RULES
 from assets.fx import DATASET as FX
 from assets.fx import RULES as FX_RULES
 from assets.prices import DATASET as PRICES
@@ -42,6 +44,7 @@ from resources.binance import (
 )
 from resources.completeness import losses
 from resources.finra import FetchedDay, parse_short_volume
+from resources.fred import parse_series
 from resources.fx import parse_eurofxref_hist
 from resources.http import SourceError
 from resources.lake import LakeResource
@@ -415,3 +418,18 @@ ECB_CSV = zipfile.ZipFile(SAMPLE_ROOT / "www.ecb.europa.eu" / "stats" / "eurofxr
 @given(lines_mutated(ECB_CSV[:3000], separator=b","))
 def test_ecb_rates(body: bytes) -> None:
     named_or_valid("ecb", lambda: parse_eurofxref_hist(ecb_zip(body)), checkable(FX, FX_RULES))
+
+
+FRED_CSV = (TEST_FIXTURES / "real" / "fred" / "T10Y2Y_observation_date-header_2026.csv").read_bytes()
+
+
+def passes_fred_checks(frame: object) -> None:
+    """The parser refuses what the blocking checks would: whatever it returns passes them all."""
+    assert isinstance(frame, pl.DataFrame)
+    assert Ledger(FRED, FRED_RULES).inspect("fuzz", frame) == []
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(FRED_CSV[:3000], separator=b","))
+def test_fred_series(body: bytes) -> None:
+    named_or_valid("fred", lambda: parse_series(body, "T10Y2Y"), passes_fred_checks)

@@ -1,6 +1,6 @@
 """Every real published file in tests/fixtures/real/ through the production parser of its source.
 
-The files are FINRA's, Nasdaq Trader's, SEC's, the ECB's, Binance's and Yahoo's own (recovered byte for
+The files are FINRA's, Nasdaq Trader's, SEC's, the ECB's, FRED's, Binance's and Yahoo's own (recovered byte for
 byte from public repositories: tests/fixtures/real/README.md names each one's provenance and quirks).
 The assertions are facts about the real data, counted from the files independently of the parsers
 where possible (trailer counts, line counts), so a parser that reads a real file wrongly fails here
@@ -20,6 +20,7 @@ import pytest
 from assets.binance import KLINE_RULES
 from resources.binance import parse_klines_csv, unzip_single_csv
 from resources.finra import parse_short_volume
+from resources.fred import parse_series
 from resources.fx import parse_eurofxref_hist
 from resources.prices import PRICES_SCHEMA, parse_yahoo_chart
 from resources.sec_fails import HalfMonth, Trailer, parse_fails, unzip_text
@@ -463,3 +464,49 @@ def test_yahoo_tsla_full_history_without_an_events_key() -> None:
 def test_yahoo_empty_weekend_answer() -> None:
     frame = _chart("chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-interval-1m.json", "AAPL")
     assert frame.height == 0
+
+
+FRED = REAL / "fred"
+
+
+@pytest.mark.parametrize(
+    ("name", "series_id", "observations", "without_value", "first", "last"),
+    [
+        ("DGS10_DATE-header_20210104.csv", "DGS10", 15_395, 659, dt.date(1962, 1, 2), dt.date(2021, 1, 4)),
+        ("ICSA_DATE-header_20240413.csv", "ICSA", 2_989, 0, dt.date(1967, 1, 7), dt.date(2024, 4, 13)),
+        ("T10Y2Y_observation_date-header_2026.csv", "T10Y2Y", 1_305, 55, dt.date(2021, 4, 30), dt.date(2026, 4, 30)),
+        ("UNRATE_observation_date-header_202512.csv", "UNRATE", 936, 1, dt.date(1948, 1, 1), dt.date(2025, 12, 1)),
+    ],
+)
+def test_fred_both_layouts_keep_every_dated_line(
+    name: str, series_id: str, observations: int, without_value: int, first: dt.date, last: dt.date
+) -> None:
+    """Counts from the files themselves: data lines, and lines ending in ',.' (old layout) or ',' (new)."""
+    text = (FRED / name).read_text()
+    lines = text.splitlines()[1:]
+    missing = sum(1 for line in lines if line.endswith((",.", ",")))
+    assert (len(lines), missing) == (observations, without_value)
+    frame = parse_series((FRED / name).read_bytes(), series_id)
+    assert frame.height == observations and frame["value"].null_count() == without_value
+    assert frame["series_id"].unique().to_list() == [series_id]
+    assert (frame["observation_date"].min(), frame["observation_date"].max()) == (first, last)
+    assert frame["observation_date"].is_unique().all()
+
+
+def test_fred_unrate_shutdown_month_is_a_row_without_value() -> None:
+    frame = parse_series((FRED / "UNRATE_observation_date-header_202512.csv").read_bytes(), "UNRATE")
+    autumn = frame.filter(pl.col("observation_date") >= dt.date(2025, 9, 1))
+    assert autumn.select("observation_date", "value").rows() == [
+        (dt.date(2025, 9, 1), 4.4),
+        (dt.date(2025, 10, 1), None),
+        (dt.date(2025, 11, 1), 4.5),
+        (dt.date(2025, 12, 1), 4.4),
+    ]
+
+
+def test_fred_old_layout_dot_is_missing_and_claims_are_whole_persons() -> None:
+    dgs10 = parse_series((FRED / "DGS10_DATE-header_20210104.csv").read_bytes(), "DGS10")
+    assert dgs10.filter(pl.col("observation_date") == dt.date(2021, 1, 1))["value"].to_list() == [None]
+    assert dgs10.filter(pl.col("observation_date") == dt.date(2021, 1, 4))["value"].to_list() == [0.93]
+    icsa = parse_series((FRED / "ICSA_DATE-header_20240413.csv").read_bytes(), "ICSA")
+    assert icsa["value"].to_list()[:2] == [208_000.0, 207_000.0]

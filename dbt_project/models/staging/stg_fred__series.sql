@@ -1,0 +1,2 @@
+select series_id, observation_date, value
+from {{ source('raw', 'fred_series') }}
