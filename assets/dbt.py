@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from assets.indicators import DATASET as CRYPTO_INDICATORS
 from assets.previews import mart_previews
 from assets.sources import register_raw_tables
 from resources.lake import LakeResource
@@ -27,6 +28,10 @@ DUCKDB_POOL = "duckdb"
 # A dbt source written by a second asset too names that asset in its meta (`also_written_by`, _sources.yml).
 ALSO_WRITTEN_BY = "also_written_by"
 
+
+# Tables the platform's Python assets derive and dbt reads as sources (_sources.yml): created empty if
+# their asset never ran, so a deployment without crypto still builds every model.
+DERIVED_TABLES = [CRYPTO_INDICATORS]
 
 PREVIEWED = {"mart_sector_short_return_correlation", "mart_volatility_ranking", "fct_short_volume_daily"}
 
@@ -85,6 +90,7 @@ def tickerlake_dbt_models(
     """
     with lake.writing(context.log):
         register_raw_tables(lake)
+        lake.ensure(DERIVED_TABLES)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
         events = list(dbt.cli(args, context=context).stream())
     relations = _relations(dbt_project.manifest_path)

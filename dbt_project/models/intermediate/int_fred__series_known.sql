@@ -13,6 +13,7 @@ with observations as (
         series_id,
         observation_date,
         value,
+        _loaded_at,
         observation_date - lag(observation_date) over (partition by series_id order by observation_date) as gap_days
     from {{ ref('stg_fred__series') }}
 ),
@@ -51,6 +52,7 @@ released as (
         observations.series_id,
         observations.observation_date,
         observations.value,
+        observations._loaded_at,
         rules.next_session,
         rules.release_time,
         rules.release_rule,
@@ -74,7 +76,8 @@ select
         case when released.next_session then sessions.trade_date else released.release_day end
         + released.release_time
     ) as available_from,
-    released.release_rule
+    released.release_rule,
+    released._loaded_at
 from released
 asof left join {{ ref('int_trading_days') }} as sessions
     on released.release_day <= sessions.trade_date
