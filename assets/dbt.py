@@ -17,7 +17,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from assets.indicators import DATASET as CRYPTO_INDICATORS
-from assets.previews import mart_previews
+from assets.previews import FEATURE_PLOTS, mart_previews
 from assets.sources import register_raw_tables
 from resources.lake import LakeResource
 
@@ -33,7 +33,12 @@ ALSO_WRITTEN_BY = "also_written_by"
 # their asset never ran, so a deployment without crypto still builds every model.
 DERIVED_TABLES = [CRYPTO_INDICATORS]
 
-PREVIEWED = {"mart_sector_short_return_correlation", "mart_volatility_ranking", "fct_short_volume_daily"}
+PREVIEWED = {
+    "mart_sector_short_return_correlation",
+    "mart_volatility_ranking",
+    "fct_short_volume_daily",
+    *FEATURE_PLOTS,
+}
 
 
 def _second_writers(manifest: Mapping[str, Any]) -> dict[dg.AssetKey, dg.AssetKey]:
