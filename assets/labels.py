@@ -54,7 +54,7 @@ def _first_touch(points: tuple[np.ndarray, ...], level: np.ndarray, horizon: int
     """
     size = len(level)
     touched = np.full(size, np.inf)
-    for offset in range(1, horizon + 1):
+    for offset in range(1, min(horizon, size - 1) + 1):  # a series shorter than H: the bars it has
         ahead = slice(offset, size)
         here = slice(0, size - offset)
         for leg in range(LEGS):

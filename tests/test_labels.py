@@ -62,6 +62,12 @@ def test_hand_checked_bars(bars: list[tuple[float, float, float, float]], horizo
     assert label_of_first(bars, horizon) == expected
 
 
+def test_a_series_shorter_than_the_horizon_labels_only_what_it_already_knows() -> None:
+    assert label_of_first([(100.5, 102.5, 100.2, 102.0), (102.0, 102.1, 101.9, 102.0)], 10) == "up2"
+    assert label_of_first([(100.0, 100.2, 99.9, 100.0)], 10) is None
+    assert list(first_touch_labels(*(np.array([100.0]),) * 4, np.array([1.0]), 10)) == [None]
+
+
 def test_a_bar_without_atr_has_no_label_and_the_multiples_are_configuration() -> None:
     open_, low = np.full(3, 100.0), np.full(3, 100.0)
     high = close = np.array([100.0, 100.0, 101.6])
