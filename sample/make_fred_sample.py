@@ -65,9 +65,10 @@ def months(last: dt.date) -> list[dt.date]:
 
 
 def walk(rng: random.Random, dates: list[dt.date], start: float, step: float, digits: int) -> dict[dt.date, float]:
+    """A random walk pulled back towards its start (2% of the gap a step), so two years stay plausible."""
     values, level = {}, start
     for day in dates:
-        level += rng.gauss(0, step)
+        level += 0.02 * (start - level) + rng.gauss(0, step)
         values[day] = round(level, digits)
     return values
 
