@@ -94,6 +94,7 @@ def test_schedules_ask_for_the_market_refetch_and_reference_data() -> None:
     assert market_job.asset_layer.executable_asset_keys == {
         dg.AssetKey(["raw", "finra_short_volume"]),
         dg.AssetKey(["raw", "prices_daily"]),
+        dg.AssetKey(["raw", "cboe_index_history"]),  # unpartitioned, fetched whole in the ranged run
     }
 
 
