@@ -229,6 +229,7 @@ NAMED_JOBS = {
     "finra_short_interest_fetch",
     "sec_fails_fetch",
     "regsho_threshold_fetch",
+    "cboe_index_history_fetch",
     "dbt_models_build",
     "short_volume_csv_export",
     "crypto_universe_daily",
