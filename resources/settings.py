@@ -201,6 +201,9 @@ SETTINGS = (
     Setting("TICKERLAKE_CRYPTO_END_DATE", "today (UTC)", "pins the last crypto day, for a sample recorded once"),
     Setting("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15", "how often the 1m klines are topped up", literal=True),
     Setting("TICKERLAKE_CRYPTO_1M_DAYS", "7", "days of 1m indicators", literal=True),
+    Setting("TICKERLAKE_LABEL_HORIZON", "10", "bars the ATR-multiple labels look ahead (H)", literal=True),
+    Setting("TICKERLAKE_LABEL_NEAR_ATR", "1", "the labels' near barrier, in ATRs from the close", literal=True),
+    Setting("TICKERLAKE_LABEL_FAR_ATR", "2", "the labels' far barrier, in ATRs from the close", literal=True),
     Setting("TICKERLAKE_ALERT_RULES", "platform/alerts.yaml", "alert rules"),
     Setting("TICKERLAKE_ALERT_CHANNEL", "none", "`none`, `telegram` or `webhook`", "notifier", "channel"),
     Setting(

@@ -98,7 +98,8 @@ def test_sql_is_never_formatted_from_inputs() -> None:
     no parameters) with the WHERE clause's placeholders, and quotes its own paths and settings in
     statements that take no parameters (ATTACH, SET, CREATE SECRET); maintenance names the catalog
     alias; the freshness band names a dataset's own table and columns; the dbt step counts the rows of
-    the relations dbt's manifest names. No symbol, date or user text reaches any of them.
+    the relations dbt's manifest names; the previews name the feature marts and columns FEATURE_PLOTS
+    lists. No symbol, date or user text reaches any of them.
     """
     assert _formatted_sql_calls() == {
         "resources/lake.py:connect",
@@ -117,6 +118,7 @@ def test_sql_is_never_formatted_from_inputs() -> None:
         "assets/maintenance.py:lake_footprint",
         "assets/freshness.py:daily_figures",
         "assets/dbt.py:tickerlake_dbt_models",
+        "assets/previews.py:_history",
     }
 
 
