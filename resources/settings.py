@@ -171,6 +171,20 @@ SETTINGS = (
         "series",
     ),
     Setting(
+        "TICKERLAKE_CBOE_BASE_URL",
+        "https://cdn.cboe.com",
+        "`/api/global/us_indices/daily_prices/<INDEX>_History.csv` (Cboe's keyless index histories)",
+        "cboe",
+        "base_url",
+    ),
+    Setting(
+        "TICKERLAKE_CBOE_INDEXES",
+        "VIX,VIX9D,VIX3M,VVIX",
+        "comma-separated Cboe index symbols `raw/cboe_index_history` keeps",
+        "cboe",
+        "indexes",
+    ),
+    Setting(
         "TICKERLAKE_VOLUME_BAND",
         "0.5",
         "the daily volume-band checks warn outside (1 - band) to (1 + band) times the 20-day median",

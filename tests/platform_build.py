@@ -4,9 +4,9 @@ FINRA 2024-03-01..2024-07-15, FINRA short interest of the eight settlement dates
 SEC fails-to-deliver of the nine half-months 2024-03a..2024-07a, Nasdaq's Reg SHO threshold lists of
 2024-03-01..2024-07-12,
 two symbol-directory snapshots (2024-07-12, and 2024-07-15 without AMC, which is therefore
-delisted), SEC tickers, SIC codes and shares outstanding, ECB rates, the new-symbol sensor's price
-backfill from 2024-03-01 (NVDA's split fixture replaces its sample file), the made EUR listing SAPX, then
-`dbt build`. It costs about a minute, hence once per session.
+delisted), SEC tickers, SIC codes and shares outstanding, ECB rates, FRED series, Cboe index
+histories, the new-symbol sensor's price backfill from 2024-03-01 (NVDA's split fixture replaces
+its sample file), the made EUR listing SAPX, then `dbt build`. It costs about a minute, hence once per session.
 """
 
 import contextlib
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
+from assets.cboe import cboe_index_history
 from assets.dbt import tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from assets.finra_short_interest import finra_short_interest, settlement_dates, settlements
@@ -111,6 +112,7 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
             sec_shares_outstanding,
             fx_rates_ecb,
             fred_series,
+            cboe_index_history,
         ]
         run(reference, resources, instance)
         dates = [d.isoformat() for d in settlement_dates(dt.date(2024, 3, 1), dt.date(2024, 6, 28))]

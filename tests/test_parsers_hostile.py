@@ -25,6 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.binance import KLINE_RULES, KLINES_DATASET
+from assets.cboe import DATASET as CBOE
+from assets.cboe import RULES as CBOE_RULES
 from assets.checks import Ledger
 from assets.finra import DATASET as FINRA
 from assets.finra import RULES as FINRA_RULES
@@ -42,6 +44,7 @@ from resources.binance import (
     unzip_single_csv,
     verify_checksum,
 )
+from resources.cboe import parse_history
 from resources.completeness import losses
 from resources.finra import FetchedDay, parse_short_volume
 from resources.fred import parse_series
@@ -433,3 +436,34 @@ def passes_fred_checks(frame: object) -> None:
 @given(lines_mutated(FRED_CSV[:3000], separator=b","))
 def test_fred_series(body: bytes) -> None:
     named_or_valid("fred", lambda: parse_series(body, "T10Y2Y"), passes_fred_checks)
+
+
+CBOE_DIRECTORY = SAMPLE_ROOT / "cdn.cboe.com" / "api" / "global" / "us_indices" / "daily_prices"
+CBOE_OHLC = (CBOE_DIRECTORY / "VIX_History.csv").read_bytes()[:3000]
+CBOE_CLOSE_ONLY = (CBOE_DIRECTORY / "VVIX_History.csv").read_bytes()[:3000]
+
+
+def cboe_holds(frame: object) -> None:
+    """What parses is one finite row per date, flagged exactly where OPEN or CLOSE leaves LOW..HIGH; the
+    blocking checks then run on it (a close of 0 or below is theirs to refuse)."""
+    assert isinstance(frame, pl.DataFrame)
+    assert dict(frame.schema) == dict(CBOE.schema) and frame["trade_date"].is_unique().all()
+    prices = frame.select("open", "high", "low", "close")
+    assert prices.select(pl.all().is_finite().fill_null(True).all()).row(0) == (True,) * 4
+    ohlc = frame.filter(pl.col("low").is_not_null())
+    assert ohlc["open_outside_range"].to_list() == [
+        not low <= o <= high for o, high, low in ohlc.select("open", "high", "low").rows()
+    ]
+    Ledger(CBOE, CBOE_RULES).inspect("fuzz", frame)
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(CBOE_OHLC, separator=b","))
+def test_cboe_ohlc(body: bytes) -> None:
+    named_or_valid("cboe", lambda: parse_history(body, "VIX"), cboe_holds)
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(CBOE_CLOSE_ONLY, separator=b","))
+def test_cboe_close_only(body: bytes) -> None:
+    named_or_valid("cboe_close_only", lambda: parse_history(body, "VVIX"), cboe_holds)
