@@ -9,10 +9,12 @@ import numpy as np
 import polars as pl
 import pytest
 
+from assets.cboe import DATASET as CBOE_DATASET
 from assets.dbt import tickerlake_dbt_models
 from assets.fred import DATASET as FRED_DATASET
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INDICATORS_SCHEMA, indicators
+from resources.cboe import DEFAULT_INDEXES, file_name, index_list, parse_history
 from resources.fred import DEFAULT_SERIES, parse_series, series_list
 from resources.lake import LakeResource
 from tests.helpers import SAMPLE_ROOT, lake_at, serve_all_sources
@@ -20,6 +22,7 @@ from tests.platform_build import all_assets, platform_on
 
 FEATURES = ["fct_features_crypto_1h", "fct_features_crypto_1d", "fct_features_crypto_1m"]
 FRED_FILES = SAMPLE_ROOT / "fred.stlouisfed.org" / "graph" / "fredgraph"
+CBOE_FILES = SAMPLE_ROOT / "cdn.cboe.com" / "api" / "global" / "us_indices" / "daily_prices"
 STEPS = {"1m": dt.timedelta(minutes=1), "1h": dt.timedelta(hours=1), "1d": dt.timedelta(days=1)}
 FIRST = {"1m": dt.datetime(2025, 1, 6, tzinfo=dt.UTC), "1h": dt.datetime(2024, 12, 1, tzinfo=dt.UTC)}
 FIRST["1d"] = dt.datetime(2024, 9, 1, tzinfo=dt.UTC)
@@ -65,6 +68,12 @@ def store_fred(lake: LakeResource, icsa_until: dt.date) -> None:
         lake.replace(FRED_DATASET, frame, where={"series_id": series_id})
 
 
+def store_cboe(lake: LakeResource, until: dt.date) -> None:
+    for index in index_list(DEFAULT_INDEXES):
+        frame = parse_history((CBOE_FILES / file_name(index)).read_bytes(), index)
+        lake.replace(CBOE_DATASET, frame.filter(pl.col("trade_date") <= until), where={"index_symbol": index})
+
+
 def build(resources: dict, instance: dg.DagsterInstance, full_refresh: bool) -> None:
     keys = [dg.AssetKey(["marts", name]) for name in FEATURES]
     selection = dg.AssetSelection.assets(*keys).upstream() & dg.AssetSelection.assets(tickerlake_dbt_models)
@@ -90,12 +99,15 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LakeResou
     lake = lake_at(root)
     with serve_all_sources() as mirror, platform_on(mirror, lake) as resources, dg.instance_for_test() as instance:
         store_fred(lake, icsa_until=LATE_ICSA - dt.timedelta(days=7))
+        store_cboe(lake, until=dt.date(2025, 1, 3))
         store_bars(lake, dt.datetime(2025, 1, 7, tzinfo=dt.UTC))
         build(resources, instance, full_refresh=False)
         first = snapshot(lake)
-        # The next run: a day of new bars (yesterday's last bar has closed since), and a claims release
-        # fetched late (public 2025-01-02, stored now): every bar it reaches is rebuilt.
+        # The next run: a day of new bars (yesterday's last bar has closed since), a claims release
+        # fetched late (public 2025-01-02, stored now) and VIX's closes of 01-06 and 01-07 fetched a
+        # day late: every bar they reach is rebuilt.
         store_fred(lake, icsa_until=LATE_ICSA)
+        store_cboe(lake, until=dt.date(2025, 1, 10))
         store_bars(lake, dt.datetime(2025, 1, 8, tzinfo=dt.UTC))
         build(resources, instance, full_refresh=False)
         incremental = snapshot(lake)
@@ -124,25 +136,42 @@ def test_the_late_release_reached_the_bars_built_before_it_was_stored(builds: tu
     assert (now["icsa"] != before["icsa"]).all(), "the late release replaced the older claims figure"
 
 
+def as_of(features: pl.DataFrame, releases: pl.DataFrame, column: str) -> pl.DataFrame:
+    """The bars whose `column` differs from the newest release (available_from, value) at or before the
+    bar's close; releases are sorted so that, of several released together, the newest comes last."""
+    expected = features.sort("bar_close_at").join_asof(
+        releases.select("available_from", pl.col("value").alias("expected")),
+        left_on="bar_close_at",
+        right_on="available_from",
+        strategy="backward",
+    )
+    return expected.filter(pl.col(column).ne_missing(pl.col("expected")))
+
+
 def test_no_feature_of_a_bar_was_published_after_it(builds: tuple) -> None:
-    """Each FRED column of every bar is recomputed on its own: the newest observation whose release
-    time is at or before the bar's close; a later release would show as a different value."""
+    """Each FRED and VIX column of every bar is recomputed on its own from the sources' publication
+    times: the newest value public at or before the bar's close; a later one would show as a difference."""
     lake, _, _, full = builds
     with lake.connect(read_only=True) as con:
-        known = con.sql(
-            "SELECT series_id, observation_date, value, available_from FROM intermediate.int_fred__series_known"
+        fred = con.sql(
+            "SELECT series_id, value, available_from FROM intermediate.int_fred__series_known "
+            "ORDER BY available_from, observation_date"
         ).pl()
+        cboe = con.sql(
+            "SELECT index_symbol, close AS value, available_from FROM staging.stg_cboe__index_history "
+            "ORDER BY available_from"
+        ).pl()
+    vix_days = cboe.filter(pl.col("index_symbol") == "VIX")["available_from"]
     for name in FEATURES:
         features = full[name]
         assert (features["fred_available_from"] <= features["bar_close_at"]).all()
+        assert (features["cboe_available_from"] <= features["bar_close_at"]).all()
         for series_id in series_list(DEFAULT_SERIES):
-            # Observations released together (the dollar index's week): the newest is the last of them.
-            releases = known.filter(pl.col("series_id") == series_id).sort("available_from", "observation_date")
-            expected = features.sort("bar_close_at").join_asof(
-                releases.select("available_from", pl.col("value").alias("expected")),
-                left_on="bar_close_at",
-                right_on="available_from",
-                strategy="backward",
-            )
-            mismatched = expected.filter(pl.col(series_id.lower()).ne_missing(pl.col("expected")))
+            releases = fred.filter(pl.col("series_id") == series_id)
+            mismatched = as_of(features, releases, series_id.lower())
             assert mismatched.is_empty(), f"{name}.{series_id.lower()}: {mismatched.head(3)}"
+        for index in index_list(DEFAULT_INDEXES):
+            # The mart takes each index's close on VIX's newest day (a day without VIX is no row).
+            releases = cboe.filter(pl.col("index_symbol") == index, pl.col("available_from").is_in(vix_days.implode()))
+            mismatched = as_of(features, releases, f"{index.lower()}_close")
+            assert mismatched.is_empty(), f"{name}.{index.lower()}_close: {mismatched.head(3)}"

@@ -15,13 +15,18 @@ exactly what a full refresh would write.
 {%- set built = run_query(
     "select coalesce(max(_built_at), '-infinity'::timestamptz)::varchar from " ~ this
 ).columns[0].values()[0] -%}
+{%- set lookups = [
+    "select min(open_time) as since from " ~ source('crypto', 'crypto_indicators')
+    ~ " where interval = '" ~ interval ~ "' and _loaded_at > '" ~ built ~ "'::timestamptz"
+] -%}
+{%- for published in [ref('int_fred__series_known'), ref('int_cboe__volatility_daily')] -%}
+{%- do lookups.append(
+    "select min(available_from) - interval '" ~ step ~ "' as since from " ~ published
+    ~ " where _loaded_at > '" ~ built ~ "'::timestamptz"
+) -%}
+{%- endfor -%}
 {%- set since = run_query(
-    "select coalesce(least("
-    ~ "(select min(open_time) from " ~ source('crypto', 'crypto_indicators')
-    ~ " where interval = '" ~ interval ~ "' and _loaded_at > '" ~ built ~ "'::timestamptz), "
-    ~ "(select min(available_from) - interval '" ~ step ~ "' from " ~ ref('int_fred__series_known')
-    ~ " where _loaded_at > '" ~ built ~ "'::timestamptz)"
-    ~ "), 'infinity'::timestamptz)::varchar"
+    "select coalesce(min(since), 'infinity'::timestamptz)::varchar from (" ~ lookups | join(" union all ") ~ ")"
 ).columns[0].values()[0] -%}
 {%- endif %}
 
@@ -71,8 +76,16 @@ select
     fred.{{ series_id | lower }},
     {%- endfor %}
     fred.available_from as fred_available_from,
+    cboe.vix_close,
+    cboe.vix9d_close,
+    cboe.vix3m_close,
+    cboe.vvix_close,
+    cboe.vix_vix3m_ratio,
+    cboe.available_from as cboe_available_from,
     now() as _built_at
 from bars
 asof left join {{ ref('int_fred__known_wide') }} as fred
     on bars.bar_close_at >= fred.available_from
+asof left join {{ ref('int_cboe__volatility_daily') }} as cboe
+    on bars.bar_close_at >= cboe.available_from
 {% endmacro %}
