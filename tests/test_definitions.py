@@ -228,6 +228,8 @@ NAMED_JOBS = {
     "finra_short_interest_fetch",
     "sec_fails_fetch",
     "regsho_threshold_fetch",
+    "cftc_cot_legacy_fetch",
+    "cftc_cot_tff_fetch",
     "dbt_models_build",
     "short_volume_csv_export",
     "crypto_universe_daily",

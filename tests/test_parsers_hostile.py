@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.binance import KLINE_RULES, KLINES_DATASET
+from assets.cftc_cot import LEGACY_DATASET, TFF_DATASET, rules
 from assets.checks import Ledger
 from assets.finra import DATASET as FINRA
 from assets.finra import RULES as FINRA_RULES
@@ -42,6 +43,7 @@ from resources.binance import (
     unzip_single_csv,
     verify_checksum,
 )
+from resources.cftc_cot import LEGACY, TFF, parse_report
 from resources.completeness import losses
 from resources.finra import FetchedDay, parse_short_volume
 from resources.fred import parse_series
@@ -433,3 +435,29 @@ def passes_fred_checks(frame: object) -> None:
 @given(lines_mutated(FRED_CSV[:3000], separator=b","))
 def test_fred_series(body: bytes) -> None:
     named_or_valid("fred", lambda: parse_series(body, "T10Y2Y"), passes_fred_checks)
+
+
+COT_LEGACY = (RECORDED / "cftc" / "deacot2025_annual_20250311.txt").read_bytes()[:6000]
+COT_TFF = (RECORDED / "cftc" / "FinFut17.txt").read_bytes()[:5000]
+
+
+def cot_rows_hold(dataset: object, report: object) -> Callable[[object], None]:
+    """Typed in the report's schema, and the lake's blocking checks run on it (whatever they find)."""
+
+    def holds(frame: object) -> None:
+        assert isinstance(frame, pl.DataFrame) and dict(frame.schema) == dict(dataset.schema)
+        Ledger(dataset, rules(report)).inspect("fuzz", frame)
+
+    return holds
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(COT_LEGACY, separator=b","))
+def test_cftc_cot_legacy(body: bytes) -> None:
+    named_or_valid("cftc_cot_legacy", lambda: parse_report(body, LEGACY, 2025), cot_rows_hold(LEGACY_DATASET, LEGACY))
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(COT_TFF, separator=b","))
+def test_cftc_cot_tff(body: bytes) -> None:
+    named_or_valid("cftc_cot_tff", lambda: parse_report(body, TFF, 2017), cot_rows_hold(TFF_DATASET, TFF))
