@@ -404,6 +404,11 @@ SHUTDOWN_BOUNDS = (
     (dt.date(2018, 12, 22), dt.date(2019, 3, 5), dt.date(2019, 3, 8)),
 )
 
+# Before weekly Friday releases (October 2000) CFTC published every two weeks or monthly, up to about two
+# weeks after the report date: those reports are taken as public 15 days after it (safe, not exact).
+WEEKLY_RELEASES_FROM = dt.date(2000, 10, 1)
+EARLY_LAG = dt.timedelta(days=15)
+
 
 @cache
 def federal_days_off(first_year: int, last_year: int) -> frozenset[dt.date]:
@@ -423,7 +428,9 @@ def release_day(report_date: dt.date) -> dt.date:
     The Friday of the report's week; when a federal holiday or closure falls after the report date and
     on or before that Friday, the next business day after the Friday (CFTC's schedule: Juneteenth and
     Independence Day 2024, Thanksgiving, Christmas all moved the release to the Monday; a Monday holiday
-    before the Tuesday does not). After a shutdown, CFTC's catch-up dates, or a bound on them.
+    before the Tuesday does not). After a shutdown, CFTC's catch-up dates, or a bound on them; before
+    weekly releases (2000-10), 15 days after the report date at the earliest. Not modelled: an
+    unannounced delay (an outage, a holiday proclaimed at short notice like Juneteenth 2021).
     """
     catch_up = SHUTDOWN_2025.get(report_date) or SHUTDOWN_2025.get(report_date - dt.timedelta(days=1))
     if catch_up is not None:  # the Tuesday of a week whose report is Monday's is released with it
@@ -438,6 +445,10 @@ def release_day(report_date: dt.date) -> dt.date:
     for first, last, current in SHUTDOWN_BOUNDS:
         if first <= report_date <= last:
             day = max(day, current)
+    if report_date < WEEKLY_RELEASES_FROM:
+        day = max(day, report_date + EARLY_LAG)
+        while not is_business_day(day):
+            day += dt.timedelta(days=1)
     return day
 
 

@@ -210,6 +210,7 @@ def test_a_zip_must_hold_one_text_member() -> None:
         (dt.date(2025, 1, 7), dt.datetime(2025, 1, 13, 20, 30, tzinfo=UTC)),  # closed for President Carter
         (dt.date(2025, 10, 7), dt.datetime(2025, 11, 21, 20, 30, tzinfo=UTC)),  # 2025 shutdown: CFTC's catch-up
         (dt.date(2019, 1, 8), dt.datetime(2019, 3, 8, 20, 30, tzinfo=UTC)),  # 2018-19: once current again
+        (dt.date(1995, 6, 13), dt.datetime(1995, 6, 28, 19, 30, tzinfo=UTC)),  # before weekly releases: +15 days
     ],
 )
 def test_available_from_is_the_release_never_the_report_date(report_date: dt.date, public: dt.datetime) -> None:
