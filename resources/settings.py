@@ -185,6 +185,13 @@ SETTINGS = (
         "indexes",
     ),
     Setting(
+        "TICKERLAKE_CFTC_BASE_URL",
+        "https://www.cftc.gov",
+        "`/files/dea/history/deacot{YYYY}.zip`, `fut_fin_txt_{YYYY}.zip` (CFTC's COT history zips)",
+        "cftc_cot",
+        "base_url",
+    ),
+    Setting(
         "TICKERLAKE_VOLUME_BAND",
         "0.5",
         "the daily volume-band checks warn outside (1 - band) to (1 + band) times the 20-day median",

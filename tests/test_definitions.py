@@ -230,6 +230,8 @@ NAMED_JOBS = {
     "sec_fails_fetch",
     "regsho_threshold_fetch",
     "cboe_index_history_fetch",
+    "cftc_cot_legacy_fetch",
+    "cftc_cot_tff_fetch",
     "dbt_models_build",
     "short_volume_csv_export",
     "crypto_universe_daily",

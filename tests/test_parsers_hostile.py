@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from assets.binance import KLINE_RULES, KLINES_DATASET
 from assets.cboe import DATASET as CBOE
 from assets.cboe import RULES as CBOE_RULES
+from assets.cftc_cot import LEGACY_DATASET, TFF_DATASET, rules
 from assets.checks import Ledger
 from assets.finra import DATASET as FINRA
 from assets.finra import RULES as FINRA_RULES
@@ -45,6 +46,7 @@ from resources.binance import (
     verify_checksum,
 )
 from resources.cboe import parse_history
+from resources.cftc_cot import LEGACY, TFF, parse_report
 from resources.completeness import losses
 from resources.finra import FetchedDay, parse_short_volume
 from resources.fred import parse_series
@@ -467,3 +469,29 @@ def test_cboe_ohlc(body: bytes) -> None:
 @given(lines_mutated(CBOE_CLOSE_ONLY, separator=b","))
 def test_cboe_close_only(body: bytes) -> None:
     named_or_valid("cboe_close_only", lambda: parse_history(body, "VVIX"), cboe_holds)
+
+
+COT_LEGACY = (RECORDED / "cftc" / "deacot2025_annual_20250311.txt").read_bytes()[:6000]
+COT_TFF = (RECORDED / "cftc" / "FinFut17.txt").read_bytes()[:5000]
+
+
+def cot_rows_hold(dataset: object, report: object) -> Callable[[object], None]:
+    """Typed in the report's schema, and the lake's blocking checks run on it (whatever they find)."""
+
+    def holds(frame: object) -> None:
+        assert isinstance(frame, pl.DataFrame) and dict(frame.schema) == dict(dataset.schema)
+        Ledger(dataset, rules(report)).inspect("fuzz", frame)
+
+    return holds
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(COT_LEGACY, separator=b","))
+def test_cftc_cot_legacy(body: bytes) -> None:
+    named_or_valid("cftc_cot_legacy", lambda: parse_report(body, LEGACY, 2025), cot_rows_hold(LEGACY_DATASET, LEGACY))
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(COT_TFF, separator=b","))
+def test_cftc_cot_tff(body: bytes) -> None:
+    named_or_valid("cftc_cot_tff", lambda: parse_report(body, TFF, 2017), cot_rows_hold(TFF_DATASET, TFF))
