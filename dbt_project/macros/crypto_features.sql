@@ -19,12 +19,7 @@ exactly what a full refresh would write.
     "select min(open_time) as since from " ~ source('crypto', 'crypto_indicators')
     ~ " where interval = '" ~ interval ~ "' and _loaded_at > '" ~ built ~ "'::timestamptz"
 ] -%}
-{%- for published in [ref('int_fred__series_known'), ref('int_cboe__volatility_daily')] -%}
-{%- do lookups.append(
-    "select min(available_from) - interval '" ~ step ~ "' as since from " ~ published
-    ~ " where _loaded_at > '" ~ built ~ "'::timestamptz"
-) -%}
-{%- endfor -%}
+{%- do lookups.extend(as_of_since_queries(built, step)) -%}
 {%- set since = run_query(
     "select coalesce(min(since), 'infinity'::timestamptz)::varchar from (" ~ lookups | join(" union all ") ~ ")"
 ).columns[0].values()[0] -%}
@@ -72,20 +67,8 @@ select
     bars.close / nullif(bars.sma_20, 0) - 1 as close_over_sma_20,
     (bars.close - bars.bb_lower) / nullif(bars.bb_upper - bars.bb_lower, 0) as bb_percent_b,
     bars.atr_14 / nullif(bars.close, 0) as atr_pct,
-    {%- for series_id in var('fred_feature_series') %}
-    fred.{{ series_id | lower }},
-    {%- endfor %}
-    fred.available_from as fred_available_from,
-    cboe.vix_close,
-    cboe.vix9d_close,
-    cboe.vix3m_close,
-    cboe.vvix_close,
-    cboe.vix_vix3m_ratio,
-    cboe.available_from as cboe_available_from,
+    {{- as_of_columns() }},
     now() as _built_at
 from bars
-asof left join {{ ref('int_fred__known_wide') }} as fred
-    on bars.bar_close_at >= fred.available_from
-asof left join {{ ref('int_cboe__volatility_daily') }} as cboe
-    on bars.bar_close_at >= cboe.available_from
+{{ as_of_joins('bars', 'bar_close_at', 'crypto') }}
 {% endmacro %}

@@ -9,7 +9,8 @@ with legacy as (
         open_interest,
         noncommercial_long - noncommercial_short as noncommercial_net,
         commercial_long - commercial_short as commercial_net,
-        nonreportable_long - nonreportable_short as nonreportable_net
+        nonreportable_long - nonreportable_short as nonreportable_net,
+        _loaded_at
     from {{ ref('stg_cftc__cot_legacy') }}
 ),
 
@@ -22,7 +23,8 @@ tff as (
         dealer_long - dealer_short as dealer_net,
         asset_manager_long - asset_manager_short as asset_manager_net,
         leveraged_funds_long - leveraged_funds_short as leveraged_funds_net,
-        other_reportable_long - other_reportable_short as other_reportable_net
+        other_reportable_long - other_reportable_short as other_reportable_net,
+        _loaded_at
     from {{ ref('stg_cftc__cot_tff') }}
 ),
 
@@ -49,7 +51,10 @@ joined as (
         legacy.commercial_net,
         legacy.commercial_net / nullif(legacy.open_interest, 0) as commercial_net_share,
         legacy.nonreportable_net,
-        legacy.nonreportable_net / nullif(legacy.open_interest, 0) as nonreportable_net_share
+        legacy.nonreportable_net / nullif(legacy.open_interest, 0) as nonreportable_net_share,
+        greatest(
+            coalesce(legacy._loaded_at, tff._loaded_at), coalesce(tff._loaded_at, legacy._loaded_at)
+        ) as _loaded_at
     from legacy
     full outer join tff
         on

@@ -27,7 +27,8 @@ select
     positioning.commercial_net_share_change,
     positioning.nonreportable_net,
     positioning.nonreportable_net_share,
-    positioning.nonreportable_net_share_change
+    positioning.nonreportable_net_share_change,
+    positioning._loaded_at
 from {{ ref('cftc_cot_contracts') }} as contracts
 inner join {{ ref('int_cftc__positioning') }} as positioning
     on contracts.cftc_contract_market_code = positioning.cftc_contract_market_code
