@@ -173,6 +173,12 @@ SETTINGS = (
     Setting("TICKERLAKE_CRYPTO_END_DATE", "today (UTC)", "pins the last crypto day, for a sample recorded once"),
     Setting("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15", "how often the 1m klines are topped up", literal=True),
     Setting("TICKERLAKE_CRYPTO_1M_DAYS", "7", "days of 1m indicators", literal=True),
+    Setting(
+        "TICKERLAKE_EQUITY_INDICATORS_WARMUP_BARS",
+        "250",
+        "sessions of warm-up before each year's first session for the equity indicators",
+        literal=True,
+    ),
     Setting("TICKERLAKE_ALERT_RULES", "platform/alerts.yaml", "alert rules"),
     Setting("TICKERLAKE_ALERT_CHANNEL", "none", "`none`, `telegram` or `webhook`", "notifier", "channel"),
     Setting(
