@@ -7,6 +7,11 @@ closed bars are evaluated, and only those within `lookback_hours` of the pair's 
 first evaluation does not replay years of history. A firing's id (rule, pair, interval, bar) is
 stored in the lake once it is delivered; a firing already stored is never sent again, and one that
 could not be delivered is tried again at the next evaluation.
+
+TD Sequential follows DeMark's published rules (assets/technicals.py), so `td_buy_setup equals 9`
+fires once per setup: a setup that runs on counts 10, 11, ... and never prints a second 9. A
+countdown fires `td_buy_countdown equals 13` once (a deferred 13 stays at 12 and sets
+`td_buy_countdown_deferred`), and the flags compare as 0/1 (`td_buy_perfected equals 1`).
 """
 
 import datetime as dt
@@ -20,37 +25,15 @@ import yaml
 from assets.indicators import ASSET_KEY as INDICATORS_KEY
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INTERVALS
+from assets.technicals import INDICATOR_SCHEMA
 from resources import settings
 from resources.lake import Dataset, LakeResource
 from resources.notifier import Notifier, NotifierError
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "platform" / "alerts.yaml"
 OPERATORS = ("crosses_below", "crosses_above", "equals", "above", "below")
-SERIES = (
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "sma_20",
-    "ema_20",
-    "rsi_14",
-    "atr_14",
-    "bb_upper",
-    "bb_middle",
-    "bb_lower",
-    "stoch_k",
-    "stoch_d",
-    "td_buy_setup",
-    "td_sell_setup",
-    "td_buy_countdown",
-    "td_sell_countdown",
-    "pivot",
-    "r1",
-    "s1",
-    "r2",
-    "s2",
-)
+# Prices and every indicator column; a TD flag (td_buy_perfected, ...) compares as 0/1.
+SERIES = ("open", "high", "low", "close", "volume", *INDICATOR_SCHEMA)
 ALERTS_SCHEMA: dict[str, pl.DataType] = {
     "alert_id": pl.String(),
     "rule": pl.String(),
@@ -134,9 +117,11 @@ def load_rules(path: Path) -> AlertRules:
 
 
 def _condition(rule: AlertRule) -> pl.Expr:
-    series, before = pl.col(rule.series), pl.col(rule.series).shift(1).over("pair")
+    series = pl.col(rule.series).cast(pl.Float64())
+    before = series.shift(1).over("pair")
     if isinstance(rule.threshold, str):
-        threshold, limit_before = pl.col(rule.threshold), pl.col(rule.threshold).shift(1).over("pair")
+        threshold = pl.col(rule.threshold).cast(pl.Float64())
+        limit_before = threshold.shift(1).over("pair")
     else:
         threshold = limit_before = pl.lit(rule.threshold)
     return {

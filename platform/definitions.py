@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource
 from assets.alerts import crypto_alerts
 from assets.crypto_labels import crypto_labels
 from assets.dbt import dbt_project, tickerlake_dbt_models
+from assets.equity_indicators import equity_indicators
 from assets.exports import ExportDirectory, short_volume_csv
 from assets.freshness import freshness_sensor
 from assets.indicators import crypto_indicators
@@ -25,12 +26,13 @@ from sensors.alerts import crypto_alerts_sensor
 from sensors.jobs import JOBS
 from sensors.schedules import daily_schedules, lake_maintenance_schedule
 
-# Built from the sources' own data, after them: the dbt project, exports, crypto indicators, alerts.
+# Built from the sources' own data, after them: the dbt project, exports, indicators, alerts.
 PLATFORM_ASSETS = [
     tickerlake_dbt_models,
     short_volume_csv,
     crypto_indicators,
     crypto_labels,
+    equity_indicators,
     crypto_alerts,
     lake_maintenance,
 ]
@@ -71,7 +73,7 @@ defs = dg.Definitions(
         freshness_sensor(freshness),
         dg.AutomationConditionSensorDefinition(
             "models_automation",
-            target=dg.AssetSelection.assets(tickerlake_dbt_models, crypto_indicators, crypto_labels),
+            target=dg.AssetSelection.assets(tickerlake_dbt_models, crypto_indicators, crypto_labels, equity_indicators),
             default_status=dg.DefaultSensorStatus.RUNNING,
         ),
     ],

@@ -211,6 +211,12 @@ SETTINGS = (
     Setting("TICKERLAKE_LABEL_HORIZON", "10", "bars the ATR-multiple labels look ahead (H)", literal=True),
     Setting("TICKERLAKE_LABEL_NEAR_ATR", "1", "the labels' near barrier, in ATRs from the close", literal=True),
     Setting("TICKERLAKE_LABEL_FAR_ATR", "2", "the labels' far barrier, in ATRs from the close", literal=True),
+    Setting(
+        "TICKERLAKE_EQUITY_INDICATORS_WARMUP_BARS",
+        "250",
+        "sessions of warm-up before each year's first session for the equity indicators",
+        literal=True,
+    ),
     Setting("TICKERLAKE_ALERT_RULES", "platform/alerts.yaml", "alert rules"),
     Setting("TICKERLAKE_ALERT_CHANNEL", "none", "`none`, `telegram` or `webhook`", "notifier", "channel"),
     Setting(

@@ -14,9 +14,11 @@ from pytest_httpserver import HTTPServer
 from assets.alerts import DATASET, AlertRulesError, crypto_alerts, evaluate, load_rules
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INDICATORS_SCHEMA, crypto_indicators
+from assets.technicals import indicators
 from resources.lake import LakeResource
 from resources.notifier import Notifier
 from sensors.alerts import crypto_alerts_sensor
+from tests.test_td_sequential import QUALIFIER
 
 UTC = dt.UTC
 TOKEN = "123456:SECRET-bot-token"
@@ -212,3 +214,40 @@ def test_the_sensor_asks_for_one_evaluation_per_indicators_update(
     indicators_update()
     second, _ = tick(cursor)
     assert len(second) == 1 and second[0].run_key != first[0].run_key
+
+
+def test_td_rules_fire_once_per_setup_and_countdown(tmp_path: Path) -> None:
+    """On the hand-checked bars of tests/test_td_sequential.py the setup runs 1..16 (no second 9), the
+    13 is deferred once and then completes, and the setup is perfected on its 9: one firing each."""
+    start = dt.datetime(2025, 1, 8, tzinfo=UTC)
+    n = len(QUALIFIER)
+    prices = pl.DataFrame({"close": [float(c) for c in QUALIFIER]}).with_columns(
+        (pl.col("close") + 1).alias("high"), (pl.col("close") - 1).alias("low")
+    )
+    frame = indicators(prices).with_columns(
+        pl.lit("BTCUSDT").alias("pair"),
+        pl.lit("1h").alias("interval"),
+        pl.Series("open_time", [start + dt.timedelta(hours=h) for h in range(n)]),
+        pl.lit(True).alias("is_closed"),
+    )
+    frame = frame.with_columns(
+        pl.lit(None, dtype).alias(c) for c, dtype in INDICATORS_SCHEMA.items() if c not in frame.columns
+    ).select(list(INDICATORS_SCHEMA))
+    rules = load_rules(
+        rules_file(
+            tmp_path,
+            """
+lookback_hours: 100
+rules:
+  - {name: nine, interval: 1h, series: td_buy_setup, equals: 9}
+  - {name: thirteen, interval: 1h, series: td_buy_countdown, equals: 13}
+  - {name: perfected, interval: 1h, series: td_buy_perfected, equals: 1}
+  - {name: deferred, interval: 1h, series: td_buy_countdown_deferred, equals: 1}
+""",
+        )
+    )
+    fired = evaluate(rules, frame.cast(INDICATORS_SCHEMA))
+    names = [rule.name for rule in rules.rules]
+    bar = (pl.col("bar_open_time") - start).dt.total_hours()
+    hours = {name: fired.filter(pl.col("rule") == name).select(bar).to_series().to_list() for name in names}
+    assert hours == {"nine": [13], "thirteen": [28], "perfected": [13], "deferred": [27]}

@@ -238,6 +238,7 @@ NAMED_JOBS = {
     "crypto_klines_history_backfill",
     "crypto_topup",
     "crypto_indicators_update",
+    "equity_indicators_backfill",
     "crypto_alerts_job",
     "lake_maintenance",
 }

@@ -1,4 +1,4 @@
-"""Indicators against TA-Lib on the sample's bars (to 1e-9), and the ones TA-Lib lacks by hand."""
+"""Indicators against TA-Lib on the sample's bars (to 1e-9); TD Sequential by hand in tests/test_td_sequential.py."""
 
 import datetime as dt
 from pathlib import Path
@@ -9,6 +9,7 @@ import pytest
 import talib
 
 from assets import indicators as ind
+from assets import technicals as tech
 from assets.binance import KLINE_RULES, KLINES_DATASET, rollup, store_month
 from assets.checks import Ledger
 from resources.binance import Fetched, parse_klines_csv, unzip_single_csv
@@ -35,14 +36,15 @@ def same_as_talib(ours: np.ndarray, theirs: np.ndarray) -> None:
 def test_indicators_match_talib(minutes: pl.DataFrame, interval: str) -> None:
     bars = minutes if interval == "1m" else rollup(minutes, interval)
     high, low, close = (bars[c].to_numpy() for c in ("high", "low", "close"))
-    same_as_talib(ind.sma(close, 20), talib.SMA(close, 20))
-    same_as_talib(ind.ema(close, 20), talib.EMA(close, 20))
-    same_as_talib(ind.rsi(close, 14), talib.RSI(close, 14))
-    same_as_talib(ind.atr(high, low, close, 14), talib.ATR(high, low, close, 14))
-    for ours, theirs in zip(ind.bollinger(close, 20, 2.0), talib.BBANDS(close, 20, 2.0, 2.0, 0), strict=True):
+    same_as_talib(tech.sma(close, 20), talib.SMA(close, 20))
+    same_as_talib(tech.ema(close, 20), talib.EMA(close, 20))
+    same_as_talib(tech.rsi(close, 14), talib.RSI(close, 14))
+    same_as_talib(tech.true_range(high, low, close), talib.TRANGE(high, low, close))
+    same_as_talib(tech.atr(high, low, close, 14), talib.ATR(high, low, close, 14))
+    for ours, theirs in zip(tech.bollinger(close, 20, 2.0), talib.BBANDS(close, 20, 2.0, 2.0, 0), strict=True):
         same_as_talib(ours, theirs)
     for ours, theirs in zip(
-        ind.stochastic(high, low, close), talib.STOCH(high, low, close, 14, 3, 0, 3, 0), strict=True
+        tech.stochastic(high, low, close), talib.STOCH(high, low, close, 14, 3, 0, 3, 0), strict=True
     ):
         same_as_talib(ours, theirs)
 
@@ -57,7 +59,7 @@ def test_the_indicator_frame_carries_the_talib_values(minutes: pl.DataFrame) -> 
 
 def test_rsi_of_a_flat_series_is_zero_like_talib() -> None:
     flat = np.full(30, 5.0)
-    same_as_talib(ind.rsi(flat), talib.RSI(flat, 14))
+    same_as_talib(tech.rsi(flat), talib.RSI(flat, 14))
 
 
 def test_rollup_matches_a_plain_group_by(minutes: pl.DataFrame) -> None:
@@ -82,37 +84,9 @@ def test_rollup_matches_a_plain_group_by(minutes: pl.DataFrame) -> None:
     assert hourly["high"].to_list() == expected["high"].to_list() and set(hourly["minutes"]) == {60}
 
 
-def test_td_sequential_setup_and_countdown_by_hand() -> None:
-    # Four bars, then 9 closes each below the close 4 bars earlier: a buy setup completes on bar 12.
-    close = np.array([20, 21, 22, 23, 19, 18, 17, 16, 15, 14, 13, 12, 11], dtype=float)
-    # Then closes at or below the low two bars earlier count down, one bar at a time.
-    close = np.concatenate([close, np.full(15, 5.0)])
-    high, low = close + 1, close - 0.5
-    low[13:] = 6.0  # lows above the closes of 5: every bar from 15 on qualifies (close <= low 2 bars back)
-    td = ind.td_sequential(high, low, close)
-    assert td["td_buy_setup"][:13].tolist() == [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
-    assert td["td_sell_setup"].max() == 0
-    countdown = td["td_buy_countdown"]
-    assert countdown[13] == 1  # close 5 <= low of bar 11 (10.5)
-    assert countdown[13:26].tolist() == list(range(1, 14))  # 13 completes it
-    assert countdown[26:].tolist() == [0, 0]  # and ends it
-    # The closes of 5 are not below the close 4 bars earlier once flat: the setup restarts and stops.
-    assert td["td_buy_setup"][13:17].tolist() == [1, 2, 3, 4] and td["td_buy_setup"][17] == 0
-
-
-def test_an_opposite_setup_cancels_a_countdown() -> None:
-    down = np.array([20, 21, 22, 23, 19, 18, 17, 16, 15, 14, 13, 12, 11], dtype=float)
-    up = np.arange(12.0, 12.0 + 13)  # 13 rising closes: a sell setup completes 9 bars in
-    close = np.concatenate([down, up])
-    td = ind.td_sequential(close + 1, close - 1, close)
-    sell_nine = int(np.flatnonzero(td["td_sell_setup"] == 9)[0])
-    assert td["td_buy_countdown"][sell_nine + 1 :].max() == 0
-    assert td["td_sell_countdown"][sell_nine + 1 :].max() > 0
-
-
 def test_pivots_come_from_the_previous_bar() -> None:
     high, low, close = np.array([10.0, 12.0]), np.array([8.0, 9.0]), np.array([9.0, 11.0])
-    levels = ind.pivots(high, low, close)
+    levels = tech.pivots(high, low, close)
     assert np.isnan(levels["pivot"][0])
     assert levels["pivot"][1] == pytest.approx(9.0)
     assert levels["r1"][1] == pytest.approx(10.0) and levels["s1"][1] == pytest.approx(8.0)
