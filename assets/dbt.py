@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from assets.equity_indicators import DATASET as EQUITY_INDICATORS
 from assets.indicators import DATASET as CRYPTO_INDICATORS
 from assets.previews import FEATURE_PLOTS, mart_previews
 from assets.sources import register_raw_tables
@@ -30,8 +31,8 @@ ALSO_WRITTEN_BY = "also_written_by"
 
 
 # Tables the platform's Python assets derive and dbt reads as sources (_sources.yml): created empty if
-# their asset never ran, so a deployment without crypto still builds every model.
-DERIVED_TABLES = [CRYPTO_INDICATORS]
+# their asset never ran, so a deployment without crypto (or before its first run) still builds every model.
+DERIVED_TABLES = [CRYPTO_INDICATORS, EQUITY_INDICATORS]
 
 PREVIEWED = {
     "mart_sector_short_return_correlation",

@@ -46,8 +46,9 @@ def path_points(
     return previous_close, open_, first, second, close
 
 
-def _first_touch(points: tuple[np.ndarray, ...], level: np.ndarray, horizon: int) -> np.ndarray:
-    """For each bar t, where along bars t+1..t+H the path first reaches `level` (inf if it does not).
+def _first_touch(points: tuple[np.ndarray, ...], level: np.ndarray, horizon: int, usable: np.ndarray) -> np.ndarray:
+    """For each bar t, where along bars t+1..t+H the path first reaches `level` (inf if it does not),
+    looking at no more than usable[t] bars after t.
 
     The position is (bar offset - 1) * LEGS + leg + the fraction of the leg travelled, so positions
     order touches in time across and within bars.
@@ -60,7 +61,7 @@ def _first_touch(points: tuple[np.ndarray, ...], level: np.ndarray, horizon: int
         for leg in range(LEGS):
             start, end = points[leg][ahead], points[leg + 1][ahead]
             target = level[here]
-            inside = (np.minimum(start, end) <= target) & (target <= np.maximum(start, end))
+            inside = (np.minimum(start, end) <= target) & (target <= np.maximum(start, end)) & (offset <= usable[here])
             span = np.abs(end - start)
             with np.errstate(invalid="ignore", divide="ignore"):
                 fraction = np.where(span > 0, np.abs(target - start) / span, 0.0)
@@ -78,17 +79,23 @@ def first_touch_labels(
     horizon: int,
     near: float = NEAR,
     far: float = FAR,
+    usable: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The label of every bar of one instrument (bars in time order, all closed), as an object array."""
+    """The label of every bar of one instrument (bars in time order, all closed), as an object array.
+
+    `usable` caps, per bar, how many bars after it the label may look at (default: every bar there
+    is): equities stop a bar's horizon at its H-th session, whatever a halted symbol traded later.
+    """
     if horizon < 1 or not 0 < near < far:
         raise ValueError(f"labels need horizon >= 1 and 0 < near < far, got H={horizon}, near={near}, far={far}")
     points = path_points(*(np.asarray(a, dtype=np.float64) for a in (open_, high, low, close)))
     close = np.asarray(close, dtype=np.float64)
     atr = np.asarray(atr, dtype=np.float64)
-    up1, up2 = (_first_touch(points, close + k * atr, horizon) for k in (near, far))
-    down1, down2 = (_first_touch(points, close - k * atr, horizon) for k in (near, far))
     size = len(close)
-    complete = np.arange(size) + horizon < size
+    usable = np.arange(size)[::-1] if usable is None else np.minimum(usable, np.arange(size)[::-1])
+    up1, up2 = (_first_touch(points, close + k * atr, horizon, usable) for k in (near, far))
+    down1, down2 = (_first_touch(points, close - k * atr, horizon, usable) for k in (near, far))
+    complete = usable >= horizon
     labels = np.full(size, None, dtype=object)
     labels[np.isinf(up1) & np.isinf(down1) & complete] = "flat"
     _direction(labels, up1 < down1, up2, down1, complete, "up")

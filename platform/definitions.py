@@ -14,6 +14,7 @@ from assets.alerts import crypto_alerts
 from assets.crypto_labels import crypto_labels
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.equity_indicators import equity_indicators
+from assets.equity_labels import equity_labels
 from assets.exports import ExportDirectory, short_volume_csv
 from assets.freshness import freshness_sensor
 from assets.indicators import crypto_indicators
@@ -33,6 +34,7 @@ PLATFORM_ASSETS = [
     crypto_indicators,
     crypto_labels,
     equity_indicators,
+    equity_labels,
     crypto_alerts,
     lake_maintenance,
 ]
@@ -73,7 +75,9 @@ defs = dg.Definitions(
         freshness_sensor(freshness),
         dg.AutomationConditionSensorDefinition(
             "models_automation",
-            target=dg.AssetSelection.assets(tickerlake_dbt_models, crypto_indicators, crypto_labels, equity_indicators),
+            target=dg.AssetSelection.assets(
+                tickerlake_dbt_models, crypto_indicators, crypto_labels, equity_indicators, equity_labels
+            ),
             default_status=dg.DefaultSensorStatus.RUNNING,
         ),
     ],

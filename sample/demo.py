@@ -55,6 +55,13 @@ FINRA_JOB, REFERENCE_JOB, DBT_JOB, EXPORTS_JOB, SHORT_INTEREST_JOB, FAILS_JOB, T
     "sec_fails_fetch",
     "regsho_threshold_fetch",
 )
+CBOE_JOB, COT_LEGACY_JOB, COT_TFF_JOB, EQUITY_JOB, FEATURE_MARTS_JOB = (
+    "cboe_index_history_fetch",
+    "cftc_cot_legacy_fetch",
+    "cftc_cot_tff_fetch",
+    "equity_indicators_backfill",
+    "feature_marts_build",
+)
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"
 # FINRA's own files of two real days (all six facilities), recorded for the tests; the demo runs the
@@ -426,6 +433,22 @@ def short_selling(env: dict[str, str]) -> float:
     )
 
 
+def feature_inputs(env: dict[str, str]) -> float:
+    """Cboe's index histories and CFTC's Commitments of Traders of the sample's years: the features'
+    macro side (FRED comes with the reference run)."""
+    years = (FIRST_DAY[:4], "2025")
+    return dagster(CBOE_JOB, env=env) + dagster(COT_LEGACY_JOB, years, env=env) + dagster(COT_TFF_JOB, years, env=env)
+
+
+def features(env: dict[str, str]) -> dict[str, float]:
+    """The equity indicators and labels of the sample's days (after dbt: they read fct_prices_daily),
+    then the feature marts again: the equity mart fills, the crypto ones have nothing new."""
+    return {
+        "equity indicators and labels": dagster(EQUITY_JOB, (FIRST_DAY, LAST_DAY), env=env),
+        "feature marts": dagster(FEATURE_MARTS_JOB, env=env),
+    }
+
+
 def show_short_interest(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> None:
     rows = con.execute(
         "SELECT settlement_date, short_interest, short_interest_change_pct, finra_days_to_cover, "
@@ -515,15 +538,19 @@ def main() -> None:
     reference_seconds = dagster(REFERENCE_JOB, env=env)
     symbols, runs, backfill_seconds = new_symbol_backfills()
     short_seconds = short_selling(env)
+    inputs_seconds = feature_inputs(env)
     crypto_seconds = run_crypto(console)
     dbt_seconds = dagster(DBT_JOB, env=env)
+    feature_seconds = features(env)
     export_seconds = dagster(EXPORTS_JOB, (FIRST_DAY, LAST_DAY), env=env)
     real_seconds = real_finra(env)
     console.print(
         f"FINRA {FIRST_DAY}..{LAST_DAY} in one run: {finra_seconds:.1f} s; reference data: {reference_seconds:.1f} s; "
         f"new-symbol backfill: {symbols} symbols in {runs} run(s), {backfill_seconds:.1f} s; "
-        f"short interest and fails-to-deliver: {short_seconds:.1f} s; dbt: {dbt_seconds:.1f} s; "
-        f"CSV exports: {export_seconds:.1f} s; FINRA's real files: {real_seconds:.1f} s; crypto: "
+        f"short interest and fails-to-deliver: {short_seconds:.1f} s; Cboe and CFTC: {inputs_seconds:.1f} s; "
+        f"dbt: {dbt_seconds:.1f} s; "
+        + "".join(f"{step}: {value:.1f} s; " for step, value in feature_seconds.items())
+        + f"CSV exports: {export_seconds:.1f} s; FINRA's real files: {real_seconds:.1f} s; crypto: "
         + ", ".join(f"{step} {value:.1f} s" for step, value in crypto_seconds.items())
     )
 
@@ -535,6 +562,8 @@ def main() -> None:
         show_crypto(console, con, webhook_messages)
         show_feature_row(console, con, "fct_features_crypto_1h", "pair", "BTCUSDT")
         show_label_balance(console, con, "crypto_labels", "pair", "BTCUSDT", by="interval")
+        show_feature_row(console, con, "fct_features_equity_daily", "symbol", "AAPL")
+        show_label_balance(console, con, "equity_labels", "symbol", "AAPL")
     show_real_finra()
     console.print(
         "\n[bold]Next[/bold]\n"

@@ -13,6 +13,7 @@ from assets.cboe import ASSET_KEY as CBOE_KEY
 from assets.crypto_labels import ASSET_KEY as CRYPTO_LABELS_KEY
 from assets.dbt import tickerlake_dbt_models
 from assets.equity_indicators import ASSET_KEY as EQUITY_INDICATORS_KEY
+from assets.equity_labels import ASSET_KEY as EQUITY_LABELS_KEY
 from assets.exports import short_volume_csv
 from assets.finra import ASSET_KEY as FINRA_KEY
 from assets.indicators import ASSET_KEY as INDICATORS_KEY
@@ -21,8 +22,29 @@ finra_backfill_job = dg.define_asset_job("finra_short_volume_backfill", selectio
 dbt_build_job = dg.define_asset_job("dbt_models_build", selection=dg.AssetSelection.assets(tickerlake_dbt_models))
 exports_job = dg.define_asset_job("short_volume_csv_export", selection=dg.AssetSelection.assets(short_volume_csv))
 indicators_job = dg.define_asset_job("crypto_indicators_update", selection=[INDICATORS_KEY, CRYPTO_LABELS_KEY])
-equity_indicators_job = dg.define_asset_job("equity_indicators_backfill", selection=[EQUITY_INDICATORS_KEY])
+equity_indicators_job = dg.define_asset_job(
+    "equity_indicators_backfill", selection=[EQUITY_INDICATORS_KEY, EQUITY_LABELS_KEY]
+)
+# The feature marts alone (and what they are built from in dbt): after an equity indicators backfill,
+# without rebuilding every mart.
+FEATURE_MARTS = (
+    "fct_features_equity_daily",
+    "fct_features_crypto_1d",
+    "fct_features_crypto_1h",
+    "fct_features_crypto_1m",
+)
+feature_marts_job = dg.define_asset_job(
+    "feature_marts_build", selection=dg.AssetSelection.assets(*(dg.AssetKey(["marts", name]) for name in FEATURE_MARTS))
+)
 # Cboe's index histories alone, without the market run's trading-day range: the demo, or a re-fetch by hand.
 cboe_job = dg.define_asset_job("cboe_index_history_fetch", selection=[CBOE_KEY])
 
-JOBS = [finra_backfill_job, dbt_build_job, exports_job, indicators_job, equity_indicators_job, cboe_job]
+JOBS = [
+    finra_backfill_job,
+    dbt_build_job,
+    exports_job,
+    indicators_job,
+    equity_indicators_job,
+    feature_marts_job,
+    cboe_job,
+]

@@ -65,6 +65,7 @@ SLOW_MODULES = {
     "test_dbt_models",
     "test_analytics",
     "test_features",
+    "test_equity_features",
 }
 
 

@@ -239,6 +239,7 @@ NAMED_JOBS = {
     "crypto_topup",
     "crypto_indicators_update",
     "equity_indicators_backfill",
+    "feature_marts_build",
     "crypto_alerts_job",
     "lake_maintenance",
 }

@@ -30,29 +30,7 @@ with bars as (
         indicators.pair,
         indicators.open_time,
         indicators.open_time + interval '{{ step }}' as bar_close_at,
-        indicators.open,
-        indicators.high,
-        indicators.low,
-        indicators.close,
-        indicators.volume,
-        indicators.sma_20,
-        indicators.ema_20,
-        indicators.rsi_14,
-        indicators.atr_14,
-        indicators.bb_upper,
-        indicators.bb_middle,
-        indicators.bb_lower,
-        indicators.stoch_k,
-        indicators.stoch_d,
-        indicators.td_buy_setup,
-        indicators.td_sell_setup,
-        indicators.td_buy_countdown,
-        indicators.td_sell_countdown,
-        indicators.pivot,
-        indicators.r1,
-        indicators.s1,
-        indicators.r2,
-        indicators.s2
+        {{- indicator_columns('indicators') }}
     from {{ source('crypto', 'crypto_indicators') }} as indicators
     where
         indicators.interval = '{{ interval }}'
@@ -64,9 +42,7 @@ with bars as (
 
 select
     bars.*,
-    bars.close / nullif(bars.sma_20, 0) - 1 as close_over_sma_20,
-    (bars.close - bars.bb_lower) / nullif(bars.bb_upper - bars.bb_lower, 0) as bb_percent_b,
-    bars.atr_14 / nullif(bars.close, 0) as atr_pct,
+    {{- derived_features('bars') }},
     {{- as_of_columns() }},
     now() as _built_at
 from bars
