@@ -233,6 +233,7 @@ NAMED_JOBS = {
     "crypto_universe_daily",
     "crypto_klines_history_backfill",
     "crypto_topup",
+    "crypto_order_book_snapshot",
     "crypto_indicators_update",
     "crypto_alerts_job",
     "lake_maintenance",
