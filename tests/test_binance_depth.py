@@ -13,7 +13,8 @@ import pytest
 from werkzeug import Request, Response
 
 from assets.binance import UNIVERSE_DATASET
-from assets.binance_depth import ORDER_BOOK_DATASET, crypto_order_book, snapshot_minute
+from assets.binance_depth import ORDER_BOOK_DATASET, ORDER_BOOK_KEY, crypto_order_book, snapshot_minute
+from assets.dbt import tickerlake_dbt_models
 from resources.binance import UNIVERSE_SCHEMA
 from resources.binance_depth import (
     DEPTH_LIMIT,
@@ -290,3 +291,15 @@ def test_rows_carry_the_books_levels_and_features(mirror: Mirror, lake: LakeReso
     assert row["last_update_id"] == book.last_update_id and row["snapshot_time"] == MINUTE
     assert {k: row[k] for k in features(book)} == features(book)
     assert isinstance(book, Book)
+
+
+def test_the_order_book_models_read_the_table_without_a_dbt_run_a_minute() -> None:
+    """Both are views over the raw table; eager automation would start a dbt run after every minute's write."""
+    staging = dg.AssetKey(["staging", "stg_binance__order_book"])
+    bars = dg.AssetKey(["intermediate", "int_binance__order_book_bars"])
+    conditions = tickerlake_dbt_models.automation_conditions_by_key
+    assert {staging, bars} <= tickerlake_dbt_models.keys
+    assert conditions.get(staging) is None and conditions.get(bars) is None
+    assert conditions[dg.AssetKey(["staging", "stg_fred__series"])] is not None
+    deps = tickerlake_dbt_models.asset_deps
+    assert ORDER_BOOK_KEY in deps[staging] and staging in deps[bars]
