@@ -10,11 +10,13 @@ answered with HTTP 400 and Binance's error object.
 GET /api/v3/depth has no time parameter: Binance answers with the book of now and keeps no history. The
 sample's books are a recording (api.binance.com/api/v3/depth/<PAIR>.jsonl.gz, one answer a line, oldest
 first), replayed by DepthReplay in order, one answer per request and pair: the n-th request for a pair
-gets the n-th recorded minute, as n requests a minute apart would have got from Binance. Once a pair's
+gets the n-th recorded minute from the one the replay starts at (the first, unless told), as n requests
+a minute apart would have got from Binance. Once a pair's
 recording is used up, its last book is answered again (a market that stopped changing), never a made-up
 one. `limit` is honoured as Binance does (default 100, at most 5,000; the recording holds 100 levels).
 """
 
+import datetime as dt
 import functools
 import gzip
 import http.server
@@ -29,6 +31,7 @@ from pathlib import Path
 SAMPLE_ROOT = Path(__file__).resolve().parent
 KLINES_PATH = "/api/v3/klines"
 DEPTH_PATH = "/api/v3/depth"
+DEPTH_RECORDED_FROM = dt.datetime(2025, 1, 8, 10, tzinfo=dt.UTC)  # the recording's first minute (its generator's)
 MICROS_THRESHOLD = 10**15
 
 
@@ -92,11 +95,19 @@ def _error(code: int, message: str) -> bytes:
 
 
 class DepthReplay:
-    """The recorded books of each pair, answered in order, one per request; and the weight used this minute,
-    as Binance reports it in X-MBX-USED-WEIGHT-1M."""
+    """The recorded books of each pair, answered in order, one per request, from the recording's minute
+    `first_minute` on (default: its first); and the weight used this minute, as Binance reports it in
+    X-MBX-USED-WEIGHT-1M. Runs that snapshot ticks first_minute, first_minute + 1 min, ... in order thus
+    store each recorded book under the minute it was recorded at."""
 
-    def __init__(self, root: Path = SAMPLE_ROOT) -> None:
+    def __init__(self, root: Path = SAMPLE_ROOT, first_minute: dt.datetime = DEPTH_RECORDED_FROM) -> None:
+        skipped, rest = divmod((first_minute - DEPTH_RECORDED_FROM).total_seconds(), 60)
+        if skipped < 0 or rest:
+            raise ValueError(
+                f"the depth recording starts at {DEPTH_RECORDED_FROM:%Y-%m-%d %H:%M} UTC, on whole minutes"
+            )
         self._root = root
+        self._first = int(skipped)
         self._served: dict[str, int] = {}
         self._minute, self._weight = 0, 0
         self._lock = threading.Lock()
@@ -112,7 +123,7 @@ class DepthReplay:
             weight = self._count(_depth_weight(limit))
             if not books:
                 return 400, _error(-1121, "Invalid symbol."), weight
-            index = min(self._served.get(pair, 0), len(books) - 1)
+            index = min(self._served.get(pair, self._first), len(books) - 1)
             self._served[pair] = index + 1
         book = books[index]
         answer = {"lastUpdateId": book["lastUpdateId"], "bids": book["bids"][:limit], "asks": book["asks"][:limit]}

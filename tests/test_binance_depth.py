@@ -27,7 +27,8 @@ from resources.binance_depth import (
 )
 from resources.http import SourceBanned
 from resources.lake import LakeResource
-from sample.binance_api import DepthReplay
+from sample.binance_api import DEPTH_RECORDED_FROM, DepthReplay
+from sample.make_binance_depth_sample import START as RECORDING_START
 from sensors.binance_depth import JOB_NAME, crypto_order_book_schedule
 from tests.helpers import BINANCE_DEPTH_PATH, SAMPLE_ROOT, Mirror, on_mirror, serve_all_sources
 
@@ -180,6 +181,14 @@ def test_the_replay_answers_the_recording_in_order_then_holds_the_last_book() ->
     assert status == 200 and len(json.loads(body)["bids"]) == 5  # each pair has its own place in the recording
     assert json.loads(body)["lastUpdateId"] == json.loads(recorded("BTCUSDT")[0])["lastUpdateId"]
     assert replay.answer({"symbol": "DOGEUSDT"})[:2] == (400, b'{"code": -1121, "msg": "Invalid symbol."}')
+
+
+def test_a_replay_can_start_at_a_later_minute_of_the_recording() -> None:
+    assert DEPTH_RECORDED_FROM == RECORDING_START  # the replay and the generator agree on the first minute
+    replay = DepthReplay(first_minute=dt.datetime(2025, 1, 8, 11, 45, tzinfo=UTC))
+    assert json.loads(replay.answer({"symbol": "ETHUSDT"})[1]) == json.loads(recorded("ETHUSDT")[105])
+    with pytest.raises(ValueError, match="starts at 2025-01-08 10:00 UTC"):
+        DepthReplay(first_minute=dt.datetime(2025, 1, 8, 9, 59, tzinfo=UTC))
 
 
 def test_the_snapshot_minute_is_the_schedule_tick_else_now() -> None:
