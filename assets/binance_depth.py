@@ -36,7 +36,7 @@ from resources.binance_depth import (
     Book,
     snapshot_rows,
 )
-from resources.http import SourceError
+from resources.http import SourceBanned, SourceError
 from resources.lake import CATALOG_ALIAS, Between, Dataset, LakeResource, Transaction
 
 ORDER_BOOK_DATASET = Dataset(
@@ -102,6 +102,28 @@ def compact(tx: Transaction, dataset: Dataset) -> None:
     )
 
 
+def snapshot_books(
+    binance_depth: BinanceDepthClient, pairs: list[str], minute: dt.datetime, log: dg.DagsterLogManager
+) -> tuple[list[tuple[str, dt.datetime, dt.datetime, Book]], dict[str, str]]:
+    """Each pair's book, and why each pair without one has none. A ban (HTTP 418) stops the requests at
+    once: every further one would lengthen it, so the pairs not asked yet fail with the ban's message."""
+    books, unfetched = [], {}
+    with binance_depth.open() as session:
+        for number, pair in enumerate(pairs):
+            try:
+                book, received = session.depth(pair, minute)
+                books.append((pair, minute, received, book))
+            except SourceBanned as exc:
+                log.error(str(exc))
+                unfetched.update(dict.fromkeys(pairs[number:], f"not asked after the ban: {exc}"))
+                unfetched[pair] = str(exc)
+                break
+            except SourceError as exc:
+                log.error(str(exc))
+                unfetched[pair] = str(exc)
+    return books, unfetched
+
+
 @dg.asset(
     key=ORDER_BOOK_KEY,
     partitions_def=crypto_days,
@@ -128,28 +150,19 @@ def crypto_order_book(
     pairs = ranked[: binance_depth.order_book_pairs]
     if not pairs:
         raise dg.Failure("crypto_order_book: no raw/crypto_universe snapshot in the lake yet: no pairs to snapshot")
-    books: list[tuple[str, dt.datetime, dt.datetime, Book]] = []
-    unfetched: dict[str, str] = {}
-    with binance_depth.open() as session:
-        for pair in pairs:
-            try:
-                book, received = session.depth(pair, minute)
-                books.append((pair, minute, received, book))
-            except SourceError as exc:
-                context.log.error(str(exc))
-                unfetched[pair] = str(exc)
+    books, unfetched = snapshot_books(binance_depth, pairs, minute, context.log)
     frame = snapshot_rows(books)
     ledger = Ledger(ORDER_BOOK_DATASET, ORDER_BOOK_RULES)
     label = f"{minute:%Y-%m-%d %H:%M}"
     problems: list[str] = []
-    failed = ledger.inspect(label, frame)
-    if failed:
-        lake.quarantine(ORDER_BOOK_DATASET, frame, label, ", ".join(failed))
-        problems.append(f"{ORDER_BOOK_DATASET.name} {label}: quarantined, failed {', '.join(failed)}")
-    elif books:
+    good, failing = ledger.split(frame, "pair")
+    for pair, names in failing.items():
+        reasons = ", ".join(names)
+        lake.quarantine(ORDER_BOOK_DATASET, frame.filter(pl.col("pair") == pair), f"{pair} {label}", reasons)
+        problems.append(f"{ORDER_BOOK_DATASET.name} {pair} {label}: quarantined, failed {reasons}")
+    if good.height:
         window = Between(minute, minute + MINUTE)
-        where = [{"pair": pair, "snapshot_time": window} for pair, *_ in books]
-        lake.replace(ORDER_BOOK_DATASET, frame, where=where)
+        lake.replace(ORDER_BOOK_DATASET, good, where=[{"pair": p, "snapshot_time": window} for p in good["pair"]])
     if minute.minute == 59:
         lake.transaction(lambda tx: compact(tx, ORDER_BOOK_DATASET), f"{ORDER_BOOK_DATASET.name} compaction")
     failures = fetch_failures(
@@ -168,6 +181,10 @@ def crypto_order_book(
             "snapshot_time": label,
             "universe_snapshot": snapshot,
             "pairs": dg.MetadataValue.json(pairs),
+            # Seconds from the tick to the last answer: a run started late stores a later book under its tick.
+            "received_after_seconds": round((frame["received_at"].max() - minute).total_seconds(), 1)
+            if books
+            else None,
             "spread_bps": dg.MetadataValue.json(dict(zip(frame["pair"], frame["spread_bps"].round(3), strict=True))),
         },
         headline=f"{len(unfetched)} of {len(pairs)} pairs failed ({', '.join(sorted(unfetched)[:20])})",

@@ -312,3 +312,37 @@ def test_the_order_book_models_read_the_table_without_a_dbt_run_a_minute() -> No
     assert conditions[dg.AssetKey(["staging", "stg_fred__series"])] is not None
     deps = tickerlake_dbt_models.asset_deps
     assert ORDER_BOOK_KEY in deps[staging] and staging in deps[bars]
+
+
+def test_a_ban_stops_the_requests_at_once_and_names_every_pair_not_asked(
+    mirror: Mirror, lake: LakeResource, instance
+) -> None:
+    store_universe(lake, ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
+    mirror.fail_path(BINANCE_DEPTH_PATH, Response('{"code":-1003}', status=418, headers={"Retry-After": "300"}))
+    result = snapshot({"binance_depth": client(mirror), "lake": lake}, instance, MINUTE)
+    assert not result.success and mirror.count(BINANCE_DEPTH_PATH) == 1
+    failed = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data.metadata
+    assert [line.split(":")[0] for line in failed["failed"].value] == [
+        f"Binance depth {pair} 2025-01-08 11" for pair in ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+    ]
+    assert all("HTTP 418" in line for line in failed["failed"].value)
+    assert stored(lake).is_empty()
+
+
+def test_a_book_whose_features_are_not_finite_is_quarantined_and_the_others_published(
+    mirror: Mirror, lake: LakeResource, instance
+) -> None:
+    """Each level parses (positive, finite), but two of them overflow the notional within 10 bps."""
+    store_universe(lake, ["BTCUSDT", "ETHUSDT"])
+    huge = answer([["100.00", "1e308"], ["99.99", "1e308"]], GOOD_ASKS)
+    replay = DepthReplay()
+    mirror.routes[BINANCE_DEPTH_PATH] = lambda request: Response(
+        huge if request.args["symbol"] == "ETHUSDT" else replay.answer(dict(request.args))[1]
+    )
+    result = snapshot({"binance_depth": client(mirror), "lake": lake}, instance, MINUTE)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "crypto_order_book ETHUSDT 2025-01-08 11:00: quarantined, failed features_finite" in failure
+    assert stored(lake)["pair"].to_list() == ["BTCUSDT"]  # the other pair's book is published
+    quarantined = lake.read(ORDER_BOOK_DATASET.quarantine)
+    assert quarantined["pair"].to_list() == ["ETHUSDT"] and quarantined["_partition"][0] == "ETHUSDT 2025-01-08 11:00"
