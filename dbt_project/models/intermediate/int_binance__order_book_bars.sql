@@ -2,7 +2,8 @@
 Per pair and bar of 1m, 1h and 1d (UTC, left-labelled like the klines' bars), the order-book snapshots
 taken inside the bar, bar_open <= snapshot_time < bar_close, aggregated: a bar's figures use nothing
 taken after its close, so they are known at bar_close (last_received_at says when the last of them
-arrived). A bar without a snapshot has no row.
+arrived). A bar without a snapshot has no row. _loaded_at is the newest of its snapshots' writes: an
+incremental model downstream finds the bars new snapshots reach.
 -#}
 with snapshots as (
     select * from {{ ref('stg_binance__order_book') }}
@@ -48,6 +49,7 @@ select
     avg(depth_ask_50bps) as mean_depth_ask_50bps,
     min(least(bid_reach_bps, ask_reach_bps)) as min_reach_bps,
     max(snapshot_time) as last_snapshot_time,
-    max(received_at) as last_received_at
+    max(received_at) as last_received_at,
+    max(_loaded_at) as _loaded_at
 from bars
 group by pair, bar, bar_open, bar_close

@@ -20,5 +20,6 @@ select
     depth_bid_50bps,
     depth_ask_50bps,
     bid_reach_bps,
-    ask_reach_bps
+    ask_reach_bps,
+    _loaded_at
 from {{ source('raw', 'crypto_order_book') }}
