@@ -16,7 +16,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from assets.previews import mart_previews
+from assets.indicators import DATASET as CRYPTO_INDICATORS
+from assets.previews import FEATURE_PLOTS, mart_previews
 from assets.sources import register_raw_tables
 from resources.lake import LakeResource
 
@@ -28,7 +29,16 @@ DUCKDB_POOL = "duckdb"
 ALSO_WRITTEN_BY = "also_written_by"
 
 
-PREVIEWED = {"mart_sector_short_return_correlation", "mart_volatility_ranking", "fct_short_volume_daily"}
+# Tables the platform's Python assets derive and dbt reads as sources (_sources.yml): created empty if
+# their asset never ran, so a deployment without crypto still builds every model.
+DERIVED_TABLES = [CRYPTO_INDICATORS]
+
+PREVIEWED = {
+    "mart_sector_short_return_correlation",
+    "mart_volatility_ranking",
+    "fct_short_volume_daily",
+    *FEATURE_PLOTS,
+}
 
 
 def _second_writers(manifest: Mapping[str, Any]) -> dict[dg.AssetKey, dg.AssetKey]:
@@ -90,6 +100,7 @@ def tickerlake_dbt_models(
     """
     with lake.writing(context.log):
         register_raw_tables(lake)
+        lake.ensure(DERIVED_TABLES)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
         events = list(dbt.cli(args, context=context).stream())
     relations = _relations(dbt_project.manifest_path)

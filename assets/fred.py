@@ -34,6 +34,7 @@ DATASET = Dataset(
     order=("series_id", "observation_date"),
     key=("series_id", "observation_date"),
     completeness=Completeness(per="series_id", keys=("observation_date",)),
+    keeps_history=True,  # FRED revises in place: history.fred_series keeps each value a re-fetch replaced
 )
 ASSET_KEY = dg.AssetKey(["raw", DATASET.name])
 # The daily reference run fetches every series; four days allow a weekend and one failed day.

@@ -269,7 +269,7 @@ def crypto_indicators(context: dg.AssetExecutionContext, lake: LakeResource) -> 
         frame = pair_indicators(lake, pair, minute_days)
         if frame.is_empty():
             continue
-        lake.replace(DATASET, frame, where={"pair": pair})
+        lake.replace(DATASET, frame, where={"pair": pair}, keep_stamps=True)
         rows += frame.height
         hourly = frame.filter(pl.col("interval") == "1h")
         if not hourly.is_empty():

@@ -148,6 +148,54 @@ def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
     return _png_markdown(figure, "volatility ranking")
 
 
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float]) -> str:
+    """Values as one line of eighth-blocks, lowest to highest: a history that fits in place."""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    return "".join(SPARKS[min(len(SPARKS) - 1, int((v - low) / span * len(SPARKS)))] for v in values)
+
+
+def _history(con: duckdb.DuckDBPyConnection, table: str, key: str, feature: str, bars: int) -> tuple[str, list]:
+    """The first instrument's last `bars` values of `feature` (time order), from a feature mart."""
+    first = con.execute(f"SELECT min({key}) FROM marts.{table}").fetchone()[0]
+    rows = con.execute(
+        f"SELECT bar_close_at, {feature} FROM marts.{table} WHERE {key} = ? AND {feature} IS NOT NULL "
+        "ORDER BY bar_close_at DESC LIMIT ?",
+        [first, bars],
+    ).fetchall()
+    return first, list(reversed(rows))
+
+
+def feature_history(con: duckdb.DuckDBPyConnection, table: str, key: str, feature: str, bars: int = 60) -> str:
+    """A feature's recent history for one instrument as a sparkline with its range, shown in place."""
+    instrument, rows = _history(con, table, key, feature, bars)
+    if not rows:
+        return f"no {feature} values yet"
+    values = [v for _, v in rows]
+    return (
+        f"**{instrument}** {feature}, last {len(rows)} bars to {rows[-1][0]:%Y-%m-%d %H:%M} UTC: "
+        f"`{sparkline(values)}` (min {min(values):.4g}, max {max(values):.4g}, last {values[-1]:.4g})"
+    )
+
+
+def feature_history_chart(con: duckdb.DuckDBPyConnection, table: str, key: str, feature: str, bars: int = 500) -> str:
+    instrument, rows = _history(con, table, key, feature, bars)
+    if not rows:
+        return f"no {feature} values yet"
+    figure, axes = plt.subplots(figsize=(7, 2.5))
+    axes.plot([r[0] for r in rows], [r[1] for r in rows], linewidth=1)
+    axes.set_title(f"{instrument}: {feature} as known at each bar's close ({table})")
+    figure.autofmt_xdate()
+    return _png_markdown(figure, f"{instrument} {feature}")
+
+
+# Feature marts whose asset pages plot one feature's history: table -> (instrument column, feature).
+FEATURE_PLOTS = {"fct_features_crypto_1h": ("pair", "rsi_14"), "fct_features_crypto_1d": ("pair", "rsi_14")}
+
+
 def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.MetadataValue]]:
     """Metadata per dbt model name; models missing from the catalog are skipped."""
     tables = {
@@ -198,4 +246,10 @@ def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.Meta
                 )
             ),
         }
+    for table, (key, feature) in FEATURE_PLOTS.items():
+        if table in tables:
+            previews[table] = {
+                f"{feature} history": dg.MetadataValue.md(feature_history(con, table, key, feature)),
+                f"{feature} history (PNG)": dg.MetadataValue.md(feature_history_chart(con, table, key, feature)),
+            }
     return previews

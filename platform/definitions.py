@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.alerts import crypto_alerts
+from assets.crypto_labels import crypto_labels
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.exports import ExportDirectory, short_volume_csv
 from assets.freshness import freshness_sensor
@@ -25,7 +26,14 @@ from sensors.jobs import JOBS
 from sensors.schedules import daily_schedules, lake_maintenance_schedule
 
 # Built from the sources' own data, after them: the dbt project, exports, crypto indicators, alerts.
-PLATFORM_ASSETS = [tickerlake_dbt_models, short_volume_csv, crypto_indicators, crypto_alerts, lake_maintenance]
+PLATFORM_ASSETS = [
+    tickerlake_dbt_models,
+    short_volume_csv,
+    crypto_indicators,
+    crypto_labels,
+    crypto_alerts,
+    lake_maintenance,
+]
 
 
 def configured(key: str, resource: type[dg.ConfigurableResource]) -> dg.ConfigurableResource:
@@ -63,7 +71,7 @@ defs = dg.Definitions(
         freshness_sensor(freshness),
         dg.AutomationConditionSensorDefinition(
             "models_automation",
-            target=dg.AssetSelection.assets(tickerlake_dbt_models, crypto_indicators),
+            target=dg.AssetSelection.assets(tickerlake_dbt_models, crypto_indicators, crypto_labels),
             default_status=dg.DefaultSensorStatus.RUNNING,
         ),
     ],

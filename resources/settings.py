@@ -171,6 +171,27 @@ SETTINGS = (
         "series",
     ),
     Setting(
+        "TICKERLAKE_CBOE_BASE_URL",
+        "https://cdn.cboe.com",
+        "`/api/global/us_indices/daily_prices/<INDEX>_History.csv` (Cboe's keyless index histories)",
+        "cboe",
+        "base_url",
+    ),
+    Setting(
+        "TICKERLAKE_CBOE_INDEXES",
+        "VIX,VIX9D,VIX3M,VVIX",
+        "comma-separated Cboe index symbols `raw/cboe_index_history` keeps",
+        "cboe",
+        "indexes",
+    ),
+    Setting(
+        "TICKERLAKE_CFTC_BASE_URL",
+        "https://www.cftc.gov",
+        "`/files/dea/history/deacot{YYYY}.zip`, `fut_fin_txt_{YYYY}.zip` (CFTC's COT history zips)",
+        "cftc_cot",
+        "base_url",
+    ),
+    Setting(
         "TICKERLAKE_VOLUME_BAND",
         "0.5",
         "the daily volume-band checks warn outside (1 - band) to (1 + band) times the 20-day median",
@@ -201,6 +222,9 @@ SETTINGS = (
     Setting("TICKERLAKE_CRYPTO_END_DATE", "today (UTC)", "pins the last crypto day, for a sample recorded once"),
     Setting("TICKERLAKE_CRYPTO_TOPUP_MINUTES", "15", "how often the 1m klines are topped up", literal=True),
     Setting("TICKERLAKE_CRYPTO_1M_DAYS", "7", "days of 1m indicators", literal=True),
+    Setting("TICKERLAKE_LABEL_HORIZON", "10", "bars the ATR-multiple labels look ahead (H)", literal=True),
+    Setting("TICKERLAKE_LABEL_NEAR_ATR", "1", "the labels' near barrier, in ATRs from the close", literal=True),
+    Setting("TICKERLAKE_LABEL_FAR_ATR", "2", "the labels' far barrier, in ATRs from the close", literal=True),
     Setting("TICKERLAKE_ALERT_RULES", "platform/alerts.yaml", "alert rules"),
     Setting("TICKERLAKE_ALERT_CHANNEL", "none", "`none`, `telegram` or `webhook`", "notifier", "channel"),
     Setting(

@@ -23,6 +23,7 @@ import duckdb
 from binance_api import KlinesHandler, write_json
 from demo_crypto import SETTINGS as CRYPTO_SETTINGS
 from demo_crypto import run_crypto, show_crypto
+from demo_features import show_feature_row, show_label_balance
 from fred_api import FRED_HOST, FREDGRAPH_PATH, fredgraph_answer
 from posted import last_modified
 from rich.console import Console
@@ -532,6 +533,8 @@ def main() -> None:
         show_short_panel(con, "SOFI")  # on Nasdaq's threshold list for 15 sessions of the sample
         show_deciles(con)
         show_crypto(console, con, webhook_messages)
+        show_feature_row(console, con, "fct_features_crypto_1h", "pair", "BTCUSDT")
+        show_label_balance(console, con, "crypto_labels", "pair", "BTCUSDT", by="interval")
     show_real_finra()
     console.print(
         "\n[bold]Next[/bold]\n"

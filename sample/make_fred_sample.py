@@ -9,8 +9,9 @@ The layout is FRED's current one (header `observation_date,<ID>`, an EMPTY value
 date without one: the federal holidays of the daily Treasury series); the real files in
 tests/fixtures/real/fred/ show both layouts. The values are random walks from levels near the real
 ones of January 2023, not FRED's numbers. Each series ends where FRED would have published it by the
-sample's last day, 2024-07-12: daily yields the day before, the broad dollar index a week before
-(published Mondays), claims for the week ending 2024-07-06, monthly series for June.
+crypto sample's last day, 2025-01-10 (the equity sample ends 2024-07-12; the crypto one runs to 2025-01-08,
+and both read these files): daily yields the day before, the broad dollar index a week before (published
+Mondays), claims for the week ending 2025-01-04, monthly series for November.
 """
 
 import datetime as dt
@@ -21,7 +22,7 @@ from resources.fred import DEFAULT_SERIES, parse_series, series_list
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "fred.stlouisfed.org" / "graph" / "fredgraph"
-FIRST = dt.date(2023, 1, 1)  # history before the sample's days (2024-03-01..2024-07-12)
+FIRST = dt.date(2023, 1, 1)  # history before the sample's days (2024-03-01..2024-07-12, 2024-12..2025-01)
 SEED = 20240712
 DIGITS = {"DGS10": 2, "DGS2": 2, "T10Y2Y": 2, "DTWEXBGS": 4, "UNRATE": 1, "CPIAUCSL": 3, "ICSA": 0}
 HOLIDAYS = {  # federal holidays FRED lists without a Treasury yield
@@ -42,6 +43,12 @@ HOLIDAYS = {  # federal holidays FRED lists without a Treasury yield
     dt.date(2024, 5, 27),
     dt.date(2024, 6, 19),
     dt.date(2024, 7, 4),
+    dt.date(2024, 9, 2),
+    dt.date(2024, 10, 14),
+    dt.date(2024, 11, 11),
+    dt.date(2024, 11, 28),
+    dt.date(2024, 12, 25),
+    dt.date(2025, 1, 1),
 }
 
 
@@ -58,9 +65,10 @@ def months(last: dt.date) -> list[dt.date]:
 
 
 def walk(rng: random.Random, dates: list[dt.date], start: float, step: float, digits: int) -> dict[dt.date, float]:
+    """A random walk pulled back towards its start (2% of the gap a step), so two years stay plausible."""
     values, level = {}, start
     for day in dates:
-        level += rng.gauss(0, step)
+        level += 0.02 * (start - level) + rng.gauss(0, step)
         values[day] = round(level, digits)
     return values
 
@@ -72,22 +80,22 @@ def listed(values: dict[dt.date, float]) -> dict[dt.date, float | None]:
 
 def make(rng: random.Random) -> dict[str, dict[dt.date, float | None]]:
     """Every default series: date -> value (None: listed without a value)."""
-    daily = business_days(dt.date(2024, 7, 11))
+    daily = business_days(dt.date(2025, 1, 9))
     dgs10 = walk(rng, daily, 3.79, 0.06, 2)
     dgs2 = walk(rng, daily, 4.40, 0.06, 2)
     spread = {day: round(dgs10[day] - dgs2[day], 2) for day in daily}
-    monthly = months(dt.date(2024, 6, 1))
+    monthly = months(dt.date(2024, 11, 1))
     unemployment = {month: min(max(rate, 3.4), 4.1) for month, rate in walk(rng, monthly, 3.5, 0.1, 1).items()}
     prices, level = {}, 299.170
     for month in monthly:
         level *= 1 + rng.gauss(0.0028, 0.0015)
         prices[month] = round(level, 3)
-    claims = {day: round(rng.gauss(220_000, 12_000), -3) for day in days(dt.date(2023, 1, 7), dt.date(2024, 7, 6), 7)}
+    claims = {day: round(rng.gauss(220_000, 12_000), -3) for day in days(dt.date(2023, 1, 7), dt.date(2025, 1, 4), 7)}
     return {
         "DGS10": listed(dgs10),
         "DGS2": listed(dgs2),
         "T10Y2Y": listed(spread),
-        "DTWEXBGS": listed(walk(rng, business_days(dt.date(2024, 7, 5)), 121.5, 0.3, 4)),
+        "DTWEXBGS": listed(walk(rng, business_days(dt.date(2025, 1, 3)), 121.5, 0.3, 4)),
         "UNRATE": unemployment,
         "CPIAUCSL": prices,
         "ICSA": claims,

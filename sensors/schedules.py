@@ -3,7 +3,9 @@
 Two schedules tick together, one per partitioning, since a Dagster job spans one partitioning: the
 trading-day assets (FINRA's files and every known symbol's prices) over the last five trading days,
 as one run (FINRA reposts corrected files, providers correct bars, and partitions are replaced
-whole, so re-fetching never adds rows; one run pays one process start for both sources); and the
+whole, so re-fetching never adds rows; one run pays one process start for both sources), with the
+unpartitioned market data that changes every trading day (Cboe's index histories, fetched whole:
+a job may hold unpartitioned assets beside its partitioned ones); and the
 reference data (symbol directory, SEC, ECB), which has no partitions. The dbt models follow on
 their own (eager automation) once the raw runs have landed.
 """

@@ -58,7 +58,14 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 # Whole-platform builds, dbt runs and subprocess crashes: minutes, not seconds. `make test-fast` leaves them out.
-SLOW_MODULES = {"test_incremental", "test_crash", "test_concurrency", "test_dbt_models", "test_analytics"}
+SLOW_MODULES = {
+    "test_incremental",
+    "test_crash",
+    "test_concurrency",
+    "test_dbt_models",
+    "test_analytics",
+    "test_features",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -53,6 +53,8 @@ S3_BUCKET = "tickerlake-test"
 RUNNING = {"crypto_alerts_sensor", "freshness_checks_sensor", "lake_maintenance_schedule", "models_automation"}
 # The ones that fetch from the sources, stopped until the user (or TICKERLAKE_FETCH_AUTOMATION=running) starts them.
 FETCHING = {
+    "cftc_cot_legacy_sensor",
+    "cftc_cot_tff_sensor",
     "crypto_order_book_schedule",
     "crypto_topup_schedule",
     "crypto_universe_schedule",

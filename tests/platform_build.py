@@ -2,11 +2,11 @@
 
 FINRA 2024-03-01..2024-07-15, FINRA short interest of the eight settlement dates 2024-03-15..06-28,
 SEC fails-to-deliver of the nine half-months 2024-03a..2024-07a, Nasdaq's Reg SHO threshold lists of
-2024-03-01..2024-07-12,
+2024-03-01..2024-07-12, CFTC's COT reports (legacy and TFF) of 2023-2025,
 two symbol-directory snapshots (2024-07-12, and 2024-07-15 without AMC, which is therefore
-delisted), SEC tickers, SIC codes and shares outstanding, ECB rates, the new-symbol sensor's price
-backfill from 2024-03-01 (NVDA's split fixture replaces its sample file), the made EUR listing SAPX, then
-`dbt build`. It costs about a minute, hence once per session.
+delisted), SEC tickers, SIC codes and shares outstanding, ECB rates, FRED series, Cboe index
+histories, the new-symbol sensor's price backfill from 2024-03-01 (NVDA's split fixture replaces
+its sample file), the made EUR listing SAPX, then `dbt build`. It costs about a minute, hence once per session.
 """
 
 import contextlib
@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
+from assets.cboe import cboe_index_history
+from assets.cftc_cot import cftc_cot_legacy, cftc_cot_tff
 from assets.dbt import tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from assets.finra_short_interest import finra_short_interest, settlement_dates, settlements
@@ -111,6 +113,7 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
             sec_shares_outstanding,
             fx_rates_ecb,
             fred_series,
+            cboe_index_history,
         ]
         run(reference, resources, instance)
         dates = [d.isoformat() for d in settlement_dates(dt.date(2024, 3, 1), dt.date(2024, 6, 28))]
@@ -120,6 +123,8 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         instance.add_dynamic_partitions(half_month_partitions.name, halves)
         run([sec_fails_to_deliver], resources, instance, {RANGE_START: halves[0], RANGE_END: halves[-1]})
         run([regsho_threshold_list], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-12"})
+        for cot in (cftc_cot_legacy, cftc_cot_tff):
+            run([cot], resources, instance, {RANGE_START: "2023", RANGE_END: "2025"})
         snapshot_without("AMC", dt.date(2024, 7, 15), mirror)
         run([symbol_directory], resources, instance)
         result = run_sensor_like_the_daemon(instance, lake, resources)

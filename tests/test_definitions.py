@@ -94,6 +94,7 @@ def test_schedules_ask_for_the_market_refetch_and_reference_data() -> None:
     assert market_job.asset_layer.executable_asset_keys == {
         dg.AssetKey(["raw", "finra_short_volume"]),
         dg.AssetKey(["raw", "prices_daily"]),
+        dg.AssetKey(["raw", "cboe_index_history"]),  # unpartitioned, fetched whole in the ranged run
     }
 
 
@@ -228,6 +229,9 @@ NAMED_JOBS = {
     "finra_short_interest_fetch",
     "sec_fails_fetch",
     "regsho_threshold_fetch",
+    "cboe_index_history_fetch",
+    "cftc_cot_legacy_fetch",
+    "cftc_cot_tff_fetch",
     "dbt_models_build",
     "short_volume_csv_export",
     "crypto_universe_daily",

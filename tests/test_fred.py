@@ -138,7 +138,7 @@ def test_the_sample_answers_every_default_series_on_freds_url() -> None:
         for series_id in fred.series_ids:
             frame = fred.fetch_series(series_id)
             assert frame["observation_date"].min() <= dt.date(2023, 1, 31) < dt.date(2024, 3, 1)
-            assert frame["observation_date"].max() <= dt.date(2024, 7, 12)
+            assert frame["observation_date"].max() <= dt.date(2025, 1, 10)
         assert mirror.count(FRED_GRAPH_PATH) == len(fred.series_ids)
 
 
@@ -156,3 +156,19 @@ def test_the_staging_view_holds_the_samples_series(platform_build: PlatformBuild
         dt.date(2024, 7, 4),
     )
     assert independence_day == [(None,)], "a holiday is a dated row without a value"
+
+
+def test_no_observation_is_public_before_its_period_ends(platform_build: PlatformBuild) -> None:
+    """Every value becomes usable after the day it is about; a monthly one weeks after its month."""
+    early = rows(
+        platform_build,
+        "SELECT count(*) FROM intermediate.int_fred__series_known "
+        "WHERE (available_from AT TIME ZONE 'America/New_York')::date <= observation_date",
+    )
+    assert early == [(0,)]
+    (unrate_may,) = rows(
+        platform_build,
+        "SELECT available_from AT TIME ZONE 'America/New_York' FROM intermediate.int_fred__series_known "
+        "WHERE series_id = 'UNRATE' AND observation_date = DATE '2024-05-01'",
+    )
+    assert unrate_may == (dt.datetime(2024, 6, 12, 8, 30),)

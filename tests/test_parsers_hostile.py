@@ -27,6 +27,9 @@ from hypothesis import strategies as st
 
 from assets.binance import KLINE_RULES, KLINES_DATASET
 from assets.binance_depth import ORDER_BOOK_DATASET, ORDER_BOOK_RULES
+from assets.cboe import DATASET as CBOE
+from assets.cboe import RULES as CBOE_RULES
+from assets.cftc_cot import LEGACY_DATASET, TFF_DATASET, rules
 from assets.checks import Ledger
 from assets.finra import DATASET as FINRA
 from assets.finra import RULES as FINRA_RULES
@@ -45,6 +48,8 @@ from resources.binance import (
     verify_checksum,
 )
 from resources.binance_depth import parse_depth, snapshot_rows
+from resources.cboe import parse_history
+from resources.cftc_cot import LEGACY, TFF, parse_report
 from resources.completeness import losses
 from resources.finra import FetchedDay, parse_short_volume
 from resources.fred import parse_series
@@ -454,3 +459,60 @@ def passes_fred_checks(frame: object) -> None:
 @given(lines_mutated(FRED_CSV[:3000], separator=b","))
 def test_fred_series(body: bytes) -> None:
     named_or_valid("fred", lambda: parse_series(body, "T10Y2Y"), passes_fred_checks)
+
+
+CBOE_DIRECTORY = SAMPLE_ROOT / "cdn.cboe.com" / "api" / "global" / "us_indices" / "daily_prices"
+CBOE_OHLC = (CBOE_DIRECTORY / "VIX_History.csv").read_bytes()[:3000]
+CBOE_CLOSE_ONLY = (CBOE_DIRECTORY / "VVIX_History.csv").read_bytes()[:3000]
+
+
+def cboe_holds(frame: object) -> None:
+    """What parses is one finite row per date, flagged exactly where OPEN or CLOSE leaves LOW..HIGH; the
+    blocking checks then run on it (a close of 0 or below is theirs to refuse)."""
+    assert isinstance(frame, pl.DataFrame)
+    assert dict(frame.schema) == dict(CBOE.schema) and frame["trade_date"].is_unique().all()
+    prices = frame.select("open", "high", "low", "close")
+    assert prices.select(pl.all().is_finite().fill_null(True).all()).row(0) == (True,) * 4
+    ohlc = frame.filter(pl.col("low").is_not_null())
+    assert ohlc["open_outside_range"].to_list() == [
+        not low <= o <= high for o, high, low in ohlc.select("open", "high", "low").rows()
+    ]
+    Ledger(CBOE, CBOE_RULES).inspect("fuzz", frame)
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(CBOE_OHLC, separator=b","))
+def test_cboe_ohlc(body: bytes) -> None:
+    named_or_valid("cboe", lambda: parse_history(body, "VIX"), cboe_holds)
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(CBOE_CLOSE_ONLY, separator=b","))
+def test_cboe_close_only(body: bytes) -> None:
+    named_or_valid("cboe_close_only", lambda: parse_history(body, "VVIX"), cboe_holds)
+
+
+COT_LEGACY = (RECORDED / "cftc" / "deacot2025_annual_20250311.txt").read_bytes()[:6000]
+COT_TFF = (RECORDED / "cftc" / "FinFut17.txt").read_bytes()[:5000]
+
+
+def cot_rows_hold(dataset: object, report: object) -> Callable[[object], None]:
+    """Typed in the report's schema, and the lake's blocking checks run on it (whatever they find)."""
+
+    def holds(frame: object) -> None:
+        assert isinstance(frame, pl.DataFrame) and dict(frame.schema) == dict(dataset.schema)
+        Ledger(dataset, rules(report)).inspect("fuzz", frame)
+
+    return holds
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(COT_LEGACY, separator=b","))
+def test_cftc_cot_legacy(body: bytes) -> None:
+    named_or_valid("cftc_cot_legacy", lambda: parse_report(body, LEGACY, 2025), cot_rows_hold(LEGACY_DATASET, LEGACY))
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(COT_TFF, separator=b","))
+def test_cftc_cot_tff(body: bytes) -> None:
+    named_or_valid("cftc_cot_tff", lambda: parse_report(body, TFF, 2017), cot_rows_hold(TFF_DATASET, TFF))

@@ -39,3 +39,18 @@ def test_each_chart_shows_in_place_and_its_png_is_a_click_away(marts: duckdb.Duc
 
 def test_the_limit_is_counted_as_the_uis_javascript_counts() -> None:
     assert inline_length("🟥 +0.12") == len("🟥 +0.12") + 1
+
+
+def test_a_feature_marts_history_shows_in_place_as_a_sparkline(marts: duckdb.DuckDBPyConnection) -> None:
+    marts.execute(
+        "CREATE TABLE marts.fct_features_crypto_1h AS SELECT p.pair, "
+        "TIMESTAMPTZ '2025-01-01 00:00:00+00' + i * INTERVAL 1 HOUR AS bar_close_at, "
+        "CASE WHEN p.pair = 'BTCUSDT' THEN i::DOUBLE ELSE 50 END AS rsi_14 "
+        "FROM range(0, 100) t(i), (SELECT unnest(['ETHUSDT', 'BTCUSDT']) AS pair) p"
+    )
+    shown = mart_previews(marts)["fct_features_crypto_1h"]
+    history = shown["rsi_14 history"].value
+    assert inline_length(history) < INLINE_LIMIT
+    assert history.startswith("**BTCUSDT** rsi_14, last 60 bars to 2025-01-05 03:00 UTC: `▁")
+    assert "min 40, max 99, last 99" in history and history.count("█") >= 7, "rising: the last eighth is highest"
+    assert shown["rsi_14 history (PNG)"].value.startswith("![BTCUSDT rsi_14](data:image/png;base64,")

@@ -1,6 +1,6 @@
 """Every real published file in tests/fixtures/real/ through the production parser of its source.
 
-The files are FINRA's, Nasdaq Trader's, SEC's, the ECB's, FRED's, Binance's and Yahoo's own (recovered byte for
+The files are FINRA's, Nasdaq Trader's, SEC's, the ECB's, FRED's, CFTC's, Binance's and Yahoo's own (recovered byte for
 byte from public repositories: tests/fixtures/real/README.md names each one's provenance and quirks).
 The assertions are facts about the real data, counted from the files independently of the parsers
 where possible (trailer counts, line counts), so a parser that reads a real file wrongly fails here
@@ -19,6 +19,7 @@ import pytest
 
 from assets.binance import KLINE_RULES
 from resources.binance import parse_klines_csv, unzip_single_csv
+from resources.cftc_cot import LEGACY, TFF, Report, parse_report
 from resources.finra import parse_short_volume
 from resources.fred import parse_series
 from resources.fx import parse_eurofxref_hist
@@ -510,3 +511,47 @@ def test_fred_old_layout_dot_is_missing_and_claims_are_whole_persons() -> None:
     assert dgs10.filter(pl.col("observation_date") == dt.date(2021, 1, 4))["value"].to_list() == [0.93]
     icsa = parse_series((FRED / "ICSA_DATE-header_20240413.csv").read_bytes(), "ICSA")
     assert icsa["value"].to_list()[:2] == [208_000.0, 207_000.0]
+
+
+CFTC = REAL / "cftc"
+CONSOLIDATED = pl.col("market_and_exchange_names").str.contains(" Consolidated ")
+
+
+@pytest.mark.parametrize(
+    ("name", "report", "year", "lines", "dates", "crlf", "off_by_rounding"),
+    [
+        ("deacot2025_annual_20250311.txt", LEGACY, 2025, 3190, 10, False, 11),
+        ("FinFut17.txt", TFF, 2017, 2110, 52, True, 57),
+    ],
+)
+def test_cftc_cot_open_interest_is_reportable_plus_nonreportable(
+    name: str, report: Report, year: int, lines: int, dates: int, crlf: bool, off_by_rounding: int
+) -> None:
+    """Counts from the file itself (data lines, line ends), then CFTC's identity open interest = reportable
+    + non-reportable positions on both sides: exact in every row but the three 'Consolidated' index
+    markets', where CFTC's rounding leaves at most 1 contract."""
+    body = (CFTC / name).read_bytes()
+    assert body.count(b"\n") == lines + 1 and (body.count(b"\r\n") == lines + 1) == crlf
+    frame = parse_report(body, report, year)
+    assert frame.height == lines and frame["report_date"].n_unique() == dates
+    assert frame.select("cftc_contract_market_code", "report_date").is_unique().all()
+    gap = [
+        pl.col("open_interest") - pl.col(f"total_reportable_{side}") - pl.col(f"nonreportable_{side}")
+        for side in ("long", "short")
+    ]
+    off = frame.filter(pl.any_horizontal(g != 0 for g in gap))
+    assert off.height == off_by_rounding and off.filter(~CONSOLIDATED).height == 0
+    assert off.select(pl.max_horizontal(g.abs() for g in gap).max()).item() == 1
+
+
+def test_cftc_cot_reportable_long_is_every_groups_long_and_spreading() -> None:
+    """TFF's other identity: reportable long = the four groups' longs plus their spreading (exact outside
+    the Consolidated markets); and legacy's: non-commercial long + spreading + commercial long."""
+    tff = parse_report((CFTC / "FinFut17.txt").read_bytes(), TFF, 2017).filter(~CONSOLIDATED)
+    groups = ("dealer", "asset_manager", "leveraged_funds", "other_reportable")
+    longs = pl.sum_horizontal(pl.col(f"{g}_{side}") for g in groups for side in ("long", "spreading"))
+    assert tff.filter(longs != pl.col("total_reportable_long")).height == 0
+    legacy = parse_report((CFTC / "deacot2025_annual_20250311.txt").read_bytes(), LEGACY, 2025).filter(~CONSOLIDATED)
+    legacy_long = pl.col("noncommercial_long") + pl.col("noncommercial_spreading") + pl.col("commercial_long")
+    assert legacy.filter(legacy_long != pl.col("total_reportable_long")).height == 0
+    assert set(legacy["cftc_contract_market_code"]) >= {"13874A", "133741"}, "the E-mini S&P 500 and CME Bitcoin"

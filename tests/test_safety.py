@@ -98,8 +98,8 @@ def test_sql_is_never_formatted_from_inputs() -> None:
     no parameters) with the WHERE clause's placeholders, and quotes its own paths and settings in
     statements that take no parameters (ATTACH, SET, CREATE SECRET); maintenance and the order book's
     hourly compaction name the catalog alias; the freshness band names a dataset's own table and columns;
-    the dbt step counts the rows of the relations dbt's manifest names. No symbol, date or user text
-    reaches any of them.
+    the dbt step counts the rows of the relations dbt's manifest names; the previews name the feature
+    marts and columns FEATURE_PLOTS lists. No symbol, date or user text reaches any of them.
     """
     assert _formatted_sql_calls() == {
         "resources/lake.py:connect",
@@ -119,6 +119,7 @@ def test_sql_is_never_formatted_from_inputs() -> None:
         "assets/binance_depth.py:compact",
         "assets/freshness.py:daily_figures",
         "assets/dbt.py:tickerlake_dbt_models",
+        "assets/previews.py:_history",
     }
 
 
