@@ -62,10 +62,15 @@ class TickerlakeDbtTranslator(DagsterDbtTranslator):
     """Models rebuild after their raw inputs update (the daily runs), whatever history is missing.
 
     Plain eager() waits until no upstream partition is missing, which for a trading-day asset
-    means "never" until all history since 2009 is loaded; so that clause is dropped.
+    means "never" until all history since 2009 is loaded; so that clause is dropped. A model whose meta
+    says `tickerlake: {automation: none}` (a view over a table written every minute, which reads the new
+    rows without a rebuild) has no condition: a dbt run a minute would hold the catalog for nothing.
     """
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        meta = dbt_resource_props.get("config", {}).get("meta", {}) or dbt_resource_props.get("meta", {})
+        if meta.get("tickerlake", {}).get("automation") == "none":
+            return None
         return dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:

@@ -201,8 +201,22 @@ SETTINGS = (
     Setting(
         "TICKERLAKE_BINANCE_DATA_URL", "https://data.binance.vision", "Binance's archive host", "binance", "data_url"
     ),
-    Setting("TICKERLAKE_BINANCE_API_URL", "https://api.binance.com", "Binance's REST API", "binance", "api_url"),
+    Setting(
+        "TICKERLAKE_BINANCE_API_URL",
+        "https://api.binance.com",
+        "Binance's REST API",
+        "binance",
+        "api_url",
+        also=("binance_depth",),
+    ),
     Setting("TICKERLAKE_CRYPTO_TOP_N", "100", "pairs in the universe", "binance", "top_n"),
+    Setting(
+        "TICKERLAKE_ORDER_BOOK_PAIRS",
+        "10",
+        "order books snapshotted every minute: the universe's first N pairs",
+        "binance_depth",
+        "order_book_pairs",
+    ),
     Setting("TICKERLAKE_CRYPTO_QUOTE_ASSET", "USDT", "the universe's quote asset", "binance", "quote_asset"),
     Setting("TICKERLAKE_CRYPTO_START_DATE", "2017-08-17", "first crypto day partition", literal=True),
     Setting("TICKERLAKE_CRYPTO_END_DATE", "today (UTC)", "pins the last crypto day, for a sample recorded once"),

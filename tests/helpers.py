@@ -26,7 +26,7 @@ from resources.fred import DEFAULT_BASE_URL as FRED_URL
 from resources.fred import PATH as FREDGRAPH_PATH
 from resources.lake import LakeResource, LocalLake, lake_at_root
 from resources.settings import mirrored_urls
-from sample.binance_api import KLINES_PATH, klines_answer
+from sample.binance_api import DEPTH_PATH, KLINES_PATH, DepthReplay, klines_answer
 from sample.fred_api import fredgraph_answer
 from sample.posted import last_modified
 
@@ -55,6 +55,7 @@ RUNNING = {"crypto_alerts_sensor", "freshness_checks_sensor", "lake_maintenance_
 FETCHING = {
     "cftc_cot_legacy_sensor",
     "cftc_cot_tff_sensor",
+    "crypto_order_book_schedule",
     "crypto_topup_schedule",
     "crypto_universe_schedule",
     "finra_short_interest_sensor",
@@ -201,6 +202,21 @@ def binance_klines(request: Request) -> Response:
     return Response(body, status=status, content_type="application/json", headers={"X-MBX-USED-WEIGHT-1M": "2"})
 
 
+BINANCE_DEPTH_PATH = mirror_path(DEFAULT_API_URL, DEPTH_PATH)
+
+
+def binance_depth(replay: DepthReplay) -> Callable[[Request], Response]:
+    """/api/v3/depth answered from the sample's recorded books, in order, with the weight used this minute."""
+
+    def answer(request: Request) -> Response:
+        status, body, weight = replay.answer(dict(request.args))
+        return Response(
+            body, status=status, content_type="application/json", headers={"X-MBX-USED-WEIGHT-1M": str(weight)}
+        )
+
+    return answer
+
+
 FRED_GRAPH_PATH = mirror_path(FRED_URL, FREDGRAPH_PATH)
 
 
@@ -217,6 +233,7 @@ def serve_all_sources() -> Iterator[Mirror]:
         mirror.add_tree(SAMPLE_ROOT)
         mirror.add_tree(TEST_FIXTURES)
         mirror.routes[BINANCE_KLINES_PATH] = binance_klines
+        mirror.routes[BINANCE_DEPTH_PATH] = binance_depth(DepthReplay())
         mirror.routes[FRED_GRAPH_PATH] = fred_graph
         yield mirror
 

@@ -237,6 +237,7 @@ NAMED_JOBS = {
     "crypto_universe_daily",
     "crypto_klines_history_backfill",
     "crypto_topup",
+    "crypto_order_book_snapshot",
     "crypto_indicators_update",
     "equity_indicators_backfill",
     "feature_marts_build",

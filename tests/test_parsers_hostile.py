@@ -12,6 +12,7 @@ build/hypothesis-counts.json.
 import contextlib
 import copy as copy_module
 import datetime as dt
+import gzip
 import io
 import json
 import zipfile
@@ -25,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.binance import KLINE_RULES, KLINES_DATASET
+from assets.binance_depth import ORDER_BOOK_DATASET, ORDER_BOOK_RULES
 from assets.cboe import DATASET as CBOE
 from assets.cboe import RULES as CBOE_RULES
 from assets.cftc_cot import LEGACY_DATASET, TFF_DATASET, rules
@@ -45,6 +47,7 @@ from resources.binance import (
     unzip_single_csv,
     verify_checksum,
 )
+from resources.binance_depth import parse_depth, snapshot_rows
 from resources.cboe import parse_history
 from resources.cftc_cot import LEGACY, TFF, parse_report
 from resources.completeness import losses
@@ -398,6 +401,24 @@ def test_binance_ticker(body: bytes) -> None:
         "binance_ticker",
         lambda: parse_ticker_24hr(body, "USDT", 3, dt.date(2025, 1, 8)),
         lambda frame: frame["rank"].to_list() == list(range(1, frame.height + 1)),
+    )
+
+
+DEPTH_ANSWER = json.loads(
+    gzip.decompress(
+        (SAMPLE_ROOT / "api.binance.com" / "api" / "v3" / "depth" / "ETHUSDT.jsonl.gz").read_bytes()
+    ).splitlines()[0]
+)
+DEPTH_MINUTE = dt.datetime(2025, 1, 8, 10, tzinfo=dt.UTC)
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated({**DEPTH_ANSWER, "bids": DEPTH_ANSWER["bids"][:15], "asks": DEPTH_ANSWER["asks"][:15]}))
+def test_binance_depth(body: bytes) -> None:
+    named_or_valid(
+        "binance_depth",
+        lambda: snapshot_rows([("ETHUSDT", DEPTH_MINUTE, DEPTH_MINUTE, parse_depth(body, "ETHUSDT", DEPTH_MINUTE))]),
+        checkable(ORDER_BOOK_DATASET, ORDER_BOOK_RULES),
     )
 
 

@@ -96,10 +96,10 @@ def test_sql_is_never_formatted_from_inputs() -> None:
 
     The lake formats table and column names from the code's own dataset declarations (identifiers take
     no parameters) with the WHERE clause's placeholders, and quotes its own paths and settings in
-    statements that take no parameters (ATTACH, SET, CREATE SECRET); maintenance names the catalog
-    alias; the freshness band names a dataset's own table and columns; the dbt step counts the rows of
-    the relations dbt's manifest names; the previews name the feature marts and columns FEATURE_PLOTS
-    lists. No symbol, date or user text reaches any of them.
+    statements that take no parameters (ATTACH, SET, CREATE SECRET); maintenance and the order book's
+    hourly compaction name the catalog alias; the freshness band names a dataset's own table and columns;
+    the dbt step counts the rows of the relations dbt's manifest names; the previews name the feature
+    marts and columns FEATURE_PLOTS lists. No symbol, date or user text reaches any of them.
     """
     assert _formatted_sql_calls() == {
         "resources/lake.py:connect",
@@ -116,6 +116,7 @@ def test_sql_is_never_formatted_from_inputs() -> None:
         "resources/dbt_plugin.py:configure_connection",
         "assets/maintenance.py:maintain",
         "assets/maintenance.py:lake_footprint",
+        "assets/binance_depth.py:compact",
         "assets/freshness.py:daily_figures",
         "assets/dbt.py:tickerlake_dbt_models",
         "assets/previews.py:_history",
