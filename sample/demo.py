@@ -539,7 +539,7 @@ def main() -> None:
     symbols, runs, backfill_seconds = new_symbol_backfills()
     short_seconds = short_selling(env)
     inputs_seconds = feature_inputs(env)
-    crypto_seconds = run_crypto(console)
+    crypto_seconds = run_crypto(console, _QuietHandler)
     dbt_seconds = dagster(DBT_JOB, env=env)
     feature_seconds = features(env)
     export_seconds = dagster(EXPORTS_JOB, (FIRST_DAY, LAST_DAY), env=env)

@@ -13,10 +13,15 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
+from binance_api import DepthReplay
 from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
+# The order books the demo snapshots: the recording's last minutes (sample/make_binance_depth_sample.py),
+# inside the last closed hour of the sample's klines, so its features show them.
+ORDER_BOOK_FROM = datetime.datetime(2025, 1, 8, 11, 45, tzinfo=datetime.UTC)
+ORDER_BOOK_MINUTES = 15
 FIRST_DAY, LAST_DAY = "2024-12-01", "2025-01-08"
 SETTINGS = {
     "TICKERLAKE_CRYPTO_START_DATE": FIRST_DAY,
@@ -53,8 +58,25 @@ def _run(defs: dg.Definitions, job: str, instance: dg.DagsterInstance, tags: dic
         raise SystemExit(f"demo: the run of {job} failed")
 
 
-def run_crypto(console: Console) -> dict[str, float]:
-    """Every crypto step, timed; returns seconds per step."""
+def order_books(defs: dg.Definitions, instance: dg.DagsterInstance, handler: type) -> None:
+    """The every-minute schedule's runs for ORDER_BOOK_MINUTES ticks, in order, as the daemon would
+    launch them, against the server's replay of the recorded books (binance_api.DepthReplay): each
+    recorded book is stored under the minute it was recorded at."""
+    from assets.binance_depth import SCHEDULED_TAGS
+    from sensors.binance_depth import JOB_NAME, crypto_order_book_schedule
+
+    handler.depth = DepthReplay(first_minute=ORDER_BOOK_FROM)
+    for minute in range(ORDER_BOOK_MINUTES):
+        tick = ORDER_BOOK_FROM + datetime.timedelta(minutes=minute)
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+            request = crypto_order_book_schedule(context)
+        tags = {**request.tags, "dagster/partition": request.partition_key, SCHEDULED_TAGS[0]: tick.isoformat()}
+        _run(defs, JOB_NAME, instance, tags)
+
+
+def run_crypto(console: Console, handler: type) -> dict[str, float]:
+    """Every crypto step, timed; returns seconds per step. `handler` is the sample server's request
+    handler class, whose order-book replay the order-book step sets."""
     from sensors.binance import crypto_topup_schedule, new_pairs_sensor
 
     defs = _definitions()
@@ -84,6 +106,10 @@ def run_crypto(console: Console) -> dict[str, float]:
         topup = crypto_topup_schedule(context)
     _run(defs, TOPUP_JOB, instance, topup.tags)
     seconds["top-up (REST)"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    order_books(defs, instance, handler)
+    seconds[f"order books ({ORDER_BOOK_MINUTES} minutes)"] = time.perf_counter() - started
 
     for label, job in (("indicators", INDICATORS_JOB), ("alerts", ALERTS_JOB)):
         started = time.perf_counter()

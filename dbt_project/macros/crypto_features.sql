@@ -8,6 +8,9 @@ close, a bar that closed since) is rebuilt, and so is every bar that closes afte
 stored in a feature source became public (a release fetched late, a backfilled history): the
 earliest such time is looked up first and goes into the query as a literal. Rows before it are
 exactly what a full refresh would write.
+
+The order-book aggregates are the snapshots taken inside the bar (int_binance__order_book_bars),
+known at its close; a bar without snapshots has nulls there.
 -#}
 {% macro crypto_features(interval, step) %}
 {%- set since = none -%}
@@ -19,6 +22,10 @@ exactly what a full refresh would write.
     "select min(open_time) as since from " ~ source('crypto', 'crypto_indicators')
     ~ " where interval = '" ~ interval ~ "' and _loaded_at > '" ~ built ~ "'::timestamptz"
 ] -%}
+{%- do lookups.append(
+    "select min(bar_open) as since from " ~ ref('int_binance__order_book_bars')
+    ~ " where bar = '" ~ interval ~ "' and _loaded_at > '" ~ built ~ "'::timestamptz"
+) -%}
 {%- do lookups.extend(as_of_since_queries(built, step)) -%}
 {%- set since = run_query(
     "select coalesce(min(since), 'infinity'::timestamptz)::varchar from (" ~ lookups | join(" union all ") ~ ")"
@@ -43,8 +50,22 @@ with bars as (
 select
     bars.*,
     {{- derived_features('bars') }},
+    book.snapshots as book_snapshots,
+    book.mean_spread_bps as book_mean_spread_bps,
+    book.last_spread_bps as book_last_spread_bps,
+    book.mean_imbalance_5 as book_mean_imbalance_5,
+    book.mean_imbalance_10 as book_mean_imbalance_10,
+    book.mean_imbalance_20 as book_mean_imbalance_20,
+    book.mean_depth_bid_10bps as book_mean_depth_bid_10bps,
+    book.mean_depth_ask_10bps as book_mean_depth_ask_10bps,
+    book.mean_depth_bid_50bps as book_mean_depth_bid_50bps,
+    book.mean_depth_ask_50bps as book_mean_depth_ask_50bps,
+    book.min_reach_bps as book_min_reach_bps,
+    book.bar_close as book_available_from,
     {{- as_of_columns() }},
     now() as _built_at
 from bars
+left join {{ ref('int_binance__order_book_bars') }} as book
+    on bars.pair = book.pair and book.bar = '{{ interval }}' and bars.open_time = book.bar_open
 {{ as_of_joins('bars', 'bar_close_at', 'crypto') }}
 {% endmacro %}
