@@ -63,7 +63,7 @@ joined as (
 )
 
 select
-    *,
+    * exclude (_loaded_at),
     dealer_net_share - lag(dealer_net_share) over previous_report as dealer_net_share_change,
     asset_manager_net_share - lag(asset_manager_net_share) over previous_report as asset_manager_net_share_change,
     leveraged_funds_net_share
@@ -72,6 +72,7 @@ select
     - lag(other_reportable_net_share) over previous_report as other_reportable_net_share_change,
     noncommercial_net_share - lag(noncommercial_net_share) over previous_report as noncommercial_net_share_change,
     commercial_net_share - lag(commercial_net_share) over previous_report as commercial_net_share_change,
-    nonreportable_net_share - lag(nonreportable_net_share) over previous_report as nonreportable_net_share_change
+    nonreportable_net_share - lag(nonreportable_net_share) over previous_report as nonreportable_net_share_change,
+    _loaded_at
 from joined
 window previous_report as (partition by cftc_contract_market_code order by report_date)
