@@ -8,11 +8,18 @@ together. Only closed bars count: the bar still forming is neither labelled nor 
 import dagster as dg
 import polars as pl
 
-from assets.checks import markdown
 from assets.indicators import ASSET_KEY as INDICATORS_KEY
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INTERVALS
-from assets.labels import LabelConfig, class_balance, labelled, uncovered
+from assets.labels import (
+    LabelConfig,
+    class_balance,
+    coverage_spec,
+    labelled,
+    labels_published,
+    refuse_uncovered,
+    uncovered,
+)
 from resources.lake import Dataset, LakeResource
 
 SCHEMA: dict[str, pl.DataType] = {
@@ -50,14 +57,7 @@ def pair_labels(lake: LakeResource, pair: str, config: LabelConfig) -> pl.DataFr
     group_name="crypto",
     kinds={"ducklake", "polars"},
     automation_condition=dg.AutomationCondition.eager(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            "label_coverage",
-            asset=ASSET_KEY,
-            blocking=True,
-            description="Every closed bar with an ATR and H closed bars after it has a label.",
-        )
-    ],
+    check_specs=[coverage_spec(ASSET_KEY, "Every closed bar with an ATR and H closed bars after it has a label.")],
     description=(
         "up2/up1/flat/down1/down2 per pair and closed 1m/1h/1d bar: which of close +/- 1 and 2 ATR(14) the "
         "price reaches first within the next H bars (TICKERLAKE_LABEL_HORIZON, _NEAR_ATR, _FAR_ATR)."
@@ -67,28 +67,8 @@ def crypto_labels(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     config = LabelConfig.from_settings()
     frames = {pair: pair_labels(lake, pair, config) for pair in lake.distinct(INDICATORS_DATASET, "pair")}
     every = pl.concat(frames.values()) if frames else pl.DataFrame(schema=SCHEMA)
-    missing = uncovered(every, BY, config)
-    if missing.height:
-        yield dg.AssetCheckResult(
-            check_name="label_coverage",
-            passed=False,
-            metadata={"unlabelled": missing.height, "examples": dg.MetadataValue.md(markdown(missing))},
-        )
-        raise dg.Failure(f"{missing.height} bars that should have a label have none; nothing stored")
+    yield from refuse_uncovered(uncovered(every, BY, config), "bars that should have a label have none")
     for pair, frame in frames.items():
         lake.replace(DATASET, frame, where={"pair": pair})
-    balance = class_balance(every, BY)
     context.log.info(f"labels for {len(frames)} pairs, H={config.horizon}")
-    yield dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": every.height,
-            "horizon": config.horizon,
-            "near_atr": config.near,
-            "far_atr": config.far,
-            "class_balance": dg.MetadataValue.md(markdown(balance, limit=100)),
-            "class_balance_json": dg.MetadataValue.json(balance.to_dicts()),
-        }
-    )
-    yield dg.AssetCheckResult(
-        check_name="label_coverage", passed=True, metadata={"labelled": every["label"].is_not_null().sum()}
-    )
+    yield from labels_published(every, config, class_balance(every, BY), {})

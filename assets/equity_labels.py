@@ -18,11 +18,10 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from assets.checks import markdown
 from assets.equity_indicators import ASSET_KEY as EQUITY_INDICATORS_KEY
 from assets.equity_indicators import DATASET as EQUITY_INDICATORS
 from assets.equity_indicators import FCT_PRICES_KEY
-from assets.labels import LABELS, LabelConfig, first_touch_labels
+from assets.labels import LABELS, LabelConfig, coverage_spec, first_touch_labels, labels_published, refuse_uncovered
 from assets.partitions import calendar, partition_days, trading_days
 from resources.lake import Between, Dataset, LakeResource
 
@@ -125,12 +124,7 @@ def balance(lake: LakeResource) -> pl.DataFrame:
     kinds={"ducklake", "polars"},
     automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),
     check_specs=[
-        dg.AssetCheckSpec(
-            "label_coverage",
-            asset=ASSET_KEY,
-            blocking=True,
-            description="Every bar with an ATR and a bar in each of the H sessions after it has a label.",
-        )
+        coverage_spec(ASSET_KEY, "Every bar with an ATR and a bar in each of the H sessions after it has a label.")
     ],
     description=(
         "up2/up1/flat/down1/down2 per symbol and trading day: which of close +/- 1 and 2 ATR(14) the adjusted "
@@ -147,26 +141,9 @@ def equity_labels(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
         pl.col("atr_14").is_not_null(), pl.col("bars_after") >= config.horizon, pl.col("label").is_null()
     )
     frame = frame.drop("bars_after")
-    if missing.height:
-        yield dg.AssetCheckResult(
-            check_name="label_coverage",
-            passed=False,
-            metadata={"unlabelled": missing.height, "examples": dg.MetadataValue.md(markdown(missing))},
-        )
-        raise dg.Failure(f"{missing.height} bars with an ATR have no label after their horizon; nothing stored")
+    yield from refuse_uncovered(missing, "bars with an ATR have no label after their horizon")
     if completions:
         days = sorted(completions.values())
         lake.replace(DATASET, frame, where={"trade_date": Between(days[0], days[-1] + dt.timedelta(days=1))})
-    shares = balance(lake)
-    yield dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": frame.height,
-            "bar_days": dg.MetadataValue.json([d.isoformat() for d in sorted(completions.values())][:50]),
-            "horizon": config.horizon,
-            "class_balance": dg.MetadataValue.md(markdown(shares, limit=100)),
-            "class_balance_json": dg.MetadataValue.json(shares.to_dicts()),
-        }
-    )
-    yield dg.AssetCheckResult(
-        check_name="label_coverage", passed=True, metadata={"labelled": frame["label"].is_not_null().sum()}
-    )
+    bar_days = [d.isoformat() for d in sorted(completions.values())][:50]
+    yield from labels_published(frame, config, balance(lake), {"bar_days": dg.MetadataValue.json(bar_days)})

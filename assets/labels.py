@@ -21,17 +21,20 @@ order the leg reaches them. The labels are targets: they look ahead by definitio
 features.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import dagster as dg
 import numpy as np
 import polars as pl
 
+from assets.checks import markdown
 from resources import settings
 
 NEAR, FAR = 1.0, 2.0
 LABELS = ("up2", "up1", "flat", "down1", "down2")
 LEGS = 4  # previous close -> open -> first extreme -> second extreme -> close
+COVERAGE = "label_coverage"
 
 
 def path_points(
@@ -170,3 +173,40 @@ def class_balance(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
         )
     )
     return counts.sort(*by)
+
+
+def coverage_spec(asset_key: dg.AssetKey, description: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(COVERAGE, asset=asset_key, blocking=True, description=description)
+
+
+def refuse_uncovered(missing: pl.DataFrame, what: str) -> Iterator[dg.AssetCheckResult]:
+    """The failed coverage check and the run's failure, when bars that should have a label have none:
+    labels with holes are never stored."""
+    if missing.height:
+        yield dg.AssetCheckResult(
+            check_name=COVERAGE,
+            passed=False,
+            metadata={"unlabelled": missing.height, "examples": dg.MetadataValue.md(markdown(missing))},
+        )
+        raise dg.Failure(f"{missing.height} {what}; nothing stored")
+
+
+def labels_published(
+    labelled_rows: pl.DataFrame, config: LabelConfig, shares: pl.DataFrame, extra: Mapping[str, object]
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """The materialization (the definition's parameters, each instrument's class balance) and the
+    passed coverage check."""
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": labelled_rows.height,
+            "horizon": config.horizon,
+            "near_atr": config.near,
+            "far_atr": config.far,
+            "class_balance": dg.MetadataValue.md(markdown(shares, limit=100)),
+            "class_balance_json": dg.MetadataValue.json(shares.to_dicts()),
+            **extra,
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name=COVERAGE, passed=True, metadata={"labelled": labelled_rows["label"].is_not_null().sum()}
+    )
