@@ -7,7 +7,6 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.dbt import tickerlake_dbt_models
 from assets.equity_indicators import equity_indicators
 from assets.equity_labels import DATASET as LABELS
 from assets.equity_labels import equity_labels
@@ -17,24 +16,14 @@ from assets.technicals import atr
 from resources.cboe import DEFAULT_INDEXES, index_list
 from tests.helpers import PlatformBuild, branch_of
 from tests.platform_build import RANGE_END, RANGE_START, all_assets, platform_on
-from tests.test_features import as_of
+from tests.test_features import as_of, build
 
 MART = "fct_features_equity_daily"
 HORIZON = 10
 
 
 def build_mart(resources: dict, instance: dg.DagsterInstance, full_refresh: bool) -> pl.DataFrame:
-    selection = dg.AssetSelection.assets(dg.AssetKey(["marts", MART])).upstream() & dg.AssetSelection.assets(
-        tickerlake_dbt_models
-    )
-    result = dg.materialize(
-        all_assets(),
-        selection=selection,
-        resources=resources,
-        instance=instance,
-        run_config={"ops": {"tickerlake_dbt_models": {"config": {"full_refresh": full_refresh}}}},
-    )
-    assert result.success
+    build(resources, instance, full_refresh, marts=[MART])
     with resources["lake"].connect(read_only=True) as con:
         return con.sql(f"SELECT * EXCLUDE (_built_at) FROM marts.{MART} ORDER BY ALL").pl()
 

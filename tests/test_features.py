@@ -1,7 +1,7 @@
 """The feature marts: every value as published by the bar's time, and incremental runs equal a full refresh."""
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -74,8 +74,9 @@ def store_cboe(lake: LakeResource, until: dt.date) -> None:
         lake.replace(CBOE_DATASET, frame.filter(pl.col("trade_date") <= until), where={"index_symbol": index})
 
 
-def build(resources: dict, instance: dg.DagsterInstance, full_refresh: bool) -> None:
-    keys = [dg.AssetKey(["marts", name]) for name in FEATURES]
+def build(resources: dict, instance: dg.DagsterInstance, full_refresh: bool, marts: Sequence[str] = FEATURES) -> None:
+    """dbt builds `marts` and the models they are built from, nothing else."""
+    keys = [dg.AssetKey(["marts", name]) for name in marts]
     selection = dg.AssetSelection.assets(*keys).upstream() & dg.AssetSelection.assets(tickerlake_dbt_models)
     result = dg.materialize(
         all_assets(),

@@ -25,6 +25,27 @@ and each source's publication time stays in the row (*_available_from) for the n
 {{ return(queries) }}
 {% endmacro %}
 
+{#- For an incremental feature mart: the earliest time a bar must be keyed at to need a rebuild, as a
+    literal, or none on a full build. `changed_bars` are queries selecting `since` from the mart's own
+    bar sources, each ending in a WHERE clause; only their rows stored since the mart's last build count,
+    and so for the as-of sources, less `lag` (the bar's length, when bars are keyed by their opening). -#}
+{% macro rebuild_since(changed_bars, lag) %}
+{%- if not (is_incremental() and execute) -%}
+{{ return(none) }}
+{%- endif -%}
+{%- set built = run_query(
+    "select coalesce(max(_built_at), '-infinity'::timestamptz)::varchar from " ~ this
+).columns[0].values()[0] -%}
+{%- set lookups = [] -%}
+{%- for query in changed_bars -%}
+{%- do lookups.append(query ~ " and _loaded_at > '" ~ built ~ "'::timestamptz") -%}
+{%- endfor -%}
+{%- do lookups.extend(as_of_since_queries(built, lag)) -%}
+{{ return(run_query(
+    "select coalesce(min(since), 'infinity'::timestamptz)::varchar from (" ~ lookups | join(" union all ") ~ ")"
+).columns[0].values()[0]) }}
+{% endmacro %}
+
 {% macro as_of_columns() %}
     {%- for series_id in var('fred_feature_series') %}
     fred.{{ series_id | lower }},

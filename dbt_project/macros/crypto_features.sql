@@ -13,24 +13,11 @@ The order-book aggregates are the snapshots taken inside the bar (int_binance__o
 known at its close; a bar without snapshots has nulls there.
 -#}
 {% macro crypto_features(interval, step) %}
-{%- set since = none -%}
-{%- if is_incremental() and execute -%}
-{%- set built = run_query(
-    "select coalesce(max(_built_at), '-infinity'::timestamptz)::varchar from " ~ this
-).columns[0].values()[0] -%}
-{%- set lookups = [
+{%- set since = rebuild_since([
     "select min(open_time) as since from " ~ source('crypto', 'crypto_indicators')
-    ~ " where interval = '" ~ interval ~ "' and _loaded_at > '" ~ built ~ "'::timestamptz"
-] -%}
-{%- do lookups.append(
-    "select min(bar_open) as since from " ~ ref('int_binance__order_book_bars')
-    ~ " where bar = '" ~ interval ~ "' and _loaded_at > '" ~ built ~ "'::timestamptz"
-) -%}
-{%- do lookups.extend(as_of_since_queries(built, step)) -%}
-{%- set since = run_query(
-    "select coalesce(min(since), 'infinity'::timestamptz)::varchar from (" ~ lookups | join(" union all ") ~ ")"
-).columns[0].values()[0] -%}
-{%- endif %}
+    ~ " where interval = '" ~ interval ~ "'",
+    "select min(bar_open) as since from " ~ ref('int_binance__order_book_bars') ~ " where bar = '" ~ interval ~ "'"
+], step) -%}
 
 with bars as (
     select

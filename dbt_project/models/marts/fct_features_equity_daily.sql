@@ -14,20 +14,10 @@ repost) reaches the feature rows only with a full refresh.
 {{ config(materialized='incremental', unique_key=['symbol', 'trade_date'], incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
 
-{%- set since = none -%}
-{%- if is_incremental() and execute -%}
-{%- set built = run_query(
-    "select coalesce(max(_built_at), '-infinity'::timestamptz)::varchar from " ~ this
-).columns[0].values()[0] -%}
-{%- set lookups = [
+{%- set since = rebuild_since([
     "select min(timezone('America/New_York', trade_date + time '16:00')) as since from "
-    ~ source('equities', 'equity_indicators') ~ " where _loaded_at > '" ~ built ~ "'::timestamptz"
-] -%}
-{%- do lookups.extend(as_of_since_queries(built, '0 days')) -%}
-{%- set since = run_query(
-    "select coalesce(min(since), 'infinity'::timestamptz)::varchar from (" ~ lookups | join(" union all ") ~ ")"
-).columns[0].values()[0] -%}
-{%- endif %}
+    ~ source('equities', 'equity_indicators') ~ " where true"
+], '0 days') -%}
 
 with bars as (
     select
