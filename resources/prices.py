@@ -21,7 +21,7 @@ providers allow (as published when this was written; check your plan):
 """
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import ClassVar
@@ -129,40 +129,37 @@ def parse_yahoo_chart(body: bytes, symbol: str) -> pl.DataFrame:
     zone = ZoneInfo(meta.get("exchangeTimezoneName") or "America/New_York")
     timestamps = result.get("timestamp") or []
     quote = result["indicators"]["quote"][0] if timestamps else {}
-    days = [dt.datetime.fromtimestamp(ts, zone).date() for ts in timestamps]
     events = result.get("events") or {}
-    dividends = {
-        dt.datetime.fromtimestamp(int(e["date"]), zone).date(): float(e["amount"])
-        for e in (events.get("dividends") or {}).values()
-    }
+    dividends = {_local_date(e["date"], zone): float(e["amount"]) for e in (events.get("dividends") or {}).values()}
     splits = {
-        dt.datetime.fromtimestamp(int(e["date"]), zone).date(): float(e["numerator"]) / float(e["denominator"])
+        _local_date(e["date"], zone): float(e["numerator"]) / float(e["denominator"])
         for e in (events.get("splits") or {}).values()
     }
+    # A whole history is thousands of bars: dates and factors are computed column-wise, never bar by bar.
     frame = (
         pl.DataFrame(
             {
-                "trade_date": days,
-                "open": quote.get("open", []),
-                "high": quote.get("high", []),
-                "low": quote.get("low", []),
-                "close": quote.get("close", []),
-                "volume": quote.get("volume", []),
+                "timestamp": timestamps,
+                **{c: quote.get(c, []) for c in ("open", "high", "low", "close", "volume")},
             },
-            schema={"trade_date": pl.Date(), **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume")}},
+            schema={"timestamp": pl.Int64(), **{c: pl.Float64() for c in ("open", "high", "low", "close", "volume")}},
         )
+        .with_columns(pl.from_epoch("timestamp", "s").dt.replace_time_zone("UTC").dt.convert_time_zone(zone.key))
+        .with_columns(pl.col("timestamp").dt.date().alias("trade_date"))
         .filter(pl.col("close").is_not_null())
         .unique("trade_date", keep="last", maintain_order=True)
     )
-    later_splits = pl.Series(
-        [_product(r for d, r in splits.items() if d > day) for day in frame["trade_date"]], dtype=pl.Float64()
-    )
+    later_splits = pl.lit(1.0)
+    for day, ratio in splits.items():
+        later_splits = later_splits * pl.when(pl.col("trade_date") < day).then(ratio).otherwise(1.0)
     return (
-        frame.with_columns(
-            *(pl.col(c) * later_splits for c in ("open", "high", "low", "close")),
-            pl.col("volume") / later_splits,
+        frame.with_columns(later_splits.alias("later_splits"))
+        .with_columns(
+            *(pl.col(c) * pl.col("later_splits") for c in ("open", "high", "low", "close")),
+            pl.col("volume") / pl.col("later_splits"),
             (
-                pl.col("trade_date").replace_strict(dividends, default=0.0, return_dtype=pl.Float64()) * later_splits
+                pl.col("trade_date").replace_strict(dividends, default=0.0, return_dtype=pl.Float64())
+                * pl.col("later_splits")
             ).alias("dividend"),
             pl.col("trade_date").replace_strict(splits, default=1.0, return_dtype=pl.Float64()).alias("split_ratio"),
             pl.lit(symbol).alias("symbol"),
@@ -174,11 +171,9 @@ def parse_yahoo_chart(body: bytes, symbol: str) -> pl.DataFrame:
     )
 
 
-def _product(values: Iterable[float]) -> float:
-    result = 1.0
-    for value in values:
-        result *= value
-    return result
+def _local_date(timestamp: object, zone: ZoneInfo) -> dt.date:
+    """An event's day at the exchange (Yahoo dates events by the UTC second of the session's open)."""
+    return dt.datetime.fromtimestamp(int(timestamp), zone).date()
 
 
 @names_its_errors(PriceFormatError, lambda body, symbol: f"Tiingo {symbol}")
