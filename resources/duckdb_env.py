@@ -10,6 +10,7 @@ S3 credentials come from the usual AWS environment variables and go into an in-m
 never into a file, a log or the catalog.
 """
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -46,6 +47,26 @@ def create_s3_secret(con: duckdb.DuckDBPyConnection, endpoint_url: str | None) -
         f"{key} {value if value in ('true', 'false') else sql_string(value)}" for key, value in options.items()
     )
     con.execute(f"CREATE OR REPLACE SECRET tickerlake_s3 (TYPE s3, {clauses})")
+
+
+def catalog_metadata_path(catalog: str) -> str:
+    """What DuckLake takes after `ducklake:` for a catalog setting: sqlite:<absolute file>, postgres:<libpq>."""
+    kind, _, location = catalog.partition(":")
+    if kind == "sqlite":
+        return f"sqlite:{Path(location).resolve()}"
+    if kind == "postgres":
+        return f"postgres:{location}"
+    raise ValueError(f"lake: catalog must start with sqlite: or postgres:, not {catalog!r}")
+
+
+def create_catalog_secret(con: duckdb.DuckDBPyConnection, name: str, catalog: str, data_path: str) -> None:
+    """A DuckLake secret holding where the catalog and the data files are: `ATTACH 'ducklake:<name>'` then
+    needs no path, so dbt's profile names no setting that differs between deployments (which would make
+    dbt parse the whole project again on every run instead of reusing the install's parse)."""
+    con.execute(
+        f"CREATE OR REPLACE SECRET {name} (TYPE ducklake, METADATA_PATH {sql_string(catalog_metadata_path(catalog))}, "
+        f"DATA_PATH {sql_string(data_path)})"
+    )
 
 
 def configure(con: duckdb.DuckDBPyConnection, data_path: str, endpoint_url: str | None) -> None:

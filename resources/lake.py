@@ -175,12 +175,7 @@ class LakeResource(dg.ConfigurableResource):
 
     @property
     def attach_target(self) -> str:
-        kind, _, location = self.metadata.partition(":")
-        if kind == "sqlite":
-            return f"ducklake:sqlite:{Path(location).resolve()}"
-        if kind == "postgres":
-            return f"ducklake:postgres:{location}"
-        raise ValueError(f"lake: catalog must start with sqlite: or postgres:, not {self.metadata!r}")
+        return f"ducklake:{duckdb_env.catalog_metadata_path(self.metadata)}"
 
     @property
     def write_lock_path(self) -> Path | None:
