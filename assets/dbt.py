@@ -30,6 +30,10 @@ DUCKDB_POOL = "duckdb"
 ALSO_WRITTEN_BY = "also_written_by"
 
 
+# dbt's unit tests check a model's SQL on the rows their yml gives, not the data: dbt's advice is to run
+# them in development and CI, not in every production build (tests/test_dbt_models.py runs them all).
+BUILD_ARGS = ["--exclude-resource-type", "unit_test"]
+
 # Tables the platform's Python assets derive and dbt reads as sources (_sources.yml): created empty if
 # their asset never ran, so a deployment without crypto (or before its first run) still builds every model.
 DERIVED_TABLES = [CRYPTO_INDICATORS, EQUITY_INDICATORS]
@@ -92,7 +96,7 @@ def tickerlake_dbt_models(
     dbt: DbtCliResource,
     lake: LakeResource,
 ) -> Iterator[Any]:
-    """dbt build into the lake's catalog, then each model's row count and the marts' previews.
+    """dbt build into the lake's catalog, then each table's row count and the marts' previews.
 
     Each model is visible to readers once dbt commits it; nothing is copied for them. Events are held
     until dbt has exited, as Dagster wants a multi-asset's outputs in dependency order. Row counts are
@@ -102,7 +106,7 @@ def tickerlake_dbt_models(
     with lake.writing(context.log):
         register_raw_tables(lake)
         lake.ensure(DERIVED_TABLES)
-        args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+        args = ["build", *BUILD_ARGS, "--full-refresh"] if config.full_refresh else ["build", *BUILD_ARGS]
         events = list(dbt.cli(args, context=context).stream())
     relations = _relations(dbt_project.manifest_path)
     with lake.connect(read_only=True) as con:
@@ -120,9 +124,15 @@ def tickerlake_dbt_models(
 
 @functools.cache
 def _relations(manifest_path: Path) -> dict[str, str]:
-    """dbt unique_id -> schema.table of every model and seed, as dbt built them."""
+    """dbt unique_id -> schema.table of every table model and seed, as dbt built them: what a row count is
+    read from. Views are left out: counting one runs its whole query (staging's dedup of every FINRA row
+    takes 19 s at full history), and a view holds no rows of its own to count."""
     nodes = json.loads(manifest_path.read_text())["nodes"].values()
-    return {n["unique_id"]: f'"{n["schema"]}"."{n["alias"]}"' for n in nodes if n["resource_type"] in ("model", "seed")}
+    return {
+        n["unique_id"]: f'"{n["schema"]}"."{n["alias"]}"'
+        for n in nodes
+        if n["resource_type"] in ("model", "seed") and n["config"].get("materialized") != "view"
+    }
 
 
 def _previewed_model(event: object) -> str | None:
