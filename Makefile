@@ -43,16 +43,20 @@ ui: install
 demo-ui: install
 	$(BIN)/python sample/ui.py $(UI_HOST) $(UI_PORT)
 
-# Every test, each named as it runs, and the slowest fifteen at the end.
+# Every test, each named as it runs, and the slowest fifteen at the end. The modules are spread over
+# TEST_WORKERS processes (pytest-xdist), a module to one worker, so the fixtures a module shares (its
+# dbt builds) are built once; most of a test's time is waiting on a subprocess, a server or a commit,
+# so more workers than the machine's 2 cores still shorten the run.
+TEST_WORKERS ?= 3
 test: install
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest -v --durations=15
+	$(BIN)/pytest -v --durations=15 -n $(TEST_WORKERS) --dist loadfile
 
 # The development loop: everything but the tests marked `slow` (whole-platform builds, dbt runs,
 # subprocess crashes); CI runs `make test`, which runs them all.
 test-fast: install
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest -m 'not integration and not slow'
+	$(BIN)/pytest -m 'not integration and not slow' -n $(TEST_WORKERS) --dist loadfile
 
 # The committed text snapshot of the asset graph (tests/asset_graph.txt), written again after a change
 # to the graph has been reviewed.

@@ -4,7 +4,9 @@ import contextlib
 import datetime as dt
 import functools
 import importlib.util
+import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +27,7 @@ from resources.finra import FinraClient, file_name
 from resources.fred import DEFAULT_BASE_URL as FRED_URL
 from resources.fred import PATH as FREDGRAPH_PATH
 from resources.lake import LakeResource, LocalLake, lake_at_root
-from resources.settings import mirrored_urls
+from resources.settings import dbt_executable, mirrored_urls
 from sample.binance_api import DEPTH_PATH, KLINES_PATH, DepthReplay, klines_answer
 from sample.fred_api import fredgraph_answer
 from sample.posted import last_modified
@@ -186,6 +188,22 @@ def branch_of(lake: LakeResource, catalog_file: Path) -> LakeResource:
     with sqlite3.connect(lake.catalog_file) as source, sqlite3.connect(catalog_file) as target:
         source.backup(target)
     return lake_at_root(lake.location, f"sqlite:{catalog_file}")
+
+
+def dbt_cli(lake: LakeResource, target: Path, *args: str) -> subprocess.CompletedProcess:
+    """dbt's own command line on `lake`, as a person runs it from dbt_project/ (its output in the result),
+    with its files in `target` so that tests running at once never share dbt's target folder; the install's
+    parse is copied there, so dbt parses only what changed (as dagster-dbt does for a run)."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "dbt_project" / "target" / "partial_parse.msgpack", target)
+    return subprocess.run(
+        [dbt_executable(), *args, "--profiles-dir", ".", "--target-path", str(target)],
+        cwd=ROOT / "dbt_project",
+        env={**os.environ, **lake_env(lake)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def mirror_path(host_url: str, path: str) -> str:

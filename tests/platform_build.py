@@ -11,7 +11,7 @@ its sample file), the made EUR listing SAPX, then `dbt build`. It costs about a 
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 import pytest
@@ -66,6 +66,20 @@ def platform_on(mirror: Mirror, lake: LakeResource, **settings: str) -> Iterator
 
 def run(assets: list, resources: dict, instance: dg.DagsterInstance, tags: dict | None = None) -> None:
     result = dg.materialize(all_assets(), selection=assets, resources=resources, instance=instance, tags=tags or {})
+    assert result.success
+
+
+def build_marts(marts: Sequence[str], resources: dict, instance: dg.DagsterInstance, full_refresh: bool) -> None:
+    """A run of the dbt step for `marts` and the models they are built from, nothing else."""
+    keys = [dg.AssetKey(["marts", name]) for name in marts]
+    selection = dg.AssetSelection.assets(*keys).upstream() & dg.AssetSelection.assets(tickerlake_dbt_models)
+    result = dg.materialize(
+        all_assets(),
+        selection=selection,
+        resources=resources,
+        instance=instance,
+        run_config={"ops": {"tickerlake_dbt_models": {"config": {"full_refresh": full_refresh}}}},
+    )
     assert result.success
 
 

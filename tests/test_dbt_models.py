@@ -1,7 +1,7 @@
 """The dbt models on hand-checked days, built through Dagster exactly as a run builds them."""
 
 import contextlib
-import os
+import json
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -13,12 +13,12 @@ import pytest
 from dagster_dbt import DbtCliResource
 
 from assets import finra
-from assets.dbt import DBT_PROJECT_DIR, dbt_project, tickerlake_dbt_models
+from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from resources.finra import FinraClient
 from resources.lake import LakeResource
 from resources.settings import dbt_executable
-from tests.helpers import branch_of, fast_client, lake_at, lake_env, serve_finra_mirror
+from tests.helpers import branch_of, dbt_cli, fast_client, lake_at, lake_env, serve_finra_mirror
 from tests.test_finra_assets import materialize_range
 
 
@@ -120,23 +120,7 @@ def test_a_duplicate_key_in_the_newest_batch_fails_the_key_test(built: LakeResou
     copy = branch_of(built, tmp_path / "copy.sqlite")
 
     def key_test() -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [
-                dbt_executable(),
-                "test",
-                "--select",
-                "fct_short_volume_daily",
-                "--profiles-dir",
-                ".",
-                "--target-path",
-                str(tmp_path / "target"),
-            ],
-            cwd=DBT_PROJECT_DIR,
-            env={**os.environ, **lake_env(copy)},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return dbt_cli(copy, tmp_path / "target", "test", "--select", "fct_short_volume_daily")
 
     assert key_test().returncode == 0
     with copy.connect(read_only=False) as con:
@@ -233,23 +217,18 @@ def test_a_build_that_changes_no_description_writes_no_comment(built: LakeResour
             )
 
     before = comment_rows()
-    run = subprocess.run(
-        [
-            dbt_executable(),
-            "run",
-            "--select",
-            "config.materialized:incremental",
-            "--profiles-dir",
-            ".",
-            "--target-path",
-            str(tmp_path / "target"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, **lake_env(copy)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = dbt_cli(copy, tmp_path / "target", "run", "--select", "config.materialized:incremental")
     assert run.returncode == 0, run.stdout
     assert comment_rows() == before
     assert before[1] > 50
+
+
+def test_every_unit_test_of_the_models_passes(built: LakeResource, tmp_path: Path) -> None:
+    """Production builds leave dbt's unit tests out (assets/dbt.py, BUILD_ARGS): here they all run, each
+    on the rows its yml gives, against the relations the build made."""
+    unit_tests = json.loads(dbt_project.manifest_path.read_text())["unit_tests"]
+    completed = dbt_cli(
+        branch_of(built, tmp_path / "copy.sqlite"), tmp_path / "target", "test", "--select", "test_type:unit"
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert len(unit_tests) >= 14 and f"PASS={len(unit_tests)} " in completed.stdout

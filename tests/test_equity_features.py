@@ -15,15 +15,15 @@ from assets.partitions import sessions
 from assets.technicals import atr
 from resources.cboe import DEFAULT_INDEXES, index_list
 from tests.helpers import PlatformBuild, branch_of
-from tests.platform_build import RANGE_END, RANGE_START, all_assets, platform_on
-from tests.test_features import as_of, build
+from tests.platform_build import RANGE_END, RANGE_START, all_assets, build_marts, platform_on
+from tests.test_features import as_of
 
 MART = "fct_features_equity_daily"
 HORIZON = 10
 
 
 def build_mart(resources: dict, instance: dg.DagsterInstance, full_refresh: bool) -> pl.DataFrame:
-    build(resources, instance, full_refresh, marts=[MART])
+    build_marts([MART], resources, instance, full_refresh)
     with resources["lake"].connect(read_only=True) as con:
         return con.sql(f"SELECT * EXCLUDE (_built_at) FROM marts.{MART} ORDER BY ALL").pl()
 

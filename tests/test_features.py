@@ -1,7 +1,7 @@
 """The feature marts: every value as published by the bar's time, and incremental runs equal a full refresh."""
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +10,6 @@ import polars as pl
 import pytest
 
 from assets.cboe import DATASET as CBOE_DATASET
-from assets.dbt import tickerlake_dbt_models
 from assets.fred import DATASET as FRED_DATASET
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INDICATORS_SCHEMA, indicators
@@ -18,7 +17,7 @@ from resources.cboe import DEFAULT_INDEXES, file_name, index_list, parse_history
 from resources.fred import DEFAULT_SERIES, parse_series, series_list
 from resources.lake import LakeResource
 from tests.helpers import SAMPLE_ROOT, lake_at, serve_all_sources
-from tests.platform_build import all_assets, platform_on
+from tests.platform_build import build_marts, platform_on
 
 FEATURES = ["fct_features_crypto_1h", "fct_features_crypto_1d", "fct_features_crypto_1m"]
 FRED_FILES = SAMPLE_ROOT / "fred.stlouisfed.org" / "graph" / "fredgraph"
@@ -74,18 +73,8 @@ def store_cboe(lake: LakeResource, until: dt.date) -> None:
         lake.replace(CBOE_DATASET, frame.filter(pl.col("trade_date") <= until), where={"index_symbol": index})
 
 
-def build(resources: dict, instance: dg.DagsterInstance, full_refresh: bool, marts: Sequence[str] = FEATURES) -> None:
-    """dbt builds `marts` and the models they are built from, nothing else."""
-    keys = [dg.AssetKey(["marts", name]) for name in marts]
-    selection = dg.AssetSelection.assets(*keys).upstream() & dg.AssetSelection.assets(tickerlake_dbt_models)
-    result = dg.materialize(
-        all_assets(),
-        selection=selection,
-        resources=resources,
-        instance=instance,
-        run_config={"ops": {"tickerlake_dbt_models": {"config": {"full_refresh": full_refresh}}}},
-    )
-    assert result.success
+def build(resources: dict, instance: dg.DagsterInstance, full_refresh: bool) -> None:
+    build_marts(FEATURES, resources, instance, full_refresh)
 
 
 def snapshot(lake: LakeResource) -> dict[str, pl.DataFrame]:

@@ -8,7 +8,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from assets.dbt import tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from assets.fx import fx_rates_ecb
 from assets.prices import prices_daily
@@ -16,7 +15,7 @@ from assets.sectors import sec_company_sic, sec_company_tickers
 from assets.symbols import symbol_directory
 from resources.lake import LakeResource
 from tests.helpers import lake_at, serve_all_sources
-from tests.platform_build import RANGE_END, RANGE_START, all_assets, platform_on, run
+from tests.platform_build import RANGE_END, RANGE_START, build_marts, platform_on, run
 
 SYMBOLS = ["AAPL", "JPM", "KO", "MSFT", "XOM"]
 INCREMENTAL = ["fct_prices_daily", "fct_short_volume_daily", "fct_returns", "fct_volatility_windows"]
@@ -26,17 +25,6 @@ MARTS = [*INCREMENTAL, "mart_volatility_ranking", "mart_sector_short_return_corr
 def snapshot(lake: LakeResource) -> dict[str, pl.DataFrame]:
     with lake.connect(read_only=True) as con:
         return {t: con.sql(f"SELECT * FROM marts.{t} ORDER BY ALL").pl() for t in MARTS}
-
-
-def build_dbt(resources: dict, instance: dg.DagsterInstance, full_refresh: bool) -> None:
-    result = dg.materialize(
-        all_assets(),
-        selection=[tickerlake_dbt_models],
-        resources=resources,
-        instance=instance,
-        run_config={"ops": {"tickerlake_dbt_models": {"config": {"full_refresh": full_refresh}}}},
-    )
-    assert result.success
 
 
 def days(first: str, last: str) -> dict[str, str]:
@@ -53,16 +41,16 @@ def increments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict,
         instance.add_dynamic_partitions("symbols", SYMBOLS)
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-09"})
         run([prices_daily], resources, instance, days("2024-03-01", "2024-07-03"))
-        build_dbt(resources, instance, full_refresh=False)
+        build_marts(MARTS, resources, instance, full_refresh=False)
         first = snapshot(lake)
         # The daily path: new trading days (prices from 2024-07-05, JPM's ex-dividend day, so JPM's
         # history is re-adjusted while the other symbols only append), and FINRA reposting an older day.
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-07-10", RANGE_END: "2024-07-12"})
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-07-01", RANGE_END: "2024-07-01"})
         run([prices_daily], resources, instance, days("2024-07-05", "2024-07-12"))
-        build_dbt(resources, instance, full_refresh=False)
+        build_marts(MARTS, resources, instance, full_refresh=False)
         incremental = snapshot(lake)
-        build_dbt(resources, instance, full_refresh=True)
+        build_marts(MARTS, resources, instance, full_refresh=True)
         yield first, incremental, snapshot(lake)
     lake.close()
 
