@@ -113,6 +113,7 @@ def test_sql_is_never_formatted_from_inputs() -> None:
         "resources/lake.py:_set_option",
         "resources/lake.py:ensure",
         "resources/duckdb_env.py:create_s3_secret",
+        "resources/duckdb_env.py:create_catalog_secret",
         "resources/dbt_plugin.py:configure_connection",
         "assets/maintenance.py:maintain",
         "assets/maintenance.py:lake_footprint",

@@ -33,9 +33,7 @@ and each source's publication time stays in the row (*_available_from) for the n
 {%- if not (is_incremental() and execute) -%}
 {{ return(none) }}
 {%- endif -%}
-{%- set built = run_query(
-    "select coalesce(max(_built_at), '-infinity'::timestamptz)::varchar from " ~ this
-).columns[0].values()[0] -%}
+{%- set built = last_built() -%}
 {%- set lookups = [] -%}
 {%- for query in changed_bars -%}
 {%- do lookups.append(query ~ " and _loaded_at > '" ~ built ~ "'::timestamptz") -%}

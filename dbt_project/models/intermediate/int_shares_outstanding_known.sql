@@ -18,7 +18,8 @@ with filings as (
         filed,
         any_value(form) as form,
         sum(shares)::bigint as shares_outstanding,
-        count(*)::integer as share_classes
+        count(*)::integer as share_classes,
+        max(_loaded_at) as _loaded_at
     from {{ ref('stg_sec__shares_outstanding') }}
     where symbol is not null
     group by symbol, cik, accn, end_date, filed
@@ -42,7 +43,10 @@ known as (
         filings.share_classes,
         filings.accn,
         filings.form,
-        filings.filed
+        filings.filed,
+        max(filings._loaded_at) over (
+            partition by filing_dates.symbol, filing_dates.cik, filing_dates.valid_from
+        ) as _loaded_at
     from filing_dates
     inner join filings
         on
@@ -65,5 +69,6 @@ select
     end_date as as_of_date,
     filed as known_from,
     accn,
-    form
+    form,
+    _loaded_at
 from known

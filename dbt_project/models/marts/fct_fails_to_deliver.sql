@@ -20,7 +20,8 @@ with per_symbol as (
         sum(quantity)::bigint as fails,
         arg_max(price, quantity) as price,
         case when count(price) = count(*) then sum(fails_value) end as fails_value,
-        max(published_at) as published_at
+        max(published_at) as published_at,
+        max(_loaded_at) as _loaded_at
     from {{ ref('stg_sec__fails_to_deliver') }}
     where symbol is not null
     group by symbol, settlement_date
@@ -32,7 +33,8 @@ windowed as (
         count(fails) over previous_20 as trailing_dates,
         avg(fails) over previous_20 as trailing_mean,
         stddev_samp(fails) over previous_20 as trailing_stddev,
-        max(published_at) over previous_20 as trailing_published_at
+        max(published_at) over previous_20 as trailing_published_at,
+        max(_loaded_at) over previous_20 as trailing_loaded_at
     from per_symbol
     window previous_20 as (partition by symbol order by settlement_date rows between 20 preceding and 1 preceding)
 )
@@ -51,5 +53,6 @@ select
         when trailing_dates >= 5 and trailing_stddev > 0 then (fails - trailing_mean) / trailing_stddev
     end as fails_zscore,
     published_at,
-    greatest(published_at, coalesce(trailing_published_at, published_at)) as available_from
+    greatest(published_at, coalesce(trailing_published_at, published_at)) as available_from,
+    greatest(_loaded_at, coalesce(trailing_loaded_at, _loaded_at)) as _loaded_at
 from windowed

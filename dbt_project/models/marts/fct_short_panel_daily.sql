@@ -9,9 +9,77 @@ from settlement dates, which are weeks earlier. The daily short ratio and the da
 threshold list are the day's own (published that evening); shares outstanding are those SEC had
 published by the day (int_shares_outstanding_known). An ASOF join picks, per symbol and day, the
 newest row published by then.
+
+Incremental (a full rebuild is 50 M rows at full history, every day): a run recomputes, per symbol,
+every day from the first one a value stored since the last build reaches: a price bar or short ratio
+of that day, a short interest, fails-to-deliver or shares-outstanding row from the day it is known
+(its available_from, available_on, valid_from) on; a threshold list newly stored reaches every symbol
+from its day on (consecutive days count across lists). Those days are exactly what a full refresh
+writes; a value that disappears from an input (a restatement dropping a day) reaches the panel only
+with a full refresh.
 -#}
-with days as (
-    select symbol, trade_date, close from {{ ref('fct_prices_daily') }}
+-- depends_on: {{ ref('stg_nasdaq__regsho_threshold') }}
+{{ config(materialized='incremental', unique_key=['symbol', 'trade_date'], incremental_strategy='delete+insert',
+          on_schema_change='append_new_columns') }}
+{%- set built = last_built() if is_incremental() %}
+
+with
+{% if is_incremental() %}
+reached as (
+    select symbol, min(trade_date) as since
+    from {{ ref('fct_prices_daily') }}
+    where _loaded_at > '{{ built }}'::timestamptz
+    group by symbol
+    union all
+    select symbol, min(trade_date) as since
+    from {{ ref('fct_short_volume_daily') }}
+    where _loaded_at > '{{ built }}'::timestamptz
+    group by symbol
+    union all
+    select symbol, min(available_from) as since
+    from {{ ref('fct_short_interest') }}
+    where _loaded_at > '{{ built }}'::timestamptz
+    group by symbol
+    union all
+    select symbol, min((available_from at time zone 'America/New_York')::date) as since
+    from {{ ref('fct_fails_to_deliver') }}
+    where _loaded_at > '{{ built }}'::timestamptz
+    group by symbol
+    union all
+    select symbol, min(valid_from) as since
+    from {{ ref('int_shares_outstanding_known') }}
+    where _loaded_at > '{{ built }}'::timestamptz
+    group by symbol
+),
+
+reached_symbols as (
+    select symbol, min(since) as since
+    from reached
+    group by symbol
+),
+
+reached_everyone as (
+    select coalesce(min(trade_date), 'infinity'::date) as since from (
+        select trade_date from {{ ref('stg_nasdaq__regsho_threshold_files') }}
+        where _loaded_at > '{{ built }}'::timestamptz
+        union all
+        select trade_date from {{ ref('stg_nasdaq__regsho_threshold') }}
+        where _loaded_at > '{{ built }}'::timestamptz
+    )
+),
+{% endif %}
+
+days as (
+    select prices.symbol, prices.trade_date, prices.close
+    from {{ ref('fct_prices_daily') }} as prices
+    {% if is_incremental() %}
+    left join reached_symbols on prices.symbol = reached_symbols.symbol
+    where
+        prices.trade_date >= least(
+            coalesce(reached_symbols.since, 'infinity'::date),
+            (select reached_everyone.since from reached_everyone)
+        )
+    {% endif %}
 ),
 
 shares_known as (
@@ -86,7 +154,8 @@ select
     fails.fails,
     fails.fails_zscore,
     case when threshold_lists.trade_date is not null then coalesce(threshold_days.consecutive_days, 0) end
-        as nasdaq_threshold_days
+        as nasdaq_threshold_days,
+    now() as _built_at
 from days
 left join short_volume on days.symbol = short_volume.symbol and days.trade_date = short_volume.trade_date
 left join threshold_lists on days.trade_date = threshold_lists.trade_date
@@ -97,3 +166,5 @@ asof left join fails_known as fails
     on days.symbol = fails.symbol and days.trade_date >= fails.available_on
 asof left join shares_known
     on days.symbol = shares_known.symbol and days.trade_date >= shares_known.valid_from
+-- written in date order, so a reader of recent days (the deciles' months, the feature marts) skips the rest
+order by days.trade_date, days.symbol

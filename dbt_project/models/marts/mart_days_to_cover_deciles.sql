@@ -2,50 +2,22 @@
 Decile portfolios by days to cover, as Hong, Li, Ni, Scheinkman and Yan ("Days to Cover and Stock
 Returns", 2016) formed them, and the same by the daily short ratio.
 
-At each month's last trading day, the symbols with a signal known that evening (fct_short_panel_daily:
-days to cover from the newest published short interest and the consolidated volume; the short ratio
-averaged over the month's days) are sorted into deciles (1 = lowest), and each is held for the next
-month: fct_fwd.fwd_return_22d, bought at the next close, so nothing known after the formation day
-is used. A portfolio's return is its symbols' mean (equal-weighted), and weighted by market value at
-formation (close times the shares outstanding SEC had published by then; only in months where every
-member has one: a partial weight would be another portfolio); 'low-high' is decile 1 minus
-decile 10 (the paper's long-short: long the easiest to cover, short the hardest). Per signal (sorted_by), calendar
-year of formation and all years: the mean monthly return, its t-statistic and the months and symbols
-behind it.
+At each month's last trading day, the symbols with a signal known that evening
+(int_short_panel__month_end_signals, from fct_short_panel_daily: days to cover from the newest
+published short interest and the consolidated volume; the short ratio averaged over the month's
+days) are sorted into deciles (1 = lowest), and each is held for the next month: fwd_return_22d,
+bought at the next close, so nothing known after the formation day is used. A portfolio's return is
+its symbols' mean (equal-weighted), and weighted by market value at formation (close times the shares
+outstanding SEC had published by then; only in months where every member has one: a partial weight
+would be another portfolio); 'low-high' is decile 1 minus decile 10 (the paper's long-short: long the
+easiest to cover, short the hardest). Per signal (sorted_by), calendar year of formation and all
+years: the mean monthly return, its t-statistic and the months and symbols behind it. It reads one row
+per symbol and month, so it is rebuilt whole on every run.
 -#}
-with month_ends as (
-    select max(trade_date) as formation_date
-    from {{ ref('int_trading_days') }}
-    where trade_date <= (select max(trade_date) from {{ ref('fct_short_panel_daily') }})
-    group by date_trunc('month', trade_date)
-),
-
-monthly_short_ratio as (
-    select
-        symbol,
-        date_trunc('month', trade_date) as formation_month,
-        avg(short_ratio) as short_ratio
-    from {{ ref('fct_short_panel_daily') }}
-    group by symbol, date_trunc('month', trade_date)
-),
-
-signals as (
-    select
-        panel.symbol,
-        panel.trade_date as formation_date,
-        panel.consolidated_days_to_cover as days_to_cover,
-        panel.market_cap,
-        monthly_short_ratio.short_ratio,
-        fwd.fwd_return_22d as next_month_return
-    from {{ ref('fct_short_panel_daily') }} as panel
-    inner join month_ends on panel.trade_date = month_ends.formation_date
-    inner join monthly_short_ratio
-        on
-            panel.symbol = monthly_short_ratio.symbol
-            and date_trunc('month', panel.trade_date) = monthly_short_ratio.formation_month
-    inner join {{ ref('fct_returns') }} as fwd
-        on panel.symbol = fwd.symbol and panel.trade_date = fwd.trade_date
-    where fwd.fwd_return_22d is not null
+with signals as (
+    select symbol, formation_date, days_to_cover, market_cap, short_ratio, next_month_return
+    from {{ ref('int_short_panel__month_end_signals') }}
+    where next_month_return is not null
 ),
 
 by_signal as (
