@@ -21,3 +21,29 @@ every row has been read.
     "select coalesce(max(_built_at), '-infinity'::timestamptz)::varchar from " ~ this
 ).columns[0].values()[0]) }}
 {% endmacro %}
+
+{#- The first value of a query run while the model compiles (none while dbt parses): how an incremental
+    model turns what it must read into literals. -#}
+{% macro scalar(sql) %}
+{%- if not execute -%}
+{{ return(none) }}
+{%- endif -%}
+{{ return(run_query(sql).columns[0].values()[0]) }}
+{% endmacro %}
+
+{#- The rows of a one-column query run while the model compiles, as a SQL list of string literals for
+    `in (...)` (`''` when there are none, which matches nothing), so a filter on them is a literal one. -#}
+{% macro literal_list(sql) %}
+{%- if not execute -%}
+{{ return("''") }}
+{%- endif -%}
+{%- set values = run_query(sql).columns[0].values() -%}
+{%- if not values -%}
+{{ return("''") }}
+{%- endif -%}
+{%- set quoted = [] -%}
+{%- for value in values -%}
+{%- do quoted.append("'" ~ (value | replace("'", "''")) ~ "'") -%}
+{%- endfor -%}
+{{ return(quoted | join(', ')) }}
+{% endmacro %}

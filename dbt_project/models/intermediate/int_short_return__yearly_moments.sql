@@ -14,44 +14,52 @@ Incremental by year: a run recomputes the years holding a fct_returns row that c
 last build, plus `returns_lookback_days` before the first such row (new prices move the forward
 returns of earlier days). All years are recomputed when the sector map or the sample settings
 changed (`_settings`). A daily run therefore redoes this year (and last year early in January), not
-all history.
+all history; the first day to read is looked up first and goes into the query as a literal.
 -#}
 {{ config(materialized='incremental', unique_key='year', incremental_strategy='delete+insert') }}
 
 {% set horizons = [1, 5, 22, 65] %}
+
+{% set fingerprint -%}
+    select
+        md5(concat_ws(
+            '|', '{{ var("correlation_seed") }}', '{{ var("correlation_sample_per_sector") }}',
+            string_agg(symbol || '=' || coalesce(ff12_industry, 'Other'), ',' order by symbol)
+        )) as fingerprint
+    from {{ ref('dim_symbols') }}
+{%- endset %}
+
+{%- set first_day = '-infinity' %}
+{%- if is_incremental() and execute %}
+{%- set stored = run_query(
+    "select coalesce(max(_loaded_at), '-infinity'::timestamptz)::varchar, "
+    ~ "coalesce(any_value(_settings) = (" ~ fingerprint ~ "), false) from " ~ this
+) %}
+{%- if stored.columns[1].values()[0] %}
+{%- set loaded = stored.columns[0].values()[0] %}
+{#- The years holding a row changed since the last build, and returns_lookback_days before the first one;
+    one filter per stamp, so each is a literal DuckDB prunes with. -#}
+{%- set first_day = scalar(
+    "select coalesce(make_date(year(min(trade_date) - interval " ~ var('returns_lookback_days') ~ " day), 1, 1), "
+    ~ "'infinity'::date)::varchar from (select trade_date from " ~ ref('fct_returns') ~ " where short_ratio is not null and "
+    ~ "_short_loaded_at > '" ~ loaded ~ "'::timestamptz union all select trade_date from " ~ ref('fct_returns')
+    ~ " where short_ratio is not null and _prices_loaded_at > '" ~ loaded ~ "'::timestamptz)"
+) %}
+{%- endif %}
+{%- endif %}
 
 with sectors as (
     select symbol, coalesce(ff12_industry, 'Other') as sector from {{ ref('dim_symbols') }}
 ),
 
 settings as (
-    select
-        md5(concat_ws(
-            '|', '{{ var("correlation_seed") }}', '{{ var("correlation_sample_per_sector") }}',
-            string_agg(symbol || '=' || sector, ',' order by symbol)
-        )) as fingerprint
-    from sectors
+    {{ fingerprint }}
 ),
 
 returns as (
     select *, greatest(_short_loaded_at, _prices_loaded_at) as _loaded_at
     from {{ ref('fct_returns') }}
-    where
-        short_ratio is not null
-    {% if is_incremental() %}
-    and (
-        (select fingerprint from settings)
-        is distinct from (select any_value(_settings) from {{ this }})
-        or year(trade_date) >= (
-            select year(min(trade_date) - interval {{ var('returns_lookback_days') }} day)
-            from {{ ref('fct_returns') }}
-            where
-                short_ratio is not null
-                and greatest(_short_loaded_at, _prices_loaded_at)
-                > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
-        )
-    )
-    {% endif %}
+    where short_ratio is not null and trade_date >= '{{ first_day }}'::date
 ),
 
 loaded as (

@@ -14,6 +14,9 @@ from this table for the day-over-day columns and is not written again. Every oth
 (new to the table, an event among its new days, a stored day restated) is recomputed over its whole
 history, and all its rows get the symbol's newest `_loaded_at`, so fct_returns sees the re-adjusted
 history as changed. A day that disappears from a symbol's raw file stays here until a full refresh.
+Which symbols are recomputed, the newest stored _loaded_at and the earliest day read back are looked
+up first and go into the query as literals, so DuckDB reads only the new raw files and the symbols'
+own (a subquery is known only after a scan of all 50 M rows, even when it turns out empty).
 -#}
 {{ config(materialized='incremental', unique_key=['symbol', 'trade_date'], incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
@@ -22,13 +25,16 @@ history as changed. A day that disappears from a symbol's raw file stays here un
 trade_date, symbol, open, high, low, close, volume, dividend, split_ratio, currency, provider, _loaded_at
 {% endset %}
 
-with
-{% if is_incremental() %}
-changed as (
-    {{ deduplicated_prices(
-        "_loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from " ~ this ~ ")"
-    ) }}
-),
+{%- if is_incremental() %}
+{%- set loaded = scalar(
+    "select coalesce(max(_loaded_at), '-infinity'::timestamptz)::varchar from " ~ this
+) or '-infinity' %}
+{%- set changed = deduplicated_prices("_loaded_at > '" ~ loaded ~ "'::timestamptz") %}
+{#- The symbols recomputed over their whole history (an event among their new days, new to the table, a
+    stored day restated), as a literal list, and the earliest last stored day of the others: the only
+    stored rows read back. -#}
+{%- set plan -%}
+with changed as ({{ changed }}),
 
 last_stored as (
     select symbol, max(trade_date) as last_day
@@ -37,43 +43,56 @@ last_stored as (
     group by symbol
 ),
 
-new_days as (
-    select changed.*
-    from changed
-    left join last_stored using (symbol)
-    where last_stored.last_day is null or changed.trade_date > last_stored.last_day
-),
-
 whole_history as (
-    select symbol from new_days
-    where (split_ratio > 0 and split_ratio <> 1) or dividend > 0
-    union
-    select symbol from changed
-    where symbol not in (select symbol from last_stored)
-    union
-    select changed.symbol from changed inner join last_stored using (symbol)
-    where changed.trade_date <= last_stored.last_day
+    select changed.symbol
+    from changed left join last_stored using (symbol)
+    where
+        last_stored.last_day is null
+        or changed.trade_date <= last_stored.last_day
+        or (changed.split_ratio > 0 and changed.split_ratio <> 1)
+        or changed.dividend > 0
+)
+
+select
+    coalesce(
+        (select string_agg(distinct '''' || replace(symbol, '''', '''''') || '''', ', ') from whole_history),
+        ''''''
+    ),
+    coalesce(
+        (select min(last_day) from last_stored where symbol not in (select symbol from whole_history)),
+        'infinity'::date
+    )::varchar
+{%- endset %}
+{%- set planned = run_query(plan) if execute else none %}
+{%- set whole_history = planned.columns[0].values()[0] if planned else "''" %}
+{%- set context_from = planned.columns[1].values()[0] if planned else 'infinity' %}
+{%- endif %}
+
+with
+{% if is_incremental() %}
+changed as (
+    {{ changed }}
 ),
 
 recomputed as (
-    -- filtered before the dedup window: through stg_prices__daily the window would run over all
-    -- history first (40 s at 49 M rows), even when no symbol is recomputed
-    {{ deduplicated_prices("symbol in (select symbol from whole_history)") }}
+    -- filtered before the dedup window by the literal list: DuckDB skips the raw files of other symbols
+    {{ deduplicated_prices("symbol in (" ~ whole_history ~ ")") }}
 ),
 
 prices as (
     select {{ price_columns }}, false as is_context from recomputed
     union all
-    select {{ price_columns }}, false as is_context from new_days
-    where symbol not in (select symbol from whole_history)
+    select {{ price_columns }}, false as is_context from changed
+    where symbol not in ({{ whole_history }})
     union all
+    -- each appended symbol's last stored day, read back for the day-over-day columns, not written again
     select {{ price_columns }}, true as is_context
-    from {{ this }} as stored_day
-    semi join last_stored
-        on stored_day.symbol = last_stored.symbol and stored_day.trade_date = last_stored.last_day
+    from {{ this }}
     where
-        stored_day.symbol not in (select symbol from whole_history)
-        and stored_day.symbol in (select symbol from new_days)
+        trade_date >= '{{ context_from }}'::date
+        and symbol in (select changed.symbol from changed)
+        and symbol not in ({{ whole_history }})
+    qualify row_number() over (partition by symbol order by trade_date desc) = 1
 ),
 {% else %}
 prices as (
@@ -145,3 +164,5 @@ select
     now() as _built_at
 from priced
 qualify not is_context
+-- in date order: the models reading recent days (fct_returns, fct_volatility_windows, the panel) skip the rest
+order by trade_date, symbol

@@ -7,48 +7,45 @@ adj_close(t+1) - 1, counting trading days of the symbol's own series; null where
 data. Returns come from tickerlake's adjusted close, so splits and dividends do not show as moves.
 
 Incremental: new prices change the forward returns of the days up to 65 trading days before them,
-so a run recomputes the last `returns_lookback_days` calendar days, every symbol new to the table,
-every symbol whose older prices were re-adjusted since the last build (a new split or dividend moves
-its adj_close), and every day from the earliest FINRA day rewritten since the last build.
+so a run recomputes the last `returns_lookback_days` calendar days, every day from the earliest FINRA
+day rewritten since the last build, and the whole history of every symbol with a price changed on a
+day already stored (re-adjusted by a new split or dividend, restated, or new with its history). Those
+days and symbols are looked up first and go into the query as literals, so only their rows are read.
 -#}
 {{ config(materialized='incremental', unique_key=['symbol', 'trade_date'], incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
 
 {% set horizons = [1, 5, 22, 65] %}
 
-with
-{% if is_incremental() %}
-since as (
-    select least(
-        (select max(trade_date) from {{ this }}) - interval {{ var('returns_lookback_days') }} day,
-        coalesce(
-            (
-                select min(trade_date) from {{ ref('fct_short_volume_daily') }}
-                where _loaded_at > (select coalesce(max(_short_loaded_at), '-infinity'::timestamptz) from {{ this }})
-            ),
-            'infinity'::date
-        )
-    ) as first_day
-),
+{%- if is_incremental() and execute %}
+{%- set stored = run_query(
+    "select max(trade_date)::varchar, coalesce(max(_short_loaded_at), '-infinity'::timestamptz)::varchar, "
+    ~ "coalesce(max(_prices_loaded_at), '-infinity'::timestamptz)::varchar from " ~ this
+) %}
+{%- set newest = stored.columns[0].values()[0] or 'infinity' %}
+{%- set first_day = scalar(
+    "select least('" ~ newest ~ "'::date - interval " ~ var('returns_lookback_days') ~ " day, coalesce((select min(trade_date) from "
+    ~ ref('fct_short_volume_daily') ~ " where _loaded_at > '" ~ stored.columns[1].values()[0]
+    ~ "'::timestamptz), 'infinity'::date))::date::varchar"
+) %}
+{#- Symbols with a price row changed on a day already stored (re-adjusted, restated, new with history):
+    their forward returns reach further back than first_day, so they are recomputed whole. -#}
+{%- set whole_history = literal_list(
+    "select distinct symbol from " ~ ref('fct_prices_daily') ~ " where _loaded_at > '"
+    ~ stored.columns[2].values()[0] ~ "'::timestamptz and trade_date <= '" ~ newest ~ "'::date"
+) %}
+{%- else %}
+{%- set first_day, whole_history = '-infinity', "''" %}
+{%- endif %}
 
-readjusted as (
-    select distinct symbol
-    from {{ ref('fct_prices_daily') }}
-    where
-        trade_date < (select first_day from since)
-        and _loaded_at > (select coalesce(max(_prices_loaded_at), '-infinity'::timestamptz) from {{ this }})
-),
-{% endif %}
-
-prices as (
+with prices as (
     select symbol, trade_date, adj_close, _loaded_at
     from {{ ref('fct_prices_daily') }}
-    {% if is_incremental() %}
-    where
-        trade_date >= (select first_day from since)
-        or symbol not in (select distinct symbol from {{ this }})
-        or symbol in (select symbol from readjusted)
-    {% endif %}
+    where trade_date >= '{{ first_day }}'::date
+    union all
+    select symbol, trade_date, adj_close, _loaded_at
+    from {{ ref('fct_prices_daily') }}
+    where trade_date < '{{ first_day }}'::date and symbol in ({{ whole_history }})
 ),
 
 ahead as (
@@ -82,3 +79,5 @@ select
 from ahead
 left join {{ ref('fct_short_volume_daily') }} as short
     on ahead.symbol = short.symbol and ahead.trade_date = short.trade_date
+-- in date order: the models reading recent days skip the rest
+order by ahead.trade_date, ahead.symbol

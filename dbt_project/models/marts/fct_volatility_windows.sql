@@ -8,37 +8,39 @@ returns and of the USD close, the mean USD close, and the number of observations
 tickerlake's adjusted close (in USD), so a window that spans a split or a dividend compares prices on
 one scale.
 
-Incremental: a run recomputes the windows that start from three weeks before the newest window, and
-all windows of symbols new to the table or whose older adjusted prices moved since the last build (a
-split or dividend among the new days re-adjusts a symbol's whole history in fct_prices_daily).
+Incremental: a run recomputes the windows that start from two weeks before the newest window, and
+all windows of the symbols with a price row changed before that (new to the table with history, or
+re-adjusted: a split or dividend among the new days re-adjusts a symbol's whole history in
+fct_prices_daily). Those are looked up first and go into the query as literals, so only their rows
+are read.
 -#}
 {{ config(materialized='incremental', unique_key=['symbol', 'window_start'], incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
 
-with
-{% if is_incremental() %}
-since as (
-    select (select max(window_start) from {{ this }}) - interval 14 day as first_day
-),
+{%- if is_incremental() and execute %}
+{%- set stored = run_query(
+    "select coalesce(max(window_start) - interval 14 day, 'infinity'::date)::date::varchar, "
+    ~ "coalesce(max(_prices_loaded_at), '-infinity'::timestamptz)::varchar from " ~ this
+) %}
+{%- set first_day = stored.columns[0].values()[0] %}
+{#- Symbols with a price row changed before first_day + 7 (re-adjusted, restated, new with history): a
+    row reaches the window of its week and the one before, so theirs are recomputed whole. -#}
+{%- set whole_history = literal_list(
+    "select distinct symbol from " ~ ref('fct_prices_daily') ~ " where _loaded_at > '"
+    ~ stored.columns[1].values()[0] ~ "'::timestamptz and trade_date < '" ~ first_day ~ "'::date + 7"
+) %}
+{%- else %}
+{%- set first_day, whole_history = '-infinity', "''" %}
+{%- endif %}
 
-readjusted as (
-    select distinct symbol
-    from {{ ref('fct_prices_daily') }}
-    where
-        trade_date < (select first_day from since)
-        and _loaded_at > (select coalesce(max(_prices_loaded_at), '-infinity'::timestamptz) from {{ this }})
-),
-{% endif %}
-
-prices as (
+with prices as (
     select symbol, trade_date, daily_return, adj_close_usd, _loaded_at
     from {{ ref('fct_prices_daily') }}
-    {% if is_incremental() %}
-    where
-        trade_date >= (select first_day from since)
-        or symbol not in (select distinct symbol from {{ this }})
-        or symbol in (select symbol from readjusted)
-    {% endif %}
+    where trade_date >= '{{ first_day }}'::date
+    union all
+    select symbol, trade_date, daily_return, adj_close_usd, _loaded_at
+    from {{ ref('fct_prices_daily') }}
+    where trade_date < '{{ first_day }}'::date and symbol in ({{ whole_history }})
 ),
 
 in_windows as (
@@ -63,10 +65,7 @@ select
     max(_loaded_at) as _prices_loaded_at,
     now() as _built_at
 from in_windows
-{% if is_incremental() %}
-where
-    window_start >= (select first_day from since)
-    or symbol not in (select distinct symbol from {{ this }})
-    or symbol in (select symbol from readjusted)
-{% endif %}
+where window_start >= '{{ first_day }}'::date or symbol in ({{ whole_history }})
 group by symbol, window_start
+-- in window order: the ranking's look-back reads the newest windows only
+order by window_start, symbol
