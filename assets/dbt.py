@@ -110,7 +110,7 @@ def tickerlake_dbt_models(
         events = list(dbt.cli(args, context=context).stream())
     relations = _relations(dbt_project.manifest_path)
     with lake.connect(read_only=True) as con:
-        previews = mart_previews(con)
+        previews = mart_previews(con, {model for model in map(_previewed_model, events) if model})
         for event in events:
             if not isinstance(event, dg.Output) or event.metadata.get("unique_id") is None:
                 yield event

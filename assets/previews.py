@@ -12,6 +12,7 @@ left.
 
 import base64
 import io
+from collections.abc import Collection, Sequence
 
 import dagster as dg
 import duckdb
@@ -38,8 +39,8 @@ SECTOR_ORDER = [
 ]
 
 
-def markdown_table(con: duckdb.DuckDBPyConnection, sql: str) -> str:
-    cursor = con.execute(sql)
+def markdown_table(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object] = ()) -> str:
+    cursor = con.execute(sql, list(parameters))
     columns = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -196,12 +197,13 @@ def feature_history_chart(con: duckdb.DuckDBPyConnection, table: str, key: str, 
 FEATURE_PLOTS = {"fct_features_crypto_1h": ("pair", "rsi_14"), "fct_features_crypto_1d": ("pair", "rsi_14")}
 
 
-def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.MetadataValue]]:
-    """Metadata per dbt model name; models missing from the catalog are skipped."""
+def mart_previews(con: duckdb.DuckDBPyConnection, built: Collection[str]) -> dict[str, dict[str, dg.MetadataValue]]:
+    """Metadata per dbt model name, for the models of `built` (a run's own: the charts are drawn only for
+    the marts it wrote); models missing from the catalog are skipped."""
     tables = {
         r[0]
         for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()
-    }
+    } & set(built)
     previews: dict[str, dict[str, dg.MetadataValue]] = {}
     if "mart_sector_short_return_correlation" in tables:
         previews["mart_sector_short_return_correlation"] = {
@@ -239,10 +241,11 @@ def mart_previews(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, dg.Meta
                     con,
                     (
                         "SELECT trade_date, symbol, short_volume, total_volume, short_ratio "
-                        "FROM marts.fct_short_volume_daily "
-                        "WHERE trade_date = (SELECT max(trade_date) FROM marts.fct_short_volume_daily) "
+                        "FROM marts.fct_short_volume_daily WHERE trade_date = ? "
                         "ORDER BY short_ratio DESC NULLS LAST LIMIT 10"
                     ),
+                    # the newest day as a value, not a subquery: DuckDB then reads that day's files only
+                    con.execute("SELECT max(trade_date) FROM marts.fct_short_volume_daily").fetchone(),
                 )
             ),
         }

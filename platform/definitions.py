@@ -8,7 +8,6 @@ setting comes from resources/settings.py.
 """
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from assets.alerts import crypto_alerts
 from assets.crypto_labels import crypto_labels
@@ -20,6 +19,7 @@ from assets.freshness import freshness_sensor
 from assets.indicators import crypto_indicators
 from assets.maintenance import lake_maintenance
 from assets.sources import freshness_checks, source_assets, source_automation, source_checks, sources
+from resources.dbt_cli import DbtCli
 from resources.lake import lake_at_root
 from resources.notifier import Notifier
 from resources.settings import catalog, dbt_executable, lake_root, resource_config, s3_endpoint_url
@@ -48,7 +48,7 @@ def configured(key: str, resource: type[dg.ConfigurableResource]) -> dg.Configur
 def resources() -> dict[str, object]:
     return {
         "lake": lake_at_root(lake_root(), catalog(), s3_endpoint_url()),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "exports": configured("exports", ExportDirectory),
         "notifier": configured("notifier", Notifier),
         **{key: configured(key, source.client) for key, source in sources().items()},

@@ -10,11 +10,11 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from dagster_dbt import DbtCliResource
 
 from assets import finra
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
+from resources.dbt_cli import DbtCli
 from resources.finra import FinraClient
 from resources.lake import LakeResource
 from resources.settings import dbt_executable
@@ -41,7 +41,7 @@ def _build(finra: FinraClient, lake: LakeResource, instance: dg.DagsterInstance)
         [finra_short_volume, tickerlake_dbt_models],
         selection=dg.AssetSelection.assets(tickerlake_dbt_models),
         resources={
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            "dbt": DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
             "lake": lake,
             "finra": finra,
         },

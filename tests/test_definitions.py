@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from dagster_dbt import DbtCliResource
 
 from assets import partitions
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import finra_short_volume
 from assets.prices import prices_daily
+from resources.dbt_cli import DbtCli
 from resources.finra import FinraClient
 from resources.lake import LocalLake
 from resources.settings import dbt_executable
@@ -90,12 +90,15 @@ def test_schedules_ask_for_the_market_refetch_and_reference_data() -> None:
     assert "dagster/asset_partition_range_start" not in reference.tags
     assert [r.run_key for r in (market, reference)] == ["daily:2024-07-08:market", "daily:2024-07-08:reference"]
     assert [s.job_name for s in daily_schedules] == ["market_daily", "reference_daily"]
-    market_job = _definitions().resolve_job_def("market_daily")
-    assert market_job.asset_layer.executable_asset_keys == {
-        dg.AssetKey(["raw", "finra_short_volume"]),
-        dg.AssetKey(["raw", "prices_daily"]),
-        dg.AssetKey(["raw", "cboe_index_history"]),  # unpartitioned, fetched whole in the ranged run
+    market = {
+        key.to_user_string() for key in _definitions().resolve_job_def("market_daily").asset_layer.executable_asset_keys
     }
+    raw = {"raw/finra_short_volume", "raw/prices_daily", "raw/cboe_index_history"}  # Cboe: fetched whole
+    assert raw < market
+    assert {"marts/fct_short_volume_daily", "marts/fct_prices_daily", "marts/fct_returns"} < market, "dbt in the run"
+    assert "raw/symbol_directory" not in market, "reference data has its own run"
+    assert "marts/fct_features_equity_daily" not in market, "it reads the equity indicators, built in Python after"
+    assert "equities/equity_indicators" not in market
 
 
 @pytest.mark.parametrize(("today", "first"), [("2024-07-05", "2024-06-28"), ("2024-01-02", "2023-12-26")])
@@ -109,7 +112,7 @@ def test_dbt_models_are_requested_after_a_raw_partition_lands() -> None:
         resources={
             "finra": FinraClient(),
             "lake": LocalLake(),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            "dbt": DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
         },
     )
     with dg.instance_for_test() as instance:

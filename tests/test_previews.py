@@ -24,7 +24,7 @@ def marts() -> duckdb.DuckDBPyConnection:
 
 
 def test_each_chart_shows_in_place_and_its_png_is_a_click_away(marts: duckdb.DuckDBPyConnection) -> None:
-    previews = mart_previews(marts)
+    previews = mart_previews(marts, ["mart_volatility_ranking", "mart_sector_short_return_correlation"])
     ranking = previews["mart_volatility_ranking"]
     correlation = previews["mart_sector_short_return_correlation"]
     bars, cells = ranking["most volatile symbols"].value, correlation["correlation by sector and horizon"].value
@@ -48,9 +48,15 @@ def test_a_feature_marts_history_shows_in_place_as_a_sparkline(marts: duckdb.Duc
         "CASE WHEN p.pair = 'BTCUSDT' THEN i::DOUBLE ELSE 50 END AS rsi_14 "
         "FROM range(0, 100) t(i), (SELECT unnest(['ETHUSDT', 'BTCUSDT']) AS pair) p"
     )
-    shown = mart_previews(marts)["fct_features_crypto_1h"]
+    shown = mart_previews(marts, ["fct_features_crypto_1h"])["fct_features_crypto_1h"]
     history = shown["rsi_14 history"].value
     assert inline_length(history) < INLINE_LIMIT
     assert history.startswith("**BTCUSDT** rsi_14, last 60 bars to 2025-01-05 03:00 UTC: `▁")
     assert "min 40, max 99, last 99" in history and history.count("█") >= 7, "rising: the last eighth is highest"
     assert shown["rsi_14 history (PNG)"].value.startswith("![BTCUSDT rsi_14](data:image/png;base64,")
+
+
+def test_only_the_marts_a_run_built_are_previewed(marts: duckdb.DuckDBPyConnection) -> None:
+    """A run that did not write the ranking draws nothing for it (its charts cost queries and a PNG)."""
+    built = ["mart_sector_short_return_correlation"]
+    assert set(mart_previews(marts, built)) == set(built)

@@ -12,7 +12,6 @@ import boto3
 import dagster as dg
 import polars as pl
 import pytest
-from dagster_dbt import DbtCliResource
 
 from assets.binance import KLINE_RULES, KLINES_DATASET, store_month
 from assets.checks import Ledger
@@ -20,6 +19,7 @@ from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import DATASET, finra_short_volume
 from assets.indicators import pair_indicators, stored_pairs
 from resources.binance import Fetched, parse_klines_csv, unzip_single_csv
+from resources.dbt_cli import DbtCli
 from resources.lake import S3Lake
 from resources.settings import dbt_executable
 from tests.helpers import ROOT, S3_BUCKET, SAMPLE_ROOT, fast_client, lake_env, serve_finra_mirror
@@ -59,7 +59,7 @@ def materialize(lake: S3Lake, first: str, last: str, assets: list | None = None)
             resources={
                 "finra": fast_client(mirror),
                 "lake": lake,
-                "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+                "dbt": DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
             },
             tags={RANGE_START: first, RANGE_END: last},
         )
