@@ -7,11 +7,12 @@ Writes build/bench/results-<days>d.json and its section of docs/benchmarks.md.
 
 Prices (bench.prices, bench.prices_mirror): the full market's price history through the Dagster path
 (raw/prices_history, a partition per symbol) beside DuckDB reading the same JSON into Parquet, then
-the daily update of every source as one figure, with a per-symbol provider (Yahoo's layout) and with
-a bulk one (Polygon's grouped daily): FINRA's day, every symbol's bar, the incremental dbt run. Each
-run's Dagster events are counted, and the UI's partition status is timed at full scale.
+the daily update as the market schedule runs it (one run of market_daily: FINRA's day, every symbol's
+bar, Cboe, their checks, then the incremental dbt models they feed), with a per-symbol provider
+(Yahoo's layout) and with a bulk one (Polygon's grouped daily). Each run's Dagster events are counted,
+and the UI's partition status is timed at full scale.
 
-It also measures the lake's read path: while a daily update's dbt build runs, READERS processes query
+It also measures the lake's read path: while a daily market run builds its models, READERS processes query
 the catalog in a loop (a mart and a raw table, as SQL users do), counting answers, latencies and
 failures; and what the lake holds on disk, before and after the maintenance asset's compaction.
 """
@@ -46,6 +47,7 @@ from bench.generate import finra_day, finra_mirror, symbols
 from bench.prices import add_symbols, partition_status_seconds, prices_env, report_materialized, run_events
 from bench.prices import raw_limit as prices_raw_limit
 from resources.lake import LakeResource, lake_at_root
+from sensors.schedules import RANGE_END, RANGE_START
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -215,19 +217,54 @@ def backfill_phases(home: str, wall: float) -> dict[str, float]:
 
 
 def daily_update(env: dict[str, str], prices_url: str, provider: str, day: dt.date, readers: bool = False) -> dict:
-    """The daily update of every source, as the schedules run it: one run of the day's trading-day
-    assets (FINRA's files, every symbol's bar from `provider`), then the incremental dbt run.
+    """The daily update as the market schedule runs it: one run of the market_daily job for `day`
+    (FINRA's files, every symbol's bar from `provider`, Cboe's histories, their checks), which then
+    builds the dbt models they feed, in the same process. Its steps' seconds come from the run's event
+    log; the rest is the process start, loading the definitions and the run's own events.
 
-    With `readers`, READERS processes query the lake through the dbt run (see readers_during).
+    With `readers`, READERS processes query the lake through the run (see readers_during).
     """
-    raw, _ = measure(
-        materialize("--select", "raw/finra_short_volume,raw/prices_daily", "--partition", day.isoformat()),
-        prices_env(env, prices_url, provider),
-    )
-    events = run_events(env["DAGSTER_HOME"])
-    build = materialize("--select", "kind:dbt")
-    dbt, seen = readers_during(env, build) if readers else (measure(build, env)[0], None)
-    return {"raw": raw, "dbt": dbt, "readers": seen, "raw_events": events, "total": raw + dbt}
+    command = [
+        DAGSTER,
+        *("job", "execute", "-j", "market_daily", "-f", "platform/definitions.py", "-d", "."),
+        *("--tags", json.dumps({RANGE_START: day.isoformat(), RANGE_END: day.isoformat()})),
+    ]
+    run_env = prices_env(env, prices_url, provider)
+    if readers:
+        total, seen = readers_during(run_env, command)
+        peak = None
+    else:
+        (total, peak), seen = measure(command, run_env), None
+    steps = step_seconds(env["DAGSTER_HOME"])
+    dbt = steps.pop(DBT_STEP)
+    return {
+        "total": total,
+        "raw": sum(steps.values()),
+        "dbt": dbt,
+        "overhead": total - dbt - sum(steps.values()),
+        "peak_mb": peak,
+        "readers": seen,
+        "raw_events": run_events(env["DAGSTER_HOME"]),
+    }
+
+
+DBT_STEP = "tickerlake_dbt_models"
+
+
+def step_seconds(home: str) -> dict[str, float]:
+    """Seconds from each step's start to its end in the newest run's event log."""
+    with dg.DagsterInstance.from_config(home) as instance:
+        run = instance.get_runs(limit=1)[0]
+        started, seconds = {}, {}
+        for record in instance.all_logs(run.run_id):
+            event = record.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                started[event.step_key] = record.timestamp
+            elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                seconds[event.step_key] = record.timestamp - started[event.step_key]
+    return seconds
 
 
 READERS = 4
@@ -350,9 +387,11 @@ def main() -> None:
     limit = statistics.median(raw_limit(mirror) for _ in range(repeat))
 
     env = runs[-1]["env"]
+    # The market run fetches Cboe's index histories too: the sample's files, on Cboe's URL layout.
+    env["TICKERLAKE_CBOE_BASE_URL"] = f"{serve(ROOT / 'sample')}/cdn.cboe.com"
     history = prices_backfill(env, prices_url, nms)
     history_limit = prices_raw_limit(market, work / "prices-limit.parquet")
-    dbt_full, _ = measure(materialize("--select", "kind:dbt"), env)
+    dbt_full, dbt_full_peak = measure(materialize("--select", "kind:dbt"), env)
 
     out = mirror / "equity" / "regsho" / "daily"
     otc = symbols(n_symbols * 5 // 11 + n_symbols, 2)[-(n_symbols * 5 // 11) :]
@@ -381,6 +420,7 @@ def main() -> None:
         "repeat": repeat,
         "backfill_raw_seconds": raw_median,
         "backfill_dbt_seconds": dbt_full,
+        "backfill_dbt_peak_mb": dbt_full_peak,
         "backfill_rows_per_second": rows / raw_median,
         "raw_limit_seconds": limit,
         "ratio_to_limit": raw_median / limit,
@@ -473,27 +513,32 @@ def report(r: dict) -> None:
             f"{history['raw_limit_seconds']:.1f} s",
             f"{history['json_mb']:,.0f} MB of JSON; ratio {history['seconds'] / history['raw_limit_seconds']:.1f}x",
         ),
-        ("dbt build after both backfills (full)", f"{r['backfill_dbt_seconds']:.1f} s", ""),
+        (
+            "dbt build after both backfills (full)",
+            f"{r['backfill_dbt_seconds']:.1f} s",
+            f"peak {r['backfill_dbt_peak_mb']:,.0f} MB (DuckDB's limit: half of RAM)",
+        ),
         *(
             (
-                f"daily update, {name} provider: one run of FINRA's day and every symbol's bar, then the "
-                "incremental dbt run",
+                f"daily update, {name} provider: the market_daily run of one day (FINRA's files, every "
+                "symbol's bar, Cboe, their checks, then the dbt models they feed)",
                 f"{run['total']:.1f} s",
-                f"raw run {run['raw']:.1f} s ({run['raw_events']['planned']} planned + "
-                f"{run['raw_events']['materialized']} materialization events) + dbt {run['dbt']:.1f} s "
+                f"raw steps {run['raw']:.1f} s ({run['raw_events']['planned']} planned + "
+                f"{run['raw_events']['materialized']} materialization events) + dbt step {run['dbt']:.1f} s + "
+                f"process, definitions and run events {run['overhead']:.1f} s; peak {run['peak_mb']:,.0f} MB "
                 f"(goal < {60 if name == 'per-symbol' else 30} s)",
             )
             for name, run in daily.items()
             if name != "readers"
         ),
         (
-            f"{READERS} reader processes querying in a loop through the next day's dbt build",
+            f"{READERS} reader processes querying in a loop through the next day's market run",
             f"{readers['answered']} answers",
             f"p50 {readers['p50_ms']:.1f} ms, p99 {readers['p99_ms']:.1f} ms, {readers['failed']} failed "
-            f"{readers['first_failure']}; the build took {daily['readers']['dbt']:.1f} s beside them (2 cores)",
+            f"{readers['first_failure']}; the run took {daily['readers']['total']:.1f} s beside them (2 cores)",
         ),
         (
-            "slowest dbt nodes of the last daily step",
+            "slowest dbt nodes of the last daily run",
             "",
             ", ".join(f"{name} {seconds:.1f} s" for name, seconds in r["daily_dbt_slowest_nodes"]),
         ),

@@ -6,8 +6,14 @@ as one run (FINRA reposts corrected files, providers correct bars, and partition
 whole, so re-fetching never adds rows; one run pays one process start for both sources), with the
 unpartitioned market data that changes every trading day (Cboe's index histories, fetched whole:
 a job may hold unpartitioned assets beside its partitioned ones); and the
-reference data (symbol directory, SEC, ECB), which has no partitions. The dbt models follow on
-their own (eager automation) once the raw runs have landed.
+reference data (symbol directory, SEC, ECB), which has no partitions.
+
+The market run also builds the dbt models its data feeds, after its raw steps: one process and one dbt
+invocation a day, instead of a second run that starts another process, loads these definitions again
+and waits for the automation sensor's tick. The feature marts, which also read the indicators computed
+in Python (the equity ones from these very models: one run cannot go dbt -> Python -> dbt), follow the
+indicators by the eager automation, as the reference data's models do. A raw step that fails (or fails
+a blocking check) skips the run's dbt step; the automation then builds what the other raw steps stored.
 """
 
 import datetime as dt
@@ -15,6 +21,9 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from assets.dbt import tickerlake_dbt_models
+from assets.equity_indicators import ASSET_KEY as EQUITY_INDICATORS_KEY
+from assets.indicators import ASSET_KEY as CRYPTO_INDICATORS_KEY
 from assets.maintenance import ASSET_KEY as MAINTENANCE_KEY
 from assets.partitions import TIMEZONE, calendar, is_trading_day
 from assets.sources import DAILY_TAG
@@ -23,6 +32,10 @@ from resources import settings
 REFETCH_DAYS = 5
 # A source joins a daily run by tagging its assets (assets/sources.py, DAILY_TAG), not by a list here.
 MARKET_ASSETS = dg.AssetSelection.tag(DAILY_TAG, "market")
+# The indicators are computed in Python (the equity ones from the models); the feature marts built on them
+# follow them by automation.
+INDICATORS = dg.AssetSelection.assets(EQUITY_INDICATORS_KEY, CRYPTO_INDICATORS_KEY)
+MARKET_MODELS = (MARKET_ASSETS.downstream() & dg.AssetSelection.assets(tickerlake_dbt_models)) - INDICATORS.downstream()
 REFERENCE_ASSETS = dg.AssetSelection.tag(DAILY_TAG, "reference")
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -67,7 +80,7 @@ def _trading_day_schedule(
 
 
 daily_schedules = [
-    _trading_day_schedule("market_daily", MARKET_ASSETS, market_request),
+    _trading_day_schedule("market_daily", MARKET_ASSETS | MARKET_MODELS, market_request),
     _trading_day_schedule("reference_daily", REFERENCE_ASSETS, reference_request),
 ]
 
