@@ -22,9 +22,7 @@ with a full refresh.
 {{ config(materialized='incremental', unique_key=['symbol', 'trade_date'], incremental_strategy='delete+insert',
           on_schema_change='append_new_columns') }}
 {%- set built = last_built() if is_incremental() %}
-
-with
-{% if is_incremental() %}
+{%- set reached -%}
 reached as (
     select symbol, min(trade_date) as since
     from {{ ref('fct_prices_daily') }}
@@ -66,7 +64,17 @@ reached_everyone as (
         select trade_date from {{ ref('stg_nasdaq__regsho_threshold') }}
         where _loaded_at > '{{ built }}'::timestamptz
     )
-),
+)
+{%- endset %}
+{#- The first day any symbol is reached, as a literal: DuckDB reads the price rows from there on only. -#}
+{%- set first_day = scalar(
+    "with " ~ reached ~ " select least(coalesce(min(since), 'infinity'::date), "
+    ~ "(select since from reached_everyone))::varchar from reached_symbols"
+) if is_incremental() else '-infinity' %}
+
+with
+{% if is_incremental() %}
+{{ reached }},
 {% endif %}
 
 days as (
@@ -75,7 +83,8 @@ days as (
     {% if is_incremental() %}
     left join reached_symbols on prices.symbol = reached_symbols.symbol
     where
-        prices.trade_date >= least(
+        prices.trade_date >= '{{ first_day }}'::date
+        and prices.trade_date >= least(
             coalesce(reached_symbols.since, 'infinity'::date),
             (select reached_everyone.since from reached_everyone)
         )
