@@ -232,3 +232,26 @@ def test_every_unit_test_of_the_models_passes(built: LakeResource, tmp_path: Pat
     )
     assert completed.returncode == 0, completed.stdout[-3000:]
     assert len(unit_tests) >= 14 and f"PASS={len(unit_tests)} " in completed.stdout
+
+
+def test_a_view_is_written_only_when_its_definition_changed(built: LakeResource, tmp_path: Path) -> None:
+    """dbt's view materialization replaces a view on every run (two catalog commits); macros/view.sql leaves
+    an unchanged one as it is, and still replaces one whose stored query differs from the model's."""
+    copy = branch_of(built, tmp_path / "copy.sqlite")
+
+    def snapshots() -> int:
+        with copy.connect(read_only=True) as con:
+            return con.execute("SELECT count(*) FROM tickerlake.snapshots()").fetchone()[0]
+
+    def views() -> subprocess.CompletedProcess:
+        return dbt_cli(copy, tmp_path / "target", "run", "--select", "config.materialized:view")
+
+    before = snapshots()
+    assert views().returncode == 0
+    assert snapshots() == before, "no view changed: nothing written"
+    with copy.connect(read_only=False) as con:
+        con.execute("CREATE OR REPLACE VIEW staging.stg_fx__ecb_rates AS SELECT 1 AS stale")
+    assert views().returncode == 0
+    with copy.connect(read_only=True) as con:
+        columns = [row[0] for row in con.execute("DESCRIBE staging.stg_fx__ecb_rates").fetchall()]
+    assert columns == ["rate_date", "currency", "units_per_eur"], "the stale view was replaced by the model's"
