@@ -27,6 +27,7 @@ s3:// URL, its catalog required). lake_at_root picks one from the TICKERLAKE_LAK
 import contextlib
 import datetime as dt
 import logging
+import math
 import sqlite3
 import threading
 from abc import abstractmethod
@@ -585,25 +586,47 @@ def _selections(where: Where | Sequence[Where] | None) -> list[Where]:
 
 
 def _predicate(selection: Where) -> tuple[str, list[Any]]:
-    """SQL for one selection, values as bound parameters (column names are our own identifiers)."""
+    """SQL for one selection (column names are our own identifiers). Dates, times and numbers go in as
+    typed literals: DuckLake skips the data files whose statistics lie outside a constant, and a bound
+    parameter is not one to it (a day's replacement then read every file of the history). Text goes
+    in as bound parameters, always."""
     parts, params = [], []
+
+    def term(value: Any) -> str:
+        literal = _literal(value)
+        if literal is None:
+            params.append(value)
+            return "?"
+        return literal
+
     for column, value in selection.items():
         name = f'"{column}"'
         if isinstance(value, Between):
             if value.start is not None:
-                parts.append(f"{name} >= ?")
-                params.append(value.start)
+                parts.append(f"{name} >= {term(value.start)}")
             if value.end is not None:
-                parts.append(f"{name} < ?")
-                params.append(value.end)
+                parts.append(f"{name} < {term(value.end)}")
         elif isinstance(value, list | tuple | set | frozenset):
             values = list(value)
-            parts.append(f"{name} IN ({', '.join('?' * len(values))})" if values else "false")
-            params.extend(values)
+            parts.append(f"{name} IN ({', '.join(term(v) for v in values)})" if values else "false")
         else:
-            parts.append(f"{name} = ?")
-            params.append(value)
+            parts.append(f"{name} = {term(value)}")
     return " AND ".join(parts) or "true", params
+
+
+def _literal(value: Any) -> str | None:
+    """A typed SQL literal for a date, a time or a finite number, rendered from the Python value (never
+    from text); None for anything else."""
+    if isinstance(value, dt.datetime):
+        kind = "TIMESTAMP" if value.tzinfo is None else "TIMESTAMPTZ"
+        return f"{kind} '{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return None
 
 
 def _read(con: duckdb.DuckDBPyConnection, dataset: Dataset, selections: Sequence[Where], stamps: bool) -> pl.DataFrame:

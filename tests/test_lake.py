@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from resources.completeness import Completeness
-from resources.lake import Between, Dataset, LakeResource, LakeWriteError, LocalLake, S3Lake, lake_at_root
+from resources.lake import Between, Dataset, LakeResource, LakeWriteError, LocalLake, S3Lake, _predicate, lake_at_root
 from tests.helpers import ROOT
 
 BARS = Dataset(
@@ -189,3 +189,19 @@ def test_dagster_gives_either_implementation_to_a_lake_resource_parameter(lake: 
         with dg.build_sensor_context(instance=instance, resources={"lake": lake}) as context:
             skipped = lake_kind_sensor(context)
     assert result.output_for_node("lake_kind") == type(lake).__name__ == skipped.skip_message
+
+
+def test_dates_and_numbers_are_literals_and_text_is_always_a_parameter() -> None:
+    """DuckLake skips data files only on constants, so a day's replacement names its day in the SQL; text
+    (a symbol, whatever it holds) never enters the statement."""
+    hostile = "X') OR true --"
+    condition, params = _predicate(
+        {"trade_date": Between(dt.date(2024, 7, 1), dt.date(2024, 7, 2)), "symbol": [hostile, "AAPL"], "n": 3}
+    )
+    assert condition == (
+        '"trade_date" >= DATE \'2024-07-01\' AND "trade_date" < DATE \'2024-07-02\' AND "symbol" IN (?, ?) AND "n" = 3'
+    )
+    assert params == [hostile, "AAPL"]
+    stamp = dt.datetime(2024, 7, 1, 20, 0, tzinfo=dt.UTC)
+    after, _ = _predicate({"_loaded_at": Between(stamp, None)})
+    assert after == "\"_loaded_at\" >= TIMESTAMPTZ '2024-07-01 20:00:00+00:00'"

@@ -92,7 +92,9 @@ def _formatted_sql_calls() -> set[str]:
 
 
 def test_sql_is_never_formatted_from_inputs() -> None:
-    """Values travel as bound parameters; formatted statements hold only our own names and settings.
+    """Text values travel as bound parameters; formatted statements hold only our own names and settings,
+    and the lake's dates and numbers as typed literals rendered from Python values (DuckLake prunes its
+    data files only on constants; resources/lake.py, _literal).
 
     The lake formats table and column names from the code's own dataset declarations (identifiers take
     no parameters) with the WHERE clause's placeholders, and quotes its own paths and settings in
