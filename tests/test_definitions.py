@@ -55,7 +55,9 @@ def test_definitions_hold_the_graph_and_dbt_lineage() -> None:
     prices = graph.get(dg.AssetKey(["marts", "fct_prices_daily"]))
     assert dg.AssetKey(["intermediate", "int_fx__usd_per_unit"]) in prices.parent_keys
     symbols = graph.get(dg.AssetKey(["marts", "dim_symbols"]))
-    assert {mart, dg.AssetKey(["reference", "ff12_sic_ranges"])} <= symbols.parent_keys
+    finra_symbols = dg.AssetKey(["intermediate", "int_finra__symbols"])
+    assert {finra_symbols, dg.AssetKey(["reference", "ff12_sic_ranges"])} <= symbols.parent_keys
+    assert graph.get(finra_symbols).parent_keys == {mart}
     assert graph.get(mart).automation_condition is not None, "dbt models follow the raw runs by themselves"
     stg_prices = graph.get(dg.AssetKey(["staging", "stg_prices__daily"]))
     assert stg_prices.parent_keys == {dg.AssetKey(["raw", "prices_daily"]), dg.AssetKey(["raw", "prices_history"])}

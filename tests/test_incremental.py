@@ -27,6 +27,7 @@ INCREMENTAL = [
 ]
 MARTS = [
     *INCREMENTAL,
+    "dim_symbols",
     "mart_volatility_ranking",
     "mart_sector_short_return_correlation",
     "mart_days_to_cover_deciles",

@@ -58,10 +58,8 @@ finra_only as (
         null::date as listed_from,
         null::date as listed_to,
         null::date as delisted_date
-    -- one row per symbol and day already: far fewer rows than the facility files behind it
-    from {{ ref('fct_short_volume_daily') }}
-    where symbol not in (select symbol from spans)
-    group by symbol
+    from {{ ref('int_finra__symbols') }}
+    where symbol not in (select spans.symbol from spans)
 ),
 
 universe as (

@@ -6,27 +6,27 @@ Look-back: var `volatility_lookback_days` (calendar days, default 365); change i
 for any look-back without rebuilding. Windows with fewer than `volatility_min_returns` returns
 (the ragged edges of the data) are left out.
 -#}
+{#- The look-back's first day, looked up first and put into the query as a literal: fct_volatility_windows
+    is written in window order, so DuckDB reads the look-back's windows only. -#}
+{%- set first_day = scalar(
+    "select coalesce(max(window_end) - " ~ var('volatility_lookback_days') ~ ", '-infinity'::date)::varchar from "
+    ~ ref('fct_volatility_windows') ~ " where n_returns >= " ~ var('volatility_min_returns')
+) or '-infinity' %}
+
 with windows as (
     select * from {{ ref('fct_volatility_windows') }}
-    where n_returns >= {{ var('volatility_min_returns') }}
-),
-
-bounds as (
-    select max(window_end) as last_day, max(window_end) - {{ var('volatility_lookback_days') }} as first_day
-    from windows
+    where n_returns >= {{ var('volatility_min_returns') }} and window_start >= '{{ first_day }}'::date
 )
 
 select
     rank() over (order by avg(return_volatility) desc) as volatility_rank,
-    windows.symbol,
-    avg(windows.return_volatility) as mean_return_volatility,
-    avg(windows.price_volatility_usd) as mean_price_volatility_usd,
-    avg(windows.mean_price_usd) as mean_price_usd,
+    symbol,
+    avg(return_volatility) as mean_return_volatility,
+    avg(price_volatility_usd) as mean_price_volatility_usd,
+    avg(mean_price_usd) as mean_price_usd,
     count(*) as n_windows,
-    min(windows.window_start) as first_window_start,
-    max(windows.window_end) as last_window_end,
+    min(window_start) as first_window_start,
+    max(window_end) as last_window_end,
     {{ var('volatility_lookback_days') }} as lookback_days
 from windows
-cross join bounds
-where windows.window_start >= bounds.first_day
-group by windows.symbol
+group by symbol
