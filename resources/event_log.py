@@ -11,7 +11,9 @@ is written in one transaction per database, with exactly the rows the one-at-a-t
 asset's own row is updated once, from the batch's last event, as dagster-postgres does). Anything else
 is stored one at a time, as before.
 
-Configured in platform/dagster.yaml (`storage: custom:`); the batch size is the environment's
+Configured in platform/dagster.yaml as the instance class (TickerlakeInstance: Dagster's own instance,
+whose default storage is this one, under the instance's own directory, as Dagster's default SQLite
+storage is; a `storage:` block in the file still wins); the batch size is the environment's
 DAGSTER_EVENT_BATCH_SIZE, 1,000 unless set.
 """
 
@@ -19,8 +21,9 @@ import os
 from collections.abc import Sequence
 
 import yaml
-from dagster import DagsterEventType
+from dagster import DagsterEventType, DagsterInstance
 from dagster._core.events.log import EventLogEntry
+from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, SqliteStorageConfig
@@ -88,3 +91,20 @@ class BatchingSqliteStorage(DagsterSqliteStorage):
 def _event_logs_directory(base_dir: str) -> str:
     """Where Dagster's SQLite storage keeps its event logs (dagster._core.storage.sqlite_storage)."""
     return os.path.join(base_dir, "history", "runs", "")
+
+
+class TickerlakeInstance(DagsterInstance):
+    """Dagster's instance, its default storage the batching one under the instance's directory."""
+
+    @classmethod
+    def config_schema(cls) -> dict:
+        return {}
+
+    @staticmethod
+    def config_defaults(base_dir: str) -> dict[str, ConfigurableClassData | None]:
+        return {
+            **InstanceRef.config_defaults(base_dir),
+            "storage": ConfigurableClassData(
+                __name__, BatchingSqliteStorage.__name__, yaml.dump({"base_dir": base_dir}, default_flow_style=False)
+            ),
+        }

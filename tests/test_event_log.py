@@ -17,10 +17,10 @@ def many_partitions() -> None:
     """One ranged run over every key: a planned and a materialization event per key."""
 
 
-def ranged_run(home: Path, storage: dict | None) -> dict:
+def ranged_run(home: Path, instance_class: dict | None) -> dict:
     """What an instance knows after one ranged run over every key: events by type, the partitions'
     statuses, the asset's record."""
-    config = {"telemetry": {"enabled": False}, **({"storage": storage} if storage else {})}
+    config = {"telemetry": {"enabled": False}, **({"instance_class": instance_class} if instance_class else {})}
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         keys = PARTITIONS.get_partition_keys()
@@ -54,11 +54,10 @@ def test_a_ranged_run_is_stored_as_dagsters_own_sqlite_storage_stores_it(
         "store_event_batch",
         lambda self, events: batches.append(len(events)) or store(self, events),
     )
-    platform = yaml.safe_load((ROOT / "platform" / "dagster.yaml").read_text())["storage"]["custom"]
-    batching = {"custom": {**platform, "config": {"base_dir": str(tmp_path / "batching")}}}
+    platform = yaml.safe_load((ROOT / "platform" / "dagster.yaml").read_text())["instance_class"]
     (tmp_path / "batching").mkdir()
     (tmp_path / "default").mkdir()
-    stored = ranged_run(tmp_path / "batching", batching)
+    stored = ranged_run(tmp_path / "batching", platform)
     assert stored == ranged_run(tmp_path / "default", None)
     assert stored["events"]["ASSET_MATERIALIZATION"] == stored["events"]["ASSET_MATERIALIZATION_PLANNED"] == 300
     assert len(stored["materialized"]) == 300 and stored["record"]
