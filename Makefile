@@ -76,9 +76,12 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
-# Full-market benchmark (BENCH_DAYS=250 by default; 4500 for the full history), then one pair-year of
-# Binance 1m klines (BENCH_CRYPTO_MONTHS=12): see docs/benchmarks.md
+# Full-market benchmark (BENCH_DAYS=250 by default; 4500 for the full history), on a SQLite and a
+# PostgreSQL catalog (Debian's PostgreSQL, installed if missing), then one pair-year of Binance 1m
+# klines (BENCH_CRYPTO_MONTHS=12): see docs/benchmarks.md
 bench: install
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.crypto
 

@@ -2,7 +2,8 @@
 
 Settings (environment): BENCH_DAYS (default 250, about a year; the full history is 4500),
 BENCH_SYMBOLS (NMS symbols a day, default 11000; OTC symbols are 5/11 of that), BENCH_REPEAT
-(runs per figure, the median is reported; default 3), BENCH_DIR (default build/bench).
+(runs per figure, the median is reported; default 3), BENCH_READERS (default 4), BENCH_POSTGRES (1: also
+the PostgreSQL catalog's world, the default; 0: SQLite only), BENCH_DIR (default build/bench).
 Writes build/bench/results-<days>d.json and its section of docs/benchmarks.md.
 
 Prices (bench.prices, bench.prices_mirror): the full market's price history through the Dagster path
@@ -48,6 +49,7 @@ from bench.prices import add_symbols, partition_status_seconds, prices_env, repo
 from bench.prices import raw_limit as prices_raw_limit
 from resources.lake import LakeResource, lake_at_root
 from sensors.schedules import RANGE_END, RANGE_START
+from tests.services import postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -106,7 +108,8 @@ def finra_mirror_holds(mirror: Path, days: list[dt.date]) -> bool:
     return (mirror / "done").exists() and all(path.exists() for path in ends)
 
 
-def fresh_env(work: Path, name: str, base_url: str) -> dict[str, str]:
+def fresh_env(work: Path, name: str, base_url: str, catalog: str | None = None) -> dict[str, str]:
+    """A new instance and lake for a world of the bench; its catalog a SQLite file beside it unless given."""
     run_dir = work / "runs" / name
     shutil.rmtree(run_dir, ignore_errors=True)
     (run_dir / "home").mkdir(parents=True)
@@ -116,7 +119,7 @@ def fresh_env(work: Path, name: str, base_url: str) -> dict[str, str]:
         "DAGSTER_HOME": str(run_dir / "home"),
         "TICKERLAKE_FINRA_BASE_URL": base_url,
         "TICKERLAKE_LAKE_ROOT": str(run_dir / "lake"),
-        "TICKERLAKE_CATALOG": f"sqlite:{run_dir / 'tickerlake.sqlite'}",
+        "TICKERLAKE_CATALOG": catalog or f"sqlite:{run_dir / 'tickerlake.sqlite'}",
         "TICKERLAKE_START_DATE": BENCH_START,
         "DAGSTER_TELEMETRY_DISABLED": "1",
     }
@@ -160,9 +163,11 @@ RANKING = (
 CORRELATION = "SELECT * FROM marts.mart_sector_short_return_correlation"
 
 
-def one_backfill(work: Path, name: str, base_url: str, days: list[dt.date]) -> dict[str, float]:
+def one_backfill(
+    work: Path, name: str, base_url: str, days: list[dt.date], catalog: str | None = None
+) -> dict[str, float]:
     """FINRA's history as one ranged run into a fresh instance and lake."""
-    env = fresh_env(work, name, base_url)
+    env = fresh_env(work, name, base_url, catalog)
     env["TICKERLAKE_PRICES_START"] = days[0].isoformat()
     raw_seconds, raw_rss = measure(
         materialize("--select", "raw/finra_short_volume", "--partition-range", f"{days[0]}...{days[-1]}"), env
@@ -179,7 +184,12 @@ def prices_backfill(env: dict[str, str], prices_url: str, names: list[str]) -> d
     seconds, peak = measure(
         materialize("--select", "raw/prices_history", "--partition-range", f"{names[0]}...{names[-1]}"), run_env
     )
-    return {"seconds": seconds, "peak_mb": peak, "events": run_events(env["DAGSTER_HOME"])}
+    return {
+        "seconds": seconds,
+        "peak_mb": peak,
+        "events": run_events(env["DAGSTER_HOME"]),
+        "phases": backfill_phases(env["DAGSTER_HOME"], seconds),
+    }
 
 
 PHASES = {
@@ -267,7 +277,7 @@ def step_seconds(home: str) -> dict[str, float]:
     return seconds
 
 
-READERS = 4
+READERS = int(os.environ.get("BENCH_READERS", "4"))
 READER = """
 import json, sys, time
 import duckdb
@@ -402,10 +412,16 @@ def main() -> None:
         name: daily_update(env, prices_url, provider, day, readers=name == "readers")
         for (name, provider), day in zip(DAILY_RUNS.items(), next_days, strict=True)
     }
+    on_postgres = (
+        postgres_world(work, env["TICKERLAKE_CBOE_BASE_URL"], base_url, prices_url, days, nms, next_days)
+        if os.environ.get("BENCH_POSTGRES", "1") == "1"
+        else None
+    )
     for path in (p for day in next_days for p in out.glob(f"*{day:%Y%m%d}.txt")):
         path.unlink()
     lake = lake_of(env)
     ranking_ms, correlation_ms = time_query(lake, RANKING) * 1000, time_query(lake, CORRELATION) * 1000
+    ranking_literal_ms = time_query(lake, ranking_with_literal_bound(lake)) * 1000
     ui = ui_partition_status(env)
     stored_bytes = disk_bytes(env)
     compacted, footprint = compacted_bytes(env)
@@ -434,6 +450,8 @@ def main() -> None:
         "daily_dbt_slowest_nodes": slowest_dbt_nodes(),
         "ui_partition_status_seconds": ui,
         "volatility_ranking_query_ms": ranking_ms,
+        "volatility_ranking_literal_query_ms": ranking_literal_ms,
+        "postgres": on_postgres,
         "sector_correlation_query_ms": correlation_ms,
         "stored_mb": stored_bytes / 1e6,
         "compacted_mb": compacted / 1e6,
@@ -448,6 +466,51 @@ def main() -> None:
 
 # The daily updates measured, in order, each on its own new day: name -> price provider.
 DAILY_RUNS = {"per-symbol": "yahoo", "bulk": "polygon", "readers": "polygon"}
+POSTGRES_DBT_THREADS = "2"
+
+
+def postgres_world(
+    work: Path,
+    cboe_url: str,
+    base_url: str,
+    prices_url: str,
+    days: list[dt.date],
+    names: list[str],
+    next_days: list[dt.date],
+) -> dict:
+    """The same history and daily updates on a PostgreSQL catalog, production's (a throw-away cluster on
+    loopback, Debian's PostgreSQL): FINRA's backfill, every symbol's history, the full dbt build and
+    the daily updates, dbt with POSTGRES_DBT_THREADS threads (PostgreSQL takes concurrent committers)."""
+    with postgres_server() as server:
+        backfill = one_backfill(work, "postgres", base_url, days, catalog=f"postgres:{server.new_database()}")
+        env = {
+            **backfill["env"],
+            "TICKERLAKE_DBT_THREADS": POSTGRES_DBT_THREADS,
+            "TICKERLAKE_CBOE_BASE_URL": cboe_url,
+        }
+        history = prices_backfill(env, prices_url, names)
+        dbt_full, dbt_full_peak = measure(materialize("--select", "kind:dbt"), env)
+        daily = {
+            name: daily_update(env, prices_url, provider, day)
+            for (name, provider), day in zip(list(DAILY_RUNS.items())[:2], next_days, strict=False)
+        }
+    return {
+        "backfill_raw_seconds": backfill["raw_seconds"],
+        "prices_history_seconds": history["seconds"],
+        "dbt_full_seconds": dbt_full,
+        "dbt_full_peak_mb": dbt_full_peak,
+        "daily": daily,
+    }
+
+
+def ranking_with_literal_bound(lake: LakeResource) -> str:
+    """The ranking query as a dashboard or the API would send it: the look-back's first day looked up
+    first and written as a date, which DuckLake prunes the window files with (a subquery is not)."""
+    with lake.connect() as con:
+        newest = con.execute("SELECT max(window_end) FROM marts.fct_volatility_windows").fetchone()[0]
+    return RANKING.replace("(SELECT max(window_end) FROM marts.fct_volatility_windows)", f"DATE '{newest}'")
+
+
 PAIRS = 500
 
 
@@ -472,6 +535,31 @@ def ui_partition_status(env: dict[str, str]) -> dict[str, float]:
         )
     ]
     return partition_status_seconds({**env, "TICKERLAKE_CRYPTO_END_DATE": LAST_DAY.isoformat()}, keys)
+
+
+def postgres_lines(pg: dict | None) -> list[tuple[str, str, str]]:
+    """The PostgreSQL catalog's figures, beside the SQLite ones above (none: BENCH_POSTGRES=0)."""
+    if pg is None:
+        return [("PostgreSQL catalog", "not measured", "BENCH_POSTGRES=0")]
+    lines = [
+        ("PostgreSQL catalog: FINRA backfill, one ranged run", f"{pg['backfill_raw_seconds']:.1f} s", ""),
+        ("PostgreSQL catalog: prices history, one ranged run", f"{pg['prices_history_seconds']:.1f} s", ""),
+        (
+            f"PostgreSQL catalog: dbt build after both backfills (full), {POSTGRES_DBT_THREADS} dbt threads",
+            f"{pg['dbt_full_seconds']:.1f} s",
+            f"peak {pg['dbt_full_peak_mb']:,.0f} MB",
+        ),
+    ]
+    for name, run in pg["daily"].items():
+        lines.append(
+            (
+                f"PostgreSQL catalog: daily update, {name} provider (market_daily, {POSTGRES_DBT_THREADS} dbt threads)",
+                f"{run['total']:.1f} s",
+                f"raw steps {run['raw']:.1f} s + dbt step {run['dbt']:.1f} s + process, definitions and run "
+                f"events {run['overhead']:.1f} s; peak {run['peak_mb']:,.0f} MB",
+            )
+        )
+    return lines
 
 
 def report(r: dict) -> None:
@@ -511,7 +599,13 @@ def report(r: dict) -> None:
         (
             "raw limit: DuckDB read_json of the same chart JSON into Parquet",
             f"{history['raw_limit_seconds']:.1f} s",
-            f"{history['json_mb']:,.0f} MB of JSON; ratio {history['seconds'] / history['raw_limit_seconds']:.1f}x",
+            f"{history['json_mb']:,.0f} MB of JSON; ratio {history['seconds'] / history['raw_limit_seconds']:.1f}x "
+            "(goal <= 5x)",
+        ),
+        (
+            "where the prices history's time went (its event log)",
+            "",
+            ", ".join(f"{label} {history['phases'][key]:.1f} s" for key, label in PHASES.items()),
         ),
         (
             "dbt build after both backfills (full)",
@@ -554,8 +648,18 @@ def report(r: dict) -> None:
             f"after compaction and expiry (maintenance, no retention) {r['compacted_mb']:,.0f} MB, "
             f"{r['compacted_footprint']['data_files']} files",
         ),
-        ("volatility ranking query, full range", f"{r['volatility_ranking_query_ms']:.1f} ms", "goal < 100 ms"),
-        ("sector correlation query, full range", f"{r['sector_correlation_query_ms']:.1f} ms", "goal < 1 s"),
+        (
+            "volatility ranking query, full range (the look-back's start as a subquery, README query 2)",
+            f"{r['volatility_ranking_query_ms']:.1f} ms",
+            "goal < 100 ms",
+        ),
+        (
+            "volatility ranking query, the look-back's start looked up first and written as a date",
+            f"{r['volatility_ranking_literal_query_ms']:.1f} ms",
+            "fct_volatility_windows is written in window order: DuckLake reads the look-back's files only",
+        ),
+        ("sector correlation query, full range", f"{r['sector_correlation_query_ms']:.1f} ms", "goal < 50 ms"),
+        *postgres_lines(r["postgres"]),
         (f"peak memory of the FINRA backfill, {r['days']} days", f"{r['peak_mb_full_range']:.0f} MB", ""),
         (
             f"peak memory of the FINRA backfill, {r['quarter_days']} days",
