@@ -29,6 +29,8 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, SqliteStorageConfig
 from dagster._serdes import ConfigurableClassData
 
+from resources import settings
+
 BATCHED = {DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_MATERIALIZATION_PLANNED}
 BATCH_SIZE = "1000"
 
@@ -71,7 +73,7 @@ class BatchingSqliteStorage(DagsterSqliteStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         super().__init__(base_dir, inst_data)
         self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
-        os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", BATCH_SIZE)
+        settings.default_event_batch_size(BATCH_SIZE)
 
     @classmethod
     def from_config_value(  # the signature Dagster's own SQLite storage has

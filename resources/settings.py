@@ -54,7 +54,7 @@ SETTINGS = (
         "1",
         "dbt threads; raise it on a PostgreSQL catalog (SQLite takes one committer at a time)",
     ),
-    Setting("TICKERLAKE_DUCKDB_MEMORY_LIMIT", "half of RAM", "DuckDB's memory limit in dbt runs (`8GB`, `16GiB`, ...)"),
+    Setting("TICKERLAKE_DUCKDB_MEMORY_LIMIT", "40% of RAM", "DuckDB's memory limit in dbt runs (`8GB`, `16GiB`, ...)"),
     Setting(
         "TICKERLAKE_START_DATE", "2009-08-03", "first trading-day partition (FINRA's first daily files)", literal=True
     ),
@@ -257,7 +257,7 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 def value(name: str, default: str | None = None) -> str | None:
     """A setting's value; unset or empty, its literal default from SETTINGS, else `default` (one the
-    reader computes: half of RAM, today). Only names in SETTINGS are read."""
+    reader computes: 40% of RAM, today). Only names in SETTINGS are read."""
     if name not in BY_NAME:
         raise KeyError(f"{name} is not a tickerlake setting (resources/settings.py, SETTINGS)")
     setting = BY_NAME[name]
@@ -329,6 +329,12 @@ def catalog() -> str | None:
         configured = f"sqlite:{Path(location).resolve()}"
     os.environ["TICKERLAKE_CATALOG"] = configured
     return configured
+
+
+def default_event_batch_size(size: str) -> None:
+    """Dagster batches a ranged run's events only when DAGSTER_EVENT_BATCH_SIZE is set: the local
+    instance's batching storage sets it unless the deployment already has."""
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", size)
 
 
 def fetching_sensor_status() -> dg.DefaultSensorStatus:
