@@ -12,8 +12,10 @@ its sample file), the made EUR listing SAPX, then `dbt build`. It costs about a 
 import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import dagster as dg
+import filelock
 import pytest
 
 from assets.cboe import cboe_index_history
@@ -111,13 +113,35 @@ def run_sensor_like_the_daemon(
 
 
 @pytest.fixture(scope="session")
-def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformBuild]:
-    root = tmp_path_factory.mktemp("platform")
+def platform_build(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[PlatformBuild]:
+    """Built once for the whole session, even when pytest-xdist runs it in several processes: the first
+    worker to ask builds it, under a lock, in the directory the workers share; the others wait, then read
+    the same lake and instance (the tests only read them, or branch the lake), each with a mirror of its
+    own serving what the build's mirror served."""
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared if worker_id == "master" else shared.parent
+    root = shared / "platform"
+    with filelock.FileLock(str(shared / "platform.lock")):
+        if not (root / "new_symbol_runs.json").exists():
+            runs = build_platform(root)
+            (root / "new_symbol_runs.json").write_text(dg.serialize_value(runs))
+    runs = dg.deserialize_value((root / "new_symbol_runs.json").read_text(), list)
+    lake = lake_at(root)
+    with serve_all_sources() as mirror, dg.instance_for_test(temp_dir=str(root / "home")) as instance:
+        snapshot_without("AMC", dt.date(2024, 7, 15), mirror)
+        yield PlatformBuild(mirror, lake, instance, runs)
+    lake.close()
+
+
+def build_platform(root: Path) -> list[dg.RunRequest]:
+    """Every source from the sample into a lake and an instance under `root`, then dbt; the runs the
+    new-symbol sensor asked for."""
+    (root / "home").mkdir(parents=True)
     lake = lake_at(root)
     with (
         serve_all_sources() as mirror,
         platform_on(mirror, lake, TICKERLAKE_PRICES_START="2024-03-01") as resources,
-        dg.instance_for_test() as instance,
+        dg.instance_for_test(temp_dir=str(root / "home")) as instance,
     ):
         run([finra_short_volume], resources, instance, {RANGE_START: "2024-03-01", RANGE_END: "2024-07-15"})
         reference = [
@@ -145,8 +169,8 @@ def platform_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         instance.add_dynamic_partitions("symbols", ["SAPX"])
         run([prices_history], resources, instance, {RANGE_START: "SAPX", RANGE_END: "SAPX"})
         run([tickerlake_dbt_models], resources, instance)
-        yield PlatformBuild(mirror, lake, instance, list(result.run_requests))
     lake.close()
+    return list(result.run_requests)
 
 
 def rows(build: PlatformBuild, sql: str, *params: object) -> list[tuple]:
