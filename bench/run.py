@@ -610,7 +610,7 @@ def report(r: dict) -> None:
         (
             "dbt build after both backfills (full)",
             f"{r['backfill_dbt_seconds']:.1f} s",
-            f"peak {r['backfill_dbt_peak_mb']:,.0f} MB (DuckDB's limit: half of RAM)",
+            f"peak {r['backfill_dbt_peak_mb']:,.0f} MB (DuckDB's limit: 40% of RAM; goal: under half)",
         ),
         *(
             (

@@ -30,11 +30,12 @@ class Plugin(BasePlugin):
         duckdb_env.create_catalog_secret(conn, CATALOG_SECRET, catalog, root.rstrip("/") + "/")
         # DuckDB's own default is 80% of RAM, but not all of its memory counts against the limit: a full
         # build of the whole history (FINRA and 11,000 symbols' prices) reached 23.5 GB of resident memory
-        # under that default on a 24 GB host and was killed. Half of RAM leaves room; beyond it DuckDB
-        # spills to its temp directory. Set it lower where other processes share the machine ("8GB").
-        limit = settings.value("TICKERLAKE_DUCKDB_MEMORY_LIMIT", f"{half_of_ram_mb()}MB")
+        # under that default on a 24 GB host and was killed, and 16.6 GB under a limit of half of RAM.
+        # A limit of 40% keeps the whole process under half of the machine; beyond it DuckDB spills to its
+        # temp directory. Set it lower where other processes share the machine ("8GB").
+        limit = settings.value("TICKERLAKE_DUCKDB_MEMORY_LIMIT", f"{share_of_ram_mb(0.4)}MB")
         conn.execute(f"SET memory_limit = {duckdb_env.sql_string(limit)}")
 
 
-def half_of_ram_mb() -> int:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 // 2**20
+def share_of_ram_mb(share: float) -> int:
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * share) // 2**20

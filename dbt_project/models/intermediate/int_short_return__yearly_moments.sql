@@ -56,7 +56,9 @@ settings as (
     {{ fingerprint }}
 ),
 
-returns as (
+-- The pairs are read twice (the bounds, then the trimmed sample) and are hundreds of millions of rows
+-- in a full build: computed where they are read (not materialized), which holds half the memory.
+returns as not materialized (
     select *, greatest(_short_loaded_at, _prices_loaded_at) as _loaded_at
     from {{ ref('fct_returns') }}
     where short_ratio is not null and trade_date >= '{{ first_day }}'::date
@@ -67,7 +69,7 @@ loaded as (
     group by year(trade_date)
 ),
 
-pairs as (
+pairs as not materialized (
     {% for h in horizons %}
     select
         returns.symbol,
@@ -92,7 +94,7 @@ bounds as (
     group by year, horizon_days
 ),
 
-interquartile as (
+interquartile as not materialized (
     select pairs.*, coalesce(sectors.sector, 'Other') as sector
     from pairs
     inner join bounds using (year, horizon_days)
