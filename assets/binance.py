@@ -25,6 +25,8 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import Ledger, PublishConfig, Rule, check_specs, fetch_failures, finish
+from assets.coingecko import MARKETS_KEY as COINGECKO_MARKETS_KEY
+from assets.coingecko import coin_pairs, coin_quote_assets
 from assets.freshness import DailyVolume, updated_within, volume_band_check
 from assets.partitions import crypto_days
 from assets.partitions import pairs as pairs_partitions
@@ -168,24 +170,38 @@ def store_month(
     key=UNIVERSE_KEY,
     group_name="crypto",
     kinds={"ducklake", "polars"},
+    deps=[COINGECKO_MARKETS_KEY],
     description=(
         "The top pairs of one quote asset by 24h quote volume on Binance (leveraged tokens and stablecoin "
-        "pairs left out), one snapshot per UTC day; pairs entering it become crypto_pairs partitions."
+        "pairs left out), and the Binance pairs of CoinGecko's top coins by market cap, one snapshot per UTC "
+        "day; pairs entering it become crypto_pairs partitions."
     ),
     metadata=column_schema(UNIVERSE_SCHEMA, UNIVERSE_MEANINGS),
 )
-def crypto_universe(binance: BinanceClient, lake: LakeResource) -> dg.MaterializeResult:
-    """Today's top pairs, dated today, or the pinned last crypto day of a sample recorded once (the demo's
+def crypto_universe(
+    context: dg.AssetExecutionContext, binance: BinanceClient, lake: LakeResource
+) -> dg.MaterializeResult:
+    """Today's pairs, dated today, or the pinned last crypto day of a sample recorded once (the demo's
     world ends on 2025-01-08: its universe is of that day, not of the day the demo runs)."""
     today = min(utc_now().date(), last_crypto_day())
+    quotes = list(dict.fromkeys([binance.quote_asset, *coin_quote_assets()]))
     with binance.open() as session:
-        frame = session.top_pairs(binance.quote_asset, binance.top_n, today)
+        ranked = session.ranked_pairs(quotes, today)
+    by_volume = ranked[binance.quote_asset].head(binance.top_n)
+    of_coins, refused = coin_pairs(lake, ranked)
+    for base, coin_ids in refused.items():
+        context.log.warning(f"{base}: CoinGecko's top coins {', '.join(coin_ids)} share the symbol; no pair is added")
+    frame = pl.concat([by_volume, of_coins]).unique("pair", keep="first", maintain_order=True)
     lake.replace(UNIVERSE_DATASET, frame, where={"snapshot_date": today})
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": frame.height,
             "snapshot_date": today.isoformat(),
             "top_pairs": dg.MetadataValue.json(frame["pair"].head(20).to_list()),
+            "coin_pairs_beyond_top_volume": dg.MetadataValue.json(
+                of_coins.filter(~pl.col("pair").is_in(by_volume["pair"].implode()))["pair"].to_list()
+            ),
+            "refused_symbols": dg.MetadataValue.json(refused),
         }
     )
 

@@ -231,9 +231,15 @@ def verify_checksum(body: bytes, checksum_file: bytes, name: str) -> None:
         raise ChecksumMismatch(f"Binance {name}: SHA-256 {actual} does not match .CHECKSUM {fields[0]}")
 
 
-@names_its_errors(KlinesFormatError, lambda *_: "Binance /api/v3/ticker/24hr")
 def parse_ticker_24hr(body: bytes, quote_asset: str, top_n: int, day: dt.date) -> pl.DataFrame:
-    """Rank `quote_asset` pairs by 24h quote volume; leveraged tokens and stablecoin bases are left out."""
+    """The top `top_n` `quote_asset` pairs by 24h quote volume."""
+    return ranked_pairs(body, quote_asset, day).head(top_n)
+
+
+@names_its_errors(KlinesFormatError, lambda *_: "Binance /api/v3/ticker/24hr")
+def ranked_pairs(body: bytes, quote_asset: str, day: dt.date) -> pl.DataFrame:
+    """Every traded `quote_asset` pair ranked by 24h quote volume; leveraged tokens and stablecoin bases
+    are left out."""
     tickers = parse_json(body, "Binance ticker/24hr")
     if not isinstance(tickers, list) or any(not isinstance(t, dict) or "symbol" not in t for t in tickers):
         raise SourceError("Binance ticker/24hr: not an array of ticker objects")
@@ -252,7 +258,7 @@ def parse_ticker_24hr(body: bytes, quote_asset: str, top_n: int, day: dt.date) -
         rows.append((pair, float(ticker["quoteVolume"]), int(ticker["count"])))
     rows.sort(key=lambda row: (-row[1], row[0]))
     return pl.DataFrame(
-        [(day, rank, pair, quote_asset, volume, trades) for rank, (pair, volume, trades) in enumerate(rows[:top_n], 1)],
+        [(day, rank, pair, quote_asset, volume, trades) for rank, (pair, volume, trades) in enumerate(rows, 1)],
         schema=UNIVERSE_SCHEMA,
         orient="row",
     )
@@ -394,9 +400,10 @@ class BinanceSession:
         first = parse_klines_json(self._api("/api/v3/klines", KLINES_WEIGHT, what, params), pair, what)
         return None if first.is_empty() else first["open_time"][0]
 
-    def top_pairs(self, quote_asset: str, top_n: int, day: dt.date) -> pl.DataFrame:
+    def ranked_pairs(self, quote_assets: list[str], day: dt.date) -> dict[str, pl.DataFrame]:
+        """Each quote asset's traded pairs ranked by 24h quote volume, from one ticker/24hr call."""
         body = self._api("/api/v3/ticker/24hr", TICKER_24HR_WEIGHT, "Binance ticker/24hr")
-        return parse_ticker_24hr(body, quote_asset, top_n, day)
+        return {quote: ranked_pairs(body, quote, day) for quote in quote_assets}
 
     def fetch_pair(
         self, pair: str, days: list[dt.date], now: dt.datetime, last_stored: Callable[[dt.date], dt.datetime | None]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 from binance_api import KlinesHandler, write_json
+from coingecko_api import COINGECKO_HOST, MARKETS_PATH, markets_answer
 from demo_crypto import SETTINGS as CRYPTO_SETTINGS
 from demo_crypto import run_crypto, show_crypto
 from demo_features import show_feature_row, show_label_balance
@@ -82,7 +83,8 @@ console = Console()
 
 class _QuietHandler(KlinesHandler):
     """The sample's files, Binance's klines endpoint (it pages by query), FRED's download (it names the
-    series in the query: sample/fred_api.py), and a webhook that keeps alerts.
+    series in the query: sample/fred_api.py), CoinGecko's markets list (paged by query:
+    sample/coingecko_api.py), and a webhook that keeps alerts.
 
     It counts the price charts it served: the new-symbol backfill's progress (a symbol is one chart)."""
 
@@ -101,6 +103,9 @@ class _QuietHandler(KlinesHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            return
+        if path == f"{COINGECKO_HOST}{MARKETS_PATH}":
+            write_json(self, *markets_answer(dict(urllib.parse.parse_qsl(query)), Path(self.directory)))
             return
         super().do_GET()
 

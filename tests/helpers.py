@@ -23,12 +23,15 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from resources.binance import DEFAULT_API_URL
+from resources.coingecko import DEFAULT_BASE_URL as COINGECKO_URL
+from resources.coingecko import MARKETS_PATH as COINGECKO_MARKETS_PATH
 from resources.finra import FinraClient, file_name
 from resources.fred import DEFAULT_BASE_URL as FRED_URL
 from resources.fred import PATH as FREDGRAPH_PATH
 from resources.lake import LakeResource, LocalLake, lake_at_root
 from resources.settings import dbt_executable, mirrored_urls
 from sample.binance_api import DEPTH_PATH, KLINES_PATH, DepthReplay, klines_answer
+from sample.coingecko_api import markets_answer
 from sample.fred_api import fredgraph_answer
 from sample.posted import last_modified
 
@@ -57,6 +60,7 @@ RUNNING = {"crypto_alerts_sensor", "freshness_checks_sensor", "lake_maintenance_
 FETCHING = {
     "cftc_cot_legacy_sensor",
     "cftc_cot_tff_sensor",
+    "coingecko_daily_schedule",
     "crypto_order_book_schedule",
     "crypto_topup_schedule",
     "crypto_universe_schedule",
@@ -244,6 +248,15 @@ def fred_graph(request: Request) -> Response:
     return Response(body, status=status, content_type="text/csv")
 
 
+COINGECKO_MARKETS_ROUTE = mirror_path(COINGECKO_URL, COINGECKO_MARKETS_PATH)
+
+
+def coingecko_markets(request: Request) -> Response:
+    """/api/v3/coins/markets answered from the recorded list, paged as CoinGecko pages (sample/coingecko_api.py)."""
+    status, body = markets_answer(dict(request.args))
+    return Response(body, status=status, content_type="application/json")
+
+
 @contextlib.contextmanager
 def serve_all_sources() -> Iterator[Mirror]:
     """Every source of the bundled sample, with the hand-written test fixtures laid over it."""
@@ -253,6 +266,7 @@ def serve_all_sources() -> Iterator[Mirror]:
         mirror.routes[BINANCE_KLINES_PATH] = binance_klines
         mirror.routes[BINANCE_DEPTH_PATH] = binance_depth(DepthReplay())
         mirror.routes[FRED_GRAPH_PATH] = fred_graph
+        mirror.routes[COINGECKO_MARKETS_ROUTE] = coingecko_markets
         yield mirror
 
 

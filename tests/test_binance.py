@@ -155,17 +155,18 @@ def test_the_client_waits_for_the_next_minute_before_crossing_the_weight_budget(
         (SAMPLE_ROOT / "api.binance.com/api/v3/ticker/24hr").read_bytes(), headers={"X-MBX-USED-WEIGHT-1M": "4790"}
     )
     with client(mirror).open() as session:
-        session.top_pairs("USDT", 3, dt.date(2025, 1, 8))
+        session.ranked_pairs(["USDT"], dt.date(2025, 1, 8))
         assert waits == []
-        session.top_pairs("USDT", 3, dt.date(2025, 1, 8))  # 4,790 used + 80 would cross 4,800
+        session.ranked_pairs(["USDT"], dt.date(2025, 1, 8))  # 4,790 used + 80 would cross 4,800
     assert len(waits) == 1 and 0 < waits[0] <= 60.5
 
 
 def test_universe_ranks_by_quote_volume_without_stablecoins_leveraged_tokens_or_other_quotes(mirror: Mirror) -> None:
     with client(mirror).open() as session:
-        universe = session.top_pairs("USDT", 10, dt.date(2025, 1, 8))
-    assert universe["pair"].to_list() == ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT"]
-    assert universe["rank"].to_list() == [1, 2, 3, 4]
+        ranked = session.ranked_pairs(["USDT", "BTC"], dt.date(2025, 1, 8))
+    assert ranked["USDT"]["pair"].to_list() == ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT"]
+    assert ranked["USDT"]["rank"].to_list() == [1, 2, 3, 4]
+    assert ranked["BTC"]["pair"].to_list() == ["ETHBTC"]
 
 
 def materialize(assets: list, resources: dict, instance: dg.DagsterInstance, tags: dict | None = None) -> None:

@@ -239,6 +239,7 @@ NAMED_JOBS = {
     "cftc_cot_tff_fetch",
     "dbt_models_build",
     "short_volume_csv_export",
+    "coingecko_daily",
     "crypto_universe_daily",
     "crypto_klines_history_backfill",
     "crypto_topup",

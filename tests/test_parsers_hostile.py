@@ -31,6 +31,10 @@ from assets.cboe import DATASET as CBOE
 from assets.cboe import RULES as CBOE_RULES
 from assets.cftc_cot import LEGACY_DATASET, TFF_DATASET, rules
 from assets.checks import Ledger
+from assets.coingecko import COINS_DATASET as COINGECKO_COINS
+from assets.coingecko import COINS_RULES as COINGECKO_COINS_RULES
+from assets.coingecko import MARKETS_DATASET as COINGECKO_MARKETS
+from assets.coingecko import MARKETS_RULES as COINGECKO_MARKETS_RULES
 from assets.finra import DATASET as FINRA
 from assets.finra import RULES as FINRA_RULES
 from assets.finra import store_days
@@ -50,6 +54,7 @@ from resources.binance import (
 from resources.binance_depth import parse_depth, snapshot_rows
 from resources.cboe import parse_history
 from resources.cftc_cot import LEGACY, TFF, parse_report
+from resources.coingecko import parse_coin, parse_markets
 from resources.completeness import losses
 from resources.finra import FetchedDay, parse_short_volume
 from resources.fred import parse_series
@@ -516,3 +521,27 @@ def test_cftc_cot_legacy(body: bytes) -> None:
 @given(lines_mutated(COT_TFF, separator=b","))
 def test_cftc_cot_tff(body: bytes) -> None:
     named_or_valid("cftc_cot_tff", lambda: parse_report(body, TFF, 2017), cot_rows_hold(TFF_DATASET, TFF))
+
+
+COINGECKO = SAMPLE_ROOT / "api.coingecko.com" / "api" / "v3" / "coins"
+SNAPSHOT_DAY = dt.date(2025, 3, 4)
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(json.loads((COINGECKO / "markets").read_bytes())[:6]))
+def test_coingecko_markets(body: bytes) -> None:
+    named_or_valid(
+        "coingecko_markets",
+        lambda: parse_markets([body], 5, SNAPSHOT_DAY),
+        checkable(COINGECKO_MARKETS, COINGECKO_MARKETS_RULES),
+    )
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(json.loads((COINGECKO / "bitcoin").read_bytes())))
+def test_coingecko_coin(body: bytes) -> None:
+    named_or_valid(
+        "coingecko_coin",
+        lambda: parse_coin(body, "bitcoin", SNAPSHOT_DAY),
+        checkable(COINGECKO_COINS, COINGECKO_COINS_RULES),
+    )

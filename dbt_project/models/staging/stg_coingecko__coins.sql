@@ -1,0 +1,23 @@
+select
+    coin_id,
+    fetched_date,
+    name,
+    categories,
+    genesis_date,
+    hashing_algorithm,
+    homepage,
+    github_repos,
+    github_stars,
+    github_forks,
+    github_subscribers,
+    github_total_issues,
+    github_closed_issues,
+    github_pull_requests_merged,
+    github_pull_request_contributors,
+    github_commit_count_4_weeks,
+    twitter_followers,
+    telegram_channel_user_count,
+    watchlist_portfolio_users,
+    sentiment_votes_up_percentage,
+    _loaded_at
+from {{ source('raw', 'coingecko_coins') }}
