@@ -2,7 +2,9 @@
 
 Rules live in a YAML file (TICKERLAKE_ALERT_RULES, default platform/alerts.yaml): a rule names an
 interval, a series (an indicator column or a price), an operator and a threshold, which is a number
-or another column (e.g. `close crosses_below s1`: price crosses below the pivot support). Only
+or another column (e.g. `close crosses_below s1`: price crosses below the pivot support), and
+optionally the pairs it watches and `max_market_cap_rank` (only the pairs of CoinGecko's top coins up
+to that rank in the newest snapshot: assets/coingecko.py). Only
 closed bars are evaluated, and only those within `lookback_hours` of the pair's newest bar, so the
 first evaluation does not replay years of history. A firing's id (rule, pair, interval, bar) is
 stored in the lake once it is delivered; a firing already stored is never sent again, and one that
@@ -15,6 +17,7 @@ countdown fires `td_buy_countdown equals 13` once (a deferred 13 stays at 12 and
 """
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +25,14 @@ import dagster as dg
 import polars as pl
 import yaml
 
+from assets.binance import UNIVERSE_DATASET
+from assets.coingecko import MARKETS_DATASET
 from assets.indicators import ASSET_KEY as INDICATORS_KEY
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INTERVALS
 from assets.technicals import INDICATOR_SCHEMA
 from resources import settings
+from resources.coingecko import ambiguous_symbols
 from resources.lake import Dataset, LakeResource
 from resources.notifier import Notifier, NotifierError
 
@@ -62,6 +68,7 @@ class AlertRule:
     operator: str
     threshold: float | str
     pairs: tuple[str, ...] = ("*",)
+    max_market_cap_rank: int | None = None
 
     def describe(self) -> str:
         threshold = f"{self.threshold:g}" if isinstance(self.threshold, float) else self.threshold
@@ -78,7 +85,7 @@ def _rule(entry: object, where: str) -> AlertRule:
     if not isinstance(entry, dict):
         raise AlertRulesError(f"{where}: a rule is a mapping, got {entry!r}")
     operators = [op for op in OPERATORS if op in entry]
-    unknown = set(entry) - {"name", "interval", "series", "pairs", *OPERATORS}
+    unknown = set(entry) - {"name", "interval", "series", "pairs", "max_market_cap_rank", *OPERATORS}
     if len(operators) != 1 or unknown:
         raise AlertRulesError(f"{where}: needs exactly one of {OPERATORS} (found {operators}; unknown keys {unknown})")
     threshold = entry[operators[0]]
@@ -87,6 +94,11 @@ def _rule(entry: object, where: str) -> AlertRule:
         (entry.get("interval") in INTERVALS, f"an interval among {INTERVALS}"),
         (entry.get("series") in SERIES, f"a series among {SERIES}"),
         (isinstance(threshold, int | float) or threshold in SERIES, "a threshold that is a number or a series"),
+        (
+            "max_market_cap_rank" not in entry
+            or (type(entry["max_market_cap_rank"]) is int and entry["max_market_cap_rank"] >= 1),
+            "a max_market_cap_rank that is a whole number from 1",
+        ),
     ]
     for ok, what in checks:
         if not ok:
@@ -99,6 +111,7 @@ def _rule(entry: object, where: str) -> AlertRule:
         operators[0],
         float(threshold) if isinstance(threshold, int | float) else threshold,
         tuple(pairs),
+        entry.get("max_market_cap_rank"),
     )
 
 
@@ -133,13 +146,17 @@ def _condition(rule: AlertRule) -> pl.Expr:
     }[rule.operator]
 
 
-def evaluate(rules: AlertRules, indicators: pl.DataFrame) -> pl.DataFrame:
-    """Every firing of every rule on closed bars within the look-back, as ALERTS_SCHEMA (unsent)."""
+def evaluate(rules: AlertRules, indicators: pl.DataFrame, ranks: Mapping[str, int] | None = None) -> pl.DataFrame:
+    """Every firing of every rule on closed bars within the look-back, as ALERTS_SCHEMA (unsent). `ranks`:
+    each pair's coin's market cap rank (pair_market_cap_ranks), for the rules that filter by it."""
     firings = []
     for rule in rules.rules:
         bars = indicators.filter(pl.col("interval") == rule.interval, pl.col("is_closed")).sort("pair", "open_time")
         if rule.pairs != ("*",):
             bars = bars.filter(pl.col("pair").is_in(list(rule.pairs)))
+        if rule.max_market_cap_rank is not None:
+            ranked = [pair for pair, rank in (ranks or {}).items() if rank <= rule.max_market_cap_rank]
+            bars = bars.filter(pl.col("pair").is_in(pl.Series(ranked, dtype=pl.String()).implode()))
         threshold = pl.col(rule.threshold) if isinstance(rule.threshold, str) else pl.lit(rule.threshold)
         newest = pl.col("open_time").max().over("pair")
         fired = bars.with_columns(
@@ -177,6 +194,28 @@ def evaluate(rules: AlertRules, indicators: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([pl.DataFrame(schema=ALERTS_SCHEMA), *firings], how="vertical_relaxed").sort("bar_open_time")
 
 
+def pair_market_cap_ranks(lake: LakeResource) -> dict[str, int]:
+    """Each pair of the newest universe snapshot whose base asset is a coin of the newest CoinGecko snapshot
+    (its symbol upper-cased, not shared with another coin there), with that coin's market cap rank."""
+    newest = lake.newest(MARKETS_DATASET, "snapshot_date")
+    universe_day = lake.newest(UNIVERSE_DATASET, "snapshot_date")
+    if newest is None or universe_day is None:
+        return {}
+    coins = lake.read(MARKETS_DATASET, where={"snapshot_date": newest})
+    shared = ambiguous_symbols(coins)
+    rank_of = {
+        symbol.upper(): rank
+        for symbol, rank in coins.select("symbol", "market_cap_rank").iter_rows()
+        if rank is not None and symbol.upper() not in shared
+    }
+    pairs = lake.read(UNIVERSE_DATASET, where={"snapshot_date": universe_day})
+    return {
+        pair: rank_of[pair.removesuffix(quote)]
+        for pair, quote in pairs.select("pair", "quote_asset").iter_rows()
+        if pair.removesuffix(quote) in rank_of
+    }
+
+
 def rules_path() -> Path:
     return Path(settings.value("TICKERLAKE_ALERT_RULES", str(DEFAULT_RULES)))
 
@@ -191,7 +230,7 @@ def rules_path() -> Path:
 def crypto_alerts(context: dg.AssetExecutionContext, lake: LakeResource, notifier: Notifier) -> dg.MaterializeResult:
     rules = load_rules(rules_path())
     stored = lake.distinct(DATASET, "alert_id")
-    firings = evaluate(rules, lake.read(INDICATORS_DATASET))
+    firings = evaluate(rules, lake.read(INDICATORS_DATASET), pair_market_cap_ranks(lake))
     firings = firings.filter(~pl.col("alert_id").is_in(pl.Series(stored, dtype=pl.String()).implode()))
     sent, failures = [], []
     for alert in firings.iter_rows(named=True):

@@ -11,7 +11,9 @@ import polars as pl
 import pytest
 from pytest_httpserver import HTTPServer
 
-from assets.alerts import DATASET, AlertRulesError, crypto_alerts, evaluate, load_rules
+from assets.alerts import DATASET, AlertRulesError, crypto_alerts, evaluate, load_rules, pair_market_cap_ranks
+from assets.binance import UNIVERSE_DATASET
+from assets.coingecko import MARKETS_DATASET
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INDICATORS_SCHEMA, crypto_indicators
 from assets.technicals import indicators
@@ -95,11 +97,56 @@ def test_the_look_back_keeps_history_from_firing(tmp_path: Path) -> None:
         ("{name: x, interval: 1h, series: rsi_99, crosses_below: 30}", "rule 1: needs a series"),
         ("{name: x, interval: 1h, series: rsi_14}", "rule 1: needs exactly one of"),
         ("{name: x, interval: 1h, series: rsi_14, crosses_below: '1; DROP TABLE'}", "rule 1: needs a threshold"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: 0}", "a max_market_cap_rank"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: top}", "a max_market_cap_rank"),
     ],
 )
 def test_bad_rules_are_refused_naming_the_rule(tmp_path: Path, rule: str, message: str) -> None:
     with pytest.raises(AlertRulesError, match=message):
         load_rules(rules_file(tmp_path, f"rules:\n  - {rule}\n"))
+
+
+def test_a_rank_filter_watches_only_the_pairs_of_top_coins(tmp_path: Path) -> None:
+    rules = load_rules(
+        rules_file(
+            tmp_path, "rules:\n  - {name: top-1, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: 1}\n"
+        )
+    )
+    frame = pl.concat([bars([25, 45]), bars([25, 45], pair="ETHUSDT"), bars([25, 45], pair="DOGEUSDT")])
+    fired = evaluate(rules, frame, {"BTCUSDT": 1, "ETHUSDT": 2})
+    assert fired["pair"].to_list() == ["BTCUSDT"]  # ETH ranks 2nd; DOGE has no coin in the snapshot
+    assert evaluate(rules, frame, {}).is_empty()
+
+
+def test_the_pairs_ranks_come_from_the_newest_snapshots_and_skip_a_shared_symbol(lake: LakeResource) -> None:
+    day = dt.date(2025, 3, 4)
+    coins = pl.DataFrame(
+        {"snapshot_date": [day] * 4, "position": [1, 2, 3, 4], "market_cap_rank": [1, 2, 6, 7]},
+        schema_overrides={"position": pl.Int32(), "market_cap_rank": pl.Int32()},
+    ).with_columns(
+        coin_id=pl.Series(["bitcoin", "ethereum", "solana", "sol-impostor"]),
+        symbol=pl.Series(["btc", "eth", "sol", "sol"]),
+        name=pl.Series(["Bitcoin", "Ethereum", "Solana", "Impostor"]),
+    )
+    lake.replace(
+        MARKETS_DATASET,
+        coins.select(
+            pl.col(c) if c in coins.columns else pl.lit(None, t).alias(c) for c, t in MARKETS_DATASET.schema.items()
+        ),
+        where={"snapshot_date": day},
+    )
+    universe = pl.DataFrame(
+        [
+            (day, 1, "BTCUSDT", "USDT", 1.0, 1),
+            (day, 2, "ETHBTC", "BTC", 1.0, 1),
+            (day, 3, "SOLUSDT", "USDT", 1.0, 1),
+            (day, 4, "DOGEUSDT", "USDT", 1.0, 1),
+        ],
+        schema=UNIVERSE_DATASET.schema,
+        orient="row",
+    )
+    lake.replace(UNIVERSE_DATASET, universe, where={"snapshot_date": day})
+    assert pair_market_cap_ranks(lake) == {"BTCUSDT": 1, "ETHBTC": 2}
 
 
 @pytest.fixture
