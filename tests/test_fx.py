@@ -37,13 +37,13 @@ def test_a_body_that_is_not_the_zip_is_rejected() -> None:
 def test_eur_prices_get_usd_through_the_days_fix(platform_build) -> None:
     converted = rows(
         platform_build,
-        "SELECT trade_date, close, usd_per_unit, close_usd FROM marts.fct_prices_daily "
+        "SELECT trade_date, close, usd_per_unit, close_usd, fx_rate_date FROM marts.fct_prices_daily "
         "WHERE symbol = 'SAPX' ORDER BY trade_date",
     )
-    assert converted[0] == (dt.date(2024, 7, 5), 200.0, 1.0814, pytest.approx(216.28))
+    assert converted[0] == (dt.date(2024, 7, 5), 200.0, 1.0814, pytest.approx(216.28), dt.date(2024, 7, 5))
     assert converted[1][2] == 1.0890
-    # 2024-07-15 is after the sample's last ECB fix: the latest earlier fix (2024-07-12) applies.
-    assert converted[2] == (dt.date(2024, 7, 15), 204.0, 1.0890, pytest.approx(204.0 * 1.0890))
+    # 2024-07-15 is after the sample's last ECB fix: the latest earlier fix (2024-07-12) applies, and says so.
+    assert converted[2] == (dt.date(2024, 7, 15), 204.0, 1.0890, pytest.approx(204.0 * 1.0890), dt.date(2024, 7, 12))
 
 
 def test_usd_listings_convert_one_to_one(platform_build) -> None:

@@ -5,6 +5,8 @@ An event on ex-date s scales every earlier price by its factor: 1 / split_ratio 
 (1 - dividend / close of the day before s) for a cash dividend (CRSP's convention). adj_factor of day t
 is the product of the factors of all later events, so the latest adj_close equals the latest close.
 USD columns use the latest ECB fixing on or before the trading day (ASOF join); USD prices are 1:1.
+fx_rate_date says which fixing: a trading day the ECB did not fix (a TARGET holiday, a weekend session
+abroad, a day before the rates were fetched) carries the last earlier one, and shows it.
 
 Incremental: the lake stamps every row with when its values last changed (`_loaded_at`), so a
 daily run that rewrites each symbol's file still shows only its new day here. A symbol whose new
@@ -135,7 +137,8 @@ fx as (
 priced as (
     select
         adjusted.*,
-        case when adjusted.currency = 'USD' then 1.0 else fx.usd_per_unit end as usd_per_unit
+        case when adjusted.currency = 'USD' then 1.0 else fx.usd_per_unit end as usd_per_unit,
+        case when adjusted.currency <> 'USD' then fx.rate_date end as fx_rate_date
     from adjusted
     asof left join fx
         on adjusted.currency = fx.currency and adjusted.trade_date >= fx.rate_date
@@ -155,6 +158,7 @@ select
     adj_factor,
     close * adj_factor as adj_close,
     usd_per_unit,
+    fx_rate_date,
     close * usd_per_unit as close_usd,
     close * adj_factor * usd_per_unit as adj_close_usd,
     close * adj_factor / lag(close * adj_factor) over (partition by symbol order by trade_date) - 1
