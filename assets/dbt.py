@@ -19,6 +19,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from assets.equity_indicators import DATASET as EQUITY_INDICATORS
 from assets.indicators import DATASET as CRYPTO_INDICATORS
 from assets.previews import FEATURE_PLOTS, mart_previews
+from assets.prices import DAILY_KEY as PRICES_DAILY_KEY
+from assets.prices import MARKET_DAILY
 from assets.sources import register_raw_tables
 from resources.lake import LakeResource
 
@@ -46,13 +48,16 @@ PREVIEWED = {
 }
 
 
-def _second_writers(manifest: Mapping[str, Any]) -> dict[dg.AssetKey, dg.AssetKey]:
-    """Source asset key -> the other asset writing its table, from the sources' `meta.tickerlake`."""
-    writers = {}
+def _second_writers(manifest: Mapping[str, Any]) -> dict[dg.AssetKey, list[dg.AssetKey]]:
+    """Source asset key -> the other assets writing its table: the one its `meta.tickerlake` names
+    (_sources.yml), and for raw.prices_daily the daily asset of each configured market beyond the US,
+    which the settings decide (TICKERLAKE_MARKETS), not the yml."""
+    writers: dict[dg.AssetKey, list[dg.AssetKey]] = {PRICES_DAILY_KEY: [asset.key for asset in MARKET_DAILY]}
     for source in manifest["sources"].values():
         other = source.get("meta", {}).get("tickerlake", {}).get(ALSO_WRITTEN_BY)
         if other:
-            writers[dg.AssetKey([source["source_name"], source["name"]])] = dg.AssetKey(other.split("/"))
+            key = dg.AssetKey([source["source_name"], source["name"]])
+            writers[key] = [dg.AssetKey(other.split("/")), *writers.get(key, [])]
     return writers
 
 
@@ -81,7 +86,7 @@ class TickerlakeDbtTranslator(DagsterDbtTranslator):
         """A raw table written by two assets is one dbt source: the second writer joins its deps."""
         spec = super().get_asset_spec(manifest, unique_id, project)
         writers = _second_writers(manifest)
-        extra = [writers[dep.asset_key] for dep in spec.deps if dep.asset_key in writers]
+        extra = [writer for dep in spec.deps for writer in writers.get(dep.asset_key, [])]
         return spec.merge_attributes(deps=extra) if extra else spec
 
 

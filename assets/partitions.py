@@ -1,4 +1,4 @@
-"""Trading-day partitions on the NYSE calendar.
+"""Trading-day partitions on the NYSE calendar (and on each other market's own, market_days_partitions).
 
 Weekends, holidays and unscheduled closures (Hurricane Sandy, national days of mourning) are not
 partitions at all, so a missing file on a partition day is a real error and never a silent gap.
@@ -11,7 +11,8 @@ import dagster as dg
 import exchange_calendars as xcals
 import pandas as pd
 
-from resources import settings
+from resources import markets, settings
+from resources.markets import Market
 
 CALENDAR = "XNYS"
 TIMEZONE = "America/New_York"
@@ -76,6 +77,25 @@ def trading_days_partitions(start: str | None = None) -> dg.DailyPartitionsDefin
         start_date=first.isoformat(),
         timezone=SESSION_WINDOW_TIMEZONE,
         exclusions=["0 0 * * 6", "0 0 * * 0", *_closed_weekdays(first, last)],
+        **end,
+    )
+
+
+def market_days_partitions(market: Market) -> dg.DailyPartitionsDefinition:
+    """A market's trading days on its own calendar (weekends and its closed weekdays excluded), cut in its
+    window time zone so a day is offered once it has traded; TICKERLAKE_END_DATE pins the last, as for
+    XNYS. Keys grow with that market's days only: a Tokyo holiday is no partition of Tokyo's."""
+    first = configured_start()
+    last = markets.calendar(market.mic).last_session.date()
+    open_days = set(markets.sessions(market.mic, first, last))
+    weekdays = pd.bdate_range(first, last)
+    closed = [dt.datetime.combine(d.date(), dt.time()) for d in weekdays if d.date() not in open_days]
+    pinned = settings.value("TICKERLAKE_END_DATE")
+    end = {"end_date": (dt.date.fromisoformat(pinned) + dt.timedelta(days=1)).isoformat()} if pinned else {}
+    return dg.DailyPartitionsDefinition(
+        start_date=first.isoformat(),
+        timezone=market.window_timezone,
+        exclusions=["0 0 * * 6", "0 0 * * 0", *closed],
         **end,
     )
 

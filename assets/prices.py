@@ -11,21 +11,35 @@ Both replace exactly what they fetched, the symbols of a batch over their range,
 per batch of COMMIT_SYMBOLS, so the latest write of a (symbol, day) wins and a symbol whose fetch
 failed keeps what was stored. A row that a re-fetch left unchanged keeps its `_loaded_at`
 (resources.lake.stamp_rows), so dbt sees only the rows whose values changed.
+
+Symbols of other markets (`VOD.L`, `7203.T`: resources/markets.py) are fetched through the same
+providers (Yahoo's suffixes) and keep the bars of their own market's sessions. Their day-by-day update
+still rides on the XNYS-partitioned `raw/prices_daily`, which stores them on the US trading days that
+are also theirs; a day their market trades and New York does not reaches the lake when their history
+is fetched again (per-market daily partitions are issue 25's next step).
 """
 
 import datetime as dt
+import functools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import dagster as dg
 import polars as pl
 
 from assets.checks import FetchFailure, Ledger, PublishConfig, Rule, check_specs, fetch_failures, fetching, finish
 from assets.freshness import DailyVolume, published_by_evening, volume_band_check
-from assets.partitions import last_closed_session, partition_days, sessions, symbols, trading_days
+from assets.partitions import (
+    last_closed_session,
+    market_days_partitions,
+    partition_days,
+    sessions,
+    symbols,
+    trading_days,
+)
 from assets.schema import column_schema
 from assets.sources import DAILY_TAG, Source
-from resources import settings
+from resources import markets, settings
 from resources.completeness import Completeness
 from resources.lake import Between, Dataset, LakeResource
 from resources.prices import PRICES_MEANINGS, PRICES_SCHEMA, Fetched, PricesResource
@@ -124,6 +138,18 @@ class Progress:
         )
 
 
+def market_sessions(first: dt.date, last: dt.date) -> Callable[[str], pl.Expr]:
+    """A symbol's trading days in [first, last] as a list literal, from its market's calendar (XNYS, the
+    partitions' own, for US symbols): a bar the provider dates on another day is not a session's bar."""
+
+    @functools.cache
+    def of_market(mic: str) -> pl.Expr:
+        days = sessions(first, last) if mic == markets.US.mic else markets.sessions(mic, first, last)
+        return pl.Series(days, dtype=pl.Date()).implode()
+
+    return lambda symbol: of_market(markets.market_of(symbol).mic)
+
+
 def fetch_and_store(
     context: dg.AssetExecutionContext,
     prices: PricesResource,
@@ -136,7 +162,7 @@ def fetch_and_store(
     """Every symbol's bars of first..last, checked and stored COMMIT_SYMBOLS at a time; fails naming the
     symbols that failed, after storing the rest."""
     config.announce(context.log)
-    trading = pl.Series(sessions(first, last), dtype=pl.Date()).implode()
+    trading = market_sessions(first, last)
     progress, errors, pending, ledger = Progress(context.log, len(names)), [], {}, Ledger(DATASET, RULES)
     unfetched: dict[str, str] = {}
     for fetched in prices.fetch_symbols(names, first, last):
@@ -145,7 +171,7 @@ def fetch_and_store(
             context.log.error(str(fetched.error))
             unfetched[fetched.symbol] = str(fetched.error)
             continue
-        pending[fetched.symbol] = fetched.frame.filter(pl.col("trade_date").is_in(trading))
+        pending[fetched.symbol] = fetched.frame.filter(pl.col("trade_date").is_in(trading(fetched.symbol)))
         if len(pending) == COMMIT_SYMBOLS:
             errors += store_bars(lake, pending, first, last, ledger, config.allow_shrink)
             pending = {}
@@ -228,7 +254,7 @@ def prices_daily(
     context: dg.AssetExecutionContext, config: PublishConfig, prices: PricesResource, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     days = partition_days(context)
-    names = _validated(context.instance.get_dynamic_partitions(symbols.name))
+    names = symbols_of(context.instance, markets.US)
     if not days or not names:
         yield dg.MaterializeResult(metadata={"dagster/row_count": 0, "symbols": len(names)})
         yield from Ledger(DATASET, RULES).results()
@@ -252,9 +278,52 @@ def prices_daily(
     yield from conclude(ledger, errors, len(names), rows, days[0], days[-1], prices.provider)
 
 
+def symbols_of(instance: dg.DagsterInstance, market: markets.Market) -> list[str]:
+    """The known symbols (partitions of `symbols`) of one market, validated."""
+    known = _validated(instance.get_dynamic_partitions(symbols.name))
+    return [name for name in known if markets.market_of(name) == market]
+
+
+def market_daily_key(market: markets.Market) -> dg.AssetKey:
+    return dg.AssetKey(["raw", f"prices_daily_{market.mic.lower()}"])
+
+
+def market_prices_daily(market: markets.Market) -> dg.AssetsDefinition:
+    """One market's daily bars, a partition per trading day of its own calendar, for its known symbols (a
+    request per symbol: the bulk providers serve US listings only)."""
+    key = market_daily_key(market)
+
+    @dg.asset(
+        key=key,
+        partitions_def=market_days_partitions(market),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="prices",
+        kinds={"ducklake", "polars"},
+        check_specs=check_specs(key, DATASET, RULES),
+        description=(
+            f"Every known {market.name} symbol's raw daily bar (symbols ending {market.suffix}), a partition per "
+            f"{market.mic} trading day, in the listing currency; written to raw.prices_daily."
+        ),
+        metadata=column_schema(PRICES_SCHEMA, PRICES_MEANINGS),
+    )
+    def market_daily(
+        context: dg.AssetExecutionContext, config: PublishConfig, prices: PricesResource, lake: LakeResource
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        days, names = partition_days(context), symbols_of(context.instance, market)
+        if not days or not names:
+            yield dg.MaterializeResult(metadata={"dagster/row_count": 0, "symbols": len(names)})
+            yield from Ledger(DATASET, RULES).results()
+            return
+        yield from fetch_and_store(context, prices, lake, config, names, days[0], days[-1])
+
+    return market_daily
+
+
+MARKET_DAILY = [market_prices_daily(market) for market in markets.configured(settings.value("TICKERLAKE_MARKETS"))]
+
 SOURCE = Source(
     client=PricesResource,
-    assets=[prices_history, prices_daily],
+    assets=[prices_history, prices_daily, *MARKET_DAILY],
     datasets=[DATASET],
     freshness=published_by_evening([DAILY_KEY]),
     checks=[volume_band_check(DailyVolume(DAILY_KEY, DATASET, "trade_date", "volume"))],

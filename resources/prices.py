@@ -33,6 +33,7 @@ from pydantic import Field, PrivateAttr
 from pyrate_limiter import Duration, Limiter, Rate
 
 from resources.http import HttpSource, SourceError, join_url, names_its_errors, parse_json
+from resources.markets import base_symbol, market_of
 
 YAHOO_BASE_URL = "https://query1.finance.yahoo.com"
 TIINGO_BASE_URL = "https://api.tiingo.com"
@@ -103,8 +104,10 @@ class PriceProvider:
 
 
 def yahoo_symbol(symbol: str) -> str:
-    """Yahoo writes share classes with a dash: BRK.B is BRK-B."""
-    return symbol.replace(".", "-")
+    """Yahoo writes share classes with a dash and keeps the market's suffix: BRK.B is BRK-B, BP.A.L is
+    BP-A.L, 7203.T stays 7203.T."""
+    suffix = market_of(symbol).suffix
+    return base_symbol(symbol).replace(".", "-") + suffix
 
 
 @names_its_errors(PriceFormatError, lambda body, symbol: f"Yahoo chart {symbol}")

@@ -65,6 +65,12 @@ SETTINGS = (
         "`running` starts the schedules and sensors that fetch from the sources (production sets it)",
         literal=True,
     ),
+    Setting(
+        "TICKERLAKE_MARKETS",
+        "XLON,XETR,XTKS,XHKG,XTSE",
+        "markets beyond the US whose symbols get daily prices on their own calendars (resources/markets.py)",
+        literal=True,
+    ),
     Setting("TICKERLAKE_PRICES_START", "first partition", "earliest day of a new symbol's price backfill"),
     Setting(MIRROR, "-", "serve every source from one host holding each real host under `/<host>/` (the demo, tests)"),
     Setting(

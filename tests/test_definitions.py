@@ -60,7 +60,14 @@ def test_definitions_hold_the_graph_and_dbt_lineage() -> None:
     assert graph.get(finra_symbols).parent_keys == {mart}
     assert graph.get(mart).automation_condition is not None, "dbt models follow the raw runs by themselves"
     stg_prices = graph.get(dg.AssetKey(["staging", "stg_prices__daily"]))
-    assert stg_prices.parent_keys == {dg.AssetKey(["raw", "prices_daily"]), dg.AssetKey(["raw", "prices_history"])}
+    writers = {
+        "prices_daily",
+        "prices_history",
+        *(f"prices_daily_{mic}" for mic in ("xlon", "xetr", "xtks", "xhkg", "xtse")),
+    }
+    assert stg_prices.parent_keys == {dg.AssetKey(["raw", name]) for name in writers}, (
+        "every writer of raw.prices_daily"
+    )
     multi = [
         a.key.to_user_string()
         for a in defs.assets
@@ -231,6 +238,11 @@ NAMED_JOBS = {
     "market_daily",
     "reference_daily",
     "prices_history_backfill",
+    "prices_daily_xlon",
+    "prices_daily_xetr",
+    "prices_daily_xtks",
+    "prices_daily_xhkg",
+    "prices_daily_xtse",
     "finra_short_interest_fetch",
     "sec_fails_fetch",
     "regsho_threshold_fetch",

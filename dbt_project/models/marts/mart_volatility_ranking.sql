@@ -16,11 +16,17 @@ for any look-back without rebuilding. Windows with fewer than `volatility_min_re
 with windows as (
     select * from {{ ref('fct_volatility_windows') }}
     where n_returns >= {{ var('volatility_min_returns') }} and window_start >= '{{ first_day }}'::date
+),
+
+markets as (
+    select mic, suffix from {{ ref('markets') }}
+    where suffix <> ''
 )
 
 select
-    rank() over (order by avg(return_volatility) desc) as volatility_rank,
-    symbol,
+    rank() over (order by avg(windows.return_volatility) desc) as volatility_rank,
+    windows.symbol,
+    coalesce(any_value(markets.mic), 'XNYS') as market,
     avg(return_volatility) as mean_return_volatility,
     avg(price_volatility_usd) as mean_price_volatility_usd,
     avg(mean_price_usd) as mean_price_usd,
@@ -29,4 +35,5 @@ select
     max(window_end) as last_window_end,
     {{ var('volatility_lookback_days') }} as lookback_days
 from windows
-group by symbol
+left join markets on ends_with(windows.symbol, markets.suffix)
+group by windows.symbol
