@@ -68,7 +68,7 @@ def _fitting(lines: list[str], head: int) -> str:
 
 def _most_volatile(con: duckdb.DuckDBPyConnection, top: int) -> list[tuple[str, float]]:
     return con.execute(
-        "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT ?",
+        "SELECT symbol, mean_return_volatility_usd FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT ?",
         [top],
     ).fetchall()
 
@@ -227,7 +227,7 @@ def mart_previews(con: duckdb.DuckDBPyConnection, built: Collection[str]) -> dic
                 markdown_table(
                     con,
                     (
-                        "SELECT volatility_rank, symbol, mean_return_volatility, mean_price_usd, n_windows "
+                        "SELECT volatility_rank, symbol, mean_return_volatility_usd, mean_price_usd, n_windows "
                         "FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT 20"
                     ),
                 )

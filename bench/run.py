@@ -156,7 +156,7 @@ def time_query(lake: LakeResource, sql: str, repeat: int = 5) -> float:
 
 
 RANKING = (
-    "SELECT symbol, avg(return_volatility) AS v FROM marts.fct_volatility_windows WHERE n_returns >= 5 "
+    "SELECT symbol, avg(return_volatility_usd) AS v FROM marts.fct_volatility_windows WHERE n_returns >= 5 "
     "AND window_start >= (SELECT max(window_end) FROM marts.fct_volatility_windows) - 365 "
     "GROUP BY symbol ORDER BY v DESC"
 )

@@ -235,14 +235,14 @@ def dagster(job: str, days: tuple[str, str] | None = None, *, env: dict[str, str
 
 def show_analytics(con: duckdb.DuckDBPyConnection) -> None:
     ranking = con.execute(
-        "SELECT volatility_rank, symbol, mean_return_volatility, mean_price_usd, n_windows, lookback_days "
+        "SELECT volatility_rank, symbol, market, mean_return_volatility_usd, mean_price_usd, n_windows, lookback_days "
         "FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT 10"
     ).fetchall()
-    table = Table(title=f"marts.mart_volatility_ranking: most volatile, {ranking[0][5]}-day look-back")
-    for column in ("rank", "symbol", "mean 2-week volatility", "mean price (USD)", "windows"):
+    table = Table(title=f"marts.mart_volatility_ranking: most volatile in USD, {ranking[0][6]}-day look-back")
+    for column in ("rank", "symbol", "market", "mean 2-week volatility (USD)", "mean price (USD)", "windows"):
         table.add_column(column, justify="right")
-    for rank, symbol, volatility, price, windows, _ in ranking:
-        table.add_row(str(rank), symbol, f"{volatility:.4f}", f"{price:,.2f}", str(windows))
+    for rank, symbol, market, volatility, price, windows, _ in ranking:
+        table.add_row(str(rank), symbol, market, f"{volatility:.4f}", f"{price:,.2f}", str(windows))
     console.print(table)
 
     cells = con.execute(

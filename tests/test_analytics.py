@@ -70,7 +70,10 @@ def test_a_days_return_uses_t_plus_1_and_t_plus_2_closes(platform_build: Platfor
 def test_volatility_windows_match_two_week_calendar_windows(
     platform_build: PlatformBuild, prices: pl.DataFrame
 ) -> None:
-    weeks = prices.with_columns(week=pl.col("trade_date").dt.truncate("1w"))
+    weeks = prices.with_columns(
+        week=pl.col("trade_date").dt.truncate("1w"),
+        daily_return_usd=pl.col("adj_close_usd") / pl.col("adj_close_usd").shift(1).over("symbol") - 1,
+    )
     members = pl.concat(
         [
             weeks.with_columns(window_start=pl.col("week")),
@@ -82,6 +85,7 @@ def test_volatility_windows_match_two_week_calendar_windows(
         .agg(
             pl.len().alias("n_days"),
             pl.col("daily_return").std().alias("return_volatility"),
+            pl.col("daily_return_usd").std().alias("return_volatility_usd"),
             pl.col("adj_close_usd").std().alias("price_volatility_usd"),
             pl.col("adj_close_usd").mean().alias("mean_price_usd"),
         )
@@ -89,14 +93,14 @@ def test_volatility_windows_match_two_week_calendar_windows(
     )
     actual = frame(
         platform_build.lake,
-        "SELECT symbol, window_start, n_days, return_volatility, "
+        "SELECT symbol, window_start, n_days, return_volatility, return_volatility_usd, "
         "price_volatility_usd, mean_price_usd FROM marts.fct_volatility_windows ORDER BY ALL",
     )
     assert (
         actual.select("symbol", "window_start", "n_days").rows()
         == expected.select("symbol", "window_start", "n_days").rows()
     )
-    for column in ("return_volatility", "price_volatility_usd", "mean_price_usd"):
+    for column in ("return_volatility", "return_volatility_usd", "price_volatility_usd", "mean_price_usd"):
         np.testing.assert_allclose(
             actual[column].fill_null(np.nan).to_numpy(), expected[column].fill_null(np.nan).to_numpy(), rtol=1e-9
         )
@@ -109,15 +113,15 @@ def test_ranking_orders_symbols_by_mean_window_volatility(platform_build: Platfo
     expected = (
         windows.filter(pl.col("window_start") >= first_day)
         .group_by("symbol")
-        .agg(pl.col("return_volatility").mean().alias("v"))
+        .agg(pl.col("return_volatility_usd").mean().alias("v"))
         .sort("v", descending=True)
     )
     ranking = frame(
         platform_build.lake,
-        "SELECT symbol, mean_return_volatility FROM marts.mart_volatility_ranking ORDER BY volatility_rank",
+        "SELECT symbol, mean_return_volatility_usd FROM marts.mart_volatility_ranking ORDER BY volatility_rank",
     )
     assert ranking["symbol"].to_list() == expected["symbol"].to_list()
-    np.testing.assert_allclose(ranking["mean_return_volatility"].to_numpy(), expected["v"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ranking["mean_return_volatility_usd"].to_numpy(), expected["v"].to_numpy(), rtol=1e-12)
 
 
 def _correlation(sample: pl.DataFrame) -> float | None:

@@ -46,6 +46,16 @@ def test_eur_prices_get_usd_through_the_days_fix(platform_build) -> None:
     assert converted[2] == (dt.date(2024, 7, 15), 204.0, 1.0890, pytest.approx(204.0 * 1.0890), dt.date(2024, 7, 12))
 
 
+def test_a_foreign_listings_usd_return_holds_the_currencys_move(platform_build) -> None:
+    [(local, usd)] = rows(
+        platform_build,
+        "SELECT daily_return, daily_return_usd FROM marts.fct_prices_daily "
+        "WHERE symbol = 'SAPX' AND trade_date = DATE '2024-07-12'",
+    )
+    assert local == pytest.approx(202.5 / 200.0 - 1)
+    assert usd == pytest.approx(202.5 * 1.0890 / (200.0 * 1.0814) - 1)  # the euro rose against the dollar
+
+
 def test_usd_listings_convert_one_to_one(platform_build) -> None:
     assert rows(platform_build, "SELECT DISTINCT usd_per_unit FROM marts.fct_prices_daily WHERE currency = 'USD'") == [
         (1.0,)

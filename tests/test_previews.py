@@ -12,7 +12,7 @@ def marts() -> duckdb.DuckDBPyConnection:
     con.execute("CREATE SCHEMA marts")
     con.execute(
         "CREATE TABLE marts.mart_volatility_ranking AS SELECT i AS volatility_rank, 'SYM' || i AS symbol, "
-        "0.5 / i AS mean_return_volatility, 10.0 * i AS mean_price_usd, 8 AS n_windows FROM range(1, 40) t(i)"
+        "0.5 / i AS mean_return_volatility_usd, 10.0 * i AS mean_price_usd, 8 AS n_windows FROM range(1, 40) t(i)"
     )
     con.execute(
         "CREATE TABLE marts.mart_sector_short_return_correlation AS SELECT s.sector, h.horizon_days, "

@@ -163,6 +163,9 @@ select
     close * adj_factor * usd_per_unit as adj_close_usd,
     close * adj_factor / lag(close * adj_factor) over (partition by symbol order by trade_date) - 1
         as daily_return,
+    close * adj_factor * usd_per_unit
+    / lag(close * adj_factor * usd_per_unit) over (partition by symbol order by trade_date) - 1
+        as daily_return_usd,
     provider,
     max(_loaded_at) over (partition by symbol) as _loaded_at,
     now() as _built_at

@@ -34,11 +34,11 @@ are read.
 {%- endif %}
 
 with prices as (
-    select symbol, trade_date, daily_return, adj_close_usd, _loaded_at
+    select symbol, trade_date, daily_return, daily_return_usd, adj_close_usd, _loaded_at
     from {{ ref('fct_prices_daily') }}
     where trade_date >= '{{ first_day }}'::date
     union all
-    select symbol, trade_date, daily_return, adj_close_usd, _loaded_at
+    select symbol, trade_date, daily_return, daily_return_usd, adj_close_usd, _loaded_at
     from {{ ref('fct_prices_daily') }}
     where trade_date < '{{ first_day }}'::date and symbol in ({{ whole_history }})
 ),
@@ -60,6 +60,7 @@ select
     count(*) as n_days,
     count(daily_return) as n_returns,
     stddev_samp(daily_return) as return_volatility,
+    stddev_samp(daily_return_usd) as return_volatility_usd,
     stddev_samp(adj_close_usd) as price_volatility_usd,
     avg(adj_close_usd) as mean_price_usd,
     max(_loaded_at) as _prices_loaded_at,

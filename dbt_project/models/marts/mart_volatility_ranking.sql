@@ -1,5 +1,6 @@
 {#-
-Symbols ranked by their mean window volatility over a look-back ending at the newest window.
+Symbols ranked by their mean window volatility of USD returns over a look-back ending at the newest
+window: listings of every market on one scale, their currency's moves included.
 
 Look-back: var `volatility_lookback_days` (calendar days, default 365); change it per run with
 `dbt build --vars '{volatility_lookback_days: 90}'`, or run the parameterized query in the README
@@ -24,9 +25,10 @@ markets as (
 )
 
 select
-    rank() over (order by avg(windows.return_volatility) desc) as volatility_rank,
+    rank() over (order by avg(windows.return_volatility_usd) desc) as volatility_rank,
     windows.symbol,
     coalesce(any_value(markets.mic), 'XNYS') as market,
+    avg(return_volatility_usd) as mean_return_volatility_usd,
     avg(return_volatility) as mean_return_volatility,
     avg(price_volatility_usd) as mean_price_volatility_usd,
     avg(mean_price_usd) as mean_price_usd,
