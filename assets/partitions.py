@@ -54,50 +54,37 @@ def last_closed_session(now: pd.Timestamp | None = None) -> dt.date:
     return calendar().previous_close(now).tz_convert(TIMEZONE).date()
 
 
-def _closed_weekdays(start: dt.date, end: dt.date) -> list[dt.datetime]:
-    open_days = set(sessions(start, end))
-    weekdays = pd.bdate_range(start, end)
-    return [dt.datetime.combine(d.date(), dt.time()) for d in weekdays if d.date() not in open_days]
+def _session_partitions(
+    first: dt.date, last: dt.date, open_days: list[dt.date], timezone: str
+) -> dg.DailyPartitionsDefinition:
+    """Daily partitions of a calendar's sessions only: weekends and its closed weekdays up to `last` are
+    exclusions. TICKERLAKE_END_DATE (inclusive) pins the last day, for a sample recorded once (the demo's
+    world shows its own days, not years of missing ones)."""
+    opened = set(open_days)
+    closed = [dt.datetime.combine(d.date(), dt.time()) for d in pd.bdate_range(first, last) if d.date() not in opened]
+    pinned = settings.value("TICKERLAKE_END_DATE")
+    end = {"end_date": (dt.date.fromisoformat(pinned) + dt.timedelta(days=1)).isoformat()} if pinned else {}
+    return dg.DailyPartitionsDefinition(
+        start_date=first.isoformat(), timezone=timezone, exclusions=["0 0 * * 6", "0 0 * * 0", *closed], **end
+    )
 
 
 def trading_days_partitions(start: str | None = None) -> dg.DailyPartitionsDefinition:
-    """Daily partitions minus weekends and the exchange's closed weekdays.
-
-    Each day's window runs in SESSION_WINDOW_TIMEZONE, so a day becomes a partition at its close and
-    the 18:30 run can target it once FINRA has published (by 18:00 ET). Windows in New York time would
-    need end_offset=1 to offer today before midnight, and that offset also offers the next trading day
-    on a weekend or holiday, a day that has not happened. TICKERLAKE_END_DATE (inclusive) pins the last
-    day instead, for a sample recorded once (the demo's world shows its own days, not years of missing ones).
-    """
+    """XNYS's trading days, each day's window in SESSION_WINDOW_TIMEZONE, so a day becomes a partition at
+    its close and the 18:30 run can target it once FINRA has published (by 18:00 ET). Windows in New York
+    time would need end_offset=1 to offer today before midnight, and that offset also offers the next
+    trading day on a weekend or holiday, a day that has not happened."""
     first = dt.date.fromisoformat(start) if start else configured_start()
     last = calendar().last_session.date()
-    pinned = settings.value("TICKERLAKE_END_DATE")
-    end = {"end_date": (dt.date.fromisoformat(pinned) + dt.timedelta(days=1)).isoformat()} if pinned else {}
-    return dg.DailyPartitionsDefinition(
-        start_date=first.isoformat(),
-        timezone=SESSION_WINDOW_TIMEZONE,
-        exclusions=["0 0 * * 6", "0 0 * * 0", *_closed_weekdays(first, last)],
-        **end,
-    )
+    return _session_partitions(first, last, sessions(first, last), SESSION_WINDOW_TIMEZONE)
 
 
 def market_days_partitions(market: Market) -> dg.DailyPartitionsDefinition:
-    """A market's trading days on its own calendar (weekends and its closed weekdays excluded), cut in its
-    window time zone so a day is offered once it has traded; TICKERLAKE_END_DATE pins the last, as for
-    XNYS. Keys grow with that market's days only: a Tokyo holiday is no partition of Tokyo's."""
+    """A market's trading days on its own calendar, cut in its window time zone so a day is offered once
+    it has traded. Keys grow with that market's days only: a Tokyo holiday is no partition of Tokyo's."""
     first = configured_start()
     last = markets.calendar(market.mic).last_session.date()
-    open_days = set(markets.sessions(market.mic, first, last))
-    weekdays = pd.bdate_range(first, last)
-    closed = [dt.datetime.combine(d.date(), dt.time()) for d in weekdays if d.date() not in open_days]
-    pinned = settings.value("TICKERLAKE_END_DATE")
-    end = {"end_date": (dt.date.fromisoformat(pinned) + dt.timedelta(days=1)).isoformat()} if pinned else {}
-    return dg.DailyPartitionsDefinition(
-        start_date=first.isoformat(),
-        timezone=market.window_timezone,
-        exclusions=["0 0 * * 6", "0 0 * * 0", *closed],
-        **end,
-    )
+    return _session_partitions(first, last, markets.sessions(market.mic, first, last), market.window_timezone)
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
