@@ -18,6 +18,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from assets.equity_indicators import DATASET as EQUITY_INDICATORS
 from assets.indicators import DATASET as CRYPTO_INDICATORS
+from assets.listings import DATASET as LISTINGS_DATASET
+from assets.listings import LISTINGS
 from assets.previews import FEATURE_PLOTS, mart_previews
 from assets.prices import DAILY_KEY as PRICES_DAILY_KEY
 from assets.prices import MARKET_DAILY
@@ -46,6 +48,11 @@ PREVIEWED = {
     "fct_short_volume_daily",
     *FEATURE_PLOTS,
 }
+
+
+# A raw table no asset of its own name writes: the assets that do (one per configured market) stand in
+# for it as the models' upstream.
+WRITTEN_ONLY_BY = {dg.AssetKey(["raw", LISTINGS_DATASET.name]): [asset.key for asset in LISTINGS]}
 
 
 def _second_writers(manifest: Mapping[str, Any]) -> dict[dg.AssetKey, list[dg.AssetKey]]:
@@ -83,8 +90,13 @@ class TickerlakeDbtTranslator(DagsterDbtTranslator):
         return dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
-        """A raw table written by two assets is one dbt source: the second writer joins its deps."""
+        """A raw table written by two assets is one dbt source: the second writer joins its deps. A table
+        written only by assets of other names depends on those instead."""
         spec = super().get_asset_spec(manifest, unique_id, project)
+        if any(dep.asset_key in WRITTEN_ONLY_BY for dep in spec.deps):
+            kept = [dep for dep in spec.deps if dep.asset_key not in WRITTEN_ONLY_BY]
+            standing_in = [dg.AssetDep(key) for dep in spec.deps for key in WRITTEN_ONLY_BY.get(dep.asset_key, [])]
+            spec = spec.replace_attributes(deps=[*kept, *standing_in])
         writers = _second_writers(manifest)
         extra = [writer for dep in spec.deps for writer in writers.get(dep.asset_key, [])]
         return spec.merge_attributes(deps=extra) if extra else spec

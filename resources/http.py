@@ -139,6 +139,17 @@ def get(
     return _with_retries(lambda: client.get(url, params=params), what=what, shown=shown, policy=policy, missing=missing)
 
 
+def exists(
+    client: httpx.Client, url: str, *, what: str, policy: RetryPolicy, missing: frozenset[int] = MISSING
+) -> bool:
+    """Whether the host has `url` (HEAD: the body is not sent), retrying transient failures like `get`."""
+    try:
+        _with_retries(lambda: client.head(url), what=what, shown=url, policy=policy, missing=missing)
+    except SourceFileMissing:
+        return False
+    return True
+
+
 def post_json(client: httpx.Client, url: str, payload: object, *, what: str, policy: RetryPolicy) -> httpx.Response:
     """POST a JSON body, retrying transient failures. Errors name `what`, never the URL, which may
     carry a secret (Telegram puts the bot token in the path)."""

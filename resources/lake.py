@@ -346,11 +346,15 @@ class LakeResource(dg.ConfigurableResource):
         with self._mutex:
             return _read(self._writer, dataset, _selections(where), stamps)
 
-    def newest(self, dataset: Dataset, column: str) -> Any:
-        """The largest value of `column` (e.g. the latest snapshot date), None for an empty table."""
+    def newest(self, dataset: Dataset, column: str, within: Where | None = None) -> Any:
+        """The largest value of `column` (e.g. the latest snapshot date) among the rows matching `within`,
+        None when there are none."""
         self.ensure([dataset])
+        condition, params = _predicate(within or {})
         with self._mutex:
-            return self._writer.execute(f'SELECT max("{column}") FROM {dataset.table}').fetchone()[0]
+            return self._writer.execute(
+                f'SELECT max("{column}") FROM {dataset.table} WHERE {condition}', params
+            ).fetchone()[0]
 
     def stored(
         self, dataset: Dataset, by: str | None = None, values: Sequence[Any] = (), within: Where | None = None

@@ -71,6 +71,14 @@ SETTINGS = (
         "markets beyond the US whose symbols get daily prices on their own calendars (resources/markets.py)",
         literal=True,
     ),
+    Setting(
+        "TICKERLAKE_LSE_INSTRUMENT_LIST",
+        "82",
+        "the LSE instrument list issue (`Instrument list_N.xlsx`) the first run probes from; later runs go on "
+        "from the stored one",
+        "listings",
+        "lse_first_list",
+    ),
     Setting("TICKERLAKE_PRICES_START", "first partition", "earliest day of a new symbol's price backfill"),
     Setting(MIRROR, "-", "serve every source from one host holding each real host under `/<host>/` (the demo, tests)"),
     Setting(

@@ -238,7 +238,14 @@ def show_analytics(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT volatility_rank, symbol, market, mean_return_volatility_usd, mean_price_usd, n_windows, lookback_days "
         "FROM marts.mart_volatility_ranking ORDER BY volatility_rank LIMIT 10"
     ).fetchall()
-    table = Table(title=f"marts.mart_volatility_ranking: most volatile in USD, {ranking[0][6]}-day look-back")
+    ranked = con.execute(
+        "SELECT market, count(*) FROM marts.mart_volatility_ranking GROUP BY market "
+        "ORDER BY market = 'XNYS' DESC, market"
+    ).fetchall()
+    table = Table(
+        title=f"marts.mart_volatility_ranking: most volatile in USD, {ranking[0][6]}-day look-back",
+        caption="ranked across markets: " + ", ".join(f"{market} {count}" for market, count in ranked),
+    )
     for column in ("rank", "symbol", "market", "mean 2-week volatility (USD)", "mean price (USD)", "windows"):
         table.add_column(column, justify="right")
     for rank, symbol, market, volatility, price, windows, _ in ranking:

@@ -19,7 +19,9 @@ ARCHIVE = SAMPLE_ROOT / "www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
 
 def test_history_is_long_format_and_na_is_no_row() -> None:
     frame = parse_eurofxref_hist(ARCHIVE.read_bytes())
-    assert set(frame["currency"].unique()) == {"USD", "JPY", "GBP", "CHF"}, "CYP is N/A throughout: no rows"
+    assert set(frame["currency"].unique()) == {"USD", "JPY", "GBP", "CHF", "CAD", "HKD"}, (
+        "CYP is N/A throughout: no rows"
+    )
     usd = frame.filter((frame["currency"] == "USD") & (frame["rate_date"] == dt.date(2024, 7, 5)))
     assert usd["units_per_eur"].to_list() == [1.0814]
 

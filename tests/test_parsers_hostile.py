@@ -20,8 +20,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import fastexcel
+import openpyxl
 import polars as pl
 import pytest
+import xlwt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,6 +45,8 @@ from assets.fred import DATASET as FRED
 from assets.fred import RULES as FRED_RULES
 from assets.fx import DATASET as FX
 from assets.fx import RULES as FX_RULES
+from assets.listings import DATASET as LISTINGS
+from assets.listings import RULES as LISTINGS_RULES
 from assets.prices import DATASET as PRICES
 from assets.prices import RULES as PRICE_RULES
 from resources.binance import (
@@ -61,6 +66,7 @@ from resources.fred import parse_series
 from resources.fx import parse_eurofxref_hist
 from resources.http import SourceError
 from resources.lake import LakeResource
+from resources.listings import HKEX_PATH, JPX_PATH, LSE_SHEET, parse_hkex, parse_jpx, parse_lse, parse_tmx, parse_xetra
 from resources.prices import (
     parse_polygon_bars,
     parse_polygon_dividends,
@@ -545,3 +551,118 @@ def test_coingecko_coin(body: bytes) -> None:
         lambda: parse_coin(body, "bitcoin", SNAPSHOT_DAY),
         checkable(COINGECKO_COINS, COINGECKO_COINS_RULES),
     )
+
+
+def sheet_grid(body: bytes, sheet: str | int) -> list[list[str | None]]:
+    """A sheet's cells as text, row by row."""
+    frame = fastexcel.read_excel(body).load_sheet(sheet, header_row=None, dtypes="string").to_polars()
+    return [list(row) for row in frame.iter_rows()]
+
+
+def grid_mutated(grid: list[list[str | None]]) -> st.SearchStrategy[list[list[str | None]]]:
+    """A sheet with rows dropped, repeated or swapped, or a cell replaced by a hostile value."""
+
+    @st.composite
+    def mutate(draw: st.DrawFn) -> list[list[str | None]]:
+        rows = [list(row) for row in grid]
+        for _ in range(draw(st.integers(1, 4))):
+            if not rows:
+                break
+            index = draw(st.integers(0, len(rows) - 1))
+            action = draw(st.sampled_from(["drop", "repeat", "cell", "swap"]))
+            if action == "drop":
+                rows.pop(index)
+            elif action == "repeat":
+                rows.insert(index, list(rows[index]))
+            elif action == "cell" and rows[index]:
+                rows[index][draw(st.integers(0, len(rows[index]) - 1))] = draw(st.sampled_from([None, *HOSTILE]))
+            elif action == "swap":
+                other = draw(st.integers(0, len(rows) - 1))
+                rows[index], rows[other] = rows[other], rows[index]
+        return rows
+
+    return mutate()
+
+
+def xlsx_of(rows: list[list[str | None]], sheet: str) -> bytes:
+    book = openpyxl.Workbook()
+    book.active.title = sheet
+    for row in rows:
+        # openpyxl refuses control characters in cells, as Excel does: such a file cannot exist
+        book.active.append([value if value is None or value.isprintable() else value.encode().hex() for value in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def xls_of(rows: list[list[str | None]]) -> bytes:
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Sheet1")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+LISTING_DAY = dt.date(2024, 7, 12)
+LSE_BODY = next((SAMPLE_ROOT / "docs.londonstockexchange.com").rglob("*.xlsx")).read_bytes()
+HKEX_BODY = (SAMPLE_ROOT / "www.hkex.com.hk" / HKEX_PATH.lstrip("/")).read_bytes()
+JPX_BODY = (SAMPLE_ROOT / "www.jpx.co.jp" / JPX_PATH.lstrip("/")).read_bytes()
+XETRA_CSV = next((SAMPLE_ROOT / "www.cashmarket.deutsche-boerse.com").rglob("*.csv")).read_bytes()
+TMX_DIRECTORY = json.loads(
+    (SAMPLE_ROOT / "www.tsx.com" / "json" / "company-directory" / "search" / "tsx" / "^*").read_text()
+)
+LISTINGS_HOLD = checkable(LISTINGS, LISTINGS_RULES)
+
+
+@HOSTILE_SETTINGS
+@given(grid_mutated(sheet_grid(LSE_BODY, LSE_SHEET)))
+def test_lse_instrument_lists(rows: list[list[str | None]]) -> None:
+    body = xlsx_of(rows, LSE_SHEET)
+    named_or_valid("lse_instrument_list", lambda: parse_lse(body, "list_82.xlsx", LISTING_DAY), LISTINGS_HOLD)
+
+
+@HOSTILE_SETTINGS
+@given(grid_mutated(sheet_grid(HKEX_BODY, 0)))
+def test_hkex_lists_of_securities(rows: list[list[str | None]]) -> None:
+    body = xlsx_of(rows, "ListOfSecurities")
+    named_or_valid("hkex_list_of_securities", lambda: parse_hkex(body, HKEX_PATH), LISTINGS_HOLD)
+
+
+@HOSTILE_SETTINGS
+@given(grid_mutated(sheet_grid(JPX_BODY, 0)))
+def test_jpx_listed_issues(rows: list[list[str | None]]) -> None:
+    body = xls_of(rows)
+    named_or_valid("jpx_listed_issues", lambda: parse_jpx(body, JPX_PATH), LISTINGS_HOLD)
+
+
+SPREADSHEETS = {
+    "lse": (LSE_BODY, lambda body: parse_lse(body, "list_82.xlsx", LISTING_DAY)),
+    "hkex": (HKEX_BODY, lambda body: parse_hkex(body, HKEX_PATH)),
+    "jpx": (JPX_BODY, lambda body: parse_jpx(body, JPX_PATH)),
+}
+
+
+@HOSTILE_SETTINGS
+@given(st.sampled_from(sorted(SPREADSHEETS)), st.integers(0, 10**6), st.integers(0, 255))
+def test_spreadsheet_bytes_flipped(name: str, at: int, value: int) -> None:
+    """A damaged download (a flipped byte of the zip or BIFF container) is refused by name."""
+    body, parse = SPREADSHEETS[name]
+    at %= len(body)
+    flipped = body[:at] + bytes([value]) + body[at + 1 :]
+    named_or_valid("listing_bytes", lambda: parse(flipped), LISTINGS_HOLD)
+
+
+@HOSTILE_SETTINGS
+@given(lines_mutated(XETRA_CSV, separator=b";"))
+def test_xetra_tradable_instruments(body: bytes) -> None:
+    named_or_valid("xetra_tradable_instruments", lambda: parse_xetra(body, "t7-xetr.csv"), LISTINGS_HOLD)
+
+
+@HOSTILE_SETTINGS
+@given(json_mutated(TMX_DIRECTORY))
+def test_tmx_company_directory(body: bytes) -> None:
+    named_or_valid("tmx_company_directory", lambda: parse_tmx(body, "tsx", LISTING_DAY), LISTINGS_HOLD)

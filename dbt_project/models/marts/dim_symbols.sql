@@ -1,27 +1,52 @@
 {#-
-Every symbol tickerlake has ever seen, listed or not: no survivorship bias.
+Every symbol tickerlake has ever seen, listed or not, in every market: no survivorship bias.
 
-listed_from/listed_to are the first and last directory snapshots holding the symbol; delisted_date
-is the first snapshot after listed_to that lacks it (null while listed). Symbols that appear only in
+listed_from/listed_to are the first and last snapshots of the symbol's market holding it (Nasdaq
+Trader's directory for the US, each market's listing file beyond it); delisted_date is the first
+snapshot of that market after listed_to that lacks it (null while listed). Symbols that appear only in
 FINRA files (OTC names, or days before the first snapshot) are kept with source 'finra'.
-Sector: SEC SIC code mapped to the Fama-French 12 industries; no SIC or an unmapped one is 'Other'.
+Sector: SEC SIC code mapped to the Fama-French 12 industries; no SIC or an unmapped one is 'Other'
+(SEC covers US filers; a listing beyond the US keeps its exchange's own sector in listing_sector).
 -#}
 with snapshots as (
-    select * from {{ ref('stg_symbols__directory') }}
+    select
+        snapshot_date,
+        symbol,
+        'XNYS' as market,
+        'directory' as source,
+        security_name,
+        exchange,
+        is_etf,
+        null::varchar as isin,
+        null::varchar as listing_sector
+    from {{ ref('stg_symbols__directory') }}
+    union all
+    select
+        listings.snapshot_date,
+        listings.symbol,
+        listings.market,
+        'listing' as source,
+        listings.name as security_name,
+        markets.name as exchange,
+        listings.is_etf,
+        listings.isin,
+        listings.sector as listing_sector
+    from {{ ref('stg_listings__market_listings') }} as listings
+    inner join {{ ref('markets') }} as markets on listings.market = markets.mic
 ),
 
 snapshot_days as (
-    select distinct snapshot_date from snapshots
+    select distinct market, snapshot_date from snapshots
 ),
 
 spans as (
-    select symbol, min(snapshot_date) as listed_from, max(snapshot_date) as listed_to
+    select symbol, market, min(snapshot_date) as listed_from, max(snapshot_date) as listed_to
     from snapshots
-    group by symbol
+    group by symbol, market
 ),
 
 latest as (
-    select symbol, security_name, exchange, is_etf
+    select symbol, source, security_name, exchange, is_etf, isin, listing_sector
     from snapshots
     qualify row_number() over (partition by symbol order by snapshot_date desc) = 1
 ),
@@ -29,17 +54,21 @@ latest as (
 delistings as (
     select spans.symbol, min(snapshot_days.snapshot_date) as delisted_date
     from spans
-    inner join snapshot_days on spans.listed_to < snapshot_days.snapshot_date
+    inner join snapshot_days
+        on spans.market = snapshot_days.market and spans.listed_to < snapshot_days.snapshot_date
     group by spans.symbol
 ),
 
 listed as (
     select
         spans.symbol,
-        'directory' as source,
+        latest.source,
+        spans.market,
         latest.security_name,
         latest.exchange,
         latest.is_etf,
+        latest.isin,
+        latest.listing_sector,
         spans.listed_from,
         spans.listed_to,
         delistings.delisted_date
@@ -52,9 +81,12 @@ finra_only as (
     select
         symbol,
         'finra' as source,
+        'XNYS' as market,
         null as security_name,
         null as exchange,
         null::boolean as is_etf,
+        null::varchar as isin,
+        null::varchar as listing_sector,
         null::date as listed_from,
         null::date as listed_to,
         null::date as delisted_date
@@ -85,7 +117,7 @@ ff12 as (
 
 select
     universe.*,
-    universe.delisted_date is null and universe.source = 'directory' as is_listed,
+    universe.delisted_date is null and universe.source <> 'finra' as is_listed,
     sectors.cik,
     sectors.company_name,
     sectors.sic,
