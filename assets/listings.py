@@ -26,14 +26,15 @@ from resources.symbols import is_valid_symbol, split_valid_symbols
 
 SUFFIXES = {market.mic: market.suffix for market in markets.MARKETS if market.suffix}
 NO_SNAPSHOT = pl.DataFrame(schema=LISTINGS_SCHEMA)
-# A snapshot may not lose more than 5% of a stored snapshot's symbols (a half-sent file of the same day
-# must not replace the whole one).
+# A snapshot may not lose more than 5% of the stored newest snapshot's symbols (a half-sent file must not
+# replace the whole one, nor pass for a new day's).
+SHRINK_TOLERANCE = 0.05
 DATASET = Dataset(
     "market_listings",
     LISTINGS_SCHEMA,
     order=("market", "snapshot_date", "symbol"),
     key=("market", "snapshot_date", "symbol"),
-    completeness=Completeness(per="snapshot_date", keys=("symbol",), tolerance=0.05),
+    completeness=Completeness(per="snapshot_date", keys=("symbol",), tolerance=SHRINK_TOLERANCE),
 )
 RULES = (
     Rule("symbol_valid", "Every symbol has the lake's ticker form.", is_valid_symbol(pl.col("symbol"))),
@@ -53,6 +54,22 @@ def newest_snapshot(lake: LakeResource, mic: str) -> pl.DataFrame:
     """Market `mic`'s newest stored snapshot (empty when none)."""
     day = lake.newest(DATASET, "snapshot_date", within={"market": mic})
     return lake.read(DATASET, where={"market": mic, "snapshot_date": day}) if day else NO_SNAPSHOT
+
+
+def shrunk(stored: pl.DataFrame, new: pl.DataFrame) -> list[str]:
+    """Why a new day's snapshot is not published: it lacks more than SHRINK_TOLERANCE of the stored newest
+    one's symbols. A cut download of a file without a trailer (Xetra's CSV) parses; published as a new
+    day it would date a delisting for every symbol it lost."""
+    if stored.is_empty() or stored["snapshot_date"][0] == new["snapshot_date"][0]:
+        return []  # the same day: the lake's own completeness rule compares them
+    lost = sorted(set(stored["symbol"]) - set(new["symbol"]))
+    if len(lost) <= SHRINK_TOLERANCE * stored.height:
+        return []
+    return [
+        f"{new['market'][0]} {new['snapshot_date'][0]}: lacks {len(lost):,} of the {stored.height:,} symbols of the "
+        f"stored {stored['snapshot_date'][0]} snapshot (e.g. {', '.join(lost[:5])}); not published, the stored one "
+        "stays (a real shrink is published with allow_shrink: true)"
+    ]
 
 
 def market_listings(market: markets.Market) -> dg.AssetsDefinition:
@@ -86,7 +103,9 @@ def market_listings(market: markets.Market) -> dg.AssetsDefinition:
         ledger = Ledger(DATASET, RULES)
         where = {"market": market.mic, "snapshot_date": snapshot}
         label = f"{market.mic} {snapshot.isoformat()}"
-        problems = publish(lake, DATASET, frame, where, label, ledger, config.allow_shrink)
+        problems = shrunk(stored, frame) if not config.allow_shrink else []
+        if not problems:
+            problems = publish(lake, DATASET, frame, where, label, ledger, config.allow_shrink)
         yield from finish(
             ledger,
             problems,

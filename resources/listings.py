@@ -5,9 +5,9 @@ Every one is public and keyless, on its exchange's URL layout:
 - London (XLON): the London Stock Exchange's monthly "Instrument list",
   docs.londonstockexchange.com/sites/default/files/reports/Instrument%20list_{N}.xlsx, sheet
   "1.0 All Equity", its header row (the one starting `TIDM`) below a preamble. N grows by an irregular
-  step with each issue and no fixed URL names the newest, so the client asks (HEAD) for the numbers
-  after the newest one stored (TICKERLAKE_LSE_INSTRUMENT_LIST for the first run) until PROBE_GAP in a row
-  are missing, and reads the highest found. Prices are in pence (`GBX`). A TIDM with a trailing dot
+  step with each issue and no fixed URL names the newest, so the client asks (HEAD) for the numbers from
+  the later of the stored one and TICKERLAKE_LSE_INSTRUMENT_LIST until PROBE_GAP in a row are missing,
+  and reads the highest found. Prices are in pence (`GBX`). A TIDM with a trailing dot
   (`BP.`) is Yahoo's `BP.L`; a class (`BT.A`) keeps its dot in the lake (`BT.A.L`, Yahoo `BT-A.L`).
 - Xetra (XETR): Deutsche Börse's T7 "allTradableInstruments" CSV, linked from the Xetra Downloads page
   under a path whose hash changes with each file (/resource/blob/1528/<hash>/data/t7-xetr-...csv): the
@@ -60,6 +60,7 @@ HKEX_PATH = "/eng/services/trading/securities/securitieslists/ListOfSecurities.x
 HKEX_KEPT = ("Equity", "Real Estate Investment Trusts", "Exchange Traded Products")
 TMX_URL = "https://www.tsx.com"
 TMX_PATH = "/json/company-directory/search/tsx/%5E*"
+PREFERRED = re.compile(r"\.P[RF]\.")  # TSX preferred series: ENB.PR.A, BAM.PF.A
 
 LISTINGS_SCHEMA: dict[str, pl.DataType] = {
     "snapshot_date": pl.Date(),
@@ -164,7 +165,8 @@ def parse_xetra(body: bytes, url: str) -> pl.DataFrame:
     missing = [c for c in required if c not in rows.columns]
     if missing:
         raise ListingFileError(f"{what} line 3: header lacks {missing}")
-    home = pl.col("Primary Market MIC Code").is_in(["XETR", ""]) if "Primary Market MIC Code" in rows.columns else True
+    primary = "Primary Market MIC Code"
+    home = pl.col(primary).fill_null("").is_in(["XETR", ""]) if primary in rows.columns else True
     kept = rows.filter(
         (pl.col("Product Status") == "Active")
         & (pl.col("Instrument Status") == "Active")
@@ -242,13 +244,11 @@ def parse_tmx(body: bytes, url: str, today: dt.date) -> pl.DataFrame:
     if not isinstance(document, dict) or not isinstance(document.get("results"), list):
         raise ListingFileError(f"{what}: no 'results' list")
     rows = []
-    for number, company in enumerate(document["results"], start=1):
+    for company in document["results"]:
         for instrument in company.get("instruments") or []:
             symbol = str(instrument["symbol"]).strip()
-            if symbol and ".PR." not in symbol:
+            if symbol and not PREFERRED.search(symbol):
                 rows.append((symbol, instrument.get("name") or company.get("name")))
-        if not company.get("instruments"):
-            raise ListingFileError(f"{what} result {number} ({company.get('symbol')!r}): no instruments")
     frame = pl.DataFrame(rows, schema={"code": pl.String(), "name": pl.String()}, orient="row")
     columns = {
         "symbol": pl.col("code") + ".TO",
@@ -282,7 +282,7 @@ class ListingsClient(HttpSource):
     def listings(self, mic: str, last_source_url: str | None = None) -> pl.DataFrame:
         """Market `mic`'s newest listing snapshot; `last_source_url` the file its stored one came from."""
         fetchers: dict[str, Callable[[httpx.Client], pl.DataFrame]] = {
-            "XLON": lambda client: self._lse(client, lse_list_number(last_source_url) or self.lse_first_list),
+            "XLON": lambda client: self._lse(client, max(lse_list_number(last_source_url) or 0, self.lse_first_list)),
             "XETR": self._xetra,
             "XTKS": lambda client: parse_jpx(self._get(client, self.jpx_url, JPX_PATH, "JPX data_e.xls"), JPX_PATH),
             "XHKG": lambda client: parse_hkex(self._get(client, self.hkex_url, HKEX_PATH, "HKEX list"), HKEX_PATH),
@@ -304,10 +304,15 @@ class ListingsClient(HttpSource):
         found, number, misses = None, start, 0
         while misses < PROBE_GAP:
             url = join_url(self.lse_url, LSE_LIST_PATH.format(number=number))
-            if exists(client, url, what=f"LSE instrument list {number}", policy=self.retry_policy, missing=PROBED):
-                found, misses = number, 0
-            else:
-                misses += 1
+            try:
+                present = exists(
+                    client, url, what=f"LSE instrument list {number}", policy=self.retry_policy, missing=PROBED
+                )
+            except SourceError:
+                if found is None:
+                    raise
+                break  # a probe past a found issue that fails: the found one is read, the next run probes again
+            found, misses = (number, 0) if present else (found, misses + 1)
             number += 1
         if found is None:
             raise SourceFileMissing(

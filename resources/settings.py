@@ -74,8 +74,7 @@ SETTINGS = (
     Setting(
         "TICKERLAKE_LSE_INSTRUMENT_LIST",
         "82",
-        "the LSE instrument list issue (`Instrument list_N.xlsx`) the first run probes from; later runs go on "
-        "from the stored one",
+        "the LSE instrument list issue (`Instrument list_N.xlsx`) to probe from, if later than the stored one",
         "listings",
         "lse_first_list",
     ),

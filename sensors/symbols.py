@@ -36,9 +36,9 @@ PRICES_BACKFILL = Backfill(HISTORY_KEY, symbols_partitions, BATCH_SIZE, "symbols
 )
 def new_symbols_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult | dg.SkipReason:
     snapshot, listed = latest_listed_symbols(lake)
-    if not listed:
-        return dg.SkipReason(f"no {DIRECTORY_KEY.to_user_string()} snapshot in the lake yet")
     markets = latest_market_symbols(lake)
+    if not listed and not markets:
+        return dg.SkipReason(f"no {DIRECTORY_KEY.to_user_string()} or market listing snapshot in the lake yet")
     listed += [symbol for symbols in markets.values() for symbol in symbols]
     valid = [symbol for symbol in listed if SYMBOL_PATTERN.fullmatch(symbol)]
     return PRICES_BACKFILL.evaluate(context, valid, ",".join([snapshot, *markets]))

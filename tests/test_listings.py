@@ -5,6 +5,7 @@ listing starting its price backfill once through the new-symbol sensor."""
 import datetime as dt
 import io
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import openpyxl
@@ -26,7 +27,10 @@ from resources.listings import (
     parse_hkex,
     parse_jpx,
     parse_lse,
+    parse_tmx,
+    parse_xetra,
 )
+from resources.markets import BY_MIC
 from tests.helpers import SAMPLE_ROOT, Mirror, on_mirror, serve_all_sources
 from tests.test_sensors import tick, write_snapshot
 
@@ -64,8 +68,8 @@ def test_each_markets_file_gives_its_listings_in_the_lakes_symbols(
     frame = client(mirror).listings(mic)
     assert frame["symbol"].to_list() == symbols
     assert set(frame["market"]) == {mic}
-    if snapshot is not None:  # the file's own date; London's and Toronto's are the day of the fetch
-        assert set(frame["snapshot_date"]) == {snapshot}
+    fetched = dt.datetime.now(ZoneInfo(BY_MIC[mic].timezone)).date()
+    assert set(frame["snapshot_date"]) == {snapshot or fetched}  # the file's own date, else the fetch's
 
 
 def test_currency_and_sector_come_from_the_file_where_it_has_them(mirror: Mirror) -> None:
@@ -215,3 +219,44 @@ def test_a_markets_new_listing_starts_its_backfill_once(listings_env, lake: Lake
     assert request.tags["dagster/asset_partition_range_start"] == "WEED.TO"
     assert request.tags["dagster/asset_partition_range_end"] == "WEED.TO"
     assert isinstance(tick(instance, lake), dg.SkipReason)
+
+
+def test_toronto_leaves_every_preferred_series_out_and_skips_a_company_without_instruments() -> None:
+    body = (
+        b'{"results": [{"symbol": "BAM", "name": "Brookfield", "instruments": [{"symbol": "BAM", "name": "B"}, '
+        b'{"symbol": "BAM.PF.A", "name": "pref"}, {"symbol": "BAM.PR.B", "name": "pref"}]}, '
+        b'{"symbol": "GONE", "name": "Delisting Corp", "instruments": []}]}'
+    )
+    assert parse_tmx(body, "tsx", dt.date(2024, 7, 12))["symbol"].to_list() == ["BAM.TO"]
+
+
+def test_a_xetra_line_without_a_primary_market_is_a_home_listing() -> None:
+    body = (
+        b"Market:;XETR\nDate Last Update:;12.07.2024\n"
+        b"Product Status;Instrument Status;Instrument;ISIN;Mnemonic;Instrument Type;Currency;Primary Market MIC Code\n"
+        b"Active;Active;SAP SE;DE0007164600;SAP;CS;EUR;\n"
+        b"Active;Active;APPLE INC.;US0378331005;APC;CS;EUR;XNAS\n"
+    )
+    assert parse_xetra(body, "t7.csv")["symbol"].to_list() == ["SAP.DE"]
+
+
+def test_a_cut_file_dated_a_new_day_is_refused_and_the_stored_snapshot_kept(
+    listings_env, mirror: Mirror, lake: LakeResource
+) -> None:
+    """Xetra's CSV has no trailer: a cut download parses, and as a new day's snapshot it would delist most
+    of the market."""
+    instance, resources = listings_env
+    key = dg.AssetKey(["raw", "listings_xetr"])
+    assert materialize(key, instance, resources).success
+    [path] = [p for p in mirror.files if p.endswith("t7-xetr-allTradableInstruments.csv")]
+    original = mirror.files[path]
+    lines = original.split(b"\n")
+    cut = b"\n".join([lines[0], b"Date Last Update:;15.07.2024", *lines[2:5]])
+    try:
+        mirror.put_path(path, cut)
+        result = materialize(key, instance, resources)
+    finally:
+        mirror.put_path(path, original)
+    assert not result.success
+    assert "lacks 4 of the 6 symbols of the stored 2024-07-12 snapshot" in str(result.get_step_failure_events()[0])
+    assert newest_snapshot(lake, "XETR")["snapshot_date"].to_list() == [dt.date(2024, 7, 12)] * 6
