@@ -29,6 +29,7 @@ SCHEMA: dict[str, pl.DataType] = {
     "close": pl.Float64(),
     "atr_14": pl.Float64(),
     "label": pl.String(),
+    "scheme": pl.String(),
     "horizon": pl.Int64(),
     "near_atr": pl.Float64(),
     "far_atr": pl.Float64(),
@@ -70,5 +71,5 @@ def crypto_labels(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     yield from refuse_uncovered(uncovered(every, BY, config), "bars that should have a label have none")
     for pair, frame in frames.items():
         lake.replace(DATASET, frame, where={"pair": pair})
-    context.log.info(f"labels for {len(frames)} pairs, H={config.horizon}")
+    context.log.info(f"{config.scheme} labels for {len(frames)} pairs, {config.lookahead} bars ahead")
     yield from labels_published(every, config, class_balance(every, BY), {})

@@ -21,7 +21,7 @@ import polars as pl
 from assets.equity_indicators import ASSET_KEY as EQUITY_INDICATORS_KEY
 from assets.equity_indicators import DATASET as EQUITY_INDICATORS
 from assets.equity_indicators import FCT_PRICES_KEY
-from assets.labels import LABELS, LabelConfig, coverage_spec, first_touch_labels, labels_published, refuse_uncovered
+from assets.labels import LABELS, LabelConfig, coverage_spec, labels_published, refuse_uncovered
 from assets.partitions import calendar, partition_days, trading_days
 from resources.lake import Between, Dataset, LakeResource
 
@@ -32,6 +32,7 @@ SCHEMA: dict[str, pl.DataType] = {
     "close": pl.Float64(),
     "atr_14": pl.Float64(),
     "label": pl.String(),
+    "scheme": pl.String(),
     "horizon": pl.Int64(),
     "near_atr": pl.Float64(),
     "far_atr": pl.Float64(),
@@ -62,12 +63,9 @@ def symbol_labels(bars: pl.DataFrame, completions: dict[dt.date, dt.date], confi
     is_bar_day = (own < len(bar_days)) & (bar_days[np.minimum(own, len(bar_days) - 1)] == dates)
     ends_at = np.where(is_bar_day, ends[np.minimum(own, len(ends) - 1)], dates)
     usable = np.searchsorted(dates, ends_at, side="right") - np.arange(len(dates)) - 1
-    labels = first_touch_labels(
+    labels = config.labels(
         *(bars[c].to_numpy() for c in ("open", "high", "low", "close")),
         bars["barrier_atr"].fill_null(np.nan).to_numpy(),
-        config.horizon,
-        config.near,
-        config.far,
         usable=usable,
     )
     return bars.with_columns(
@@ -133,12 +131,12 @@ def balance(lake: LakeResource) -> pl.DataFrame:
 )
 def equity_labels(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     config = LabelConfig.from_settings()
-    completions = labelled_days(partition_days(context), config.horizon)
+    completions = labelled_days(partition_days(context), config.lookahead)
     frame = (
         compute(lake, completions, config) if completions else pl.DataFrame(schema={**SCHEMA, "bars_after": pl.Int64()})
     )
     missing = frame.filter(
-        pl.col("atr_14").is_not_null(), pl.col("bars_after") >= config.horizon, pl.col("label").is_null()
+        pl.col("atr_14").is_not_null(), pl.col("bars_after") >= config.lookahead, pl.col("label").is_null()
     )
     frame = frame.drop("bars_after")
     yield from refuse_uncovered(missing, "bars with an ATR have no label after their horizon")

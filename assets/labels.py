@@ -120,25 +120,102 @@ def _direction(
     labels[went & np.isinf(far) & np.isinf(back) & complete] = f"{name}1"
 
 
+def horizon_labels(
+    close: np.ndarray,
+    atr: np.ndarray,
+    near_bars: int,
+    far_bars: int,
+    near: float = NEAR,
+    far: float = FAR,
+    usable: np.ndarray | None = None,
+) -> np.ndarray:
+    """The original system's scheme: where the close stands N1 and N2 bars later, in ATRs of bar t.
+
+    `up2` if the close N2 bars later is at least c + far*a, `down2` if at most c - far*a; otherwise
+    `up1` if the close N1 bars later is at least c + near*a, `down1` if at most c - near*a; else `flat`.
+    The far horizon decides first: a bar that is both up1 and up2 is up2, and one up1 at N1 but down2 at
+    N2 is down2 (the move that lasted). Null until N2 bars follow t (`usable` caps them as for
+    first_touch_labels) and where t has no ATR. Only closes count: no path through a bar is assumed.
+    """
+    if not 1 <= near_bars < far_bars or not 0 < near < far:
+        raise ValueError(
+            f"labels need 1 <= N1 < N2 and 0 < near < far, got N1={near_bars}, N2={far_bars}, near={near}, far={far}"
+        )
+    close = np.asarray(close, dtype=np.float64)
+    atr = np.asarray(atr, dtype=np.float64)
+    size = len(close)
+    usable = np.arange(size)[::-1] if usable is None else np.minimum(usable, np.arange(size)[::-1])
+
+    def ahead(bars: int) -> np.ndarray:
+        later = np.full(size, np.nan)
+        later[: max(size - bars, 0)] = close[bars:]
+        return later
+
+    moved_near, moved_far = ahead(near_bars) - close, ahead(far_bars) - close
+    labels = np.full(size, "flat", dtype=object)
+    labels[moved_near <= -near * atr] = "down1"
+    labels[moved_near >= near * atr] = "up1"
+    labels[moved_far <= -far * atr] = "down2"
+    labels[moved_far >= far * atr] = "up2"
+    labels[(usable < far_bars) | ~(atr > 0)] = None
+    return labels
+
+
+SCHEMES = ("first_touch", "horizon")
+
+
 @dataclass(frozen=True)
 class LabelConfig:
-    """H and the two multiples, from the settings: one definition for every instrument and interval."""
+    """The scheme and its parameters, from the settings: one definition for every instrument and interval.
+
+    `first_touch` (this module's docstring) looks `horizon` (H) bars ahead; `horizon` (horizon_labels,
+    the original system's) looks `far_bars` (N2) ahead. Both use the near and far ATR multiples.
+    """
 
     horizon: int
     near: float
     far: float
+    scheme: str = "first_touch"
+    near_bars: int = 8
+    far_bars: int = 15
 
     @classmethod
     def from_settings(cls) -> "LabelConfig":
+        scheme = settings.value("TICKERLAKE_LABEL_SCHEME")
+        if scheme not in SCHEMES:
+            raise ValueError(f"TICKERLAKE_LABEL_SCHEME: {scheme!r} is not one of {', '.join(SCHEMES)}")
         return cls(
             horizon=int(settings.value("TICKERLAKE_LABEL_HORIZON")),
             near=float(settings.value("TICKERLAKE_LABEL_NEAR_ATR")),
             far=float(settings.value("TICKERLAKE_LABEL_FAR_ATR")),
+            scheme=scheme,
+            near_bars=int(settings.value("TICKERLAKE_LABEL_NEAR_BARS")),
+            far_bars=int(settings.value("TICKERLAKE_LABEL_FAR_BARS")),
         )
+
+    @property
+    def lookahead(self) -> int:
+        """Bars after a bar its label needs: H, or N2 for the horizon scheme."""
+        return self.far_bars if self.scheme == "horizon" else self.horizon
+
+    def labels(
+        self,
+        open_: np.ndarray,
+        high: np.ndarray,
+        low: np.ndarray,
+        close: np.ndarray,
+        atr: np.ndarray,
+        usable: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """One instrument's labels (bars in time order) under this scheme."""
+        if self.scheme == "horizon":
+            return horizon_labels(close, atr, self.near_bars, self.far_bars, self.near, self.far, usable)
+        return first_touch_labels(open_, high, low, close, atr, self.horizon, self.near, self.far, usable)
 
     def columns(self) -> list[pl.Expr]:
         return [
-            pl.lit(self.horizon, pl.Int64()).alias("horizon"),
+            pl.lit(self.scheme).alias("scheme"),
+            pl.lit(self.lookahead, pl.Int64()).alias("horizon"),
             pl.lit(self.near).alias("near_atr"),
             pl.lit(self.far).alias("far_atr"),
         ]
@@ -146,12 +223,9 @@ class LabelConfig:
 
 def labelled(bars: pl.DataFrame, config: LabelConfig) -> pl.DataFrame:
     """One instrument's bars (time order, closed) with their `label`; bars need open/high/low/close/atr_14."""
-    values = first_touch_labels(
+    values = config.labels(
         *(bars[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close")),
         bars["atr_14"].fill_null(np.nan).to_numpy().astype(np.float64),
-        config.horizon,
-        config.near,
-        config.far,
     )
     return bars.with_columns(pl.Series("label", values.tolist(), dtype=pl.String()), *config.columns())
 
@@ -159,7 +233,7 @@ def labelled(bars: pl.DataFrame, config: LabelConfig) -> pl.DataFrame:
 def uncovered(frame: pl.DataFrame, by: Sequence[str], config: LabelConfig) -> pl.DataFrame:
     """Bars that should have a label and do not: with an ATR and H bars after them in their series."""
     remaining = pl.int_range(pl.len()).reverse().over(list(by))
-    return frame.filter(pl.col("atr_14").is_not_null(), remaining >= config.horizon, pl.col("label").is_null())
+    return frame.filter(pl.col("atr_14").is_not_null(), remaining >= config.lookahead, pl.col("label").is_null())
 
 
 def class_balance(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
@@ -199,7 +273,8 @@ def labels_published(
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": labelled_rows.height,
-            "horizon": config.horizon,
+            "scheme": config.scheme,
+            "horizon": config.lookahead,
             "near_atr": config.near,
             "far_atr": config.far,
             "class_balance": dg.MetadataValue.md(markdown(shares, limit=100)),

@@ -290,6 +290,14 @@ SETTINGS = (
     Setting("TICKERLAKE_LABEL_NEAR_ATR", "1", "the labels' near barrier, in ATRs from the close", literal=True),
     Setting("TICKERLAKE_LABEL_FAR_ATR", "2", "the labels' far barrier, in ATRs from the close", literal=True),
     Setting(
+        "TICKERLAKE_LABEL_SCHEME",
+        "first_touch",
+        "`first_touch` (the barrier touched first within H bars) or `horizon` (the close N1 and N2 bars later)",
+        literal=True,
+    ),
+    Setting("TICKERLAKE_LABEL_NEAR_BARS", "8", "the horizon scheme's near look-ahead N1, in bars", literal=True),
+    Setting("TICKERLAKE_LABEL_FAR_BARS", "15", "the horizon scheme's far look-ahead N2, in bars", literal=True),
+    Setting(
         "TICKERLAKE_EQUITY_INDICATORS_WARMUP_BARS",
         "250",
         "sessions of warm-up before each year's first session for the equity indicators",

@@ -1,4 +1,5 @@
-"""ATR-multiple labels (assets/labels.py) on hand-checked bars and against an independent implementation."""
+"""ATR-multiple labels (assets/labels.py), both schemes, on hand-checked bars and against an independent
+implementation."""
 
 import datetime as dt
 import itertools
@@ -13,7 +14,7 @@ from assets.crypto_labels import DATASET as LABELS_DATASET
 from assets.crypto_labels import crypto_labels
 from assets.indicators import DATASET as INDICATORS_DATASET
 from assets.indicators import INDICATORS_SCHEMA, indicators
-from assets.labels import LABELS, first_touch_labels
+from assets.labels import LABELS, LabelConfig, first_touch_labels, horizon_labels
 from resources.lake import LakeResource
 
 ATR = 1.0  # every case below: close 100 at bar 0, so the barriers are 98, 99, 101 and 102
@@ -178,3 +179,53 @@ def test_the_asset_labels_closed_bars_reports_balance_and_reruns_the_same(
     assert coverage.check_name == "label_coverage" and coverage.passed
     assert dg.materialize([crypto_labels], resources={"lake": lake}, instance=instance).success
     assert lake.read(LABELS_DATASET).sort("pair", "interval", "open_time").equals(stored)
+
+
+def horizon_label_of_first(closes: list[float], near_bars: int = 2, far_bars: int = 4) -> str | None:
+    """Bar 0 (close 100, ATR 1: near +/-1 at 101/99, far +/-2 at 102/98) given the closes after it."""
+    close = np.array([100.0, *closes])
+    return horizon_labels(close, np.full(len(close), ATR), near_bars, far_bars)[0]
+
+
+@pytest.mark.parametrize(
+    ("closes", "expected"),
+    [
+        ([100.5, 101.0, 101.2, 101.9], "up1"),  # +1 ATR at N1 (>= counts), short of +2 at N2
+        ([101.5, 103.0, 102.5, 102.0], "up2"),  # both up1 (N1) and up2 (N2): the far horizon's up2
+        ([100.0, 101.5, 99.0, 97.5], "down2"),  # up1 at N1, down2 at N2: the move that lasted, down2
+        ([99.5, 98.9, 99.0, 99.2], "down1"),  # -1.1 ATR at N1, back within 1 ATR at N2
+        ([100.0, 100.5, 104.0, 100.4], "flat"),  # only closes count: +4 between the horizons is not seen
+        ([99.0, 100.9, 101.0, 101.99], "flat"),  # neither threshold reached at its own horizon
+        ([100.0, 101.0, 101.0], None),  # N1 is known but N2 has not come: not known yet
+    ],
+)
+def test_the_horizon_scheme_on_hand_checked_closes(closes: list[float], expected: str | None) -> None:
+    assert horizon_label_of_first(closes) == expected
+
+
+def test_the_horizon_scheme_needs_an_atr_and_n1_before_n2() -> None:
+    close = np.array([100.0, 101.0, 102.0, 103.0, 104.0])
+    assert horizon_labels(close, np.array([np.nan, 1, 1, 1, 1]), 2, 4)[0] is None
+    with pytest.raises(ValueError, match="1 <= N1 < N2"):
+        horizon_labels(close, np.ones(5), 4, 2)
+
+
+def test_the_scheme_is_a_setting_and_the_horizon_scheme_looks_n2_bars_ahead(
+    lake: LakeResource, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TICKERLAKE_LABEL_SCHEME", "horizon")
+    monkeypatch.setenv("TICKERLAKE_LABEL_NEAR_BARS", "3")
+    monkeypatch.setenv("TICKERLAKE_LABEL_FAR_BARS", "6")
+    config = LabelConfig.from_settings()
+    assert (config.scheme, config.lookahead) == ("horizon", 6)
+    lake.replace(INDICATORS_DATASET, indicator_rows("BTCUSDT", 100, closed=99), where={"pair": "BTCUSDT"})
+    assert dg.materialize([crypto_labels], resources={"lake": lake}, instance=instance).success
+    stored = lake.read(LABELS_DATASET).sort("open_time")
+    bars = indicator_rows("BTCUSDT", 100, closed=99).head(99)
+    expected = horizon_labels(bars["close"].to_numpy(), bars["atr_14"].fill_null(np.nan).to_numpy(), 3, 6)
+    assert stored["label"].to_list() == list(expected)
+    assert stored["label"].tail(6).is_null().all() and stored["label"].head(99 - 6).drop_nulls().len() > 70
+    assert stored.select("scheme", "horizon").unique().rows() == [("horizon", 6)]
+    monkeypatch.setenv("TICKERLAKE_LABEL_SCHEME", "barrier")
+    with pytest.raises(ValueError, match="TICKERLAKE_LABEL_SCHEME: 'barrier' is not one of first_touch, horizon"):
+        LabelConfig.from_settings()
