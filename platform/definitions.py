@@ -12,6 +12,7 @@ import dagster as dg
 from assets.alerts import crypto_alerts
 from assets.crypto_labels import crypto_labels
 from assets.dbt import dbt_project, tickerlake_dbt_models
+from assets.direction_dataset import direction_dataset
 from assets.equity_indicators import equity_indicators
 from assets.equity_labels import equity_labels
 from assets.exports import ExportDirectory, short_volume_csv
@@ -37,6 +38,7 @@ PLATFORM_ASSETS = [
     equity_labels,
     crypto_alerts,
     lake_maintenance,
+    direction_dataset,
 ]
 
 

@@ -297,6 +297,7 @@ SETTINGS = (
     ),
     Setting("TICKERLAKE_LABEL_NEAR_BARS", "8", "the horizon scheme's near look-ahead N1, in bars", literal=True),
     Setting("TICKERLAKE_LABEL_FAR_BARS", "15", "the horizon scheme's far look-ahead N2, in bars", literal=True),
+    Setting("TICKERLAKE_MODEL_WINDOW", "32", "bars in each sequence the direction model reads (W)", literal=True),
     Setting(
         "TICKERLAKE_EQUITY_INDICATORS_WARMUP_BARS",
         "250",

@@ -101,7 +101,9 @@ def test_sql_is_never_formatted_from_inputs() -> None:
     statements that take no parameters (ATTACH, SET, CREATE SECRET); maintenance and the order book's
     hourly compaction name the catalog alias; the freshness band names a dataset's own table and columns;
     the dbt step counts the rows of the relations dbt's manifest names; the previews name the feature
-    marts and columns FEATURE_PLOTS lists. No symbol, date or user text reaches any of them.
+    marts and columns FEATURE_PLOTS lists; the model's dataset names the feature mart and labels table of
+    its partition (assets/direction_dataset.py SOURCES), the scheme and interval bound. No symbol, date or
+    user text reaches any of them.
     """
     assert _formatted_sql_calls() == {
         "resources/lake.py:connect",
@@ -117,6 +119,7 @@ def test_sql_is_never_formatted_from_inputs() -> None:
         "resources/duckdb_env.py:create_s3_secret",
         "resources/duckdb_env.py:create_catalog_secret",
         "resources/dbt_plugin.py:configure_connection",
+        "assets/direction_dataset.py:read",
         "assets/maintenance.py:maintain",
         "assets/maintenance.py:lake_footprint",
         "assets/binance_depth.py:compact",
