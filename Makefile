@@ -18,7 +18,7 @@ install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,model]'
 	touch $@
 
 # The manifest is built here, once, not by DbtProject.prepare_if_dev() in every run process.

@@ -13,6 +13,7 @@ from assets.alerts import crypto_alerts
 from assets.crypto_labels import crypto_labels
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.direction_dataset import direction_dataset
+from assets.direction_model import direction_model
 from assets.equity_indicators import equity_indicators
 from assets.equity_labels import equity_labels
 from assets.exports import ExportDirectory, short_volume_csv
@@ -39,6 +40,7 @@ PLATFORM_ASSETS = [
     crypto_alerts,
     lake_maintenance,
     direction_dataset,
+    direction_model,
 ]
 
 

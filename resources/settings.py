@@ -298,6 +298,11 @@ SETTINGS = (
     Setting("TICKERLAKE_LABEL_NEAR_BARS", "8", "the horizon scheme's near look-ahead N1, in bars", literal=True),
     Setting("TICKERLAKE_LABEL_FAR_BARS", "15", "the horizon scheme's far look-ahead N2, in bars", literal=True),
     Setting("TICKERLAKE_MODEL_WINDOW", "32", "bars in each sequence the direction model reads (W)", literal=True),
+    Setting("TICKERLAKE_MODEL_HIDDEN", "32", "the direction model's GRU units per direction", literal=True),
+    Setting("TICKERLAKE_MODEL_MAX_EPOCHS", "50", "the most epochs a direction model trains", literal=True),
+    Setting(
+        "TICKERLAKE_MODEL_PATIENCE", "5", "epochs without a better validation loss before training stops", literal=True
+    ),
     Setting(
         "TICKERLAKE_EQUITY_INDICATORS_WARMUP_BARS",
         "250",
