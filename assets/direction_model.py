@@ -45,8 +45,11 @@ REGISTRY = Dataset(
         "test_samples": pl.Int64(),
         "accuracy": pl.Float64(),
         "macro_f1": pl.Float64(),
+        "majority_accuracy": pl.Float64(),
         "majority_macro_f1": pl.Float64(),
+        "persistence_accuracy": pl.Float64(),
         "persistence_macro_f1": pl.Float64(),
+        "boosted_trees_accuracy": pl.Float64(),
         "boosted_trees_macro_f1": pl.Float64(),
         "promoted": pl.Boolean(),
         "code_version": pl.String(),
@@ -162,7 +165,11 @@ def direction_model(
         "test_samples": len(y["test"]),
         "accuracy": results["bigru"]["accuracy"],
         "macro_f1": results["bigru"]["macro_f1"],
-        **{f"{name}_macro_f1": results[name]["macro_f1"] for name in ("majority", "persistence", "boosted_trees")},
+        **{
+            f"{name}_{score}": results[name][score]
+            for name in ("majority", "persistence", "boosted_trees")
+            for score in ("accuracy", "macro_f1")
+        },
         "promoted": promoted,
     }
     lake.replace(

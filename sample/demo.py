@@ -63,6 +63,8 @@ CBOE_JOB, COT_LEGACY_JOB, COT_TFF_JOB, EQUITY_JOB, FEATURE_MARTS_JOB = (
     "equity_indicators_backfill",
     "feature_marts_build",
 )
+# The direction model the demo trains: on the recorded Binance 1m klines of the sample's pairs.
+MODEL_JOB, MODEL_PARTITION = "direction_model_train", "crypto_1m"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"
 # FINRA's own files of two real days (all six facilities), recorded for the tests; the demo runs the
@@ -198,22 +200,33 @@ def lake_progress(env: dict[str, str], since: dt.datetime) -> Callable[[], tuple
     return poll
 
 
-def job_command(job: str, days: tuple[str, str] | None = None) -> list[str]:
+def job_command(job: str, days: tuple[str, str] | None = None, partition: str | None = None) -> list[str]:
     """`dagster job execute` of a named job of the definitions (a range of days as the run's range tags,
-    as the daily schedules ask for one): the UI's Runs page shows each run under its job's name."""
+    as the daily schedules ask for one, or one partition): the UI's Runs page shows each run under its
+    job's name."""
     command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-f", "platform/definitions.py"]
     command += ["-d", ".", "-j", job]
     if days is not None:
         command += ["--tags", json.dumps({RANGE_START: days[0], RANGE_END: days[1]})]
+    if partition is not None:
+        command += ["--tags", json.dumps({"dagster/partition": partition})]
     return command
 
 
-def dagster(job: str, days: tuple[str, str] | None = None, *, env: dict[str, str], progress: bool = False) -> float:
+def dagster(
+    job: str,
+    days: tuple[str, str] | None = None,
+    *,
+    env: dict[str, str],
+    progress: bool = False,
+    partition: str | None = None,
+) -> float:
     """One run of `job`, its output appended to DAGSTER_LOG (named in the summary); the terminal shows
     the command and a spinner, or with `progress` a bar of the days the run has stored so far."""
     started = time.perf_counter()
-    command = job_command(job, days)
+    command = job_command(job, days, partition)
     span = "" if days is None else f" (day {days[0]})" if days[0] == days[1] else f" (days {days[0]}..{days[1]})"
+    span += f" (partition {partition})" if partition else ""
     console.print(f"[bold]$ dagster job execute -j {job}{span}[/bold]")
     DAGSTER_LOG.parent.mkdir(parents=True, exist_ok=True)
     if progress and days is not None:
@@ -419,6 +432,9 @@ def demo_environment(root_url: str) -> dict[str, str]:
     os.environ.setdefault("TICKERLAKE_PRICES_REQUESTS_PER_SECOND", "200")
     os.environ.setdefault("TICKERLAKE_PRICES_CONCURRENCY", "8")
     os.environ.setdefault("TICKERLAKE_ALERT_WEBHOOK_URL", f"{root_url}{WEBHOOK_PATH}")
+    # A small model: the demo shows the training and its judgement, not a tuned model.
+    os.environ.setdefault("TICKERLAKE_MODEL_MAX_EPOCHS", "12")
+    os.environ.setdefault("TICKERLAKE_MODEL_PATIENCE", "3")
     return dict(os.environ)
 
 
@@ -459,6 +475,25 @@ def features(env: dict[str, str]) -> dict[str, float]:
         "equity indicators and labels": dagster(EQUITY_JOB, (FIRST_DAY, LAST_DAY), env=env),
         "feature marts": dagster(FEATURE_MARTS_JOB, env=env),
     }
+
+
+def show_model(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    """The newest direction model's test-part scores beside the baselines' (ml.direction_models)."""
+    row = con.execute(
+        "SELECT * FROM ml.direction_models WHERE dataset = ? ORDER BY trained_at DESC LIMIT 1", [dataset]
+    ).fetchone()
+    names = [d[0] for d in con.description]
+    model = dict(zip(names, row, strict=True))
+    table = Table(
+        title=f"ml.direction_models: {model['version']} on {model['test_samples']:,} test sequences "
+        f"({model['train_samples']:,} trained on; promoted: {model['promoted']})"
+    )
+    for column in ("model", "accuracy", "macro-F1"):
+        table.add_column(column, justify="right")
+    table.add_row("BiGRU", f"{model['accuracy']:.3f}", f"{model['macro_f1']:.3f}")
+    for name in ("majority", "persistence", "boosted_trees"):
+        table.add_row(name.replace("_", " "), f"{model[f'{name}_accuracy']:.3f}", f"{model[f'{name}_macro_f1']:.3f}")
+    console.print(table)
 
 
 def show_short_interest(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> None:
@@ -554,6 +589,7 @@ def main() -> None:
     crypto_seconds = run_crypto(console, _QuietHandler)
     dbt_seconds = dagster(DBT_JOB, env=env)
     feature_seconds = features(env)
+    model_seconds = dagster(MODEL_JOB, env=env, partition=MODEL_PARTITION)
     export_seconds = dagster(EXPORTS_JOB, (FIRST_DAY, LAST_DAY), env=env)
     real_seconds = real_finra(env)
     console.print(
@@ -562,6 +598,7 @@ def main() -> None:
         f"short interest and fails-to-deliver: {short_seconds:.1f} s; Cboe and CFTC: {inputs_seconds:.1f} s; "
         f"dbt: {dbt_seconds:.1f} s; "
         + "".join(f"{step}: {value:.1f} s; " for step, value in feature_seconds.items())
+        + f"direction model ({MODEL_PARTITION}): {model_seconds:.1f} s; "
         + f"CSV exports: {export_seconds:.1f} s; FINRA's real files: {real_seconds:.1f} s; crypto: "
         + ", ".join(f"{step} {value:.1f} s" for step, value in crypto_seconds.items())
     )
@@ -576,6 +613,7 @@ def main() -> None:
         show_label_balance(console, con, "crypto_labels", "pair", "BTCUSDT", by="interval")
         show_feature_row(console, con, "fct_features_equity_daily", "symbol", "AAPL")
         show_label_balance(console, con, "equity_labels", "symbol", "AAPL")
+        show_model(con, MODEL_PARTITION)
     show_real_finra()
     console.print(
         "\n[bold]Next[/bold]\n"

@@ -12,6 +12,8 @@ import dagster as dg
 from assets.cboe import ASSET_KEY as CBOE_KEY
 from assets.crypto_labels import ASSET_KEY as CRYPTO_LABELS_KEY
 from assets.dbt import tickerlake_dbt_models
+from assets.direction_dataset import ASSET_KEY as DIRECTION_DATASET_KEY
+from assets.direction_model import ASSET_KEY as DIRECTION_MODEL_KEY
 from assets.equity_indicators import ASSET_KEY as EQUITY_INDICATORS_KEY
 from assets.equity_labels import ASSET_KEY as EQUITY_LABELS_KEY
 from assets.exports import short_volume_csv
@@ -39,6 +41,12 @@ feature_marts_job = dg.define_asset_job(
 # Cboe's index histories alone, without the market run's trading-day range: the demo, or a re-fetch by hand.
 cboe_job = dg.define_asset_job("cboe_index_history_fetch", selection=[CBOE_KEY])
 
+# The direction model of one instrument class and interval (its partition: crypto_1h, ...): its dataset, then
+# the training, scoring and registration.
+direction_model_job = dg.define_asset_job(
+    "direction_model_train", selection=[DIRECTION_DATASET_KEY, DIRECTION_MODEL_KEY]
+)
+
 JOBS = [
     finra_backfill_job,
     dbt_build_job,
@@ -47,4 +55,5 @@ JOBS = [
     equity_indicators_job,
     feature_marts_job,
     cboe_job,
+    direction_model_job,
 ]

@@ -259,6 +259,7 @@ NAMED_JOBS = {
     "crypto_indicators_update",
     "equity_indicators_backfill",
     "feature_marts_build",
+    "direction_model_train",
     "crypto_alerts_job",
     "lake_maintenance",
 }
