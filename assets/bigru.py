@@ -5,7 +5,8 @@ directions: a window is a closed past, so reading it backwards leaks nothing), t
 hidden states go through a linear layer to the five classes' logits. Training minimises cross-entropy
 with Adam, keeps the weights of the epoch with the lowest validation loss, and stops after `patience`
 epochs without a better one. Seeded: on CPU two runs on the same data give the same weights
-(torch's deterministic algorithms, one data order per seed). CUDA is used when present.
+(torch's deterministic algorithms, one data order per seed). CUDA is used when present; there,
+reproducible weights also need CUBLAS_WORKSPACE_CONFIG=:4096:8 in the environment (cuBLAS's rule).
 """
 
 import io
@@ -54,8 +55,11 @@ def device() -> torch.device:
 
 
 def _seeded(seed: int) -> torch.Generator:
+    """Seeds torch and asks for deterministic kernels, process-wide (a training run is the process's one
+    torch user). On CUDA the GRU is deterministic only with cuDNN's deterministic mode, set here too."""
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic = True
     return torch.Generator().manual_seed(seed)
 
 
@@ -76,8 +80,12 @@ def train(
     config: TrainConfig,
     log: Callable[[str], None],
 ) -> Trained:
-    """The best model on the validation loss; `log` gets a line per epoch (losses, time per epoch, the
-    most time left)."""
+    """The best model on the validation loss; `log` gets a line per epoch (losses, time per epoch, and the
+    time left: the least if no later epoch improves, the most if every one does)."""
+    if not len(train_classes) or not len(validation_classes):
+        raise ValueError(
+            f"training needs samples in both parts: {len(train_classes)} training, {len(validation_classes)} validation"
+        )
     generator = _seeded(config.seed)
     where = device()
     x, y = torch.from_numpy(train_inputs).to(where), torch.from_numpy(train_classes).to(where)
@@ -103,13 +111,16 @@ def train(
         history.append({"epoch": epoch, "loss": total / len(x), "validation_loss": validation_loss, "seconds": seconds})
         if validation_loss < best_loss:
             best, best_loss, best_epoch = {k: v.clone() for k, v in model.state_dict().items()}, validation_loss, epoch
-        left = min(config.max_epochs - epoch, config.patience - (epoch - best_epoch)) * seconds
+        least = min(config.max_epochs - epoch, config.patience - (epoch - best_epoch)) * seconds
+        most = (config.max_epochs - epoch) * seconds
         log(
             f"epoch {epoch}/{config.max_epochs}: loss {total / len(x):.4f}, validation loss {validation_loss:.4f} "
-            f"(best {best_loss:.4f} at {best_epoch}), {seconds:.1f} s/epoch, at most ~{left:.0f} s left"
+            f"(best {best_loss:.4f} at {best_epoch}), {seconds:.1f} s/epoch, ~{least:.0f}-{most:.0f} s left"
         )
         if epoch - best_epoch >= config.patience:
             break
+    if best is None:
+        raise ValueError("no epoch had a finite validation loss (a NaN or infinite feature?)")
     model.load_state_dict(best)
     return Trained(model.cpu(), epoch, best_epoch, history)
 

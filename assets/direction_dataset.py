@@ -106,10 +106,12 @@ def build(frame: pl.DataFrame, source: FeatureSource, window: int, lookahead: in
     return Built(samples, features, scale, window, lookahead)
 
 
-def read(lake: LakeResource, source: FeatureSource, scheme: str) -> pl.DataFrame:
-    """The mart's rows with the label of the same bar under `scheme` (null where it has none yet)."""
+def read(lake: LakeResource, source: FeatureSource, labels: LabelConfig) -> pl.DataFrame:
+    """The mart's rows with the label of the same bar under the configured scheme and look-ahead (null
+    where there is none): labels stored under another look-ahead would see further than the embargo."""
     i, t = source.instrument, source.time
-    match, params = f"l.{i} = f.{i} AND l.{t} = f.{t} AND l.scheme = ?", [scheme]
+    match = f"l.{i} = f.{i} AND l.{t} = f.{t} AND l.scheme = ? AND l.horizon = ? AND l.near_atr = ? AND l.far_atr = ?"
+    params = [labels.scheme, labels.lookahead, labels.near, labels.far]
     if source.interval:
         match, params = f"{match} AND l.interval = ?", [*params, source.interval]
     with lake.connect(read_only=True) as con:
@@ -155,7 +157,7 @@ def direction_dataset(context: dg.AssetExecutionContext, lake: LakeResource) -> 
     source = SOURCES[context.partition_key]
     config = LabelConfig.from_settings()
     window = int(settings.value("TICKERLAKE_MODEL_WINDOW"))
-    frame = read(lake, source, config.scheme)
+    frame = read(lake, source, config)
     if frame.is_empty():
         raise dg.Failure(f"marts.{source.mart} has no rows: build the features (and {source.labels.table}) first")
     built = build(frame, source, window, config.lookahead)

@@ -110,7 +110,7 @@ def direction_model(
     source = SOURCES[context.partition_key]
     labels = LabelConfig.from_settings()
     window = int(settings.value("TICKERLAKE_MODEL_WINDOW"))
-    frame = read(lake, source, labels.scheme)
+    frame = read(lake, source, labels)
     if frame.is_empty():
         raise dg.Failure(f"marts.{source.mart} has no rows: build the features first")
     built = build(frame, source, window, labels.lookahead)

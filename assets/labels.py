@@ -157,7 +157,7 @@ def horizon_labels(
     labels[moved_near >= near * atr] = "up1"
     labels[moved_far <= -far * atr] = "down2"
     labels[moved_far >= far * atr] = "up2"
-    labels[(usable < far_bars) | ~(atr > 0)] = None
+    labels[(usable < far_bars) | ~(atr > 0) | np.isnan(moved_near) | np.isnan(moved_far)] = None
     return labels
 
 

@@ -79,7 +79,9 @@ def split_column(time: pl.Expr, split: Split) -> pl.Expr:
 def normalisation(frame: pl.DataFrame, time: str, features: Sequence[str], split: Split) -> pl.DataFrame:
     """Mean and standard deviation of each feature over the training part's rows only (a constant
     feature gets 1, so it normalises to 0, not to a division by zero)."""
-    train = frame.filter(pl.col(time) <= split.train[1])
+    train = frame.filter(pl.col(time) <= split.train[1]).with_columns(
+        pl.col(f).cast(pl.Float64).fill_nan(None) for f in features
+    )
     stats = train.select(
         *[pl.col(f).cast(pl.Float64).mean().alias(f"{f}\tmean") for f in features],
         *[pl.col(f).cast(pl.Float64).std().alias(f"{f}\tstd") for f in features],

@@ -63,7 +63,7 @@ CBOE_JOB, COT_LEGACY_JOB, COT_TFF_JOB, EQUITY_JOB, FEATURE_MARTS_JOB = (
     "equity_indicators_backfill",
     "feature_marts_build",
 )
-# The direction model the demo trains: on the recorded Binance 1m klines of the sample's pairs.
+# The direction model the demo trains: on the sample's Binance 1m klines (made: seeded random walks, sample/README.md).
 MODEL_JOB, MODEL_PARTITION = "direction_model_train", "crypto_1m"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"

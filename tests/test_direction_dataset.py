@@ -29,6 +29,8 @@ MART = Dataset(
 
 
 def store(lake: LakeResource) -> pl.DataFrame:
+    """Two pairs' hourly features; BTCUSDT's labels are first-touch ones (the setting's), ETHUSDT's of the
+    other scheme: only BTCUSDT has samples. Labels repeat every 7 bars. Returns the labels."""
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     times = [start + dt.timedelta(hours=h) for h in range(BARS)]
     rng = np.random.default_rng(7)
@@ -52,22 +54,22 @@ def store(lake: LakeResource) -> pl.DataFrame:
         "open_time",
         pl.lit(1.0).alias("close"),
         pl.lit(1.0).alias("atr_14"),
-        pl.Series("label", [LABELS[i % 5] for i in range(2 * BARS)]),
-        pl.lit("first_touch").alias("scheme"),
+        pl.Series("label", [LABELS[i % 7 % 5] for i in range(2 * BARS)]),
+        pl.when(pl.col("pair") == "BTCUSDT").then(pl.lit("first_touch")).otherwise(pl.lit("horizon")).alias("scheme"),
         pl.lit(10, pl.Int64).alias("horizon"),
         pl.lit(1.0).alias("near_atr"),
         pl.lit(2.0).alias("far_atr"),
     )
-    other_scheme = labels.with_columns(pl.lit("horizon").alias("scheme"), pl.lit("flat").alias("label"))
-    lake.replace(CRYPTO_LABELS, pl.concat([labels, other_scheme.head(0)]), where=None, allow_shrink=True)
-    return mart
+    lake.replace(CRYPTO_LABELS, labels, where=None, allow_shrink=True)
+    return labels
 
 
 def test_the_dataset_stores_each_parts_samples_and_the_training_normalisation(
     lake: LakeResource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TICKERLAKE_MODEL_WINDOW", "12")
-    mart = store(lake)
+    labels = store(lake)
+    mart = lake.read(MART)
     with dg.instance_for_test() as instance:
         for _ in range(2):
             result = dg.materialize(
@@ -77,9 +79,11 @@ def test_the_dataset_stores_each_parts_samples_and_the_training_normalisation(
     samples = lake.read(SAMPLES, where={"dataset": "crypto_1h"})
     assert samples.group_by("split").len().sort("split")["split"].to_list() == ["test", "train", "validation"]
     assert samples.select("instrument", "bar_time").is_unique().all(), "a re-run stores the same rows once"
+    assert set(samples["instrument"]) == {"BTCUSDT"}, "labels of another scheme are no labels"
+    assert samples.height < labels.filter(pair="BTCUSDT").height
     train_end = samples.filter(split="train")["bar_time"].max()
     validation_start = samples.filter(split="validation")["bar_time"].min()
-    assert (validation_start - train_end) >= dt.timedelta(hours=10 + 12 - 1)
+    assert (validation_start - train_end) >= dt.timedelta(hours=10 + 12), "the window starts after the label ends"
     scale = lake.read(NORMALISATION, where={"dataset": "crypto_1h"})
     assert scale["feature"].to_list() == ["rsi_14", "volume"], "keys, times and publication stamps are no features"
     train_rows = mart.filter(pl.col("open_time") <= train_end)

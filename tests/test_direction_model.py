@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from assets import bigru
-from assets.direction_dataset import direction_dataset
+from assets.direction_dataset import SAMPLES, direction_dataset
 from assets.direction_model import REGISTRY, direction_model, promoted_model
 from resources import artifacts
 from resources.lake import LakeResource
@@ -61,7 +61,7 @@ def test_the_asset_stores_scores_and_registers_a_version(lake: LakeResource, mon
         "TICKERLAKE_MODEL_MAX_EPOCHS": "3",
     }.items():
         monkeypatch.setenv(name, value)
-    store(lake)
+    labels = store(lake).filter(pair="BTCUSDT").sort("open_time")
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [direction_dataset, direction_model], resources={"lake": lake}, instance=instance, partition_key="crypto_1h"
@@ -72,7 +72,9 @@ def test_the_asset_stores_scores_and_registers_a_version(lake: LakeResource, mon
     _, meta = bigru.from_bytes(artifacts.read(row["artifact"]))
     assert meta["features"] == ["rsi_14", "volume"] and meta["window"] == 12 and meta["label_scheme"] == "first_touch"
     assert [n["feature"] for n in meta["normalisation"]] == ["rsi_14", "volume"]
-    assert row["persistence_macro_f1"] == 1.0, "labels repeat every 5 bars and the look-ahead is 10"
+    test = lake.read(SAMPLES, where={"dataset": "crypto_1h", "split": "test"})["bar_time"]
+    known = labels.with_columns(pl.col("label").shift(10).alias("known")).filter(pl.col("open_time").is_in(test))
+    assert row["persistence_accuracy"] == pytest.approx((known["known"] == known["label"]).mean())
     [check] = result.get_asset_check_evaluations()
     assert check.check_name == "beats_majority_macro_f1" and check.passed == row["promoted"]
     assert (promoted_model(lake, "crypto_1h") or {}).get("version") == (row["version"] if row["promoted"] else None)

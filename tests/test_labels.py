@@ -197,6 +197,8 @@ def horizon_label_of_first(closes: list[float], near_bars: int = 2, far_bars: in
         ([100.0, 100.5, 104.0, 100.4], "flat"),  # only closes count: +4 between the horizons is not seen
         ([99.0, 100.9, 101.0, 101.99], "flat"),  # neither threshold reached at its own horizon
         ([100.0, 101.0, 101.0], None),  # N1 is known but N2 has not come: not known yet
+        ([100.0, float("nan"), 101.0, 103.0], None),  # no close at N1: not known
+        ([99.0, 98.5, 100.0, 102.5], "up2"),  # down1 at N1, up2 at N2: up2
     ],
 )
 def test_the_horizon_scheme_on_hand_checked_closes(closes: list[float], expected: str | None) -> None:
@@ -206,6 +208,8 @@ def test_the_horizon_scheme_on_hand_checked_closes(closes: list[float], expected
 def test_the_horizon_scheme_needs_an_atr_and_n1_before_n2() -> None:
     close = np.array([100.0, 101.0, 102.0, 103.0, 104.0])
     assert horizon_labels(close, np.array([np.nan, 1, 1, 1, 1]), 2, 4)[0] is None
+    assert horizon_labels(close, np.ones(5), 2, 4)[0] == "up2"
+    assert horizon_labels(close, np.ones(5), 2, 4, usable=np.array([3, 3, 2, 1, 0]))[0] is None, "capped before N2"
     with pytest.raises(ValueError, match="1 <= N1 < N2"):
         horizon_labels(close, np.ones(5), 4, 2)
 
