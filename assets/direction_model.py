@@ -193,6 +193,9 @@ def direction_model(
             "promoted": promoted,
             "evaluation": dg.MetadataValue.md(markdown(evaluation.table(results))),
             "confusion_matrix": dg.MetadataValue.md(markdown(confusion)),
+            "confusion_matrix (PNG)": dg.MetadataValue.md(
+                evaluation.confusion_plot(results["bigru"]["confusion"], f"{version}: test part")
+            ),
             "scores": dg.MetadataValue.json(results),
             "epochs": trained.epochs,
             "best_epoch": trained.best_epoch,

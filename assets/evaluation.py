@@ -10,6 +10,7 @@ A model is promoted only when its macro-F1 beats the majority baseline's (accura
 predicted always is right as often as that class is common).
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -17,6 +18,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from assets.bigru import CLASSES
 from assets.labels import LABELS
+from assets.previews import png_markdown
 from assets.sequences import CLASS_OF
 
 
@@ -72,3 +74,19 @@ def table(results: dict[str, dict[str, object]]) -> pl.DataFrame:
             for name, result in results.items()
         ]
     )
+
+
+def confusion_plot(confusion: list[list[int]], title: str) -> str:
+    """The confusion matrix as a heat map (rows: truth, columns: prediction, each cell its count), inline PNG."""
+    figure, axes = plt.subplots(figsize=(4.6, 4))
+    image = axes.imshow(confusion, cmap="Blues")
+    axes.set_xticks(range(len(LABELS)), LABELS)
+    axes.set_yticks(range(len(LABELS)), LABELS)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("truth")
+    for row, counts in enumerate(confusion):
+        for column, count in enumerate(counts):
+            axes.text(column, row, str(count), ha="center", va="center", fontsize=8)
+    axes.set_title(title)
+    figure.colorbar(image, ax=axes)
+    return png_markdown(figure, title)

@@ -110,7 +110,8 @@ def _cell_colour(correlation: float | None) -> str:
     return f"{mark} {correlation:+.2f}"
 
 
-def _png_markdown(figure: plt.Figure, title: str) -> str:
+def png_markdown(figure: plt.Figure, title: str) -> str:
+    """The figure as a PNG inline in markdown: the UI shows it in the asset's metadata."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(figure)
@@ -135,7 +136,7 @@ def correlation_heatmap(con: duckdb.DuckDBPyConnection) -> str:
     axes.set_yticks(range(len(sectors)), sectors)
     axes.set_title("corr(short ratio, forward return), all periods")
     figure.colorbar(image, ax=axes)
-    return _png_markdown(figure, "sector x horizon correlation")
+    return png_markdown(figure, "sector x horizon correlation")
 
 
 def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
@@ -146,7 +147,7 @@ def volatility_bar_chart(con: duckdb.DuckDBPyConnection, top: int = 20) -> str:
     axes.barh([r[0] for r in reversed(rows)], [r[1] for r in reversed(rows)])
     axes.set_xlabel("mean 2-week volatility of daily returns")
     axes.set_title(f"most volatile symbols (top {len(rows)})")
-    return _png_markdown(figure, "volatility ranking")
+    return png_markdown(figure, "volatility ranking")
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -190,7 +191,7 @@ def feature_history_chart(con: duckdb.DuckDBPyConnection, table: str, key: str, 
     axes.plot([r[0] for r in rows], [r[1] for r in rows], linewidth=1)
     axes.set_title(f"{instrument}: {feature} as known at each bar's close ({table})")
     figure.autofmt_xdate()
-    return _png_markdown(figure, f"{instrument} {feature}")
+    return png_markdown(figure, f"{instrument} {feature}")
 
 
 # Feature marts whose asset pages plot one feature's history: table -> (instrument column, feature).

@@ -80,4 +80,6 @@ def test_the_asset_stores_scores_and_registers_a_version(lake: LakeResource, mon
     assert (promoted_model(lake, "crypto_1h") or {}).get("version") == (row["version"] if row["promoted"] else None)
     metadata = result.asset_materializations_for_node("ml__direction_model")[0].metadata
     assert "| bigru |" in metadata["evaluation"].value and "| majority |" in metadata["evaluation"].value
+    assert metadata["confusion_matrix (PNG)"].value.startswith("![crypto_1h-")
+    assert "data:image/png;base64," in metadata["confusion_matrix (PNG)"].value
     assert pl.DataFrame(metadata["scores"].value["bigru"]["confusion"]).sum().sum_horizontal()[0] == row["test_samples"]
