@@ -165,3 +165,25 @@ def test_no_feature_of_a_bar_was_published_after_it(builds: tuple) -> None:
             releases = cboe.filter(pl.col("index_symbol") == index, pl.col("available_from").is_in(vix_days.implode()))
             mismatched = as_of(features, releases, f"{index.lower()}_close")
             assert mismatched.is_empty(), f"{name}.{index.lower()}_close: {mismatched.head(3)}"
+
+
+@pytest.mark.parametrize("name", ["fct_features_crypto_1h", "fct_features_crypto_1d"])
+def test_candle_and_calendar_features_of_each_bar(builds: tuple, name: str) -> None:
+    """Recomputed from the bar's own open/high/low/close and its UTC open time."""
+    _, _, _, full = builds
+    bars = full[name].filter(pl.col("high") > pl.col("low"))
+    assert bars.height > 0
+    span = pl.col("high") - pl.col("low")
+    expected = bars.select(
+        ((pl.col("high") - pl.max_horizontal("open", "close")) / span).alias("upper_wick_pct"),
+        ((pl.min_horizontal("open", "close") - pl.col("low")) / span).alias("lower_wick_pct"),
+        ((pl.col("close") - pl.col("open")) / span).alias("body_pct"),
+        pl.col("open_time").dt.convert_time_zone("UTC").dt.weekday().cast(pl.Int64).alias("day_of_week"),
+        ((pl.col("open_time").dt.convert_time_zone("UTC").dt.day() - 1) // 7 + 1).cast(pl.Int64).alias("week_of_month"),
+    )
+    got = bars.select(expected.columns)
+    for column in ("upper_wick_pct", "lower_wick_pct", "body_pct"):
+        assert np.allclose(got[column].to_numpy(), expected[column].to_numpy(), rtol=1e-12, atol=1e-12), column
+    assert got.select("day_of_week", "week_of_month").equals(expected.select("day_of_week", "week_of_month"))
+    wicks = bars.select(pl.col("upper_wick_pct") + pl.col("lower_wick_pct") + pl.col("body_pct").abs())
+    assert np.allclose(wicks.to_series().to_numpy(), 1.0), "wicks and body make up the range"

@@ -37,6 +37,7 @@ with bars as (
 select
     bars.*,
     {{- derived_features('bars') }},
+    {{- calendar_features("timezone('UTC', bars.open_time)") }},
     book.snapshots as book_snapshots,
     book.mean_spread_bps as book_mean_spread_bps,
     book.last_spread_bps as book_last_spread_bps,

@@ -15,5 +15,16 @@
 {% macro derived_features(alias) %}
     {{ alias }}.close / nullif({{ alias }}.sma_20, 0) - 1 as close_over_sma_20,
     ({{ alias }}.close - {{ alias }}.bb_lower) / nullif({{ alias }}.bb_upper - {{ alias }}.bb_lower, 0) as bb_percent_b,
-    {{ alias }}.atr_14 / nullif({{ alias }}.close, 0) as atr_pct
+    {{ alias }}.atr_14 / nullif({{ alias }}.close, 0) as atr_pct,
+    ({{ alias }}.high - greatest({{ alias }}.open, {{ alias }}.close)) / nullif({{ alias }}.high - {{ alias }}.low, 0)
+        as upper_wick_pct,
+    (least({{ alias }}.open, {{ alias }}.close) - {{ alias }}.low) / nullif({{ alias }}.high - {{ alias }}.low, 0)
+        as lower_wick_pct,
+    ({{ alias }}.close - {{ alias }}.open) / nullif({{ alias }}.high - {{ alias }}.low, 0) as body_pct
+{%- endmacro %}
+
+{#- The bar's place in the calendar, of its day (`day`: a date, or a timestamp in the market's time). -#}
+{% macro calendar_features(day) %}
+    isodow({{ day }}) as day_of_week,
+    (dayofmonth({{ day }}) - 1) // 7 + 1 as week_of_month
 {%- endmacro %}

@@ -44,6 +44,7 @@ previous_sessions as (
 select
     bars.*,
     {{- derived_features('bars') }},
+    {{- calendar_features('bars.trade_date') }},
     panel.trade_date as short_panel_date,
     panel.short_ratio,
     panel.short_interest_pct_shares,
