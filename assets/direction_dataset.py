@@ -90,20 +90,34 @@ def feature_columns(frame: pl.DataFrame, source: FeatureSource) -> list[str]:
 
 @dataclass(frozen=True)
 class Built:
+    """A partition's samples and what they were made from: its mart rows, label scheme and window."""
+
+    source: FeatureSource
+    labels: LabelConfig
+    window: int
+    frame: pl.DataFrame
     samples: Samples
     features: list[str]
     scale: pl.DataFrame
-    window: int
-    lookahead: int
 
 
-def build(frame: pl.DataFrame, source: FeatureSource, window: int, lookahead: int) -> Built:
+def build(frame: pl.DataFrame, source: FeatureSource, labels: LabelConfig, window: int) -> Built:
     """The samples of one mart's rows (with their labels), split and normalised."""
     features = feature_columns(frame, source)
-    split = time_split(sorted(frame[source.time].unique()), window, lookahead)
+    split = time_split(sorted(frame[source.time].unique()), window, labels.lookahead)
     scale = normalisation(frame, source.time, features, split)
-    samples = sequences(frame, source.instrument, source.time, features, window, lookahead, scale, split)
-    return Built(samples, features, scale, window, lookahead)
+    samples = sequences(frame, source.instrument, source.time, features, window, labels.lookahead, scale, split)
+    return Built(source, labels, window, frame, samples, features, scale)
+
+
+def prepare(lake: LakeResource, partition: str) -> Built:
+    """Partition `partition`'s samples from the lake, under the settings' label scheme and window: what the
+    dataset stores and the model trains on, made one way."""
+    source, labels = SOURCES[partition], LabelConfig.from_settings()
+    frame = read(lake, source, labels)
+    if frame.is_empty():
+        raise dg.Failure(f"marts.{source.mart} has no rows: build the features (and {source.labels.table}) first")
+    return build(frame, source, labels, int(settings.value("TICKERLAKE_MODEL_WINDOW")))
 
 
 def read(lake: LakeResource, source: FeatureSource, labels: LabelConfig) -> pl.DataFrame:
@@ -154,13 +168,8 @@ def balance(keys: pl.DataFrame) -> pl.DataFrame:
     ),
 )
 def direction_dataset(context: dg.AssetExecutionContext, lake: LakeResource) -> Iterator[dg.MaterializeResult]:
-    source = SOURCES[context.partition_key]
-    config = LabelConfig.from_settings()
-    window = int(settings.value("TICKERLAKE_MODEL_WINDOW"))
-    frame = read(lake, source, config)
-    if frame.is_empty():
-        raise dg.Failure(f"marts.{source.mart} has no rows: build the features (and {source.labels.table}) first")
-    built = build(frame, source, window, config.lookahead)
+    built = prepare(lake, context.partition_key)
+    source, config, window, frame = built.source, built.labels, built.window, built.frame
     keys = built.samples.keys.with_columns(
         pl.lit(context.partition_key).alias("dataset"),
         pl.Series("label", [LABELS[c] for c in built.samples.classes], dtype=pl.String()),

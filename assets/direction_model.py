@@ -23,8 +23,8 @@ import polars as pl
 from assets import bigru, evaluation
 from assets.checks import markdown
 from assets.direction_dataset import ASSET_KEY as DATASET_KEY
-from assets.direction_dataset import ML_SCHEMA, SOURCES, build, partitions, read
-from assets.labels import LABELS, LabelConfig
+from assets.direction_dataset import ML_SCHEMA, partitions, prepare
+from assets.labels import LABELS
 from resources import artifacts, settings
 from resources.lake import Dataset, LakeResource
 
@@ -107,13 +107,8 @@ def train_config() -> bigru.TrainConfig:
 def direction_model(
     context: dg.AssetExecutionContext, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    source = SOURCES[context.partition_key]
-    labels = LabelConfig.from_settings()
-    window = int(settings.value("TICKERLAKE_MODEL_WINDOW"))
-    frame = read(lake, source, labels)
-    if frame.is_empty():
-        raise dg.Failure(f"marts.{source.mart} has no rows: build the features first")
-    built = build(frame, source, window, labels.lookahead)
+    built = prepare(lake, context.partition_key)
+    source, labels, window, frame = built.source, built.labels, built.window, built.frame
     samples, parts = built.samples, built.samples.keys["split"].to_numpy()
     x = {part: samples.inputs[parts == part] for part in ("train", "validation", "test")}
     y = {part: samples.classes[parts == part] for part in ("train", "validation", "test")}
