@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo demo-ui ui test test-fast test-integration lint snapshot sql sql-owner bench bench-storage clean migrate
+.PHONY: install demo demo-ui ui test test-fast test-integration lint snapshot sql sql-owner bench bench-storage evaluate-real clean migrate
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -89,6 +89,11 @@ bench: install
 bench-storage: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,evaluation]'
 	$(BIN)/python -m bench.storage
+
+# The direction model on Binance's real daily klines (BINANCE_1D: the folder of BTCUSDT-1d-*.zip; default
+# ../shared/data/binance/BTCUSDT-1d): both label schemes' scores beside the baselines, in docs/benchmarks.md
+evaluate-real: install
+	$(BIN)/python -m bench.direction_real
 
 clean:
 	rm -rf data .dagster dbt_project/target dbt_project/logs

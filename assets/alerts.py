@@ -17,6 +17,7 @@ countdown fires `td_buy_countdown equals 13` once (a deferred 13 stays at 12 and
 """
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,30 @@ def pair_market_cap_ranks(lake: LakeResource) -> dict[str, int]:
     }
 
 
+def deliver(
+    firings: pl.DataFrame, notifier: Notifier, lake: LakeResource, dataset: Dataset, log: logging.Logger
+) -> list[dict[str, object]]:
+    """Send each firing (ALERTS_SCHEMA), store the delivered ones with their time in `dataset`, and fail
+    naming those that were not: they stay unsent and are tried again at the next evaluation."""
+    sent, failures = [], []
+    for alert in firings.iter_rows(named=True):
+        try:
+            notifier.send(alert)
+        except NotifierError as exc:
+            failures.append(f"{alert['alert_id']}: {exc}")
+            continue
+        sent.append({**alert, "sent_at": dt.datetime.now(dt.UTC)})
+        log.info(f"alert: {alert['message']}")
+    if sent:
+        frame = pl.DataFrame(sent, schema=ALERTS_SCHEMA)
+        lake.replace(dataset, frame, where={"alert_id": frame["alert_id"].to_list()})
+    if failures:
+        raise dg.Failure(
+            description=f"{len(failures)} alerts not delivered (tried again next time):\n" + "\n".join(failures[:20])
+        )
+    return sent
+
+
 def rules_path() -> Path:
     return Path(settings.value("TICKERLAKE_ALERT_RULES", str(DEFAULT_RULES)))
 
@@ -232,22 +257,7 @@ def crypto_alerts(context: dg.AssetExecutionContext, lake: LakeResource, notifie
     stored = lake.distinct(DATASET, "alert_id")
     firings = evaluate(rules, lake.read(INDICATORS_DATASET), pair_market_cap_ranks(lake))
     firings = firings.filter(~pl.col("alert_id").is_in(pl.Series(stored, dtype=pl.String()).implode()))
-    sent, failures = [], []
-    for alert in firings.iter_rows(named=True):
-        try:
-            notifier.send(alert)
-        except NotifierError as exc:
-            failures.append(f"{alert['alert_id']}: {exc}")
-            continue
-        sent.append({**alert, "sent_at": dt.datetime.now(dt.UTC)})
-        context.log.info(f"alert: {alert['message']}")
-    if sent:
-        frame = pl.DataFrame(sent, schema=ALERTS_SCHEMA)
-        lake.replace(DATASET, frame, where={"alert_id": frame["alert_id"].to_list()})
-    if failures:
-        raise dg.Failure(
-            description=f"{len(failures)} alerts not delivered (tried again next time):\n" + "\n".join(failures[:20])
-        )
+    sent = deliver(firings, notifier, lake, DATASET, context.log)
     return dg.MaterializeResult(
         metadata={
             # Rows stored: every alert delivered so far, this run's included (the UI's "Row count").

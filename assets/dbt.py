@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from assets.direction_predictions import PREDICTION_ASSETS, PREDICTIONS
 from assets.equity_indicators import DATASET as EQUITY_INDICATORS
 from assets.indicators import DATASET as CRYPTO_INDICATORS
 from assets.listings import DATASET as LISTINGS_DATASET
@@ -40,7 +41,7 @@ BUILD_ARGS = ["--exclude-resource-type", "unit_test"]
 
 # Tables the platform's Python assets derive and dbt reads as sources (_sources.yml): created empty if
 # their asset never ran, so a deployment without crypto (or before its first run) still builds every model.
-DERIVED_TABLES = [CRYPTO_INDICATORS, EQUITY_INDICATORS]
+DERIVED_TABLES = [CRYPTO_INDICATORS, EQUITY_INDICATORS, PREDICTIONS]
 
 PREVIEWED = {
     "mart_sector_short_return_correlation",
@@ -50,9 +51,12 @@ PREVIEWED = {
 }
 
 
-# A raw table no asset of its own name writes: the assets that do (one per configured market) stand in
-# for it as the models' upstream.
-WRITTEN_ONLY_BY = {dg.AssetKey(["raw", LISTINGS_DATASET.name]): [asset.key for asset in LISTINGS]}
+# A table no asset of its own name writes: the assets that do (one per configured market, one per model
+# dataset) stand in for it as the models' upstream.
+WRITTEN_ONLY_BY = {
+    dg.AssetKey(["raw", LISTINGS_DATASET.name]): [asset.key for asset in LISTINGS],
+    dg.AssetKey(["ml", PREDICTIONS.name]): [asset.key for asset in PREDICTION_ASSETS],
+}
 
 
 def _second_writers(manifest: Mapping[str, Any]) -> dict[dg.AssetKey, list[dg.AssetKey]]:

@@ -141,16 +141,12 @@ def sequences(
         if horizon_end is not None:
             reads_it = (pl.col("split") == later) & (pl.col("window_start") <= horizon_end)
             marked = marked.with_columns((pl.col("keep") & ~reads_it).alias("keep"))
-    mean = scale["mean"].to_numpy()[None, :]
-    std = scale["std"].to_numpy()[None, :]
     inputs, classes, keys = [], [], []
     for bars in marked.partition_by(by, maintain_order=True):
         ends = np.flatnonzero(bars["keep"].to_numpy())
         if not len(ends):
             continue
-        values = np.nan_to_num((bars.select(features).cast(pl.Float64).to_numpy() - mean) / std, nan=0.0)
-        windows = np.lib.stride_tricks.sliding_window_view(values, window, axis=0).transpose(0, 2, 1)
-        inputs.append(windows[ends - window + 1])
+        inputs.append(windows_ending(scaled(bars, features, scale), ends, window))
         kept = bars[ends]
         classes.append(kept["label"].replace_strict(CLASS_OF, return_dtype=pl.Int64).to_numpy())
         keys.append(kept.select(by, time, "split"))
@@ -160,3 +156,17 @@ def sequences(
     return Samples(
         inputs=np.concatenate(inputs).astype(np.float32), classes=np.concatenate(classes), keys=pl.concat(keys)
     )
+
+
+def scaled(bars: pl.DataFrame, features: Sequence[str], scale: pl.DataFrame) -> np.ndarray:
+    """One instrument's bars as normalised values [bars, features] (`scale` in the features' order); a
+    null or NaN becomes 0, the training mean."""
+    mean = scale["mean"].to_numpy()[None, :]
+    std = scale["std"].to_numpy()[None, :]
+    return np.nan_to_num((bars.select(features).cast(pl.Float64).to_numpy() - mean) / std, nan=0.0)
+
+
+def windows_ending(values: np.ndarray, ends: np.ndarray, window: int) -> np.ndarray:
+    """The `window` rows of `values` ending at each row of `ends` (each at least window - 1), as
+    [len(ends), window, features]: what training and serving both feed the model."""
+    return np.lib.stride_tricks.sliding_window_view(values, window, axis=0).transpose(0, 2, 1)[ends - window + 1]

@@ -14,6 +14,7 @@ from assets.crypto_labels import crypto_labels
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.direction_dataset import direction_dataset
 from assets.direction_model import direction_model
+from assets.direction_predictions import PREDICTION_ASSETS
 from assets.equity_indicators import equity_indicators
 from assets.equity_labels import equity_labels
 from assets.exports import ExportDirectory, short_volume_csv
@@ -41,6 +42,7 @@ PLATFORM_ASSETS = [
     lake_maintenance,
     direction_dataset,
     direction_model,
+    *PREDICTION_ASSETS,
 ]
 
 
@@ -80,7 +82,12 @@ defs = dg.Definitions(
         dg.AutomationConditionSensorDefinition(
             "models_automation",
             target=dg.AssetSelection.assets(
-                tickerlake_dbt_models, crypto_indicators, crypto_labels, equity_indicators, equity_labels
+                tickerlake_dbt_models,
+                crypto_indicators,
+                crypto_labels,
+                equity_indicators,
+                equity_labels,
+                *PREDICTION_ASSETS,
             ),
             default_status=dg.DefaultSensorStatus.RUNNING,
         ),

@@ -329,6 +329,12 @@ class LakeResource(dg.ConfigurableResource):
         what = f"{dataset.name} {describe(_selections(where))}"
         return self.transaction(lambda tx: tx.replace(dataset, frame, where, keep_stamps, allow_shrink, complete), what)
 
+    def insert_new(self, dataset: Dataset, frame: pl.DataFrame) -> int:
+        """Add the rows of `frame` whose key (dataset.key) is not stored yet, in one transaction; how many
+        were added. For records written once and never revised (a prediction made at a bar): two runs
+        racing on the same rows store them once."""
+        return self.transaction(lambda tx: tx.insert_new(dataset, frame), f"new rows of {dataset.name}")
+
     def quarantine(self, dataset: Dataset, frame: pl.DataFrame, partition: str, reasons: str) -> None:
         """Keep a partition that failed its blocking checks aside, in quarantine.<dataset>, never published."""
         kept = frame.with_columns(
@@ -532,6 +538,23 @@ class Transaction:
                 self.con.unregister("incoming_rows")
         refused = [refusal(f"{dataset.name} {rule.per}={value}", problems) for value, problems in found.items()]
         return Replaced(stamped.height, refused, tuple(found))
+
+    def insert_new(self, dataset: Dataset, frame: pl.DataFrame) -> int:
+        if not dataset.key:
+            raise ValueError(f"{dataset.name} has no key: insert_new cannot tell a stored row from a new one")
+        self.ensure(dataset)
+        stamped = stamp_rows(frame.select(list(dataset.schema)).cast(dict(dataset.schema)), None)
+        if not stamped.height:
+            return 0
+        same = " AND ".join(f'stored."{column}" = incoming."{column}"' for column in dataset.key)
+        self.con.register("incoming_rows", stamped.to_arrow())
+        try:
+            return self.con.execute(
+                f"INSERT INTO {dataset.table} BY NAME SELECT * FROM incoming_rows AS incoming "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {dataset.table} AS stored WHERE {same})"
+            ).fetchone()[0]
+        finally:
+            self.con.unregister("incoming_rows")
 
     def read(
         self, dataset: Dataset, where: Where | Sequence[Where] | None = None, stamps: bool = False

@@ -304,6 +304,12 @@ SETTINGS = (
         "TICKERLAKE_MODEL_PATIENCE", "5", "epochs without a better validation loss before training stops", literal=True
     ),
     Setting(
+        "TICKERLAKE_PREDICTION_ALERT_PROBABILITY",
+        "0.8",
+        "a move class's predicted probability whose crossing (from below) is an alert",
+        literal=True,
+    ),
+    Setting(
         "TICKERLAKE_EQUITY_INDICATORS_WARMUP_BARS",
         "250",
         "sessions of warm-up before each year's first session for the equity indicators",

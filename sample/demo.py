@@ -64,7 +64,7 @@ CBOE_JOB, COT_LEGACY_JOB, COT_TFF_JOB, EQUITY_JOB, FEATURE_MARTS_JOB = (
     "feature_marts_build",
 )
 # The direction model the demo trains: on the sample's Binance 1m klines (made: seeded random walks, sample/README.md).
-MODEL_JOB, MODEL_PARTITION = "direction_model_train", "crypto_1m"
+MODEL_JOB, MODEL_PARTITION, SERVE_JOB = "direction_model_train", "crypto_1m", "direction_predictions_serve"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"
 # FINRA's own files of two real days (all six facilities), recorded for the tests; the demo runs the
@@ -496,6 +496,27 @@ def show_model(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
     console.print(table)
 
 
+def show_predictions(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    """Each instrument's latest prediction (marts.fct_direction_predictions), or why there is none."""
+    rows = con.execute(
+        "SELECT instrument, bar_time, predicted, p_up2, p_up1, p_flat, p_down1, p_down2, model_version "
+        "FROM marts.fct_direction_predictions WHERE dataset = ? "
+        "QUALIFY row_number() OVER (PARTITION BY instrument ORDER BY bar_time DESC) = 1 ORDER BY instrument",
+        [dataset],
+    ).fetchall()
+    if not rows:
+        console.print(
+            f"marts.fct_direction_predictions: none for {dataset} (no promoted model: it did not beat the majority)"
+        )
+        return
+    table = Table(title=f"marts.fct_direction_predictions: the latest {dataset} bar of each pair ({rows[0][-1]})")
+    for column in ("pair", "bar (UTC)", "predicted", "up2", "up1", "flat", "down1", "down2"):
+        table.add_column(column, justify="right")
+    for instrument, bar_time, predicted, *probabilities, _ in rows:
+        table.add_row(instrument, f"{bar_time:%Y-%m-%d %H:%M}", predicted, *(f"{p:.2f}" for p in probabilities))
+    console.print(table)
+
+
 def show_short_interest(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> None:
     rows = con.execute(
         "SELECT settlement_date, short_interest, short_interest_change_pct, finra_days_to_cover, "
@@ -590,6 +611,7 @@ def main() -> None:
     dbt_seconds = dagster(DBT_JOB, env=env)
     feature_seconds = features(env)
     model_seconds = dagster(MODEL_JOB, env=env, partition=MODEL_PARTITION)
+    serve_seconds = dagster(SERVE_JOB, env=env)
     export_seconds = dagster(EXPORTS_JOB, (FIRST_DAY, LAST_DAY), env=env)
     real_seconds = real_finra(env)
     console.print(
@@ -598,7 +620,7 @@ def main() -> None:
         f"short interest and fails-to-deliver: {short_seconds:.1f} s; Cboe and CFTC: {inputs_seconds:.1f} s; "
         f"dbt: {dbt_seconds:.1f} s; "
         + "".join(f"{step}: {value:.1f} s; " for step, value in feature_seconds.items())
-        + f"direction model ({MODEL_PARTITION}): {model_seconds:.1f} s; "
+        + f"direction model ({MODEL_PARTITION}): {model_seconds:.1f} s; predictions: {serve_seconds:.1f} s; "
         + f"CSV exports: {export_seconds:.1f} s; FINRA's real files: {real_seconds:.1f} s; crypto: "
         + ", ".join(f"{step} {value:.1f} s" for step, value in crypto_seconds.items())
     )
@@ -614,6 +636,7 @@ def main() -> None:
         show_feature_row(console, con, "fct_features_equity_daily", "symbol", "AAPL")
         show_label_balance(console, con, "equity_labels", "symbol", "AAPL")
         show_model(con, MODEL_PARTITION)
+        show_predictions(con, MODEL_PARTITION)
     show_real_finra()
     console.print(
         "\n[bold]Next[/bold]\n"

@@ -5,7 +5,9 @@ universe snapshot become `crypto_pairs` partitions and get their history (raw/cr
 as one ranged run per batch of pairs, from TICKERLAKE_CRYPTO_START_DATE (the run skips days before
 each pair's listing) to yesterday. The top-up schedule then keeps every pair current from the REST
 API every TICKERLAKE_CRYPTO_TOPUP_MINUTES minutes (default 15): one run of raw/crypto_klines_1m over
-the day partitions (yesterday, today), for all pairs.
+the day partitions (yesterday, today), for all pairs, which carries the new bars on through the
+indicators and the feature marts to the direction model's predictions (1 minute serves each 1m bar
+within a minute of its close: docs/benchmarks.md).
 """
 
 import datetime as dt
@@ -13,6 +15,10 @@ import datetime as dt
 import dagster as dg
 
 from assets.binance import HISTORY_KEY, KLINES_KEY, UNIVERSE_KEY, last_crypto_day, latest_universe
+from assets.dbt import tickerlake_dbt_models
+from assets.direction_predictions import asset_key as predictions_key
+from assets.indicators import ASSET_KEY as INDICATORS_KEY
+from assets.indicators import INTERVALS
 from assets.partitions import pairs
 from resources import settings
 from resources.binance import PAIR_PATTERN, TAIL_DAYS
@@ -22,6 +28,13 @@ from sensors.backfills import RANGE_END, RANGE_START, Backfill
 BATCH_SIZE = 20
 HISTORY_BACKFILL = Backfill(HISTORY_KEY, pairs, BATCH_SIZE, "pairs")
 TOPUP_MINUTES = int(settings.value("TICKERLAKE_CRYPTO_TOPUP_MINUTES"))
+# A new bar from the fetch to its prediction in one run, without a daemon tick between the steps: the
+# klines, the indicators, the crypto feature marts with the dbt models they read (views left unchanged
+# cost nothing; on a fresh lake they are created first), and the direction model's predictions.
+CRYPTO_MARTS = dg.AssetSelection.assets(*(dg.AssetKey(["marts", f"fct_features_crypto_{i}"]) for i in INTERVALS))
+TOPUP_SELECTION = dg.AssetSelection.assets(
+    KLINES_KEY, INDICATORS_KEY, *(predictions_key(f"crypto_{i}") for i in INTERVALS)
+) | (CRYPTO_MARTS.upstream() & dg.AssetSelection.assets(tickerlake_dbt_models))
 
 
 @dg.sensor(
@@ -50,7 +63,7 @@ def topup_request(instance: dg.DagsterInstance, run_key: str) -> dg.RunRequest |
 
 @dg.schedule(
     name="crypto_topup_schedule",
-    job=dg.define_asset_job("crypto_topup", selection=[KLINES_KEY]),
+    job=dg.define_asset_job("crypto_topup", selection=TOPUP_SELECTION),
     cron_schedule=f"*/{TOPUP_MINUTES} * * * *",
     execution_timezone="UTC",
     default_status=settings.fetching_schedule_status(),

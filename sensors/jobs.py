@@ -14,6 +14,7 @@ from assets.crypto_labels import ASSET_KEY as CRYPTO_LABELS_KEY
 from assets.dbt import tickerlake_dbt_models
 from assets.direction_dataset import ASSET_KEY as DIRECTION_DATASET_KEY
 from assets.direction_model import ASSET_KEY as DIRECTION_MODEL_KEY
+from assets.direction_predictions import PREDICTION_ASSETS
 from assets.equity_indicators import ASSET_KEY as EQUITY_INDICATORS_KEY
 from assets.equity_labels import ASSET_KEY as EQUITY_LABELS_KEY
 from assets.exports import short_volume_csv
@@ -46,6 +47,11 @@ cboe_job = dg.define_asset_job("cboe_index_history_fetch", selection=[CBOE_KEY])
 direction_model_job = dg.define_asset_job(
     "direction_model_train", selection=[DIRECTION_DATASET_KEY, DIRECTION_MODEL_KEY]
 )
+# Every dataset's predictions of its new bars, by hand: after a model is promoted, without waiting for
+# the next top-up or market run (a dataset without a promoted model predicts nothing).
+direction_predictions_job = dg.define_asset_job(
+    "direction_predictions_serve", selection=dg.AssetSelection.assets(*PREDICTION_ASSETS)
+)
 
 JOBS = [
     finra_backfill_job,
@@ -56,4 +62,5 @@ JOBS = [
     feature_marts_job,
     cboe_job,
     direction_model_job,
+    direction_predictions_job,
 ]

@@ -161,6 +161,16 @@ def test_automations_that_fetch_start_stopped_and_the_others_run() -> None:
     assert {name for name, value in status.items() if value == "RUNNING"} == RUNNING
 
 
+def test_every_asset_with_an_automation_condition_is_the_running_automation_sensors() -> None:
+    """An eager asset no sensor targets would get Dagster's default automation sensor, stopped: it would
+    never run by itself (the UI's automation page would show one switch more)."""
+    defs = _definitions()
+    graph = defs.resolve_asset_graph()
+    eager = {key for key in graph.get_all_asset_keys() if graph.get(key).automation_condition is not None}
+    [sensor] = [s for s in defs.sensors if s.name == "models_automation"]
+    assert eager and eager <= sensor.asset_selection.resolve(graph)
+
+
 def test_production_turns_the_fetching_automations_on(monkeypatch: pytest.MonkeyPatch) -> None:
     from resources import settings
 
@@ -260,6 +270,7 @@ NAMED_JOBS = {
     "equity_indicators_backfill",
     "feature_marts_build",
     "direction_model_train",
+    "direction_predictions_serve",
     "crypto_alerts_job",
     "lake_maintenance",
 }

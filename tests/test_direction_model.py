@@ -40,6 +40,11 @@ def test_a_planted_pattern_is_learnt_and_shuffled_labels_are_not() -> None:
     assert accuracy(TINY, shuffle=True) < 0.3
 
 
+def test_rarer_classes_weigh_more_in_the_loss() -> None:
+    weights = bigru.class_weights(np.array([0, 0, 0, 1, 2, 2]))
+    assert weights.tolist() == pytest.approx([6 / 15, 6 / 5, 6 / 10, 1.0, 1.0]), "absent classes weigh 1"
+
+
 def test_training_is_reproducible_and_the_artifact_predicts_the_same() -> None:
     x, y = planted(600, seed=3)
     config = bigru.TrainConfig(hidden=8, max_epochs=3, patience=3)

@@ -102,8 +102,9 @@ def test_sql_is_never_formatted_from_inputs() -> None:
     hourly compaction name the catalog alias; the freshness band names a dataset's own table and columns;
     the dbt step counts the rows of the relations dbt's manifest names; the previews name the feature
     marts and columns FEATURE_PLOTS lists; the model's dataset names the feature mart and labels table of
-    its partition (assets/direction_dataset.py SOURCES), the scheme and interval bound. No symbol, date or
-    user text reaches any of them.
+    its partition (assets/direction_dataset.py SOURCES), the scheme and interval bound, and serving reads
+    those marts and its own predictions table with the dataset and dates bound; insert_new names a
+    dataset's key columns. No symbol, date or user text reaches any of them.
     """
     assert _formatted_sql_calls() == {
         "resources/lake.py:connect",
@@ -116,10 +117,12 @@ def test_sql_is_never_formatted_from_inputs() -> None:
         "resources/lake.py:_create_or_extend",
         "resources/lake.py:_set_option",
         "resources/lake.py:ensure",
+        "resources/lake.py:insert_new",
         "resources/duckdb_env.py:create_s3_secret",
         "resources/duckdb_env.py:create_catalog_secret",
         "resources/dbt_plugin.py:configure_connection",
         "assets/direction_dataset.py:read",
+        "assets/direction_predictions.py:pending",
         "assets/maintenance.py:maintain",
         "assets/maintenance.py:lake_footprint",
         "assets/binance_depth.py:compact",
