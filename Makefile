@@ -78,12 +78,15 @@ lint: install
 
 # Full-market benchmark (BENCH_DAYS=250 by default; 4500 for the full history), on a SQLite and a
 # PostgreSQL catalog (Debian's PostgreSQL, installed if missing), then one pair-year of Binance 1m
-# klines (BENCH_CRYPTO_MONTHS=12): see docs/benchmarks.md
+# klines (BENCH_CRYPTO_MONTHS=12), the direction model's training (BENCH_TRAINING_SEQUENCES=200000) and
+# its serving latency on the clock (BENCH_SERVING_PAIRS=100, BENCH_SERVING_ROUNDS=5): see docs/benchmarks.md
 bench: install
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.crypto
+	$(BIN)/python -m bench.training
+	$(BIN)/python -m bench.serving
 
 # The storage formats compared for the lake (DuckLake, Delta, Iceberg, Parquet files): BENCH_STORAGE_DAYS=60
 bench-storage: install

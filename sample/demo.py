@@ -497,24 +497,47 @@ def show_model(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
 
 
 def show_predictions(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
-    """Each instrument's latest prediction (marts.fct_direction_predictions), or why there is none."""
+    """Each pair's latest served prediction (marts.fct_direction_predictions). Without a promoted model
+    nothing is served; the newest model's predictions of the newest bars are shown instead, made by the
+    serving code (assets/direction_predictions.py) but not stored."""
     rows = con.execute(
         "SELECT instrument, bar_time, predicted, p_up2, p_up1, p_flat, p_down1, p_down2, model_version "
         "FROM marts.fct_direction_predictions WHERE dataset = ? "
         "QUALIFY row_number() OVER (PARTITION BY instrument ORDER BY bar_time DESC) = 1 ORDER BY instrument",
         [dataset],
     ).fetchall()
+    title = f"marts.fct_direction_predictions: the latest {dataset} bar of each pair"
     if not rows:
-        console.print(
-            f"marts.fct_direction_predictions: none for {dataset} (no promoted model: it did not beat the majority)"
-        )
-        return
-    table = Table(title=f"marts.fct_direction_predictions: the latest {dataset} bar of each pair ({rows[0][-1]})")
+        rows = candidate_predictions(dataset)
+        title = f"not served (no promoted {dataset} model): what the newest model predicts for the newest bars"
+    table = Table(title=f"{title} ({rows[0][-1]})" if rows else title)
     for column in ("pair", "bar (UTC)", "predicted", "up2", "up1", "flat", "down1", "down2"):
         table.add_column(column, justify="right")
     for instrument, bar_time, predicted, *probabilities, _ in rows:
         table.add_row(instrument, f"{bar_time:%Y-%m-%d %H:%M}", predicted, *(f"{p:.2f}" for p in probabilities))
     console.print(table)
+
+
+def candidate_predictions(dataset: str) -> list[tuple]:
+    """The newest registered model's predictions of each instrument's newest bar, not stored."""
+    from assets import bigru
+    from assets.direction_dataset import SOURCES
+    from assets.direction_model import REGISTRY
+    from assets.direction_predictions import pending, predict
+    from resources import artifacts
+    from resources.settings import catalog, lake_root
+
+    lake = lake_at_root(lake_root(), catalog())
+    models = lake.read(REGISTRY, where={"dataset": dataset}).sort("trained_at")
+    if models.is_empty():
+        return []
+    model, meta = bigru.from_bytes(artifacts.read(models["artifact"][-1]))
+    found = pending(lake, SOURCES[dataset], dataset, int(meta["window"]))
+    predicted = predict(found.bars, SOURCES[dataset], model, meta)
+    lake.close()
+    return predicted.select(
+        "instrument", "bar_time", "predicted", "p_up2", "p_up1", "p_flat", "p_down1", "p_down2", "model_version"
+    ).rows()
 
 
 def show_short_interest(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> None:
