@@ -94,6 +94,8 @@ BARS_SCHEMA: dict[str, pl.DataType] = {
     "quote_volume": pl.Float64(),
     "trades": pl.Int64(),
     "minutes": pl.UInt32(),
+    # Null on bars rolled up before it was kept, until their month is fetched again.
+    "taker_buy_base_volume": pl.Float64(),
 }
 ROLLUPS = {every: Dataset(f"crypto_bars_{every}", BARS_SCHEMA, order=("pair", "open_time")) for every in ("1h", "1d")}
 
@@ -124,6 +126,7 @@ def rollup(klines: pl.DataFrame, every: str) -> pl.DataFrame:
             pl.col("volume").sum(),
             pl.col("quote_volume").sum(),
             pl.col("trades").sum(),
+            pl.col("taker_buy_base_volume").sum(),
             pl.len().alias("minutes"),
         )
         .select(list(BARS_SCHEMA))

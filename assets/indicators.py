@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 
 from assets.binance import HISTORY_KEY, KLINES_DATASET, KLINES_KEY, ROLLUPS
-from assets.technicals import INDICATOR_SCHEMA, atr, indicators, true_range
+from assets.technicals import INDICATOR_SCHEMA, TAKER_BUY, atr, indicators, true_range
 from resources import settings
 from resources.binance import midnight
 from resources.lake import Between, Dataset, LakeResource
@@ -48,7 +48,7 @@ def pair_bars(lake: LakeResource, pair: str, interval: str, minute_days: int) ->
     bars = lake.read(dataset, where=where)
     if bars.is_empty():
         return pl.DataFrame()
-    return bars.select("pair", "open_time", "open", "high", "low", "close", "volume")
+    return bars.select("pair", "open_time", "open", "high", "low", "close", "volume", TAKER_BUY)
 
 
 def pair_indicators(lake: LakeResource, pair: str, minute_days: int) -> pl.DataFrame:

@@ -60,7 +60,11 @@ INDICATOR_SCHEMA: dict[str, pl.DataType] = {
     **{c: pl.Int64() for c in TD_COUNTS},
     **{c: pl.Boolean() for c in TD_FLAGS},
     **{c: pl.Float64() for c in ("pivot", "r1", "s1", "r2", "s2")},
+    **{c: pl.Float64() for c in (f"volume_sma_{SMA_PERIOD}", "volume_delta", f"volume_delta_sma_{SMA_PERIOD}")},
 }
+# The taker (aggressor) buy volume of a bar, where the source has it (Binance klines): the volume delta
+# is what aggressive buyers took minus what aggressive sellers did, 2 x taker buy - volume.
+TAKER_BUY = "taker_buy_base_volume"
 
 
 def _nan_prefix(values: np.ndarray, first: int) -> np.ndarray:
@@ -280,9 +284,18 @@ def pivots(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> dict[str, np
     }
 
 
+def volume_delta(bars: pl.DataFrame) -> np.ndarray:
+    """2 x taker buy volume - volume per bar; NaN where the bars carry no taker volume (equities)."""
+    if TAKER_BUY not in bars.columns:
+        return np.full(bars.height, np.nan)
+    taker = bars[TAKER_BUY].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return 2 * taker - bars["volume"].cast(pl.Float64).to_numpy()
+
+
 def indicators(bars: pl.DataFrame) -> pl.DataFrame:
     """Every indicator of one instrument's bars (sorted by time), beside the bars themselves."""
     high, low, close = (bars[c].to_numpy().astype(np.float64) for c in ("high", "low", "close"))
+    volume, delta = bars["volume"].cast(pl.Float64).fill_null(np.nan).to_numpy(), volume_delta(bars)
     upper, middle, lower = bollinger(close)
     slow_k, slow_d = stochastic(high, low, close)
     columns = {
@@ -297,6 +310,9 @@ def indicators(bars: pl.DataFrame) -> pl.DataFrame:
         "stoch_d": slow_d,
         **td_sequential(high, low, close),
         **pivots(high, low, close),
+        f"volume_sma_{SMA_PERIOD}": sma(volume, SMA_PERIOD),
+        "volume_delta": delta,
+        f"volume_delta_sma_{SMA_PERIOD}": sma(delta, SMA_PERIOD),
     }
     return bars.with_columns(
         pl.Series(name, values).fill_nan(None) if values.dtype.kind == "f" else pl.Series(name, values)

@@ -269,7 +269,7 @@ def test_td_rules_fire_once_per_setup_and_countdown(tmp_path: Path) -> None:
     start = dt.datetime(2025, 1, 8, tzinfo=UTC)
     n = len(QUALIFIER)
     prices = pl.DataFrame({"close": [float(c) for c in QUALIFIER]}).with_columns(
-        (pl.col("close") + 1).alias("high"), (pl.col("close") - 1).alias("low")
+        (pl.col("close") + 1).alias("high"), (pl.col("close") - 1).alias("low"), pl.lit(1.0).alias("volume")
     )
     frame = indicators(prices).with_columns(
         pl.lit("BTCUSDT").alias("pair"),

@@ -38,6 +38,8 @@ def bars(pair: str, interval: str, until: dt.datetime) -> pl.DataFrame:
     closes = 60_000 * np.exp(np.cumsum(moves))
     opens = np.concatenate(([60_000.0], closes[:-1]))
     wick = np.abs(rng.normal(0, 0.002, size=100_000)[:count]) * closes
+    volume = rng.lognormal(2, 0.5, size=100_000)[:count]
+    taker = volume * rng.uniform(0, 1, size=100_000)[:count]
     frame = pl.DataFrame(
         {
             "pair": pair,
@@ -46,7 +48,8 @@ def bars(pair: str, interval: str, until: dt.datetime) -> pl.DataFrame:
             "high": np.maximum(opens, closes) + wick,
             "low": np.minimum(opens, closes) - wick,
             "close": closes,
-            "volume": 1.0,
+            "volume": volume,
+            "taker_buy_base_volume": taker,
         }
     )
     closed = pl.int_range(pl.len()) < count - 1
@@ -187,3 +190,19 @@ def test_candle_and_calendar_features_of_each_bar(builds: tuple, name: str) -> N
     assert got.select("day_of_week", "week_of_month").equals(expected.select("day_of_week", "week_of_month"))
     wicks = bars.select(pl.col("upper_wick_pct") + pl.col("lower_wick_pct") + pl.col("body_pct").abs())
     assert np.allclose(wicks.to_series().to_numpy(), 1.0), "wicks and body make up the range"
+
+
+@pytest.mark.parametrize("name", FEATURES)
+def test_volume_and_delta_features_of_each_bar(builds: tuple, name: str) -> None:
+    """The mart's volume ratios recomputed from its own columns; the delta a share of the volume."""
+    _, _, _, full = builds
+    bars = full[name].filter(pl.col("volume_delta_sma_20").is_not_null())
+    assert bars.height > 0
+    expected = bars.select(
+        (pl.col("volume") / pl.col("volume_sma_20") - 1).alias("volume_over_sma_20"),
+        (pl.col("volume_delta") / pl.col("volume")).alias("delta_share"),
+        (pl.col("volume_delta_sma_20") / pl.col("volume_sma_20")).alias("delta_share_sma_20"),
+    )
+    for column in expected.columns:
+        assert np.allclose(bars[column].to_numpy(), expected[column].to_numpy(), rtol=1e-12), column
+    assert bars["delta_share"].is_between(-1, 1).all() and bars["delta_share"].n_unique() > 10

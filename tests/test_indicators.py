@@ -73,6 +73,7 @@ def test_rollup_matches_a_plain_group_by(minutes: pl.DataFrame) -> None:
             pl.col("low").min(),
             pl.col("close").last(),
             pl.col("volume").sum(),
+            pl.col("taker_buy_base_volume").sum(),
             pl.len().alias("n"),
         )
         .sort("hour")
@@ -80,8 +81,25 @@ def test_rollup_matches_a_plain_group_by(minutes: pl.DataFrame) -> None:
     assert hourly.height == expected.height == 31 * 24
     assert hourly["open"].to_list() == expected["open"].to_list()
     assert hourly["close"].to_list() == expected["close"].to_list()
-    np.testing.assert_allclose(hourly["volume"].to_numpy(), expected["volume"].to_numpy(), rtol=1e-12)
+    for column in ("volume", "taker_buy_base_volume"):
+        np.testing.assert_allclose(hourly[column].to_numpy(), expected[column].to_numpy(), rtol=1e-12)
     assert hourly["high"].to_list() == expected["high"].to_list() and set(hourly["minutes"]) == {60}
+
+
+def test_volume_delta_and_the_volume_averages(minutes: pl.DataFrame) -> None:
+    """The delta is what takers bought minus what they sold, by hand on three bars; the averages are the
+    20-bar means of volume and delta (TA-Lib's SMA); bars without a taker split (equities) have none."""
+    three = pl.DataFrame(
+        {"high": [2.0] * 3, "low": [1.0] * 3, "close": [1.5] * 3, "volume": [10.0, 4.0, 8.0]}
+    ).with_columns(pl.Series("taker_buy_base_volume", [7.0, 1.0, 4.0]))
+    assert tech.indicators(three)["volume_delta"].to_list() == [4.0, -2.0, 0.0]
+    frame = tech.indicators(rollup(minutes, "1h"))
+    volume = frame["volume"].to_numpy()
+    delta = 2 * frame["taker_buy_base_volume"].to_numpy() - volume
+    same_as_talib(frame["volume_sma_20"].fill_null(np.nan).to_numpy(), talib.SMA(volume, 20))
+    same_as_talib(frame["volume_delta_sma_20"].fill_null(np.nan).to_numpy(), talib.SMA(delta, 20))
+    equity = tech.indicators(three.drop("taker_buy_base_volume"))
+    assert equity["volume_delta"].null_count() == 3 and equity["volume_sma_20"].null_count() == 3
 
 
 def test_pivots_come_from_the_previous_bar() -> None:

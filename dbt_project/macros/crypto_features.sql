@@ -49,6 +49,9 @@ select
     book.mean_depth_bid_50bps as book_mean_depth_bid_50bps,
     book.mean_depth_ask_50bps as book_mean_depth_ask_50bps,
     book.min_reach_bps as book_min_reach_bps,
+    book.mean_microprice_bps as book_mean_microprice_bps,
+    book.last_microprice_bps as book_last_microprice_bps,
+    book.imbalance_10_change as book_imbalance_10_change,
     book.bar_close as book_available_from,
     {{- as_of_columns() }},
     now() as _built_at

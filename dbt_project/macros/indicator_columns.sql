@@ -6,7 +6,7 @@
         'bb_upper', 'bb_middle', 'bb_lower', 'stoch_k', 'stoch_d',
         'td_buy_setup', 'td_sell_setup', 'td_buy_countdown', 'td_sell_countdown',
         'td_buy_perfected', 'td_sell_perfected', 'td_buy_countdown_deferred', 'td_sell_countdown_deferred',
-        'pivot', 'r1', 's1', 'r2', 's2'
+        'pivot', 'r1', 's1', 'r2', 's2', 'volume_sma_20', 'volume_delta', 'volume_delta_sma_20'
     ] %}
         {{ alias }}.{{ column }}{{ "," if not loop.last }}
     {%- endfor %}
@@ -20,7 +20,10 @@
         as upper_wick_pct,
     (least({{ alias }}.open, {{ alias }}.close) - {{ alias }}.low) / nullif({{ alias }}.high - {{ alias }}.low, 0)
         as lower_wick_pct,
-    ({{ alias }}.close - {{ alias }}.open) / nullif({{ alias }}.high - {{ alias }}.low, 0) as body_pct
+    ({{ alias }}.close - {{ alias }}.open) / nullif({{ alias }}.high - {{ alias }}.low, 0) as body_pct,
+    {{ alias }}.volume / nullif({{ alias }}.volume_sma_20, 0) - 1 as volume_over_sma_20,
+    {{ alias }}.volume_delta / nullif({{ alias }}.volume, 0) as delta_share,
+    {{ alias }}.volume_delta_sma_20 / nullif({{ alias }}.volume_sma_20, 0) as delta_share_sma_20
 {%- endmacro %}
 
 {#- The bar's place in the calendar, of its day (`day`: a date, or a timestamp in the market's time). -#}

@@ -48,6 +48,9 @@ select
     avg(depth_bid_50bps) as mean_depth_bid_50bps,
     avg(depth_ask_50bps) as mean_depth_ask_50bps,
     min(least(bid_reach_bps, ask_reach_bps)) as min_reach_bps,
+    avg(microprice_bps) as mean_microprice_bps,
+    arg_max(microprice_bps, snapshot_time) as last_microprice_bps,
+    arg_max(imbalance_10, snapshot_time) - arg_min(imbalance_10, snapshot_time) as imbalance_10_change,
     max(snapshot_time) as last_snapshot_time,
     max(received_at) as last_received_at,
     max(_loaded_at) as _loaded_at

@@ -21,5 +21,15 @@ select
     depth_ask_50bps,
     bid_reach_bps,
     ask_reach_bps,
+    microprice,
+    (microprice - mid) * 10000 / mid as microprice_bps,
     _loaded_at
-from {{ source('raw', 'crypto_order_book') }}
+from (
+    select
+        *,
+        {#- Gatheral and Oomen's micro-price: each best price weighted by the other side's best quantity,
+            so it leans towards the side about to be taken. -#}
+        (best_bid * ask_quantities[1] + best_ask * bid_quantities[1])
+        / nullif(bid_quantities[1] + ask_quantities[1], 0) as microprice
+    from {{ source('raw', 'crypto_order_book') }}
+)
