@@ -134,8 +134,9 @@ def rollup(klines: pl.DataFrame, every: str) -> pl.DataFrame:
 
 
 def _last_stored_minute(lake: LakeResource, pair: str, day: dt.date) -> dt.datetime | None:
-    stored = lake.read(KLINES_DATASET, where={"pair": pair, "open_time": Between(midnight(day), midnight(day + DAY))})
-    return None if stored.is_empty() else stored["open_time"].max()
+    return lake.newest(
+        KLINES_DATASET, "open_time", {"pair": pair, "open_time": Between(midnight(day), midnight(day + DAY))}
+    )
 
 
 def store_month(

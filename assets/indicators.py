@@ -90,17 +90,22 @@ def stored_pairs(lake: LakeResource) -> list[str]:
 def crypto_indicators(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     minute_days = int(settings.value("TICKERLAKE_CRYPTO_1M_DAYS"))
     latest = {}
-    rows = 0
+    frames = {}
     for pair in stored_pairs(lake):
         frame = pair_indicators(lake, pair, minute_days)
         if frame.is_empty():
             continue
-        lake.replace(DATASET, frame, where={"pair": pair}, keep_stamps=True)
-        rows += frame.height
+        frames[pair] = frame
         hourly = frame.filter(pl.col("interval") == "1h")
         if not hourly.is_empty():
             last = hourly.row(-1, named=True)
             latest[pair] = {"close": last["close"], "rsi_14": last["rsi_14"], "open_time": str(last["open_time"])}
+    # Every pair in one transaction: one catalog commit a run, not one a pair (each commit is a snapshot
+    # and files that every later read of the table walks until maintenance), and readers see one
+    # consistent set of indicators.
+    if frames:
+        lake.replace(DATASET, pl.concat(frames.values()), where={"pair": list(frames)}, keep_stamps=True)
+    rows = sum(frame.height for frame in frames.values())
     context.log.info(f"indicators for {len(latest)} pairs")
     return dg.MaterializeResult(
         metadata={
