@@ -13,11 +13,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from assets import bigru
 from assets.binance import KLINE_RULES, KLINES_DATASET, store_month
 from assets.checks import Ledger
 from assets.dbt import dbt_project, tickerlake_dbt_models
 from assets.finra import DATASET, finra_short_volume
 from assets.indicators import pair_indicators, stored_pairs
+from resources import artifacts
 from resources.binance import Fetched, parse_klines_csv, unzip_single_csv
 from resources.dbt_cli import DbtCli
 from resources.lake import S3Lake
@@ -135,3 +137,16 @@ def test_on_s3_a_failing_month_is_quarantined_and_a_shrinking_one_refused(lake: 
     assert lake.read(KLINES_DATASET, stamps=True).equals(stored)
     quarantined = lake.read(KLINES_DATASET.quarantine, where={"_partition": "SOLUSDT 2025-01"})
     assert quarantined.height == 1440 and any("/quarantine/" in key for key in objects(lake))
+
+
+def test_a_model_artifact_is_stored_beside_the_lake_on_s3_and_reads_back(lake: S3Lake) -> None:
+    """The direction model's artifact under the lake's own S3 prefix: its URL is what the registry keeps
+    and what serving reads back, byte for byte."""
+    model = bigru.BiGRU(3, 4)
+    body = bigru.to_bytes(model, bigru.TrainConfig(hidden=4), {"features": ["a", "b", "c"]})
+    url = artifacts.write(lake.location, "ml/models/crypto_1h/v1.pt", body)
+    assert url == f"{lake.location}/ml/models/crypto_1h/v1.pt"
+    assert any(key.endswith("/ml/models/crypto_1h/v1.pt") for key in objects(lake))
+    assert artifacts.read(url) == body
+    _, meta = bigru.from_bytes(artifacts.read(url))
+    assert meta == {"features": ["a", "b", "c"]}
