@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo demo-ui ui test test-fast test-integration lint snapshot sql sql-owner bench bench-storage evaluate-real clean migrate
+.PHONY: install demo demo-ui dashboard ui test test-fast test-integration lint snapshot sql sql-owner bench bench-storage evaluate-real clean migrate
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -40,6 +40,11 @@ ui: install
 
 # The UI on the world `make demo` built: its sample served while the UI runs, its dates, nothing fetched
 # from the internet (sample/ui.py).
+# The read-only HTTP API over the lake (OpenAPI docs at /docs): http://127.0.0.1:8050 by default
+# (TICKERLAKE_DASHBOARD_HOST/PORT; TICKERLAKE_API_TOKEN guards /api); after make demo it reads the demo's lake.
+dashboard: install
+	$(BIN)/python -m web
+
 demo-ui: install
 	$(BIN)/python sample/ui.py $(UI_HOST) $(UI_PORT)
 

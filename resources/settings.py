@@ -315,6 +315,14 @@ SETTINGS = (
         "sessions of warm-up before each year's first session for the equity indicators",
         literal=True,
     ),
+    Setting("TICKERLAKE_DASHBOARD_HOST", "127.0.0.1", "the address `make dashboard` listens on", literal=True),
+    Setting("TICKERLAKE_DASHBOARD_PORT", "8050", "its port", literal=True),
+    Setting(
+        "TICKERLAKE_API_TOKEN",
+        "-",
+        "secret: when set, every /api request needs `Authorization: Bearer <token>`",
+        secret=True,
+    ),
     Setting("TICKERLAKE_ALERT_RULES", "platform/alerts.yaml", "alert rules"),
     Setting("TICKERLAKE_ALERT_CHANNEL", "none", "`none`, `telegram` or `webhook`", "notifier", "channel"),
     Setting(

@@ -1,0 +1,154 @@
+"""The questions the API (and the dashboard after it) answer, as SQL on the lake's marts.
+
+Each function takes a read-only connection (resources/sql.py reader: the locked-down path `make sql`
+uses) and its parameters, already validated by the caller; values always travel as bound parameters.
+A page of rows comes back with the count of all of them, so a client knows how far to page.
+"""
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+# The crypto feature marts by bar interval, and the columns of a pair's bars a chart overlays.
+PAIR_MARTS = {"1m": "fct_features_crypto_1m", "1h": "fct_features_crypto_1h", "1d": "fct_features_crypto_1d"}
+BAR_COLUMNS = (
+    "open_time, open, high, low, close, volume, rsi_14, bb_upper, bb_middle, bb_lower, "
+    'td_buy_setup, td_sell_setup, td_buy_countdown, td_sell_countdown, "pivot", r1, s1, r2, s2'
+)
+TRADING_DAYS_A_YEAR = 252
+ALERT_TABLES = ("raw.crypto_alerts", "ml.direction_alerts")
+
+
+@dataclass(frozen=True)
+class Page:
+    """Rows `offset`..`offset + len(rows)` of `total`."""
+
+    rows: pl.DataFrame
+    total: int
+    offset: int
+
+
+def _page(con: duckdb.DuckDBPyConnection, sql: str, params: list[object], limit: int, offset: int) -> Page:
+    total = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+    rows = con.execute(f"{sql} LIMIT ? OFFSET ?", [*params, limit, offset]).pl()
+    return Page(rows, total, offset)
+
+
+def newest_trading_day(con: duckdb.DuckDBPyConnection) -> object:
+    return con.execute("SELECT max(trade_date) FROM marts.fct_prices_daily").fetchone()[0]
+
+
+def volatility_ranking(
+    con: duckdb.DuckDBPyConnection,
+    lookback_days: int,
+    market: str | None,
+    sector: str | None,
+    lowest_first: bool,
+    limit: int,
+    offset: int,
+) -> Page:
+    """Symbols by the annualised volatility of their daily USD returns over the last `lookback_days`
+    calendar days before the newest trading day: any look-back, computed when asked, not only the
+    ones mart_volatility_ranking keeps. USD returns, so symbols of every market rank together."""
+    sql = f"""
+        WITH returns AS (
+            SELECT p.symbol, p.daily_return_usd
+            FROM marts.fct_prices_daily AS p
+            WHERE p.trade_date > (SELECT max(trade_date) FROM marts.fct_prices_daily) - CAST(? AS INTEGER)
+              AND p.daily_return_usd IS NOT NULL
+        )
+        SELECT
+            r.symbol,
+            s.market,
+            s.ff12_industry AS sector,
+            stddev_samp(r.daily_return_usd) * sqrt({TRADING_DAYS_A_YEAR}) AS volatility_usd,
+            count(*) AS returns
+        FROM returns AS r
+        LEFT JOIN marts.dim_symbols AS s ON s.symbol = r.symbol
+        WHERE (CAST(? AS VARCHAR) IS NULL OR s.market = ?) AND (CAST(? AS VARCHAR) IS NULL OR s.ff12_industry = ?)
+        GROUP BY ALL
+        HAVING count(*) >= 5
+        ORDER BY volatility_usd {"ASC" if lowest_first else "DESC"}, r.symbol
+    """
+    return _page(con, sql, [lookback_days, market, market, sector, sector], limit, offset)
+
+
+def has_symbol(con: duckdb.DuckDBPyConnection, symbol: str) -> bool:
+    return con.execute("SELECT count(*) > 0 FROM marts.fct_short_panel_daily WHERE symbol = ?", [symbol]).fetchone()[0]
+
+
+def short_panel(
+    con: duckdb.DuckDBPyConnection, symbol: str, start: object, end: object, limit: int, offset: int
+) -> Page:
+    """A symbol's short-selling picture by day beside its close: short ratio, short interest, days to
+    cover, fails, threshold-list days (fct_short_panel_daily, each value from its publication on)."""
+    sql = """
+        SELECT trade_date, close, short_ratio, short_interest, short_interest_pct_shares, finra_days_to_cover,
+               consolidated_days_to_cover, fails, nasdaq_threshold_days
+        FROM marts.fct_short_panel_daily
+        WHERE symbol = ? AND trade_date BETWEEN ? AND ?
+        ORDER BY trade_date
+    """
+    return _page(con, sql, [symbol, start, end], limit, offset)
+
+
+def newest_bar_day(con: duckdb.DuckDBPyConnection, interval: str, pair: str) -> object:
+    """The UTC day of the pair's newest bar of `interval`; None for a pair the mart does not hold."""
+    sql = f"SELECT CAST(timezone('UTC', max(open_time)) AS DATE) FROM marts.{PAIR_MARTS[interval]} WHERE pair = ?"
+    return con.execute(sql, [pair]).fetchone()[0]
+
+
+def pair_bars(
+    con: duckdb.DuckDBPyConnection, pair: str, interval: str, start: object, end: object, limit: int, offset: int
+) -> Page:
+    """A pair's closed bars of one interval with the indicators a chart overlays."""
+    sql = f"""
+        SELECT {BAR_COLUMNS}
+        FROM marts.{PAIR_MARTS[interval]}
+        WHERE pair = ? AND open_time >= CAST(? AS DATE) AND open_time < CAST(? AS DATE) + INTERVAL 1 DAY
+        ORDER BY open_time
+    """
+    return _page(con, sql, [pair, start, end], limit, offset)
+
+
+def alerts(con: duckdb.DuckDBPyConnection, limit: int, offset: int) -> Page:
+    """Every delivered alert, newest first: the indicator rules' (raw.crypto_alerts) and the direction
+    model's (ml.direction_alerts), each with the time it was sent."""
+    tables = [name for name in ALERT_TABLES if _exists(con, name)]
+    if not tables:
+        return Page(pl.DataFrame(), 0, offset)
+    sql = " UNION ALL ".join(
+        f"SELECT sent_at, rule, pair, interval, bar_open_time, value, threshold, message FROM {table} "
+        "WHERE sent_at IS NOT NULL"
+        for table in tables
+    )
+    return _page(con, f"{sql} ORDER BY sent_at DESC, rule, pair", [], limit, offset)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """A table written by an asset that may not have run yet on this lake (no alert was ever sent)."""
+    schema, name = table.split(".")
+    found = "SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
+    return con.execute(found, [schema, name]).fetchone()[0]
+
+
+def latest_predictions(con: duckdb.DuckDBPyConnection, dataset: str, limit: int, offset: int) -> Page:
+    """Each instrument's newest prediction of `dataset`, its class probabilities and model version."""
+    sql = """
+        SELECT instrument, bar_time, bar_close_at, predicted, p_up2, p_up1, p_flat, p_down1, p_down2,
+               model_version, predicted_at
+        FROM marts.fct_direction_predictions
+        WHERE dataset = ?
+        QUALIFY row_number() OVER (PARTITION BY instrument ORDER BY bar_time DESC) = 1
+        ORDER BY instrument
+    """
+    return _page(con, sql, [dataset], limit, offset)
+
+
+def model_evaluation(con: duckdb.DuckDBPyConnection, dataset: str) -> pl.DataFrame:
+    """The newest model of `dataset` with its test scores beside the three baselines' (ml.direction_models)."""
+    return con.execute(
+        "SELECT * EXCLUDE (_loaded_at) FROM ml.direction_models WHERE dataset = ? ORDER BY trained_at DESC LIMIT 1",
+        [dataset],
+    ).pl()
