@@ -40,8 +40,9 @@ ui: install
 
 # The UI on the world `make demo` built: its sample served while the UI runs, its dates, nothing fetched
 # from the internet (sample/ui.py).
-# The read-only HTTP API over the lake (OpenAPI docs at /docs): http://127.0.0.1:8050 by default
-# (TICKERLAKE_DASHBOARD_HOST/PORT; TICKERLAKE_API_TOKEN guards /api); after make demo it reads the demo's lake.
+# The dashboard and the read-only HTTP API over the lake (OpenAPI docs at /docs): http://127.0.0.1:8050
+# by default (TICKERLAKE_DASHBOARD_HOST/PORT; TICKERLAKE_API_TOKEN guards /api); after make demo it reads
+# the demo's lake.
 dashboard: install
 	$(BIN)/python -m web
 

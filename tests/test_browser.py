@@ -215,3 +215,75 @@ def test_the_automation_page_leaves_fetching_automations_stopped(page: Page) -> 
     for name in sorted(FETCHING):
         expect(switch(name)).not_to_be_checked()
     expect(page.locator("div[data-index]:has(input[type=checkbox])")).to_have_count(len(RUNNING | FETCHING))
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(demo_world: dict[str, str]) -> Iterator[str]:
+    """`make dashboard` (the API and the dashboard, one process) on a free port, over the demo's lake."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**demo_world, "TICKERLAKE_DASHBOARD_PORT": str(port)}
+    with (SHOTS / "dashboard.log").open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "web"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/api/v1/alerts?limit=1", timeout=5).close()
+                    break
+                except OSError:
+                    assert server.poll() is None, f"the dashboard exited with {server.returncode}: {SHOTS}"
+                    assert time.monotonic() < deadline, f"the dashboard did not answer in 2 minutes: {SHOTS}"
+                    time.sleep(1)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+@pytest.fixture
+def dashboard(browser: Browser, dashboard_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A tab on the dashboard; its last view kept as build/browser/<test>.png."""
+    context = browser.new_context(base_url=dashboard_url, viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(60_000)
+    expect.set_options(timeout=60_000)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        with contextlib.suppress(Exception):
+            tab.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)
+        context.close()
+
+
+def test_the_ranking_follows_the_look_back_and_a_click_shows_a_history(dashboard: Page) -> None:
+    """The demo's symbols of every market ranked over a year; ten days rank them anew (the first row's
+    volatility changes); a click on a symbol draws its rolling volatility."""
+    dashboard.goto("/")
+    first_volatility = dashboard.locator("#most-volatile tr").nth(1).locator("td").nth(4)
+    first_volatility.wait_for()
+    assert (
+        dashboard.locator("#most-volatile tr").count() == 11 and dashboard.locator("#least-volatile tr").count() == 11
+    )
+    markets = set(dashboard.locator("#most-volatile tr td:nth-child(3)").all_inner_texts())
+    assert len(markets) > 1, "symbols of several markets rank together"
+    year = first_volatility.text_content()
+    dashboard.fill("#lookback", "10")
+    dashboard.press("#lookback", "Enter")
+    expect(first_volatility).not_to_have_text(year)
+    dashboard.fill("#lookback", "2")
+    dashboard.press("#lookback", "Enter")
+    expect(dashboard.locator("#ranking-message")).to_have_text("look-back: a whole number of days from 5 to 3650")
+    dashboard.locator("#most-volatile button.symbol").first.click()
+    dashboard.locator("#history .scatterlayer .trace").first.wait_for()
+    expect(dashboard.locator("#history")).to_contain_text("21-day volatility")
+
+
+def test_the_predictions_page_shows_the_models_evaluation(dashboard: Page) -> None:
+    """The demo trains crypto_1m: its scores beside the baselines' as bars; no model promoted, no prediction."""
+    dashboard.goto("/predictions")
+    dashboard.locator("#evaluation .barlayer .trace").first.wait_for()
+    expect(dashboard.locator("#evaluation")).to_contain_text("crypto_1m-")
+    expect(dashboard.locator("#latest-predictions")).to_be_visible()

@@ -20,11 +20,12 @@ from typing import Annotated, Literal
 
 import duckdb
 import polars as pl
+from a2wsgi import WSGIMiddleware
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from resources.lake import CATALOG_ALIAS
-from web import queries
+from web import dashboard, queries
+from web.connection import LakeReader
 
 SYMBOL = Path(pattern=r"^[A-Z0-9][A-Z0-9.\-]{0,14}$", description="A ticker in the lake's form (BRK.B, 7203.T).")
 PAIR = Path(pattern=r"^[A-Z0-9]{2,20}$", description="A Binance spot pair (BTCUSDT).")
@@ -58,22 +59,20 @@ def date_range(
 
 
 def create_app(connect: Callable[[], duckdb.DuckDBPyConnection], token: str | None = None) -> FastAPI:
-    """The API over the connection `connect` opens (once, at startup); `token`, if any, guards /api."""
-    shared: dict[str, duckdb.DuckDBPyConnection] = {}
+    """The API over the connection `connect` opens (once, at startup); `token`, if any, guards /api.
+    The dashboard (web/dashboard.py) is mounted beside it, on the same connection."""
+    reader = LakeReader(connect)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Iterator[None]:
-        shared["con"] = connect()
+        reader.open()
         try:
             yield
         finally:
-            shared.pop("con").close()
+            reader.close()
 
     def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor per request (DuckDB's connections are not shared across threads); it keeps the
-        connection's lockdown, not its default catalog, hence the USE."""
-        with shared["con"].cursor() as con:
-            con.execute(f"USE {CATALOG_ALIAS}")
+        with reader.cursor() as con:
             yield con
 
     def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
@@ -165,4 +164,5 @@ def create_app(connect: Callable[[], duckdb.DuckDBPyConnection], token: str | No
         """A mart the lake does not have yet (its model never built) is a 503, not a crash."""
         return JSONResponse({"detail": f"the lake cannot answer yet: {type(exc).__name__}"}, 503)
 
+    app.mount("/", WSGIMiddleware(dashboard.build(reader).server))
     return app

@@ -152,3 +152,23 @@ def model_evaluation(con: duckdb.DuckDBPyConnection, dataset: str) -> pl.DataFra
         "SELECT * EXCLUDE (_loaded_at) FROM ml.direction_models WHERE dataset = ? ORDER BY trained_at DESC LIMIT 1",
         [dataset],
     ).pl()
+
+
+def markets_and_sectors(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    """The markets (MICs) and Fama-French 12 sectors of the symbols the lake has prices for."""
+    found = con.execute(
+        "SELECT DISTINCT s.market, s.ff12_industry FROM marts.dim_symbols AS s "
+        "WHERE s.symbol IN (SELECT DISTINCT symbol FROM marts.fct_prices_daily)"
+    ).fetchall()
+    return sorted({m for m, _ in found if m}), sorted({s for _, s in found if s})
+
+
+def daily_returns(con: duckdb.DuckDBPyConnection, symbols: list[str], lookback_days: int) -> pl.DataFrame:
+    """Each symbol's daily USD returns and USD adjusted close over the look-back, by day."""
+    return con.execute(
+        "SELECT symbol, trade_date, daily_return_usd, adj_close_usd FROM marts.fct_prices_daily "
+        "WHERE symbol IN (SELECT unnest(CAST(? AS VARCHAR[]))) "
+        "AND trade_date > (SELECT max(trade_date) FROM marts.fct_prices_daily) - CAST(? AS INTEGER) "
+        "ORDER BY symbol, trade_date",
+        [symbols, lookback_days],
+    ).pl()

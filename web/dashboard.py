@@ -1,0 +1,213 @@
+"""The dashboard for the people who read the results (Dash and Plotly), mounted beside the API.
+
+Dash, because the pages are mostly plots people interact with (a click on a ranked symbol opens its
+history) and Plotly draws them; it runs as a WSGI app inside the API's server, so `make dashboard`
+is one process, one port and one read-only connection. Every number comes from web/queries.py, the
+API's own queries.
+
+Pages: the volatility ranking over any look-back (top and bottom N with a sparkline each, a
+symbol's rolling volatility on click) and the direction model's predictions beside its evaluation.
+"""
+
+import math
+import urllib.parse
+
+import dash
+import plotly.graph_objects as go
+import polars as pl
+from dash import ALL, Input, Output, State, ctx, dcc, html
+
+from web import queries
+from web.connection import LakeReader
+
+LOOKBACK = (5, 3650)
+DATASETS = ("crypto_1m", "crypto_1h", "crypto_1d", "equity_1d")
+PAGES = {"/": "Volatility ranking", "/predictions": "Predictions"}
+
+
+def sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
+    """An SVG polyline of `values` as a data URI: a row's shape at a glance, no plot per row."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if len(finite) < 2:
+        return ""
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    step = width / (len(finite) - 1)
+    points = " ".join(f"{i * step:.1f},{height - (v - low) / span * height:.1f}" for i, v in enumerate(finite))
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+        f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{points}"/></svg>'
+    )
+    return "data:image/svg+xml;utf8," + urllib.parse.quote(svg)
+
+
+def ranking_table(title: str, rows: pl.DataFrame, paths: dict[str, list[float]], table_id: str) -> html.Div:
+    header = html.Tr([html.Th(c) for c in ("#", "symbol", "market", "sector", "volatility (USD, annualised)", "price")])
+    body = [
+        html.Tr(
+            [
+                html.Td(str(number)),
+                html.Td(html.Button(row["symbol"], id={"type": "symbol", "index": row["symbol"]}, className="symbol")),
+                html.Td(row["market"] or ""),
+                html.Td(row["sector"] or ""),
+                html.Td(f"{row['volatility_usd']:.1%}"),
+                html.Td(html.Img(src=sparkline(paths.get(row["symbol"], [])), alt=f"{row['symbol']} price")),
+            ]
+        )
+        for number, row in enumerate(rows.iter_rows(named=True), 1)
+    ]
+    return html.Div([html.H3(title), html.Table([header, *body], id=table_id)])
+
+
+def ranking_page(markets: list[str], sectors: list[str]) -> html.Div:
+    def field(label: str, control: object) -> html.Label:
+        return html.Label([label, control], style={"marginRight": "1em"})
+
+    return html.Div(
+        [
+            html.Div(
+                [
+                    field("look-back (days) ", dcc.Input(id="lookback", type="number", value=365, debounce=True)),
+                    field(
+                        "top/bottom N ", dcc.Input(id="top-n", type="number", value=10, min=1, max=100, debounce=True)
+                    ),
+                    field("market ", dcc.Dropdown(markets, id="market", placeholder="all", style={"width": "10em"})),
+                    field("sector ", dcc.Dropdown(sectors, id="sector", placeholder="all", style={"width": "14em"})),
+                    field(
+                        "window (days) ", dcc.Input(id="window", type="number", value=21, min=5, max=252, debounce=True)
+                    ),
+                    field("step (days) ", dcc.Input(id="step", type="number", value=1, min=1, max=63, debounce=True)),
+                ],
+                style={"display": "flex", "flexWrap": "wrap", "alignItems": "center"},
+            ),
+            html.Div(id="ranking-message", style={"color": "#b00020"}),
+            html.Div(id="ranking", style={"display": "flex", "gap": "3em"}),
+            dcc.Store(id="chosen"),
+            dcc.Graph(id="history"),
+        ]
+    )
+
+
+def predictions_page() -> html.Div:
+    return html.Div(
+        [
+            dcc.Dropdown(list(DATASETS), "crypto_1m", id="dataset", clearable=False, style={"width": "12em"}),
+            html.Div(id="predictions"),
+            dcc.Graph(id="evaluation"),
+        ]
+    )
+
+
+def build(reader: LakeReader) -> dash.Dash:
+    """The Dash app over `reader`'s connection."""
+    app = dash.Dash(__name__, title="tickerlake", suppress_callback_exceptions=True)
+    app.layout = html.Div(
+        [
+            dcc.Location(id="url"),
+            html.Nav([dcc.Link(name, href=path, style={"marginRight": "1.5em"}) for path, name in PAGES.items()]),
+            html.H1(id="title"),
+            html.Div(id="page"),
+        ],
+        style={"fontFamily": "sans-serif", "margin": "1em 2em"},
+    )
+
+    @app.callback(Output("page", "children"), Output("title", "children"), Input("url", "pathname"))
+    def page(path: str) -> tuple[object, str]:
+        if path == "/predictions":
+            return predictions_page(), PAGES[path]
+        with reader.cursor() as con:
+            markets, sectors = queries.markets_and_sectors(con)
+        return ranking_page(markets, sectors), PAGES["/"]
+
+    @app.callback(
+        Output("ranking", "children"),
+        Output("ranking-message", "children"),
+        Input("lookback", "value"),
+        Input("top-n", "value"),
+        Input("market", "value"),
+        Input("sector", "value"),
+    )
+    def ranking(lookback: int | None, top: int | None, market: str | None, sector: str | None) -> tuple[object, str]:
+        if lookback is None or not LOOKBACK[0] <= lookback <= LOOKBACK[1]:
+            return dash.no_update, f"look-back: a whole number of days from {LOOKBACK[0]} to {LOOKBACK[1]}"
+        top = max(1, min(int(top or 10), 100))
+        with reader.cursor() as con:
+            highest = queries.volatility_ranking(con, lookback, market, sector, False, top, 0).rows
+            lowest = queries.volatility_ranking(con, lookback, market, sector, True, top, 0).rows
+            symbols = [*highest["symbol"], *lowest["symbol"]] if highest.height else []
+            prices = queries.daily_returns(con, symbols, lookback) if symbols else pl.DataFrame()
+        paths = {s: frame["adj_close_usd"].to_list() for (s,), frame in prices.group_by("symbol")} if symbols else {}
+        if not highest.height:
+            return [], "no symbol has five returns in that look-back"
+        return [
+            ranking_table(f"Most volatile {top}", highest, paths, "most-volatile"),
+            ranking_table(f"Least volatile {top}", lowest, paths, "least-volatile"),
+        ], ""
+
+    @app.callback(
+        Output("chosen", "data"),
+        Input({"type": "symbol", "index": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def choose(clicks: list[int | None]) -> str:
+        if not any(clicks):
+            return dash.no_update
+        return ctx.triggered_id["index"]
+
+    @app.callback(
+        Output("history", "figure"),
+        Input("chosen", "data"),
+        Input("window", "value"),
+        Input("step", "value"),
+        State("lookback", "value"),
+    )
+    def history(symbol: str | None, window: int | None, step: int | None, lookback: int | None) -> go.Figure:
+        figure = go.Figure(layout={"title": "click a symbol for its volatility history", "height": 360})
+        if not symbol or not lookback:
+            return figure
+        window, step = max(5, int(window or 21)), max(1, int(step or 1))
+        with reader.cursor() as con:
+            returns = queries.daily_returns(con, [symbol], max(lookback, window * 2))
+        rolling = returns.with_columns(
+            (pl.col("daily_return_usd").rolling_std(window) * math.sqrt(queries.TRADING_DAYS_A_YEAR)).alias("vol")
+        ).gather_every(step, offset=0)
+        figure.add_scatter(x=rolling["trade_date"].to_list(), y=rolling["vol"].to_list(), mode="lines", name=symbol)
+        figure.update_layout(
+            title=f"{symbol}: {window}-day volatility of daily USD returns, annualised, every {step} day(s)",
+            yaxis_tickformat=".0%",
+        )
+        return figure
+
+    @app.callback(Output("predictions", "children"), Output("evaluation", "figure"), Input("dataset", "value"))
+    def predictions(dataset: str) -> tuple[object, go.Figure]:
+        with reader.cursor() as con:
+            latest = queries.latest_predictions(con, dataset, 1000, 0).rows
+            model = queries.model_evaluation(con, dataset)
+        columns = ["instrument", "bar_time", "predicted", "p_up2", "p_up1", "p_flat", "p_down1", "p_down2"]
+        table = (
+            html.Table(
+                [
+                    html.Tr([html.Th(c) for c in columns]),
+                    *[
+                        html.Tr([html.Td(f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row])
+                        for row in latest.select(columns).iter_rows()
+                    ],
+                ],
+                id="latest-predictions",
+            )
+            if latest.height
+            else html.P(f"no {dataset} predictions: no promoted model has served yet", id="latest-predictions")
+        )
+        figure = go.Figure(layout={"title": f"no {dataset} model has been trained", "height": 360})
+        if model.height:
+            row = model.row(0, named=True)
+            names = ["BiGRU", "majority", "persistence", "boosted trees"]
+            prefixes = ["", "majority_", "persistence_", "boosted_trees_"]
+            for score in ("accuracy", "macro_f1"):
+                figure.add_bar(x=names, y=[row[f"{p}{score}"] for p in prefixes], name=score.replace("_", "-"))
+            figure.update_layout(
+                title=f"{row['version']} on {row['test_samples']:,} test sequences (promoted: {row['promoted']})"
+            )
+        return table, figure
+
+    return app
