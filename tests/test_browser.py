@@ -287,3 +287,16 @@ def test_the_predictions_page_shows_the_models_evaluation(dashboard: Page) -> No
     dashboard.locator("#evaluation .barlayer .trace").first.wait_for()
     expect(dashboard.locator("#evaluation")).to_contain_text("crypto_1m-")
     expect(dashboard.locator("#latest-predictions")).to_be_visible()
+
+
+def test_the_short_page_shows_a_symbols_panel_and_the_sector_heat_map(dashboard: Page) -> None:
+    """SOFI (on Nasdaq's threshold list in the sample) beside its close; an unknown symbol is named."""
+    dashboard.goto("/short")
+    dashboard.locator("#correlations .hm").first.wait_for()
+    dashboard.fill("#short-symbol", "ZZZZ")
+    dashboard.press("#short-symbol", "Enter")
+    expect(dashboard.locator("#short-message")).to_have_text("symbol: no short-selling data for 'ZZZZ'")
+    dashboard.fill("#short-symbol", "SOFI")
+    dashboard.press("#short-symbol", "Enter")
+    expect(dashboard.locator("#short-panel")).to_contain_text("SOFI: close, short ratio and days to cover")
+    expect(dashboard.locator("#deciles")).to_contain_text("days_to_cover")

@@ -6,9 +6,12 @@ is one process, one port and one read-only connection. Every number comes from w
 API's own queries.
 
 Pages: the volatility ranking over any look-back (top and bottom N with a sparkline each, a
-symbol's rolling volatility on click) and the direction model's predictions beside its evaluation.
+symbol's rolling volatility on click), the short-selling picture (a symbol's short ratio and days to
+cover beside its price, the sector x horizon correlations with their sample sizes, the decile
+returns) and the direction model's predictions beside its evaluation.
 """
 
+import datetime as dt
 import math
 import urllib.parse
 
@@ -22,7 +25,7 @@ from web.connection import LakeReader
 
 LOOKBACK = (5, 3650)
 DATASETS = ("crypto_1m", "crypto_1h", "crypto_1d", "equity_1d")
-PAGES = {"/": "Volatility ranking", "/predictions": "Predictions"}
+PAGES = {"/": "Volatility ranking", "/short": "Short selling", "/predictions": "Predictions"}
 
 
 def sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
@@ -88,6 +91,66 @@ def ranking_page(markets: list[str], sectors: list[str]) -> html.Div:
     )
 
 
+def short_page(symbol: str | None, periods: list[str]) -> html.Div:
+    return html.Div(
+        [
+            html.Label(["symbol ", dcc.Input(id="short-symbol", value=symbol or "", debounce=True)]),
+            html.Div(id="short-message", style={"color": "#b00020"}),
+            dcc.Graph(id="short-panel"),
+            html.Label(
+                ["period ", dcc.Dropdown(periods, periods[-1] if periods else None, id="period", clearable=False)],
+                style={"width": "14em", "display": "block"},
+            ),
+            dcc.Graph(id="correlations"),
+            dcc.Graph(id="deciles"),
+        ]
+    )
+
+
+def short_panel_figure(symbol: str, panel: pl.DataFrame) -> go.Figure:
+    """The close on the left axis, the short ratio and days to cover on the right: does heavy shorting
+    come before the price moves?"""
+    figure = go.Figure(layout={"height": 380, "title": f"{symbol}: close, short ratio and days to cover"})
+    days = panel["trade_date"].to_list()
+    figure.add_scatter(x=days, y=panel["close"].to_list(), name="close", mode="lines")
+    figure.add_scatter(x=days, y=panel["short_ratio"].to_list(), name="short ratio", yaxis="y2", mode="lines")
+    figure.add_scatter(
+        x=days, y=panel["finra_days_to_cover"].to_list(), name="days to cover", yaxis="y2", mode="lines+markers"
+    )
+    figure.update_layout(yaxis={"title": "close"}, yaxis2={"title": "ratio / days", "overlaying": "y", "side": "right"})
+    return figure
+
+
+def correlation_figure(cells: pl.DataFrame, period: str) -> go.Figure:
+    """Sector x horizon heat map of the correlations, each cell's sample size written in it."""
+    sectors = sorted(cells["sector"].unique().to_list())
+    horizons = sorted(cells["horizon_days"].unique().to_list())
+    value = {(r["sector"], r["horizon_days"]): r for r in cells.iter_rows(named=True)}
+    z = [[(value.get((s, h)) or {}).get("correlation") for h in horizons] for s in sectors]
+    text = [[f"n={(value.get((s, h)) or {}).get('n_sample', 0):,}" for h in horizons] for s in sectors]
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"{h} days" for h in horizons],
+            y=sectors,
+            text=text,
+            texttemplate="%{z:.2f}<br>%{text}",
+            colorscale="RdBu",
+            zmid=0,
+        ),
+        layout={"height": 120 + 28 * len(sectors), "title": f"short ratio vs forward return by sector ({period})"},
+    )
+    return figure
+
+
+def decile_figure(deciles: pl.DataFrame) -> go.Figure:
+    figure = go.Figure(layout={"height": 360, "title": "mean next-month return by decile (1 = lowest), equal-weighted"})
+    for (sorted_by,), rows in deciles.group_by("sorted_by", maintain_order=True):
+        figure.add_bar(x=rows["portfolio"].to_list(), y=rows["mean_monthly_return"].to_list(), name=sorted_by)
+    figure.update_layout(yaxis_tickformat=".1%", xaxis={"type": "category"})
+    return figure
+
+
 def predictions_page() -> html.Div:
     return html.Div(
         [
@@ -115,6 +178,10 @@ def build(reader: LakeReader) -> dash.Dash:
     def page(path: str) -> tuple[object, str]:
         if path == "/predictions":
             return predictions_page(), PAGES[path]
+        if path == "/short":
+            with reader.cursor() as con:
+                symbol, periods = queries.busiest_symbol(con), queries.correlation_periods(con)
+            return short_page(symbol, periods), PAGES[path]
         with reader.cursor() as con:
             markets, sectors = queries.markets_and_sectors(con)
         return ranking_page(markets, sectors), PAGES["/"]
@@ -177,6 +244,23 @@ def build(reader: LakeReader) -> dash.Dash:
             yaxis_tickformat=".0%",
         )
         return figure
+
+    @app.callback(Output("short-panel", "figure"), Output("short-message", "children"), Input("short-symbol", "value"))
+    def short_symbol(symbol: str | None) -> tuple[go.Figure, str]:
+        symbol = (symbol or "").strip().upper()
+        with reader.cursor() as con:
+            if not symbol or not queries.has_symbol(con, symbol):
+                return go.Figure(layout={"height": 380}), f"symbol: no short-selling data for {symbol!r}"
+            last = queries.newest_trading_day(con)
+            panel = queries.short_panel(con, symbol, last - dt.timedelta(days=365), last, 1000, 0).rows
+        return short_panel_figure(symbol, panel), ""
+
+    @app.callback(Output("correlations", "figure"), Output("deciles", "figure"), Input("period", "value"))
+    def short_marts(period: str | None) -> tuple[go.Figure, go.Figure]:
+        with reader.cursor() as con:
+            cells = queries.sector_correlations(con, period or "all")
+            deciles = queries.decile_returns(con)
+        return correlation_figure(cells, period or "all"), decile_figure(deciles)
 
     @app.callback(Output("predictions", "children"), Output("evaluation", "figure"), Input("dataset", "value"))
     def predictions(dataset: str) -> tuple[object, go.Figure]:

@@ -172,3 +172,35 @@ def daily_returns(con: duckdb.DuckDBPyConnection, symbols: list[str], lookback_d
         "ORDER BY symbol, trade_date",
         [symbols, lookback_days],
     ).pl()
+
+
+def busiest_symbol(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The symbol with the most short-panel days: the short page's first view."""
+    found = con.execute(
+        "SELECT symbol FROM marts.fct_short_panel_daily WHERE short_ratio IS NOT NULL "
+        "GROUP BY symbol ORDER BY count(*) DESC, symbol LIMIT 1"
+    ).fetchone()
+    return found[0] if found else None
+
+
+def sector_correlations(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
+    """Each sector's correlation of short ratio with forward return per horizon, with its sample size."""
+    return con.execute(
+        "SELECT sector, horizon_days, correlation, n_sample FROM marts.mart_sector_short_return_correlation "
+        "WHERE period = ? ORDER BY sector, horizon_days",
+        [period],
+    ).pl()
+
+
+def correlation_periods(con: duckdb.DuckDBPyConnection) -> list[str]:
+    found = con.execute("SELECT DISTINCT period FROM marts.mart_sector_short_return_correlation ORDER BY 1")
+    return [period for (period,) in found.fetchall()]
+
+
+def decile_returns(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Mean next-month returns of the decile portfolios (1 = lowest) over all months, per sorting signal."""
+    return con.execute(
+        "SELECT sorted_by, portfolio, mean_monthly_return, vw_mean_monthly_return, months "
+        "FROM marts.mart_days_to_cover_deciles WHERE period = 'all' AND portfolio <> 'low-high' "
+        "ORDER BY sorted_by, CAST(portfolio AS INTEGER)"
+    ).pl()
