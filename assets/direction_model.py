@@ -13,14 +13,14 @@ not beat the majority baseline's is stored and marked (`promoted` false, the che
 import datetime as dt
 import importlib.metadata
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import numpy as np
 import polars as pl
 
-from assets import bigru, evaluation
 from assets.checks import markdown
 from assets.direction_dataset import ASSET_KEY as DATASET_KEY
 from assets.direction_dataset import ML_SCHEMA, partitions, prepare
@@ -28,6 +28,11 @@ from assets.labels import LABELS
 from resources import artifacts, settings
 from resources.lake import Dataset, LakeResource
 
+if TYPE_CHECKING:
+    from assets import bigru
+
+# torch and scikit-learn (assets/bigru.py, assets/evaluation.py) take about 2 s to import, and every run
+# process and the code server load these definitions: they are imported where a model is trained.
 ASSET_KEY = dg.AssetKey(["ml", "direction_model"])
 CHECK = "beats_majority_macro_f1"
 REGISTRY = Dataset(
@@ -77,7 +82,9 @@ def code_version() -> str:
     return f"{version}+{commit}"
 
 
-def train_config() -> bigru.TrainConfig:
+def train_config() -> "bigru.TrainConfig":
+    from assets import bigru
+
     return bigru.TrainConfig(
         hidden=int(settings.value("TICKERLAKE_MODEL_HIDDEN")),
         max_epochs=int(settings.value("TICKERLAKE_MODEL_MAX_EPOCHS")),
@@ -107,6 +114,8 @@ def train_config() -> bigru.TrainConfig:
 def direction_model(
     context: dg.AssetExecutionContext, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    from assets import bigru, evaluation
+
     built = prepare(lake, context.partition_key)
     source, labels, window, frame = built.source, built.labels, built.window, built.frame
     samples, parts = built.samples, built.samples.keys["split"].to_numpy()
@@ -146,16 +155,7 @@ def direction_model(
         "last_bar": str(frame[source.time].max()),
         "code_version": code_version(),
     }
-    url = artifacts.write(
-        lake.location, f"ml/models/{context.partition_key}/{version}.pt", bigru.to_bytes(trained.model, config, meta)
-    )
-    row = {
-        **{
-            k: meta[k]
-            for k in ("dataset", "version", "label_scheme", "window", "first_bar", "last_bar", "code_version")
-        },
-        "trained_at": trained_at,
-        "artifact": url,
+    scores = {
         "train_samples": len(y["train"]),
         "test_samples": len(y["test"]),
         "accuracy": results["bigru"]["accuracy"],
@@ -165,13 +165,8 @@ def direction_model(
             for name in ("majority", "persistence", "boosted_trees")
             for score in ("accuracy", "macro_f1")
         },
-        "promoted": promoted,
     }
-    lake.replace(
-        REGISTRY,
-        pl.DataFrame([row], schema=REGISTRY.schema),
-        where={"dataset": context.partition_key, "version": version},
-    )
+    url = register(lake, trained.model, config, meta, trained_at, promoted, scores)
     confusion = pl.DataFrame(
         {
             "truth": list(LABELS),
@@ -207,6 +202,31 @@ def direction_model(
             "promoted": promoted,
         },
     )
+
+
+def register(
+    lake: LakeResource,
+    model: "bigru.BiGRU",
+    config: "bigru.TrainConfig",
+    meta: dict[str, object],
+    trained_at: dt.datetime,
+    promoted: bool,
+    scores: Mapping[str, object] | None = None,
+) -> str:
+    """Store a version: its artifact under the lake's location (ml/models/<dataset>/<version>.pt) and its
+    row in the registry, with whatever of the row `meta` and `scores` give (the rest null). The URL."""
+    from assets import bigru
+
+    dataset, version = str(meta["dataset"]), str(meta["version"])
+    url = artifacts.write(lake.location, f"ml/models/{dataset}/{version}.pt", bigru.to_bytes(model, config, meta))
+    row = {name: meta.get(name) for name in REGISTRY.schema} | {
+        **(scores or {}),
+        "trained_at": trained_at,
+        "artifact": url,
+        "promoted": promoted,
+    }
+    lake.replace(REGISTRY, pl.DataFrame([row], schema=REGISTRY.schema), where={"dataset": dataset, "version": version})
+    return url
 
 
 def promoted_model(lake: LakeResource, dataset: str) -> dict[str, object] | None:

@@ -21,12 +21,12 @@ next run.
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import numpy as np
 import polars as pl
 
-from assets import bigru
 from assets.alerts import ALERTS_SCHEMA, deliver
 from assets.direction_dataset import ML_SCHEMA, SOURCES, FeatureSource
 from assets.direction_model import ASSET_KEY as MODEL_KEY
@@ -36,6 +36,9 @@ from assets.sequences import scaled, windows_ending
 from resources import artifacts, settings
 from resources.lake import Dataset, LakeResource
 from resources.notifier import Notifier
+
+if TYPE_CHECKING:
+    from assets import bigru
 
 MOVES = ("up2", "up1", "down1", "down2")
 RESUME_AFTER = dt.timedelta(days=7)
@@ -118,7 +121,7 @@ def pending(lake: LakeResource, source: FeatureSource, dataset: str, window: int
     return Pending(bars, previous)
 
 
-def predict(bars: pl.DataFrame, source: FeatureSource, model: bigru.BiGRU, meta: dict[str, object]) -> pl.DataFrame:
+def predict(bars: pl.DataFrame, source: FeatureSource, model: "bigru.BiGRU", meta: dict[str, object]) -> pl.DataFrame:
     """Class probabilities of the bars marked `to_predict` that have window - 1 bars before them, in the
     model's features, normalised with its training part's parameters."""
     features, window = list(meta["features"]), int(meta["window"])
@@ -140,6 +143,8 @@ def predict(bars: pl.DataFrame, source: FeatureSource, model: bigru.BiGRU, meta:
             keys.append(rows[ends].select(source.instrument, source.time, "bar_close_at"))
     if not inputs:
         return pl.DataFrame(schema=PREDICTIONS.schema)
+    from assets import bigru  # torch: imported where a model predicts, not with the definitions
+
     probabilities = bigru.probabilities(model, np.concatenate(inputs).astype(np.float32))
     return (
         pl.concat(keys)
@@ -219,6 +224,8 @@ def serve(
     if row is None:
         context.log.info(f"no promoted {dataset} model: train one (job direction_model_train) that beats the majority")
         return dg.MaterializeResult(metadata={"dagster/row_count": 0, "model_version": "none promoted"})
+    from assets import bigru
+
     model, meta = bigru.from_bytes(artifacts.read(str(row["artifact"])))
     found = pending(lake, source, dataset, int(meta["window"]))
     predictions = predict(found.bars, source, model, meta)

@@ -40,6 +40,18 @@ def test_workspace_yaml_loads_the_definitions(tmp_path: Path) -> None:
     assert "Validation successful" in completed.stdout + completed.stderr
 
 
+def test_loading_the_definitions_imports_no_model_library() -> None:
+    """Every run process and the code server load the definitions; torch and scikit-learn (about 2 s)
+    load only where a model is trained or predicts."""
+    check = (
+        "import sys; sys.path.insert(0, 'platform'); import definitions; "
+        "print(sorted({'torch', 'sklearn'} & set(sys.modules)))"
+    )
+    completed = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
 def _definitions() -> dg.Definitions:
     return load_definitions().defs
 

@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from assets import bigru
 from assets.direction_dataset import SOURCES
-from assets.direction_model import REGISTRY
+from assets.direction_model import REGISTRY, register
 from assets.direction_predictions import ALERTS, PREDICTION_ASSETS, PREDICTIONS, Pending, pending, predict
 from assets.labels import LABELS
 from resources import artifacts
@@ -50,7 +50,7 @@ def store_mart(lake: LakeResource, bars: int) -> pl.DataFrame:
     return mart
 
 
-def register(lake: LakeResource, version: str, promoted: bool, favour: str | None = None) -> None:
+def registered(lake: LakeResource, version: str, promoted: bool, favour: str | None = None) -> None:
     """A model of the crypto_1h dataset in the registry: seeded random weights, or, with `favour`, a head
     that gives that class nearly all the probability whatever the input."""
     torch.manual_seed(5)
@@ -69,18 +69,7 @@ def register(lake: LakeResource, version: str, promoted: bool, favour: str | Non
         ],
         "window": WINDOW,
     }
-    body = bigru.to_bytes(model, bigru.TrainConfig(hidden=4), meta)
-    url = artifacts.write(lake.location, f"ml/models/crypto_1h/{version}.pt", body)
-    row = {name: None for name in REGISTRY.schema} | {
-        "dataset": "crypto_1h",
-        "version": version,
-        "artifact": url,
-        "trained_at": dt.datetime.now(dt.UTC),
-        "promoted": promoted,
-    }
-    lake.replace(
-        REGISTRY, pl.DataFrame([row], schema=REGISTRY.schema), where={"dataset": "crypto_1h", "version": version}
-    )
+    register(lake, model, bigru.TrainConfig(hidden=4), meta, dt.datetime.now(dt.UTC), promoted)
 
 
 def serve(
@@ -96,8 +85,8 @@ def serve(
 
 def test_each_new_bar_is_predicted_once_by_the_promoted_model(lake: LakeResource, instance: dg.DagsterInstance) -> None:
     store_mart(lake, 40)
-    register(lake, "v1", promoted=True)
-    register(lake, "v2-not-promoted", promoted=False)
+    registered(lake, "v1", promoted=True)
+    registered(lake, "v2-not-promoted", promoted=False)
     assert serve(lake, instance).success
     first = lake.read(PREDICTIONS)
     assert first.select("instrument", "bar_time").rows() == [
@@ -121,7 +110,7 @@ def test_each_new_bar_is_predicted_once_by_the_promoted_model(lake: LakeResource
 
 def test_without_a_promoted_model_nothing_is_predicted(lake: LakeResource, instance: dg.DagsterInstance) -> None:
     store_mart(lake, 40)
-    register(lake, "v1", promoted=False)
+    registered(lake, "v1", promoted=False)
     result = serve(lake, instance)
     assert result.success
     assert lake.read(PREDICTIONS).is_empty()
@@ -133,7 +122,7 @@ def test_a_prediction_uses_only_bars_public_at_its_close(lake: LakeResource, ins
     """Each stored prediction is recomputed from the mart cut at its bar's close (nothing after it
     exists): a prediction that had read a later bar would differ."""
     store_mart(lake, 40)
-    register(lake, "v1", promoted=True)
+    registered(lake, "v1", promoted=True)
     assert serve(lake, instance).success
     full = store_mart(lake, 50)
     assert serve(lake, instance).success
@@ -147,7 +136,7 @@ def test_a_prediction_uses_only_bars_public_at_its_close(lake: LakeResource, ins
 
 def test_the_pending_bars_are_the_new_ones_and_their_windows(lake: LakeResource, instance: dg.DagsterInstance) -> None:
     store_mart(lake, 40)
-    register(lake, "v1", promoted=True)
+    registered(lake, "v1", promoted=True)
     assert serve(lake, instance).success
     store_mart(lake, 42)
     found: Pending = pending(lake, SOURCES["crypto_1h"], "crypto_1h", WINDOW)
@@ -159,7 +148,7 @@ def test_the_pending_bars_are_the_new_ones_and_their_windows(lake: LakeResource,
 
 def test_a_missing_feature_names_the_model_and_the_columns(lake: LakeResource, instance: dg.DagsterInstance) -> None:
     store_mart(lake, 40)
-    register(lake, "v1", promoted=True)
+    registered(lake, "v1", promoted=True)
     with lake.connect(read_only=False) as con:
         con.execute(f"ALTER TABLE {MART.table} DROP COLUMN volume")
     result = serve(lake, instance)
@@ -174,7 +163,7 @@ def test_a_crossing_alerts_once_and_an_undelivered_alert_is_retried(
         channel="webhook", webhook_url=httpserver.url_for("/hooks/alerts"), retry_attempts=1, max_retry_wait_seconds=0.1
     )
     store_mart(lake, 40)
-    register(lake, "v1", promoted=True, favour="up2")
+    registered(lake, "v1", promoted=True, favour="up2")
     httpserver.expect_request("/hooks/alerts").respond_with_data("down", status=503)
     failed = serve(lake, instance, webhook)
     assert not failed.success, "an alert not delivered fails the run"
@@ -192,10 +181,10 @@ def test_a_crossing_alerts_once_and_an_undelivered_alert_is_retried(
     assert "BTCUSDT 1h: the direction model gives up2 a probability of" in messages
     assert lake.read(ALERTS)["sent_at"].is_not_null().all()
 
-    register(lake, "v3", promoted=True, favour="flat")  # up2 falls below ...
+    registered(lake, "v3", promoted=True, favour="flat")  # up2 falls below ...
     store_mart(lake, 42)
     assert serve(lake, instance, webhook).success
-    register(lake, "v4", promoted=True, favour="up2")  # ... and crosses again
+    registered(lake, "v4", promoted=True, favour="up2")  # ... and crosses again
     store_mart(lake, 43)
     assert serve(lake, instance, webhook).success
     alerts = lake.read(ALERTS).sort("pair", "bar_open_time")
