@@ -49,23 +49,23 @@ def month_starts(months: int) -> list[dt.date]:
     return starts
 
 
-def write_month(folder: Path, start: dt.date, rng: np.random.Generator, price: float) -> float:
-    """One monthly archive of a random walk (ms timestamps), its .CHECKSUM beside it; returns the last close."""
-    following = next_month(start)
-    minutes = (following - start).days * 1440
-    first_ms = int(dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC).timestamp() * 1000)
+def random_walk_klines(
+    first: dt.datetime, minutes: int, rng: np.random.Generator, price: float, decimals: int = 2
+) -> pl.DataFrame:
+    """`minutes` 1m klines from `first` in Binance's archive columns (ms times): a random walk from `price`."""
+    first_ms = int(first.timestamp() * 1000)
     close = price * np.exp(np.cumsum(rng.normal(0, 0.0007, minutes)))
     open_ = np.concatenate(([price], close[:-1]))
     spread = np.abs(rng.normal(0, 0.0004, minutes))
     volume = rng.lognormal(2.5, 0.8, minutes)
     open_time = first_ms + np.arange(minutes, dtype=np.int64) * 60_000
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
             "open_time": open_time,
-            "open": open_.round(2),
-            "high": (np.maximum(open_, close) * (1 + spread)).round(2),
-            "low": (np.minimum(open_, close) * (1 - spread)).round(2),
-            "close": close.round(2),
+            "open": open_.round(decimals),
+            "high": (np.maximum(open_, close) * (1 + spread)).round(decimals),
+            "low": (np.minimum(open_, close) * (1 - spread)).round(decimals),
+            "close": close.round(decimals),
             "volume": volume.round(5),
             "close_time": open_time + 59_999,
             "quote_volume": (volume * close).round(8),
@@ -75,13 +75,25 @@ def write_month(folder: Path, start: dt.date, rng: np.random.Generator, price: f
             "ignore": np.zeros(minutes, dtype=np.int64),
         }
     )
-    name = f"{PAIR}-1m-{start:%Y-%m}"
+
+
+def zipped_csv(frame: pl.DataFrame, name: str) -> bytes:
+    """An archive as Binance publishes it: one header-less CSV named `name`.csv in a zip."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{name}.csv", frame.write_csv(include_header=False))
-    (folder / f"{name}.zip").write_bytes(buffer.getvalue())
-    (folder / f"{name}.zip.CHECKSUM").write_text(f"{hashlib.sha256(buffer.getvalue()).hexdigest()}  {name}.zip\n")
-    return float(close[-1])
+    return buffer.getvalue()
+
+
+def write_month(folder: Path, start: dt.date, rng: np.random.Generator, price: float) -> float:
+    """One monthly archive of a random walk (ms timestamps), its .CHECKSUM beside it; returns the last close."""
+    minutes = (next_month(start) - start).days * 1440
+    frame = random_walk_klines(dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC), minutes, rng, price)
+    name = f"{PAIR}-1m-{start:%Y-%m}"
+    body = zipped_csv(frame, name)
+    (folder / f"{name}.zip").write_bytes(body)
+    (folder / f"{name}.zip.CHECKSUM").write_text(f"{hashlib.sha256(body).hexdigest()}  {name}.zip\n")
+    return float(frame["close"][-1])
 
 
 def serve(root: Path) -> str:

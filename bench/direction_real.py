@@ -28,6 +28,7 @@ from bench.doc import table as markdown_table
 from bench.doc import write_section
 from resources.binance import parse_klines_csv, unzip_single_csv
 from resources.lake import LakeResource
+from web import queries
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = ROOT.parent / "shared" / "data" / "binance" / "BTCUSDT-1d"
@@ -109,13 +110,7 @@ def main() -> None:
 
 def newest_model(lake: LakeResource) -> dict[str, object]:
     with lake.connect(read_only=True) as con:
-        return (
-            con.execute(
-                "SELECT * FROM ml.direction_models WHERE dataset = ? ORDER BY trained_at DESC LIMIT 1", [DATASET]
-            )
-            .pl()
-            .row(0, named=True)
-        )
+        return queries.model_evaluation(con, DATASET).row(0, named=True)
 
 
 if __name__ == "__main__":

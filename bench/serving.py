@@ -15,13 +15,11 @@ back: its latency is predicted_at - bar_close_at. The daemon's own delay in laun
 import datetime as dt
 import functools
 import http.server
-import io
 import os
 import shutil
 import sys
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import dagster as dg
@@ -29,6 +27,7 @@ import numpy as np
 import polars as pl
 from rich.console import Console
 
+from bench.crypto import random_walk_klines, zipped_csv
 from bench.doc import table as markdown_table
 from bench.doc import write_section
 from resources.lake import LakeResource
@@ -38,36 +37,18 @@ console = Console()
 
 
 def write_day(folder: Path, pair: str, day: dt.date, rng: np.random.Generator, price: float) -> float:
-    """One day of a pair's 1m klines as Binance's daily archive (ms times); returns the last close."""
-    first_ms = int(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp() * 1000)
-    close = price * np.exp(np.cumsum(rng.normal(0, 0.0007, 1440)))
-    open_ = np.concatenate(([price], close[:-1]))
-    volume = rng.lognormal(2.5, 0.8, 1440)
-    open_time = first_ms + np.arange(1440, dtype=np.int64) * 60_000
-    frame = pl.DataFrame(
-        {
-            "open_time": open_time,
-            "open": open_.round(4),
-            "high": (np.maximum(open_, close) * 1.0004).round(4),
-            "low": (np.minimum(open_, close) * 0.9996).round(4),
-            "close": close.round(4),
-            "volume": volume.round(5),
-            "close_time": open_time + 59_999,
-            "quote_volume": (volume * close).round(8),
-            "trades": (volume * 40).astype(np.int64),
-            "taker_base": (volume / 2).round(5),
-            "taker_quote": (volume * close / 2).round(8),
-            "ignore": np.zeros(1440, dtype=np.int64),
-        }
-    )
+    """One day of a pair's 1m klines as Binance's daily archive; returns the last close."""
+    frame = random_walk_klines(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC), 1440, rng, price, decimals=4)
     name = f"{pair}-1m-{day:%Y-%m-%d}"
     path = folder / pair / "1m" / f"{name}.zip"
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{name}.csv", frame.write_csv(include_header=False))
-    path.write_bytes(buffer.getvalue())
-    return float(close[-1])
+    path.write_bytes(zipped_csv(frame, name))
+    return float(frame["close"][-1])
+
+
+def shown(path: Path) -> str:
+    """A path as the docs may print it: relative to the checkout, never this machine's own."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else "BENCH_DIR/serving"
 
 
 def serve(root: Path) -> str:
@@ -85,8 +66,7 @@ def register_model(lake: LakeResource, mart: pl.DataFrame) -> None:
 
     from assets import bigru
     from assets.direction_dataset import SOURCES, feature_columns
-    from assets.direction_model import REGISTRY
-    from resources import artifacts
+    from assets.direction_model import register
 
     features = feature_columns(mart, SOURCES["crypto_1m"])
     stats = mart.select(features).cast(pl.Float64).fill_nan(None)
@@ -94,19 +74,7 @@ def register_model(lake: LakeResource, mart: pl.DataFrame) -> None:
     torch.manual_seed(1)
     config = bigru.TrainConfig()
     meta = {"dataset": "crypto_1m", "version": "bench", "features": features, "normalisation": scale, "window": 32}
-    url = artifacts.write(
-        lake.location,
-        "ml/models/crypto_1m/bench.pt",
-        bigru.to_bytes(bigru.BiGRU(len(features), config.hidden), config, meta),
-    )
-    row = {name: None for name in REGISTRY.schema} | {
-        "dataset": "crypto_1m",
-        "version": "bench",
-        "artifact": url,
-        "trained_at": dt.datetime.now(dt.UTC),
-        "promoted": True,
-    }
-    lake.replace(REGISTRY, pl.DataFrame([row], schema=REGISTRY.schema), where={"dataset": "crypto_1m"})
+    register(lake, bigru.BiGRU(len(features), config.hidden), config, meta, dt.datetime.now(dt.UTC), promoted=True)
 
 
 def topup(defs: dg.Definitions, instance: dg.DagsterInstance) -> float:
@@ -189,8 +157,8 @@ def main() -> None:
         "Serving latency (direction model, 1m bars)",
         f"`python -m bench.serving`: {len(pairs)} pairs, {rounds} bars each, from the bar's close to its stored "
         f"prediction through one crypto_topup run (fetch from a local server, store, indicators, the crypto "
-        f"feature marts, predictions), DAGSTER_HOME and the lake under {work}, 1-minute load average "
-        f"{load:.2f} at the end (2 cores).\n\n"
+        f"feature marts, predictions), DAGSTER_HOME and the lake under {shown(work)} on local disk, "
+        f"1-minute load average {load:.2f} at the end (2 cores).\n\n"
         + markdown_table(
             [
                 ("latency p50", f"{p50:.1f} s", f"{len(latencies)} predictions"),
