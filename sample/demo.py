@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
+import polars as pl
 from binance_api import KlinesHandler, write_json
 from coingecko_api import COINGECKO_HOST, MARKETS_PATH, markets_answer
 from demo_crypto import SETTINGS as CRYPTO_SETTINGS
@@ -41,6 +42,7 @@ from resources.finra import FACILITIES
 from resources.lake import lake_at_root
 from resources.settings import MIRROR
 from resources.sql import reader
+from web import queries
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample"
@@ -65,6 +67,18 @@ CBOE_JOB, COT_LEGACY_JOB, COT_TFF_JOB, EQUITY_JOB, FEATURE_MARTS_JOB = (
 )
 # The direction model the demo trains: on the sample's Binance 1m klines (made: seeded random walks, sample/README.md).
 MODEL_JOB, MODEL_PARTITION, SERVE_JOB = "direction_model_train", "crypto_1m", "direction_predictions_serve"
+# The columns of a prediction the demo prints, the model version last (its title).
+PREDICTION_COLUMNS = [
+    "instrument",
+    "bar_time",
+    "predicted",
+    "p_up2",
+    "p_up1",
+    "p_flat",
+    "p_down1",
+    "p_down2",
+    "model_version",
+]
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 WEBHOOK_PATH = "/demo-alert-webhook"
 # FINRA's own files of two real days (all six facilities), recorded for the tests; the demo runs the
@@ -479,11 +493,7 @@ def features(env: dict[str, str]) -> dict[str, float]:
 
 def show_model(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
     """The newest direction model's test-part scores beside the baselines' (ml.direction_models)."""
-    row = con.execute(
-        "SELECT * FROM ml.direction_models WHERE dataset = ? ORDER BY trained_at DESC LIMIT 1", [dataset]
-    ).fetchone()
-    names = [d[0] for d in con.description]
-    model = dict(zip(names, row, strict=True))
+    model = queries.model_evaluation(con, dataset).row(0, named=True)
     table = Table(
         title=f"ml.direction_models: {model['version']} on {model['test_samples']:,} test sequences "
         f"({model['train_samples']:,} trained on; promoted: {model['promoted']})"
@@ -500,16 +510,12 @@ def show_predictions(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
     """Each pair's latest served prediction (marts.fct_direction_predictions). Without a promoted model
     nothing is served; the newest model's predictions of the newest bars are shown instead, made by the
     serving code (assets/direction_predictions.py) but not stored."""
-    rows = con.execute(
-        "SELECT instrument, bar_time, predicted, p_up2, p_up1, p_flat, p_down1, p_down2, model_version "
-        "FROM marts.fct_direction_predictions WHERE dataset = ? "
-        "QUALIFY row_number() OVER (PARTITION BY instrument ORDER BY bar_time DESC) = 1 ORDER BY instrument",
-        [dataset],
-    ).fetchall()
+    rows = queries.latest_predictions(con, dataset, 1000, 0).rows
     title = f"marts.fct_direction_predictions: the latest {dataset} bar of each pair"
-    if not rows:
-        rows = candidate_predictions(dataset)
+    if rows.is_empty():
+        rows = candidate_predictions(con, dataset)
         title = f"not served (no promoted {dataset} model): what the newest model predicts for the newest bars"
+    rows = rows.select(PREDICTION_COLUMNS).rows()
     table = Table(title=f"{title} ({rows[0][-1]})" if rows else title)
     for column in ("pair", "bar (UTC)", "predicted", "up2", "up1", "flat", "down1", "down2"):
         table.add_column(column, justify="right")
@@ -518,26 +524,25 @@ def show_predictions(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
     console.print(table)
 
 
-def candidate_predictions(dataset: str) -> list[tuple]:
-    """The newest registered model's predictions of each instrument's newest bar, not stored."""
+def candidate_predictions(con: duckdb.DuckDBPyConnection, dataset: str) -> pl.DataFrame:
+    """The newest registered model's predictions of each instrument's newest bar, made by the serving code
+    but not stored."""
     from assets import bigru
     from assets.direction_dataset import SOURCES
-    from assets.direction_model import REGISTRY
-    from assets.direction_predictions import pending, predict
+    from assets.direction_predictions import PREDICTIONS, pending, predict
     from resources import artifacts
-    from resources.settings import catalog, lake_root
+    from resources.sql import lake
 
-    lake = lake_at_root(lake_root(), catalog())
-    models = lake.read(REGISTRY, where={"dataset": dataset}).sort("trained_at")
-    if models.is_empty():
-        return []
-    model, meta = bigru.from_bytes(artifacts.read(models["artifact"][-1]))
-    found = pending(lake, SOURCES[dataset], dataset, int(meta["window"]))
-    predicted = predict(found.bars, SOURCES[dataset], model, meta)
-    lake.close()
-    return predicted.select(
-        "instrument", "bar_time", "predicted", "p_up2", "p_up1", "p_flat", "p_down1", "p_down2", "model_version"
-    ).rows()
+    newest = queries.model_evaluation(con, dataset)
+    if newest.is_empty():
+        return pl.DataFrame(schema=PREDICTIONS.schema)
+    model, meta = bigru.from_bytes(artifacts.read(newest["artifact"][0]))
+    source = lake()
+    try:
+        found = pending(source, SOURCES[dataset], dataset, int(meta["window"]))
+        return predict(found.bars, SOURCES[dataset], model, meta)
+    finally:
+        source.close()
 
 
 def show_short_interest(con: duckdb.DuckDBPyConnection, symbol: str = "GME") -> None:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from assets.alerts import DATASET as CRYPTO_ALERTS
 from assets.direction_model import REGISTRY
 from assets.direction_predictions import ALERTS as DIRECTION_ALERTS
+from assets.technicals import INDICATOR_SCHEMA
 from resources.lake import Dataset, LakeResource
 from resources.sql import reader
 from web.api import create_app
@@ -60,29 +61,13 @@ def store(lake: LakeResource) -> None:
     )
     lake.replace(mart("fct_short_panel_daily", dict(panel.schema)), panel)
     hours = [dt.datetime(2024, 7, 11, tzinfo=UTC) + dt.timedelta(hours=h) for h in range(48)]
-    columns = [
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
-        "rsi_14",
-        "bb_upper",
-        "bb_middle",
-        "bb_lower",
-        "pivot",
-        "r1",
-        "s1",
-        "r2",
-        "s2",
-    ]
-    bars = pl.DataFrame({"pair": "BTCUSDT", "open_time": hours, **{c: np.linspace(1, 2, 48) for c in columns}})
-    bars = bars.with_columns(
-        pl.lit(float("nan")).alias("rsi_14"),
-        *[
-            pl.lit(0, pl.Int64).alias(c)
-            for c in ("td_buy_setup", "td_sell_setup", "td_buy_countdown", "td_sell_countdown")
-        ],
+    prices = {c: np.linspace(1, 2, 48) for c in ("open", "high", "low", "close", "volume")}
+    bars = (
+        pl.DataFrame({"pair": "BTCUSDT", "open_time": hours, **prices})
+        .with_columns(
+            pl.lit(1.5 if dtype == pl.Float64() else 0).cast(dtype).alias(c) for c, dtype in INDICATOR_SCHEMA.items()
+        )
+        .with_columns(pl.lit(float("nan")).alias("rsi_14"))
     )
     lake.replace(mart("fct_features_crypto_1h", dict(bars.schema)), bars)
     predictions = pl.DataFrame(
@@ -244,3 +229,11 @@ def test_every_route_only_reads(client: TestClient) -> None:
         "/api/v1/predictions",
         "/api/v1/models/{dataset}/evaluation",
     }
+
+
+def test_a_mart_not_built_yet_is_a_503(lake: LakeResource) -> None:
+    lake.ensure([CRYPTO_ALERTS])  # a lake with a catalog, and no mart yet
+    with TestClient(create_app(reader)) as client:
+        response = client.get("/api/v1/ranking")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "the lake cannot answer yet: CatalogException"

@@ -122,20 +122,28 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser, ui_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh tab on the UI; whatever it shows last is kept as build/browser/<test>.png, passed or failed."""
-    context = browser.new_context(base_url=ui_url, viewport={"width": 1600, "height": 1000})
-    context.add_init_script(NO_COMMUNITY_PROMPT)
+@contextlib.contextmanager
+def _tab(browser: Browser, url: str, name: str, width: int, init_script: str | None = None) -> Iterator[Page]:
+    """A fresh tab on `url`; whatever it shows last is kept as build/browser/<name>.png, passed or failed."""
+    context = browser.new_context(base_url=url, viewport={"width": width, "height": 1000})
+    if init_script:
+        context.add_init_script(init_script)
     context.set_default_timeout(60_000)
-    expect.set_options(timeout=60_000)  # the UI draws a page first and fills it in as its queries answer
+    expect.set_options(timeout=60_000)  # a page is drawn first and filled in as its queries answer
     tab = context.new_page()
     try:
         yield tab
     finally:
         with contextlib.suppress(Exception):
-            tab.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)
+            tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, ui_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A tab on the Dagster UI."""
+    with _tab(browser, ui_url, request.node.name, 1600, NO_COMMUNITY_PROMPT) as tab:
+        yield tab
 
 
 def test_the_asset_graph_shows_every_group(page: Page) -> None:
@@ -245,17 +253,9 @@ def dashboard_url(demo_world: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture
 def dashboard(browser: Browser, dashboard_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A tab on the dashboard; its last view kept as build/browser/<test>.png."""
-    context = browser.new_context(base_url=dashboard_url, viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(60_000)
-    expect.set_options(timeout=60_000)
-    tab = context.new_page()
-    try:
+    """A tab on the dashboard."""
+    with _tab(browser, dashboard_url, request.node.name, 1400) as tab:
         yield tab
-    finally:
-        with contextlib.suppress(Exception):
-            tab.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)
-        context.close()
 
 
 def test_the_ranking_follows_the_look_back_and_a_click_shows_a_history(dashboard: Page) -> None:

@@ -32,6 +32,12 @@ PAIR = Path(pattern=r"^[A-Z0-9]{2,20}$", description="A Binance spot pair (BTCUS
 LIMIT = Query(100, ge=1, le=1000, description="Rows in this page.")
 OFFSET = Query(0, ge=0, description="Rows skipped before this page.")
 FORMAT = Query("json", description="json, or csv (the page's rows with a header; X-Total-Count holds the total).")
+LOOKBACK = Query(
+    365,
+    ge=queries.LOOKBACK_DAYS[0],
+    le=queries.LOOKBACK_DAYS[1],
+    description="Calendar days back from the newest trading day.",
+)
 BARS_START = Query(None, description="First UTC day; by default 1, 30 or 365 days (1m, 1h, 1d) before end.")
 BARS_END = Query(None, description="Last UTC day; by default the day of the pair's newest bar.")
 DATASETS = Literal["crypto_1m", "crypto_1h", "crypto_1d", "equity_1d"]
@@ -88,7 +94,7 @@ def create_app(connect: Callable[[], duckdb.DuckDBPyConnection], token: str | No
     @api.get("/ranking", summary="Symbols ranked by volatility over any look-back")
     def ranking(
         con: Con,
-        lookback_days: int = Query(365, ge=5, le=3650, description="Calendar days back from the newest trading day."),
+        lookback_days: int = LOOKBACK,
         market: str | None = Query(None, max_length=8, description="A market's MIC (XNYS, XLON, ...)."),
         sector: str | None = Query(None, max_length=40, description="A Fama-French 12 industry."),
         order: Literal["highest", "lowest"] = "highest",
@@ -96,8 +102,9 @@ def create_app(connect: Callable[[], duckdb.DuckDBPyConnection], token: str | No
         offset: int = OFFSET,
         format: Literal["json", "csv"] = FORMAT,
     ) -> object:
-        page = queries.volatility_ranking(con, lookback_days, market, sector, order == "lowest", limit, offset)
-        return answer(page, limit, format)
+        ranking = queries.volatility_ranking(con, lookback_days, market, sector)
+        ranking = queries.lowest_first(ranking) if order == "lowest" else ranking
+        return answer(queries.page_of(ranking, limit, offset), limit, format)
 
     @api.get("/symbols/{symbol}/short", summary="A symbol's short-selling panel beside its close")
     def short(
@@ -159,9 +166,10 @@ def create_app(connect: Callable[[], duckdb.DuckDBPyConnection], token: str | No
     )
     app.include_router(api)
 
-    @app.exception_handler(duckdb.Error)
-    def lake_error(_: Request, exc: duckdb.Error) -> JSONResponse:
-        """A mart the lake does not have yet (its model never built) is a 503, not a crash."""
+    @app.exception_handler(duckdb.CatalogException)
+    def lake_error(_: Request, exc: duckdb.CatalogException) -> JSONResponse:
+        """A mart the lake does not have yet (its model never built) is a 503; any other error of a
+        query is a bug, and stays a 500."""
         return JSONResponse({"detail": f"the lake cannot answer yet: {type(exc).__name__}"}, 503)
 
     app.mount("/", WSGIMiddleware(dashboard.build(reader).server))

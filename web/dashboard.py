@@ -23,7 +23,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html
 from web import queries
 from web.connection import LakeReader
 
-LOOKBACK = (5, 3650)
+LOOKBACK = queries.LOOKBACK_DAYS
 DATASETS = ("crypto_1m", "crypto_1h", "crypto_1d", "equity_1d")
 PAGES = {"/": "Volatility ranking", "/short": "Short selling", "/predictions": "Predictions"}
 
@@ -199,13 +199,12 @@ def build(reader: LakeReader) -> dash.Dash:
             return dash.no_update, f"look-back: a whole number of days from {LOOKBACK[0]} to {LOOKBACK[1]}"
         top = max(1, min(int(top or 10), 100))
         with reader.cursor() as con:
-            highest = queries.volatility_ranking(con, lookback, market, sector, False, top, 0).rows
-            lowest = queries.volatility_ranking(con, lookback, market, sector, True, top, 0).rows
-            symbols = [*highest["symbol"], *lowest["symbol"]] if highest.height else []
-            prices = queries.daily_returns(con, symbols, lookback) if symbols else pl.DataFrame()
-        paths = {s: frame["adj_close_usd"].to_list() for (s,), frame in prices.group_by("symbol")} if symbols else {}
-        if not highest.height:
-            return [], "no symbol has five returns in that look-back"
+            ranked = queries.volatility_ranking(con, lookback, market, sector)
+            if ranked.is_empty():
+                return [], "no symbol has five returns in that look-back"
+            highest, lowest = ranked.head(top), queries.lowest_first(ranked).head(top)
+            prices = queries.daily_returns(con, [*highest["symbol"], *lowest["symbol"]], lookback)
+        paths = {s: frame["adj_close_usd"].to_list() for (s,), frame in prices.group_by("symbol")}
         return [
             ranking_table(f"Most volatile {top}", highest, paths, "most-volatile"),
             ranking_table(f"Least volatile {top}", lowest, paths, "least-volatile"),

@@ -17,6 +17,8 @@ BAR_COLUMNS = (
     'td_buy_setup, td_sell_setup, td_buy_countdown, td_sell_countdown, "pivot", r1, s1, r2, s2'
 )
 TRADING_DAYS_A_YEAR = 252
+# The look-backs a ranking may ask for, in calendar days: the API's bounds and the dashboard's.
+LOOKBACK_DAYS = (5, 3650)
 ALERT_TABLES = ("raw.crypto_alerts", "ml.direction_alerts")
 
 
@@ -40,17 +42,12 @@ def newest_trading_day(con: duckdb.DuckDBPyConnection) -> object:
 
 
 def volatility_ranking(
-    con: duckdb.DuckDBPyConnection,
-    lookback_days: int,
-    market: str | None,
-    sector: str | None,
-    lowest_first: bool,
-    limit: int,
-    offset: int,
-) -> Page:
-    """Symbols by the annualised volatility of their daily USD returns over the last `lookback_days`
-    calendar days before the newest trading day: any look-back, computed when asked, not only the
-    ones mart_volatility_ranking keeps. USD returns, so symbols of every market rank together."""
+    con: duckdb.DuckDBPyConnection, lookback_days: int, market: str | None, sector: str | None
+) -> pl.DataFrame:
+    """Every symbol by the annualised volatility of its daily USD returns over the last `lookback_days`
+    calendar days before the newest trading day, highest first: any look-back, computed when asked, not
+    only the ones mart_volatility_ranking keeps. USD returns, so symbols of every market rank together.
+    Whole (one row a symbol): the callers take its top, its bottom or a page of it from one scan."""
     sql = f"""
         WITH returns AS (
             SELECT p.symbol, p.daily_return_usd
@@ -69,9 +66,18 @@ def volatility_ranking(
         WHERE (CAST(? AS VARCHAR) IS NULL OR s.market = ?) AND (CAST(? AS VARCHAR) IS NULL OR s.ff12_industry = ?)
         GROUP BY ALL
         HAVING count(*) >= 5
-        ORDER BY volatility_usd {"ASC" if lowest_first else "DESC"}, r.symbol
+        ORDER BY volatility_usd DESC, r.symbol
     """
-    return _page(con, sql, [lookback_days, market, market, sector, sector], limit, offset)
+    return con.execute(sql, [lookback_days, market, market, sector, sector]).pl()
+
+
+def lowest_first(ranking: pl.DataFrame) -> pl.DataFrame:
+    return ranking.sort(["volatility_usd", "symbol"])
+
+
+def page_of(frame: pl.DataFrame, limit: int, offset: int) -> Page:
+    """A page of rows already read whole."""
+    return Page(frame.slice(offset, limit), frame.height, offset)
 
 
 def has_symbol(con: duckdb.DuckDBPyConnection, symbol: str) -> bool:
