@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo demo-ui dashboard ui test test-fast test-integration lint snapshot sql sql-owner bench bench-storage evaluate-real clean migrate
+.PHONY: install demo demo-ui dashboard ui test test-fast test-integration lint snapshot sql sql-owner bench bench-storage evaluate-real clean migrate alert-rules-import
 
 install: $(BIN)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -85,14 +85,16 @@ lint: install
 # Full-market benchmark (BENCH_DAYS=250 by default; 4500 for the full history), on a SQLite and a
 # PostgreSQL catalog (Debian's PostgreSQL, installed if missing), then one pair-year of Binance 1m
 # klines (BENCH_CRYPTO_MONTHS=12), the direction model's training (BENCH_TRAINING_SEQUENCES=200000) and
-# its serving latency on the clock (BENCH_SERVING_PAIRS=100, BENCH_SERVING_ROUNDS=5): see docs/benchmarks.md
+# its serving latency on the clock (BENCH_SERVING_PAIRS=100, BENCH_SERVING_ROUNDS=5), then the dashboard's
+# page loads in chromium and the API's latency over those worlds: see docs/benchmarks.md
 bench: install
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql chromium >/dev/null)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.crypto
 	$(BIN)/python -m bench.training
 	$(BIN)/python -m bench.serving
+	$(BIN)/python -m bench.dashboard
 
 # The storage formats compared for the lake (DuckLake, Delta, Iceberg, Parquet files): BENCH_STORAGE_DAYS=60
 bench-storage: install
@@ -125,3 +127,8 @@ sql-owner: install
 # the catalog; prints each table's row count and sums before and after. See platform/migrate.py.
 migrate: install
 	$(BIN)/python platform/migrate.py $(ARGS)
+
+# Store the crypto alert rules of a YAML file (sample/alert_rules.yaml's format) in the lake, checked as
+# the dashboard's Alerts page checks them; a name already stored refuses the file.
+alert-rules-import: install
+	$(BIN)/python platform/import_alert_rules.py $(FILE)

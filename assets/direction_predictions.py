@@ -205,6 +205,7 @@ def crossings(predictions: pl.DataFrame, previous: pl.DataFrame, threshold: floa
                     p.round(3),
                     pl.col("bar_time").dt.to_string("%Y-%m-%d %H:%M"),
                 ).alias("message"),
+                pl.lit("default").alias("channel"),
                 pl.lit(None, ALERTS_SCHEMA["sent_at"]).alias("sent_at"),
             )
         )

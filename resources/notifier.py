@@ -64,13 +64,15 @@ class Notifier(HttpSource):
     retry_attempts: int = 4
     max_retry_wait_seconds: float = 30.0
 
-    def send(self, alert: dict[str, Any]) -> None:
-        """Deliver one firing; raises NotifierError when the channel refuses or stays unreachable."""
-        secret = self.telegram_bot_token if self.channel == "telegram" else self.webhook_url
+    def send(self, alert: dict[str, Any], channel: str | None = None) -> None:
+        """Deliver one firing on `channel` (a rule's own; by default the configured one); raises
+        NotifierError when the channel refuses, stays unreachable or is not configured."""
+        channel = channel or self.channel
+        secret = self.telegram_bot_token if channel == "telegram" else self.webhook_url
         with _redacted(secret), self.session() as client:
-            if self.channel == "telegram":
+            if channel == "telegram":
                 self._telegram(client, alert)
-            elif self.channel == "webhook":
+            elif channel == "webhook":
                 payload = {
                     key: value.isoformat() if isinstance(value, dt.datetime) else value for key, value in alert.items()
                 }
@@ -96,5 +98,5 @@ class Notifier(HttpSource):
 
     def _required(self, value: str | None, name: str) -> str:
         if not value:
-            raise NotifierError(f"alert channel {self.channel!r} needs {name}; see README, 'Crypto alerts'")
+            raise NotifierError(f"this alert channel needs {name}; see README, 'Crypto alerts'")
         return value

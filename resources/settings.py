@@ -323,7 +323,12 @@ SETTINGS = (
         "secret: when set, every /api request needs `Authorization: Bearer <token>`",
         secret=True,
     ),
-    Setting("TICKERLAKE_ALERT_RULES", "platform/alerts.yaml", "alert rules"),
+    Setting(
+        "TICKERLAKE_ALERT_LOOKBACK_HOURS",
+        "24",
+        "an alert rule is evaluated on each pair's closed bars within this many hours of its newest",
+        literal=True,
+    ),
     Setting("TICKERLAKE_ALERT_CHANNEL", "none", "`none`, `telegram` or `webhook`", "notifier", "channel"),
     Setting(
         "TICKERLAKE_TELEGRAM_BOT_TOKEN",

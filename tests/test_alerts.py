@@ -1,9 +1,14 @@
-"""Alert rules: parsing, evaluation on closed bars, delivery once to a Telegram-format endpoint and a
-JSON webhook on a local server, retries of undelivered firings, and the sensor that follows top-ups."""
+"""Alert rules: parsing, their table in the lake and its edits, evaluation on closed bars, delivery once
+to a Telegram-format endpoint and a JSON webhook on a local server (each rule on its own channel),
+retries of undelivered firings, and the sensor that follows top-ups."""
 
+import dataclasses
 import datetime as dt
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -11,7 +16,17 @@ import polars as pl
 import pytest
 from pytest_httpserver import HTTPServer
 
-from assets.alerts import DATASET, AlertRulesError, crypto_alerts, evaluate, load_rules, pair_market_cap_ranks
+from assets.alert_rules import (
+    RULES,
+    AlertRule,
+    AlertRulesError,
+    add_rules,
+    delete_rule,
+    load_rules_file,
+    set_paused,
+    stored_rules,
+)
+from assets.alerts import DATASET, crypto_alerts, evaluate, pair_market_cap_ranks
 from assets.binance import UNIVERSE_DATASET
 from assets.coingecko import MARKETS_DATASET
 from assets.indicators import DATASET as INDICATORS_DATASET
@@ -20,6 +35,7 @@ from assets.technicals import indicators
 from resources.lake import LakeResource
 from resources.notifier import Notifier
 from sensors.alerts import crypto_alerts_sensor
+from tests.helpers import ROOT
 from tests.test_td_sequential import QUALIFIER
 
 UTC = dt.UTC
@@ -53,8 +69,7 @@ def rules_file(tmp_path: Path, text: str) -> Path:
     return path
 
 
-RULES = """
-lookback_hours: 24
+RULES_YAML = """
 rules:
   - {name: rsi-oversold, interval: 1h, series: rsi_14, crosses_below: 30}
   - {name: td-nine, interval: 1h, series: td_buy_setup, equals: 9}
@@ -63,7 +78,7 @@ rules:
 
 
 def test_crossings_fire_on_closed_bars_only(tmp_path: Path) -> None:
-    rules = load_rules(rules_file(tmp_path, RULES))
+    rules = load_rules_file(rules_file(tmp_path, RULES_YAML))
     eth = bars([40, 25, 29], closed=3, pair="ETHUSDT")
     frame = pl.concat([bars([45, 35, 29, 25, 31, 28, 20]), eth], how="diagonal")
     fired = evaluate(rules, frame)
@@ -85,29 +100,64 @@ def test_crossings_fire_on_closed_bars_only(tmp_path: Path) -> None:
 
 
 def test_the_look_back_keeps_history_from_firing(tmp_path: Path) -> None:
-    rules = load_rules(rules_file(tmp_path, RULES.replace("lookback_hours: 24", "lookback_hours: 2")))
-    fired = evaluate(rules, bars([45, 29, 45, 45, 45, 29, 45, 50]))
+    rules = load_rules_file(rules_file(tmp_path, RULES_YAML))
+    fired = evaluate(rules, bars([45, 29, 45, 45, 45, 29, 45, 50]), lookback_hours=2)
     assert fired["bar_open_time"].dt.hour().to_list() == [5]
 
 
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ("{name: x, interval: 5m, series: rsi_14, crosses_below: 30}", "rule 1: needs an interval"),
-        ("{name: x, interval: 1h, series: rsi_99, crosses_below: 30}", "rule 1: needs a series"),
+        ("{name: x, interval: 5m, series: rsi_14, crosses_below: 30}", "rule 1: needs interval: one of"),
+        ("{name: x, interval: 1h, series: rsi_99, crosses_below: 30}", "rule 1: needs series"),
         ("{name: x, interval: 1h, series: rsi_14}", "rule 1: needs exactly one of"),
-        ("{name: x, interval: 1h, series: rsi_14, crosses_below: '1; DROP TABLE'}", "rule 1: needs a threshold"),
-        ("{name: x, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: 0}", "a max_market_cap_rank"),
-        ("{name: x, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: top}", "a max_market_cap_rank"),
+        ("{name: x, interval: 1h, series: rsi_14, crosses_below: '1; DROP TABLE'}", "rule 1: needs threshold"),
+        ("{name: x, interval: 1h, series: rsi_14, crosses_below: true}", "rule 1: needs threshold"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: 0}", "max_market_cap_rank: a"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: top}", "max_market_cap_rank: a"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, channel: email}", "needs channel: one of"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, pairs: ['BTC/USDT']}", "needs pairs: a list"),
+        ("{name: ' ', interval: 1h, series: rsi_14, below: 30}", "needs name"),
     ],
 )
-def test_bad_rules_are_refused_naming_the_rule(tmp_path: Path, rule: str, message: str) -> None:
+def test_bad_rules_are_refused_naming_the_rule_and_the_field(tmp_path: Path, rule: str, message: str) -> None:
     with pytest.raises(AlertRulesError, match=message):
-        load_rules(rules_file(tmp_path, f"rules:\n  - {rule}\n"))
+        load_rules_file(rules_file(tmp_path, f"rules:\n  - {rule}\n"))
+
+
+def test_rules_are_stored_paused_and_deleted_in_the_lake_keeping_history(tmp_path: Path, lake: LakeResource) -> None:
+    rules = load_rules_file(rules_file(tmp_path, RULES_YAML))
+    add_rules(lake, rules)
+    assert stored_rules(lake) == sorted(rules, key=lambda rule: rule.name)  # every field comes back as stored
+    with pytest.raises(AlertRulesError, match="name: a rule named 'td-nine' exists already"):
+        add_rules(lake, [AlertRule("new-one", "1h", "rsi_14", "above", 70.0), rules[1]])
+    assert "new-one" not in {rule.name for rule in stored_rules(lake)}, "a refused edit stores nothing"
+
+    set_paused(lake, "td-nine", True)
+    assert {rule.name: rule.paused for rule in stored_rules(lake)} == {
+        "below-support": False,
+        "rsi-oversold": False,
+        "td-nine": True,
+    }
+    delete_rule(lake, "below-support")
+    assert [rule.name for rule in stored_rules(lake)] == ["rsi-oversold", "td-nine"]
+    for edit in (lambda: delete_rule(lake, "below-support"), lambda: set_paused(lake, "nope", False)):
+        with pytest.raises(AlertRulesError, match="name: no rule named"):
+            edit()
+    history = lake.read(RULES.history)
+    assert sorted(history.select("name", "paused").rows()) == [("below-support", False), ("td-nine", False)]
+
+
+def test_a_paused_rule_does_not_fire(tmp_path: Path) -> None:
+    rules = [rule for rule in load_rules_file(rules_file(tmp_path, RULES_YAML)) if rule.name == "rsi-oversold"]
+    frame = bars([45, 29, 45])
+    assert evaluate(rules, frame).height == 1
+    paused = [dataclasses.replace(rules[0], paused=True)]
+    assert evaluate(paused, frame).is_empty()
 
 
 def test_a_rank_filter_watches_only_the_pairs_of_top_coins(tmp_path: Path) -> None:
-    rules = load_rules(
+    rules = load_rules_file(
         rules_file(
             tmp_path, "rules:\n  - {name: top-1, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: 1}\n"
         )
@@ -150,8 +200,8 @@ def test_the_pairs_ranks_come_from_the_newest_snapshots_and_skip_a_shared_symbol
 
 
 @pytest.fixture
-def alert_env(tmp_path: Path, lake: LakeResource, monkeypatch: pytest.MonkeyPatch) -> LakeResource:
-    monkeypatch.setenv("TICKERLAKE_ALERT_RULES", str(rules_file(tmp_path, RULES)))
+def alert_env(tmp_path: Path, lake: LakeResource) -> LakeResource:
+    add_rules(lake, load_rules_file(rules_file(tmp_path, RULES_YAML)))
     lake.replace(INDICATORS_DATASET, bars([45, 35, 29, 25, 31, 28, 20]), where={"pair": "BTCUSDT"})
     return lake
 
@@ -235,6 +285,20 @@ def test_the_generic_webhook_gets_the_firing_as_json(
     payloads = [json.loads(request.get_data()) for request, _ in httpserver.log]
     assert {p["rule"] for p in payloads} == {"rsi-oversold"} and {p["pair"] for p in payloads} == {"BTCUSDT"}
     assert payloads[0]["value"] < 30 and payloads[0]["threshold"] == 30
+    assert set(alert_env.read(DATASET)["channel"]) == {"webhook"}, "stored with where it went"
+
+
+def test_a_rule_with_its_own_channel_goes_there_and_a_paused_one_is_not_evaluated(
+    alert_env: LakeResource, httpserver: HTTPServer, instance: dg.DagsterInstance
+) -> None:
+    httpserver.expect_request("/hooks/alerts", method="POST").respond_with_data("", status=200)
+    set_paused(alert_env, "rsi-oversold", True)
+    add_rules(alert_env, [AlertRule("quiet", "1h", "rsi_14", "crosses_below", 30.0, channel="none")])
+    notifier = Notifier(channel="webhook", webhook_url=httpserver.url_for("/hooks/alerts"))
+    assert run_alerts(alert_env, notifier, instance).success
+    assert httpserver.log == [], "the paused rule fired nothing; the other rule's channel is none"
+    stored = alert_env.read(DATASET)
+    assert set(stored["rule"]) == {"quiet"} and set(stored["channel"]) == {"none"} and stored.height == 2
 
 
 def test_the_sensor_asks_for_one_evaluation_per_indicators_update(
@@ -280,11 +344,10 @@ def test_td_rules_fire_once_per_setup_and_countdown(tmp_path: Path) -> None:
     frame = frame.with_columns(
         pl.lit(None, dtype).alias(c) for c, dtype in INDICATORS_SCHEMA.items() if c not in frame.columns
     ).select(list(INDICATORS_SCHEMA))
-    rules = load_rules(
+    rules = load_rules_file(
         rules_file(
             tmp_path,
             """
-lookback_hours: 100
 rules:
   - {name: nine, interval: 1h, series: td_buy_setup, equals: 9}
   - {name: thirteen, interval: 1h, series: td_buy_countdown, equals: 13}
@@ -293,8 +356,26 @@ rules:
 """,
         )
     )
-    fired = evaluate(rules, frame.cast(INDICATORS_SCHEMA))
-    names = [rule.name for rule in rules.rules]
+    fired = evaluate(rules, frame.cast(INDICATORS_SCHEMA), lookback_hours=100)
+    names = [rule.name for rule in rules]
     bar = (pl.col("bar_open_time") - start).dt.total_hours()
     hours = {name: fired.filter(pl.col("rule") == name).select(bar).to_series().to_list() for name in names}
     assert hours == {"nine": [13], "thirteen": [28], "perfected": [13], "deferred": [27]}
+
+
+def test_a_rules_file_is_imported_once_and_a_bad_one_stores_nothing(tmp_path: Path, lake: LakeResource) -> None:
+    """`make alert-rules-import`: the demo's file goes in whole; again, it is refused naming the rule; a
+    file with one bad rule stores none of its rules."""
+    command = [sys.executable, str(ROOT / "platform" / "import_alert_rules.py")]
+    sample = ROOT / "sample" / "alert_rules.yaml"
+    first = subprocess.run([*command, str(sample)], capture_output=True, text=True, env=os.environ)
+    assert first.returncode == 0, first.stderr
+    names = sorted(rule.name for rule in load_rules_file(sample))
+    assert f"{len(names)} alert rules stored" in first.stdout
+    assert sorted(rule.name for rule in stored_rules(lake)) == names
+    again = subprocess.run([*command, str(sample)], capture_output=True, text=True, env=os.environ)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    bad = rules_file(tmp_path, "rules:\n  - {name: ok, interval: 1h, series: rsi_14, above: 70}\n  - {name: x}\n")
+    refused = subprocess.run([*command, str(bad)], capture_output=True, text=True, env=os.environ)
+    assert refused.returncode == 1 and "rule 2: needs exactly one of" in refused.stderr
+    assert "ok" not in {rule.name for rule in stored_rules(lake)}

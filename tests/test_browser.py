@@ -300,3 +300,75 @@ def test_the_short_page_shows_a_symbols_panel_and_the_sector_heat_map(dashboard:
     dashboard.press("#short-symbol", "Enter")
     expect(dashboard.locator("#short-panel")).to_contain_text("SOFI: close, short ratio and days to cover")
     expect(dashboard.locator("#deciles")).to_contain_text("days_to_cover")
+
+
+def test_the_coin_explorer_draws_a_pairs_candles_and_ranks_the_universe(dashboard: Page) -> None:
+    """The demo's three pairs by their coin's market cap rank (BTC 1st); a click on one draws its candles
+    with the indicators, and each interval redraws them."""
+    dashboard.goto("/coins")
+    expect(dashboard.locator("#coin-chart")).to_contain_text("BTCUSDT 1h")
+    ranks = dashboard.locator("#coin-universe tr td:nth-child(1)").all_inner_texts()
+    pairs = dashboard.locator("#coin-universe tr td:nth-child(2)").all_inner_texts()
+    assert pairs[0] == "BTCUSDT" and ranks[0] == "1" and set(pairs) == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
+    dashboard.locator("#coin-universe button", has_text="ETHUSDT").click()
+    expect(dashboard.locator("#coin-chart")).to_contain_text("ETHUSDT 1h")
+    for shown in ("RSI 14", "bb_upper", "s1", "TD buy setup"):
+        expect(dashboard.locator("#coin-chart .legend")).to_contain_text(shown)
+    dashboard.get_by_role("radio", name="1d", exact=True).check()
+    expect(dashboard.locator("#coin-chart")).to_contain_text("ETHUSDT 1d")
+    dashboard.get_by_role("radio", name="1m", exact=True).check()
+    expect(dashboard.locator("#coin-chart")).to_contain_text("ETHUSDT 1m")
+
+
+# The alert sensor's tick and the run it asks for, as the daemon would do them, on the demo's instance.
+FIRE_ALERTS = """
+import sys
+import dagster as dg
+sys.path.insert(0, "platform")
+from definitions import defs
+from sensors.alerts import crypto_alerts_sensor
+instance = dg.DagsterInstance.get()
+with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+    requests = [r for r in crypto_alerts_sensor(context) or [] if isinstance(r, dg.RunRequest)]
+assert len(requests) == 1, requests
+job = defs.resolve_job_def("crypto_alerts_job")
+assert job.execute_in_process(instance=instance, tags=requests[0].tags, raise_on_error=False).success
+"""
+
+
+def test_an_alert_added_on_the_page_is_fired_by_the_sensor(dashboard: Page, demo_world: dict[str, str]) -> None:
+    """The demo's rules are listed; a bad threshold is refused naming the field; a rule added through the
+    form is evaluated by the alert sensor's run on the sample, and its firing shows with the time it was
+    sent; the rule can then be paused."""
+    dashboard.goto("/alerts")
+    expect(dashboard.locator("#rules-table")).to_contain_text("rsi-oversold-1h")
+    expect(dashboard.locator("#delivered-table")).to_contain_text("td-sell-setup-1h")
+    dashboard.fill("#rule-name", "btc-closed-above-zero")
+    dashboard.locator("#rule-interval").click()
+    dashboard.get_by_role("option", name="1d", exact=True).click()
+    dashboard.locator("#rule-series").click()
+    dashboard.get_by_role("option", name="close", exact=True).click()
+    dashboard.locator("#rule-operator").click()
+    dashboard.get_by_role("option", name="above", exact=True).click()
+    dashboard.fill("#rule-pairs", "BTCUSDT")
+    dashboard.fill("#rule-threshold", "zero")
+    dashboard.click("#rule-add")
+    expect(dashboard.locator("#rule-message")).to_contain_text("needs threshold: a number or a price or indicator")
+    dashboard.fill("#rule-threshold", "0")
+    dashboard.click("#rule-add")
+    expect(dashboard.locator("#rule-message")).to_have_text("stored btc-closed-above-zero: close above 0 on 1d bars")
+    expect(dashboard.locator("#rules-table")).to_contain_text("btc-closed-above-zero")
+
+    fired = subprocess.run([sys.executable, "-c", FIRE_ALERTS], cwd=ROOT, env=demo_world, capture_output=True)
+    assert fired.returncode == 0, fired.stderr.decode()[-3000:]
+    dashboard.reload()
+    # The sample's newest daily bar (2025-01-08) is still open: the closed bars within 24 hours of the
+    # newest closed one (2025-01-07) fire, those of 01-06 and 01-07.
+    delivered = dashboard.locator("#delivered-table tr", has_text="btc-closed-above-zero")
+    expect(delivered).to_have_count(2)
+    expect(delivered.first).to_contain_text("2025-01-07 00:00")
+    expect(delivered.nth(1)).to_contain_text("2025-01-06 00:00")
+    assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC", delivered.first.inner_text()), "the time it was sent"
+    row = dashboard.locator("#rules-table tr", has_text="btc-closed-above-zero")
+    row.locator("button", has_text="pause").click()
+    expect(row).to_contain_text("paused")

@@ -1,17 +1,24 @@
 """The dashboard without a browser (tests/test_browser.py drives it in one): it is served beside the
-API, its layout links the pages, a sparkline is drawn from the values it is given, and the short
-page's figures hold the marts' values."""
+API, its layout links the pages, a sparkline is drawn from the values it is given, the short page's
+figures hold the marts' values, the coin explorer's chart and universe, the alert editor's edits
+(checked, and writing the rule table only) and the sign-in a token asks for."""
 
+import datetime as dt
 import urllib.parse
 
+import plotly.graph_objects as go
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 
-from resources.lake import Dataset, LakeResource
+from assets.alert_rules import RULES, AlertRulesError, stored_rules
+from resources.lake import CATALOG_ALIAS, Dataset, LakeResource
 from resources.sql import reader
-from tests.test_api import store
+from tests.test_api import mart, store
 from web import queries
+from web.alerts_page import apply, entry_of
 from web.api import create_app
+from web.coin_explorer import chart
 from web.dashboard import correlation_figure, sparkline
 
 
@@ -28,6 +35,7 @@ def test_the_dashboard_is_served_beside_the_api(lake: LakeResource) -> None:
         assert page.status_code == 200 and "<title>tickerlake</title>" in page.text
         layout = client.get("/_dash-layout").text
         assert "predictions" in layout and "Predictions" in layout and "Volatility ranking" in layout
+        assert "Coin explorer" in layout and "Alerts" in layout
         assert client.get("/api/v1/ranking").json()["total"] == 3, "the API's routes come before the dashboard's"
 
 
@@ -66,3 +74,126 @@ def test_the_short_pages_figures_come_from_the_marts(lake: LakeResource) -> None
     assert [list(row) for row in heat.z] == [[0.1, -0.2], [0.3, 0.05]]
     assert heat.text[1][0] == "n=45"
     assert ordered["portfolio"].to_list() == [str(n) for n in range(1, 11)]
+
+
+def test_the_coin_universe_ranks_pairs_by_their_coins_market_cap(lake: LakeResource) -> None:
+    """A pair whose coin is out of the top N (or has none) comes after the ranked ones, without a rank."""
+    days = [dt.datetime(2025, 1, d, tzinfo=dt.UTC) for d in (6, 7)]
+    bars = pl.DataFrame(
+        {"pair": ["BTCUSDT", "BTCUSDT", "ETHUSDT", "DOGEUSDT"], "open_time": [*days, days[1], days[1]]}
+    ).with_columns(close=pl.Series([90.0, 95.0, 3.0, 0.3]))
+    lake.replace(mart("fct_features_crypto_1d", dict(bars.schema)), bars)
+    coins = pl.DataFrame(
+        {
+            "coin_id": ["ethereum", "bitcoin", "dogecoin"],
+            "name": ["Ethereum", "Bitcoin", "Dogecoin"],
+            "in_top_n": [True, True, False],
+            "market_cap_rank": [2, 1, 9],
+            "market_cap_usd": [4e11, 1.9e12, 5e10],
+            "binance_pairs": [["ETHUSDT"], ["BTCUSDT", "BTCEUR"], ["DOGEUSDT"]],
+        }
+    )
+    lake.replace(mart("dim_coins", dict(coins.schema)), coins)
+    with reader() as con:
+        universe = queries.coin_universe(con)
+    assert universe.select("market_cap_rank", "pair", "close").rows() == [
+        (1, "BTCUSDT", 95.0),
+        (2, "ETHUSDT", 3.0),
+        (None, "DOGEUSDT", 0.3),
+    ]
+
+
+def test_the_coin_chart_draws_candles_bands_levels_td_counts_and_the_rsi(lake: LakeResource) -> None:
+    store(lake)
+    with reader() as con:
+        bars = queries.pair_bars(con, "BTCUSDT", "1h", dt.date(2024, 7, 11), dt.date(2024, 7, 12), 100, 0).rows
+    bars = bars.with_columns(td_buy_setup=pl.Series([n % 10 for n in range(bars.height)], dtype=pl.Int32))
+    figure = chart("BTCUSDT", "1h", bars)
+    names = [trace.name for trace in figure.data]
+    assert names[0] == "BTCUSDT" and isinstance(figure.data[0], go.Candlestick) and len(figure.data[0].x) == 48
+    assert {"bb_upper", "bb_middle", "bb_lower", "pivot", "r1", "s1", "r2", "s2", "RSI 14"} <= set(names)
+    buy = next(trace for trace in figure.data if trace.name == "TD buy setup")
+    assert list(buy.text[:3]) == ["1", "2", "3"], "each counted bar is labelled with its count; 0 is not drawn"
+    rsi = next(trace for trace in figure.data if trace.name == "RSI 14")
+    assert rsi.yaxis == "y2" and [shape.y0 for shape in figure.layout.shapes] == [30, 70]
+
+
+def test_the_form_is_checked_like_a_rules_file_and_names_the_field(lake: LakeResource) -> None:
+    form = ["rsi-low", "1h", "rsi_14", "crosses_below", " 30 ", "btcusdt, ethusdt", 5, "webhook"]
+    assert entry_of(*form) == {
+        "name": "rsi-low",
+        "interval": "1h",
+        "series": "rsi_14",
+        "crosses_below": 30.0,
+        "channel": "webhook",
+        "pairs": ["BTCUSDT", "ETHUSDT"],
+        "max_market_cap_rank": 5,
+    }
+    assert apply(lake, "rule-add", tuple(form)) == "stored rsi-low: rsi_14 crosses below 30 on 1h bars"
+    assert entry_of("s", "1d", "close", "crosses_below", "s1", "*", None, "default")["crosses_below"] == "s1"
+    bad = {
+        "threshold": ["x", "1h", "rsi_14", "above", "thirty", "*", None, "default"],
+        "name": ["", "1h", "rsi_14", "above", "70", "*", None, "default"],
+        "max_market_cap_rank": ["x", "1h", "rsi_14", "above", "70", "*", 1.5, "default"],
+        "pairs": ["x", "1h", "rsi_14", "above", "70", "BTC/USDT", None, "default"],
+    }
+    for field, fields in bad.items():
+        with pytest.raises(AlertRulesError, match=f"needs {field}"):
+            apply(lake, "rule-add", tuple(fields))
+    with pytest.raises(AlertRulesError, match="exists already"):
+        apply(lake, "rule-add", tuple(form))
+    assert [rule.name for rule in stored_rules(lake)] == ["rsi-low"], "nothing refused was stored"
+
+
+def table_names_changed(lake: LakeResource, after: int) -> set[str]:
+    """The tables the catalog's snapshots after `after` created, wrote or deleted from (a schema created
+    on the way, history, is not a table)."""
+    with lake.connect() as con:
+        changes = con.execute(
+            f"SELECT changes FROM ducklake_snapshots('{CATALOG_ALIAS}') WHERE snapshot_id > ?", [after]
+        ).fetchall()
+        kinds = [(key, values) for (change,) in changes for key, values in change.items() if key != "schemas_created"]
+        created = {v.split(".")[-1] for key, values in kinds if key == "tables_created" for v in values}
+        ids = sorted({int(v) for key, values in kinds if key != "tables_created" for v in values})
+        names = con.execute(
+            f"SELECT DISTINCT table_name FROM __ducklake_metadata_{CATALOG_ALIAS}.ducklake_table "
+            "WHERE list_contains(?, table_id)",
+            [ids],
+        ).fetchall()
+    return {name for (name,) in names} | created
+
+
+def newest_snapshot(lake: LakeResource) -> int:
+    with lake.connect() as con:
+        return con.execute(f"SELECT max(snapshot_id) FROM ducklake_snapshots('{CATALOG_ALIAS}')").fetchone()[0]
+
+
+def test_the_editor_pauses_resumes_and_deletes_and_writes_only_the_rule_table(lake: LakeResource) -> None:
+    store(lake)
+    before = newest_snapshot(lake)
+    apply(lake, "rule-add", ("nine", "1h", "td_buy_setup", "equals", "9", "*", None, "default"))
+    assert apply(lake, {"type": "rule-pause", "index": "nine"}, ()) == "paused nine"
+    assert [rule.paused for rule in stored_rules(lake)] == [True]
+    assert apply(lake, {"type": "rule-pause", "index": "nine"}, ()) == "resumed nine"
+    assert apply(lake, {"type": "rule-delete", "index": "nine"}, ()) == "deleted nine"
+    assert stored_rules(lake) == []
+    with pytest.raises(AlertRulesError, match="name: no rule named 'nine'"):
+        apply(lake, {"type": "rule-delete", "index": "nine"}, ())
+    assert table_names_changed(lake, before) == {RULES.name}, "the rule table and its history, nothing else"
+    with reader() as con:
+        assert queries.alert_rules(con).is_empty()
+
+
+def test_with_a_token_the_dashboard_asks_for_it_once(lake: LakeResource) -> None:
+    store(lake)
+    with TestClient(create_app(reader, "s3cret", lake)) as client:
+        page = client.get("/alerts", headers={"Accept": "text/html"}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=/alerts"
+        assert client.post("/_dash-update-component", json={}).status_code == 401, "callbacks, the editor's too"
+        wrong = client.post("/login", data={"token": "guess", "next": "/alerts"}, follow_redirects=False)
+        assert wrong.status_code == 401 and "tickerlake_token" not in wrong.cookies
+        away = client.post("/login", data={"token": "s3cret", "next": "//evil.example"}, follow_redirects=False)
+        assert away.status_code == 303 and away.headers["location"] == "/", "only a path of this server"
+        assert client.get("/alerts", headers={"Accept": "text/html"}).status_code == 200
+        assert client.get("/_dash-layout").status_code == 200
+        assert client.get("/api/v1/alerts").status_code == 401, "the API still needs its bearer header"

@@ -7,8 +7,8 @@ look-back out of range or an unknown symbol is a 4xx that names the parameter, n
 answers come a page at a time (`limit`, `offset`; `total` says how many there are).
 
 With TICKERLAKE_API_TOKEN set, every /api request needs `Authorization: Bearer <token>`; the docs
-stay open (they hold no data). The server binds to TICKERLAKE_DASHBOARD_HOST, loopback unless
-configured.
+stay open (they hold no data), and the dashboard asks for the same token once (web/auth.py). The
+server binds to TICKERLAKE_DASHBOARD_HOST, loopback unless configured.
 """
 
 import datetime as dt
@@ -24,7 +24,8 @@ from a2wsgi import WSGIMiddleware
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from web import dashboard, queries
+from resources.lake import LakeResource
+from web import auth, dashboard, queries
 from web.connection import LakeReader
 
 SYMBOL = Path(pattern=r"^[A-Z0-9][A-Z0-9.\-]{0,14}$", description="A ticker in the lake's form (BRK.B, 7203.T).")
@@ -64,9 +65,12 @@ def date_range(
     return start, end
 
 
-def create_app(connect: Callable[[], duckdb.DuckDBPyConnection], token: str | None = None) -> FastAPI:
-    """The API over the connection `connect` opens (once, at startup); `token`, if any, guards /api.
-    The dashboard (web/dashboard.py) is mounted beside it, on the same connection."""
+def create_app(
+    connect: Callable[[], duckdb.DuckDBPyConnection], token: str | None = None, lake: LakeResource | None = None
+) -> FastAPI:
+    """The API over the connection `connect` opens (once, at startup); `token`, if any, guards /api and
+    the dashboard (web/auth.py). The dashboard (web/dashboard.py) is mounted beside it, on the same
+    connection; `lake`, if given, is where its alert editor stores the rules."""
     reader = LakeReader(connect)
 
     @asynccontextmanager
@@ -172,5 +176,7 @@ def create_app(connect: Callable[[], duckdb.DuckDBPyConnection], token: str | No
         query is a bug, and stays a 500."""
         return JSONResponse({"detail": f"the lake cannot answer yet: {type(exc).__name__}"}, 503)
 
-    app.mount("/", WSGIMiddleware(dashboard.build(reader).server))
+    if token is not None:
+        auth.guard(app, token)
+    app.mount("/", WSGIMiddleware(dashboard.build(reader, lake).server))
     return app

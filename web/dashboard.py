@@ -8,7 +8,8 @@ API's own queries.
 Pages: the volatility ranking over any look-back (top and bottom N with a sparkline each, a
 symbol's rolling volatility on click), the short-selling picture (a symbol's short ratio and days to
 cover beside its price, the sector x horizon correlations with their sample sizes, the decile
-returns) and the direction model's predictions beside its evaluation.
+returns), the coin explorer (web/coin_explorer.py), the alert rules and delivered alerts
+(web/alerts_page.py) and the direction model's predictions beside its evaluation.
 """
 
 import datetime as dt
@@ -16,16 +17,24 @@ import math
 import urllib.parse
 
 import dash
+import duckdb
 import plotly.graph_objects as go
 import polars as pl
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
-from web import queries
+from resources.lake import LakeResource
+from web import alerts_page, coin_explorer, queries
 from web.connection import LakeReader
 
 LOOKBACK = queries.LOOKBACK_DAYS
 DATASETS = ("crypto_1m", "crypto_1h", "crypto_1d", "equity_1d")
-PAGES = {"/": "Volatility ranking", "/short": "Short selling", "/predictions": "Predictions"}
+PAGES = {
+    "/": "Volatility ranking",
+    "/short": "Short selling",
+    "/coins": "Coin explorer",
+    "/alerts": "Alerts",
+    "/predictions": "Predictions",
+}
 
 
 def sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
@@ -161,23 +170,45 @@ def predictions_page() -> html.Div:
     )
 
 
-def build(reader: LakeReader) -> dash.Dash:
-    """The Dash app over `reader`'s connection."""
-    app = dash.Dash(__name__, title="tickerlake", suppress_callback_exceptions=True)
+def lake_not_ready(error: Exception) -> None:
+    """A mart the lake has not built (a world without crypto, a model never trained) is said on the page,
+    as the API's 503 says it; any other error stays an error."""
+    if not isinstance(error, duckdb.CatalogException):
+        raise error
+    first_line = str(error).splitlines()[0]
+    dash.set_props("page-error", {"children": f"the lake cannot answer this yet (not built): {first_line}"})
+
+
+def build(reader: LakeReader, lake: LakeResource | None = None) -> dash.Dash:
+    """The Dash app over `reader`'s connection; `lake`, if given, lets the alerts page edit the rules."""
+    app = dash.Dash(__name__, title="tickerlake", suppress_callback_exceptions=True, on_error=lake_not_ready)
     app.layout = html.Div(
         [
             dcc.Location(id="url"),
             html.Nav([dcc.Link(name, href=path, style={"marginRight": "1.5em"}) for path, name in PAGES.items()]),
             html.H1(id="title"),
+            html.Div(id="page-error", style={"color": "#b00020"}),
             html.Div(id="page"),
         ],
         style={"fontFamily": "sans-serif", "margin": "1em 2em"},
     )
 
-    @app.callback(Output("page", "children"), Output("title", "children"), Input("url", "pathname"))
-    def page(path: str) -> tuple[object, str]:
+    @app.callback(
+        Output("page", "children"),
+        Output("title", "children"),
+        Output("page-error", "children"),
+        Input("url", "pathname"),
+    )
+    def page(path: str) -> tuple[object, str, str]:
+        return *layout_of(path), ""
+
+    def layout_of(path: str) -> tuple[object, str]:
         if path == "/predictions":
             return predictions_page(), PAGES[path]
+        if path == "/coins":
+            return coin_explorer.layout(reader), PAGES[path]
+        if path == "/alerts":
+            return alerts_page.layout(editable=lake is not None), PAGES[path]
         if path == "/short":
             with reader.cursor() as con:
                 symbol, periods = queries.busiest_symbol(con), queries.correlation_periods(con)
@@ -293,4 +324,6 @@ def build(reader: LakeReader) -> dash.Dash:
             )
         return table, figure
 
+    coin_explorer.register(app, reader)
+    alerts_page.register(app, reader, lake)
     return app

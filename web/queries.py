@@ -210,3 +210,35 @@ def decile_returns(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         "FROM marts.mart_days_to_cover_deciles WHERE period = 'all' AND portfolio <> 'low-high' "
         "ORDER BY sorted_by, CAST(portfolio AS INTEGER)"
     ).pl()
+
+
+def coin_universe(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every pair with daily bars, its coin's market cap rank in CoinGecko's newest snapshot (none for a
+    coin outside the top N, a symbol two coins share, or a lake that never fetched CoinGecko:
+    marts.dim_coins), and its newest daily close."""
+    coins = (
+        "SELECT coin_id, name, market_cap_rank, market_cap_usd, unnest(binance_pairs) AS pair "
+        "FROM marts.dim_coins WHERE in_top_n"
+        if _exists(con, "marts.dim_coins")
+        else "SELECT NULL::VARCHAR AS coin_id, NULL::VARCHAR AS name, NULL::INTEGER AS market_cap_rank, "
+        "NULL::DOUBLE AS market_cap_usd, NULL::VARCHAR AS pair WHERE false"
+    )
+    sql = f"""
+        WITH pairs AS (
+            SELECT pair, arg_max(close, open_time) AS close, max(open_time) AS newest_bar
+            FROM marts.fct_features_crypto_1d GROUP BY pair
+        ),
+        coins AS ({coins})
+        SELECT coins.market_cap_rank, pairs.pair, coins.coin_id, coins.name, coins.market_cap_usd,
+               pairs.close, pairs.newest_bar
+        FROM pairs LEFT JOIN coins USING (pair)
+        ORDER BY coins.market_cap_rank NULLS LAST, pairs.pair
+    """
+    return con.execute(sql).pl()
+
+
+def alert_rules(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The stored alert rules (assets/alert_rules.py), paused ones included; none on a lake without any."""
+    if not _exists(con, "raw.crypto_alert_rules"):
+        return pl.DataFrame()
+    return con.execute("SELECT * EXCLUDE (_loaded_at) FROM raw.crypto_alert_rules ORDER BY name").pl()

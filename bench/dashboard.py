@@ -1,0 +1,265 @@
+"""`make bench`, dashboard part: each page's load in a real browser and the API's latency, at full scale.
+
+Runs `make dashboard` (python -m web, one process) over the worlds the other benches built: the
+equity world of bench/run.py (BENCH_DIR/runs/full-<n>, the last one, whose dbt models were built: the
+full market over BENCH_DAYS) for the ranking, short-selling, alerts and predictions pages, and the
+crypto world of bench/serving.py (BENCH_DIR/serving: its pairs' klines, marts and model) for the
+coin explorer and predictions. A page's load is timed in Debian's chromium (Playwright) from the
+navigation to the moment its plots and tables are drawn, first on a cold server and then
+BENCH_PAGE_LOADS times (median and slowest reported); an API endpoint BENCH_API_CALLS times over
+HTTP (p50 and p95). A page whose mart the world has not built says so on the page, and is reported
+as such, not timed. Writes dashboard.json beside the other results and its section of
+docs/benchmarks.md.
+"""
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Browser, Page, sync_playwright
+from rich.console import Console
+
+from bench.doc import table as markdown_table
+from bench.doc import write_section
+from resources.lake import lake_at_root
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_LOADS = int(os.environ.get("BENCH_PAGE_LOADS", "5"))
+API_CALLS = int(os.environ.get("BENCH_API_CALLS", "20"))
+console = Console()
+
+
+@dataclass(frozen=True)
+class PageCheck:
+    path: str
+    name: str
+    ready: tuple[str, ...]  # what is drawn once the page has loaded: its plots and tables
+
+
+EQUITY_PAGES = (
+    PageCheck("/", "volatility ranking (look-back 365 days, top and bottom 10)", ("#most-volatile tr:nth-child(11)",)),
+    PageCheck(
+        "/short",
+        "short selling (the busiest symbol's year, heat map, deciles)",
+        ("#short-panel .scatterlayer .trace", "#correlations .hm", "#deciles .barlayer .trace"),
+    ),
+    PageCheck("/alerts", "alerts (rules and delivered alerts)", ("#rules-table", "#delivered-table")),
+)
+CRYPTO_PAGES = (
+    PageCheck("/coins", "coin explorer (1h candles of 30 days, universe)", ("#coin-chart .boxlayer .trace",)),
+    PageCheck(
+        "/predictions",
+        "predictions (latest per pair, evaluation)",
+        ("#latest-predictions", "#evaluation .barlayer .trace"),
+    ),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dashboard(world: Path, log: Path) -> Iterator[str]:
+    """`make dashboard` over a world's lake and catalog, on a free loopback port, until the block ends."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "TICKERLAKE_LAKE_ROOT": str(world / "lake"),
+        "TICKERLAKE_CATALOG": f"sqlite:{world / 'tickerlake.sqlite'}",
+        "TICKERLAKE_DASHBOARD_PORT": str(port),
+    }
+    env.pop("TICKERLAKE_API_TOKEN", None)
+    url = f"http://127.0.0.1:{port}"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "web"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    httpx.get(f"{url}/docs", timeout=5).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"the dashboard did not start: {log}") from None
+                    time.sleep(0.5)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def load_seconds(page: Page, check: PageCheck) -> float | str:
+    """Navigation to the page's plots and tables drawn; what the page said instead if it has no data."""
+    started = time.perf_counter()
+    page.goto(check.path)
+    page.wait_for_function(
+        "(selectors) => selectors.every((s) => document.querySelector(s) !== null)"
+        " || Boolean(document.querySelector('#page-error')?.textContent)",
+        arg=list(check.ready),
+        timeout=120_000,
+    )
+    seconds = time.perf_counter() - started
+    return page.locator("#page-error").inner_text() or seconds
+
+
+def time_pages(browser: Browser, url: str, checks: tuple[PageCheck, ...], shots: Path) -> dict[str, dict]:
+    results = {}
+    context = browser.new_context(base_url=url, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    for check in checks:
+        cold = load_seconds(page, check)
+        if isinstance(cold, str):
+            results[check.name] = {"not_built": cold}
+            continue
+        warm = [load_seconds(page, check) for _ in range(PAGE_LOADS)]
+        page.screenshot(path=str(shots / f"{check.path.strip('/') or 'ranking'}.png"), full_page=True)
+        results[check.name] = {"cold": cold, "median": statistics.median(warm), "slowest": max(warm)}
+    context.close()
+    return results
+
+
+def api_latency(url: str, paths: dict[str, str]) -> dict[str, dict]:
+    results = {}
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for name, path in paths.items():
+            first = client.get(path)
+            if first.status_code != 200:
+                results[name] = {"status": first.status_code, "detail": first.text[:200]}
+                continue
+            seconds = []
+            for _ in range(API_CALLS):
+                started = time.perf_counter()
+                client.get(path).raise_for_status()
+                seconds.append(time.perf_counter() - started)
+            seconds.sort()
+            p95 = seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))]
+            results[name] = {"p50": statistics.median(seconds), "p95": p95, "total": first.json().get("total")}
+    return results
+
+
+def describe_world(world: Path) -> dict[str, str]:
+    """What a world holds, read through its catalog: the rows of the marts the pages read."""
+    lake = lake_at_root(str(world / "lake"), f"sqlite:{world / 'tickerlake.sqlite'}")
+    with lake.connect() as con:
+        tables = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        facts = {}
+        if "marts.fct_prices_daily" in tables:
+            rows, symbols, first, last = con.execute(
+                "SELECT count(*), count(DISTINCT symbol), min(trade_date), max(trade_date) FROM marts.fct_prices_daily"
+            ).fetchone()
+            facts["prices"] = f"{rows:,} daily prices of {symbols:,} symbols, {first} to {last}"
+        if "marts.fct_features_crypto_1m" in tables:
+            pairs, bars = con.execute(
+                "SELECT count(DISTINCT pair), count(*) FROM marts.fct_features_crypto_1m"
+            ).fetchone()
+            facts["crypto"] = f"{pairs:,} pairs, {bars:,} 1m feature rows"
+    return facts
+
+
+def equity_world(work: Path) -> Path | None:
+    """The last full-market world of bench/run.py: the one its daily update and dbt build ran in."""
+    worlds = sorted(work.glob("runs/full-*"), key=lambda p: int(p.name.split("-")[1]))
+    return worlds[-1] if worlds else None
+
+
+def busiest(url: str) -> tuple[str | None, str | None]:
+    """A symbol of the short panel and a pair of the crypto marts, for the endpoints that name one."""
+    symbol = pair = None
+    ranking = httpx.get(f"{url}/api/v1/ranking", params={"limit": 1}, timeout=120)
+    if ranking.status_code == 200 and ranking.json()["rows"]:
+        symbol = ranking.json()["rows"][0]["symbol"]
+    predictions = httpx.get(f"{url}/api/v1/predictions", params={"limit": 1}, timeout=120)
+    if predictions.status_code == 200 and predictions.json()["rows"]:
+        pair = predictions.json()["rows"][0]["instrument"]
+    return symbol, pair
+
+
+def main() -> None:
+    work = Path(os.environ.get("BENCH_DIR", ROOT / "build" / "bench")).resolve()
+    out = work / "dashboard"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("Debian's chromium is needed (apt-get install chromium): make bench installs it")
+    worlds = {"equity": (equity_world(work), EQUITY_PAGES), "crypto": (work / "serving", CRYPTO_PAGES)}
+    results: dict[str, dict] = {"load_before": os.getloadavg()}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        for name, (world, checks) in worlds.items():
+            if world is None or not (world / "tickerlake.sqlite").exists():
+                results[name] = {"missing": f"no {name} world under {work.name}: run the benches before this one"}
+                continue
+            with dashboard(world, out / f"{name}.log") as url:
+                pages = time_pages(browser, url, checks, out)
+                symbol, pair = busiest(url)
+                paths = {
+                    "ranking, look-back 365": "/api/v1/ranking?lookback_days=365&limit=100",
+                    "ranking, look-back 3650": "/api/v1/ranking?lookback_days=3650&limit=100",
+                    "alerts": "/api/v1/alerts",
+                }
+                if symbol:
+                    paths[f"short panel ({symbol}, a year)"] = f"/api/v1/symbols/{symbol}/short"
+                if pair:
+                    paths[f"bars ({pair}, 1h, 30 days)"] = f"/api/v1/pairs/{pair}/bars?interval=1h&limit=1000"
+                    paths["predictions (crypto_1m)"] = "/api/v1/predictions?dataset=crypto_1m"
+                results[name] = {"facts": describe_world(world), "pages": pages, "api": api_latency(url, paths)}
+        browser.close()
+    results["load_after"] = os.getloadavg()
+    (work / "dashboard.json").write_text(json.dumps(results, indent=2, default=str))
+    report(results)
+
+
+def _figure(entry: dict) -> tuple[str, str]:
+    if "not_built" in entry:
+        return "not built in this world", entry["not_built"]
+    if "status" in entry:
+        return f"HTTP {entry['status']}", entry["detail"]
+    if "p50" in entry:
+        return f"p50 {entry['p50'] * 1000:.0f} ms", f"p95 {entry['p95'] * 1000:.0f} ms over {API_CALLS} calls"
+    return (
+        f"{entry['median']:.2f} s",
+        f"median of {PAGE_LOADS} loads, slowest {entry['slowest']:.2f} s; "
+        f"cold server {entry['cold']:.2f} s (goal < 1 s)",
+    )
+
+
+def report(results: dict) -> None:
+    lines = []
+    for name in ("equity", "crypto"):
+        world = results.get(name, {})
+        if "missing" in world:
+            lines.append((f"{name} world", "-", world["missing"]))
+            continue
+        lines.append((f"{name} world", "", "; ".join(str(v) for v in world["facts"].values())))
+        lines += [(f"page: {page}", *_figure(entry)) for page, entry in world["pages"].items()]
+        lines += [(f"API: {call}", *_figure(entry)) for call, entry in world["api"].items()]
+    before, after = results["load_before"][0], results["load_after"][0]
+    body = (
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
+        "`make dashboard` (one process) over the benches' worlds (their lakes and SQLite catalogs under BENCH_DIR, "
+        f"local disk), driven by Debian's chromium on the same machine; load average {before:.1f} before, "
+        f"{after:.1f} after.\n\n" + markdown_table(lines)
+    )
+    write_section("Dashboard pages and API", body)
+    console.print(body)
+
+
+if __name__ == "__main__":
+    main()
