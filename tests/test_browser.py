@@ -310,7 +310,7 @@ def test_the_coin_explorer_draws_a_pairs_candles_and_ranks_the_universe(dashboar
     ranks = dashboard.locator("#coin-universe tr td:nth-child(1)").all_inner_texts()
     pairs = dashboard.locator("#coin-universe tr td:nth-child(2)").all_inner_texts()
     assert pairs[0] == "BTCUSDT" and ranks[0] == "1" and set(pairs) == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
-    dashboard.locator("#coin-universe button", has_text="ETHUSDT").click()
+    dashboard.locator("#coin-universe a", has_text="ETHUSDT").click()
     expect(dashboard.locator("#coin-chart")).to_contain_text("ETHUSDT 1h")
     for shown in ("RSI 14", "bb_upper", "s1", "TD buy setup"):
         expect(dashboard.locator("#coin-chart .legend")).to_contain_text(shown)

@@ -20,6 +20,7 @@ from web.alerts_page import apply, entry_of
 from web.api import create_app
 from web.coin_explorer import chart
 from web.dashboard import correlation_figure, sparkline
+from web.tables import data_table
 
 
 def test_a_sparkline_spans_its_box_from_the_lowest_to_the_highest_value() -> None:
@@ -197,3 +198,13 @@ def test_with_a_token_the_dashboard_asks_for_it_once(lake: LakeResource) -> None
         assert client.get("/alerts", headers={"Accept": "text/html"}).status_code == 200
         assert client.get("/_dash-layout").status_code == 200
         assert client.get("/api/v1/alerts").status_code == 401, "the API still needs its bearer header"
+
+
+def test_a_long_table_is_one_component_with_its_links_and_utc_times() -> None:
+    frame = pl.DataFrame(
+        {"pair": ["BTCUSDT", "ETHUSDT"], "sent_at": [dt.datetime(2025, 1, 8, 12, 30, tzinfo=dt.UTC)] * 2, "n": [1, 2]}
+    )
+    table = data_table(frame, "t", links={"pair": "/coins?pair={}"})
+    assert table.data[0] == {"pair": "[BTCUSDT](/coins?pair=BTCUSDT)", "sent_at": "2025-01-08 12:30:00 UTC", "n": 1}
+    assert [c.get("presentation") for c in table.columns] == ["markdown", None, None]
+    assert table.page_size == 25 and table.sort_action == "native"

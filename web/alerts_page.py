@@ -28,6 +28,7 @@ from assets.indicators import INTERVALS
 from resources.lake import LakeResource
 from web import queries
 from web.connection import LakeReader
+from web.tables import data_table
 
 SHOWN_ALERTS = 200
 REFRESH_SECONDS = 30
@@ -181,22 +182,12 @@ def register(app: dash.Dash, reader: LakeReader, lake: LakeResource | None) -> N
             page = queries.alerts(con, SHOWN_ALERTS, 0)
         if not page.total:
             return html.P("no alert has been delivered yet", id="delivered-table")
-        rows = [
-            html.Tr([html.Td(_shown(column, value)) for column, value in row.items()])
-            for row in page.rows.select(ALERT_COLUMNS).iter_rows(named=True)
-        ]
         return html.Div(
             [
                 html.P(f"{page.total:,} delivered, the newest {min(page.total, SHOWN_ALERTS)} shown"),
-                html.Table([html.Tr([html.Th(c) for c in ALERT_COLUMNS]), *rows], id="delivered-table"),
+                data_table(page.rows.select(ALERT_COLUMNS), "delivered-table", page_size=20),
             ]
         )
-
-
-def _shown(column: str, value: object) -> str:
-    if column == "sent_at":
-        return f"{value:%Y-%m-%d %H:%M:%S} UTC"
-    return f"{value:%Y-%m-%d %H:%M}" if column == "bar_open_time" else str(value)
 
 
 def apply(lake: LakeResource, trigger: object, form: tuple[object, ...]) -> str:

@@ -3,67 +3,74 @@ the universe of pairs by their coin's market cap rank.
 
 The chart is what a trader reads an alert rule against: Bollinger bands and the floor-trader pivot
 with its first two supports and resistances on the candles, the TD Sequential setup counts written
-above (sell) and below (buy) the bars, and the RSI with its 30 and 70 lines underneath. A click on a
-pair of the universe opens its chart.
+above (sell) and below (buy) the bars, and the RSI with its 30 and 70 lines underneath. A pair of the
+universe is a link to its chart (links, not buttons: a hundred pattern-matched buttons cost the
+browser a tenth of a second to wire up).
 """
 
 import datetime as dt
+import urllib.parse
 
 import dash
 import plotly.graph_objects as go
 import polars as pl
-from dash import ALL, Input, Output, ctx, dcc, html
+from dash import Input, Output, dcc, html
 from plotly.subplots import make_subplots
 
 from web import queries
 from web.connection import LakeReader
+from web.tables import data_table
 
 # The days before the pair's newest UTC day each interval's chart draws too (at most 1,440 1m bars,
 # 744 hourly, 366 daily), and the most bars a chart asks for.
 SPAN_DAYS = {"1m": 0, "1h": 30, "1d": 365}
 MAX_BARS = 1500
 SHORT_CHART_BARS = 200
+DEFAULT_INTERVAL = "1h"
 LEVELS = {"pivot": "#7f7f7f", "r1": "#d62728", "r2": "#ff9896", "s1": "#2ca02c", "s2": "#98df8a"}
 
 
-def layout(reader: LakeReader) -> html.Div:
+def layout(reader: LakeReader, search: str | None = None) -> html.Div:
+    """The page with its chart already drawn (one round trip less before it shows): the pair and interval
+    of the address (`/coins?pair=ETHUSDT&interval=1d`, what a click in the universe opens), by default
+    the first pair's hourly candles."""
     with reader.cursor() as con:
         universe = queries.coin_universe(con)
     pairs = universe["pair"].to_list()
+    asked = urllib.parse.parse_qs((search or "").lstrip("?"))
+    chosen = asked.get("pair", [pairs[0] if pairs else None])[0]
+    interval = asked.get("interval", [DEFAULT_INTERVAL])[0]
+    interval = interval if interval in SPAN_DAYS else DEFAULT_INTERVAL
+    figure, message = draw_chart(reader, chosen, interval)
     return html.Div(
         [
             html.Div(
                 [
-                    html.Label(["pair ", dcc.Dropdown(pairs, pairs[0] if pairs else None, id="coin-pair")]),
+                    html.Label(["pair ", dcc.Dropdown(pairs, chosen, id="coin-pair")]),
                     html.Span("interval ", style={"marginLeft": "2em"}),
-                    dcc.RadioItems(list(SPAN_DAYS), "1h", id="coin-interval", inline=True),
+                    dcc.RadioItems(list(SPAN_DAYS), interval, id="coin-interval", inline=True),
                 ],
                 style={"display": "flex", "alignItems": "center", "width": "40em"},
             ),
-            html.Div(id="coin-message", style={"color": "#b00020"}),
-            dcc.Graph(id="coin-chart"),
+            html.Div(message, id="coin-message", style={"color": "#b00020"}),
+            dcc.Graph(id="coin-chart", figure=figure),
             html.H3("Universe: pairs by their coin's market cap rank"),
             universe_table(universe),
         ]
     )
 
 
-def universe_table(universe: pl.DataFrame) -> html.Table:
-    header = html.Tr([html.Th(c) for c in ("rank", "pair", "coin", "market cap (USD bn)", "close", "newest day")])
-    rows = [
-        html.Tr(
-            [
-                html.Td("" if row["market_cap_rank"] is None else str(row["market_cap_rank"])),
-                html.Td(html.Button(row["pair"], id={"type": "coin", "index": row["pair"]}, className="symbol")),
-                html.Td(row["name"] or ""),
-                html.Td("" if row["market_cap_usd"] is None else f"{row['market_cap_usd'] / 1e9:,.1f}"),
-                html.Td(f"{row['close']:,.6g}"),
-                html.Td(f"{row['newest_bar']:%Y-%m-%d}"),
-            ]
-        )
-        for row in universe.iter_rows(named=True)
-    ]
-    return html.Table([header, *rows], id="coin-universe")
+def universe_table(universe: pl.DataFrame) -> object:
+    """Rank, pair (a link to its chart), coin, market cap, newest daily close and its day."""
+    shown = universe.select(
+        pl.col("market_cap_rank").alias("rank"),
+        "pair",
+        pl.col("name").alias("coin"),
+        (pl.col("market_cap_usd") / 1e9).round(1).alias("market cap (USD bn)"),
+        pl.col("close").round_sig_figs(6).alias("close"),
+        pl.col("newest_bar").dt.date().cast(pl.String).alias("newest day"),
+    )
+    return data_table(shown, "coin-universe", links={"pair": "/coins?pair={}"})
 
 
 def chart(pair: str, interval: str, bars: pl.DataFrame) -> go.Figure:
@@ -113,29 +120,25 @@ def chart(pair: str, interval: str, bars: pl.DataFrame) -> go.Figure:
 
 def register(app: dash.Dash, reader: LakeReader) -> None:
     @app.callback(
-        Output("coin-pair", "value"),
-        Input({"type": "coin", "index": ALL}, "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def choose(clicks: list[int | None]) -> str:
-        if not any(clicks):
-            return dash.no_update
-        return ctx.triggered_id["index"]
-
-    @app.callback(
         Output("coin-chart", "figure"),
         Output("coin-message", "children"),
         Input("coin-pair", "value"),
         Input("coin-interval", "value"),
+        prevent_initial_call=True,  # the layout drew the first chart
     )
     def draw(pair: str | None, interval: str) -> tuple[go.Figure, str]:
-        empty = go.Figure(layout={"height": 640})
-        if not pair:
-            return empty, "no pair has daily bars yet: run the crypto top-up and its marts"
-        with reader.cursor() as con:
-            newest = queries.newest_bar_day(con, interval, pair)
-            if newest is None:
-                return empty, f"pair: no {interval} bars for {pair}"
-            start = newest - dt.timedelta(days=SPAN_DAYS[interval])
-            bars = queries.pair_bars(con, pair, interval, start, newest, MAX_BARS, 0).rows
-        return chart(pair, interval, bars), ""
+        return draw_chart(reader, pair, interval)
+
+
+def draw_chart(reader: LakeReader, pair: str | None, interval: str) -> tuple[go.Figure, str]:
+    """A pair's chart of one interval, or an empty one and why."""
+    empty = go.Figure(layout={"height": 640})
+    if not pair:
+        return empty, "no pair has daily bars yet: run the crypto top-up and its marts"
+    with reader.cursor() as con:
+        newest = queries.newest_bar_day(con, interval, pair)
+        if newest is None:
+            return empty, f"pair: no {interval} bars for {pair}"
+        start = newest - dt.timedelta(days=SPAN_DAYS[interval])
+        bars = queries.pair_bars(con, pair, interval, start, newest, MAX_BARS, 0).rows
+    return chart(pair, interval, bars), ""

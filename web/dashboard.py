@@ -25,6 +25,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html
 from resources.lake import LakeResource
 from web import alerts_page, coin_explorer, queries
 from web.connection import LakeReader
+from web.tables import data_table
 
 LOOKBACK = queries.LOOKBACK_DAYS
 DATASETS = ("crypto_1m", "crypto_1h", "crypto_1d", "equity_1d")
@@ -181,7 +182,9 @@ def lake_not_ready(error: Exception) -> None:
 
 def build(reader: LakeReader, lake: LakeResource | None = None) -> dash.Dash:
     """The Dash app over `reader`'s connection; `lake`, if given, lets the alerts page edit the rules."""
-    app = dash.Dash(__name__, title="tickerlake", suppress_callback_exceptions=True, on_error=lake_not_ready)
+    app = dash.Dash(
+        __name__, title="tickerlake", suppress_callback_exceptions=True, on_error=lake_not_ready, eager_loading=True
+    )
     app.layout = html.Div(
         [
             dcc.Location(id="url"),
@@ -198,15 +201,16 @@ def build(reader: LakeReader, lake: LakeResource | None = None) -> dash.Dash:
         Output("title", "children"),
         Output("page-error", "children"),
         Input("url", "pathname"),
+        Input("url", "search"),
     )
-    def page(path: str) -> tuple[object, str, str]:
-        return *layout_of(path), ""
+    def page(path: str, search: str | None) -> tuple[object, str, str]:
+        return *layout_of(path, search), ""
 
-    def layout_of(path: str) -> tuple[object, str]:
+    def layout_of(path: str, search: str | None) -> tuple[object, str]:
         if path == "/predictions":
             return predictions_page(), PAGES[path]
         if path == "/coins":
-            return coin_explorer.layout(reader), PAGES[path]
+            return coin_explorer.layout(reader, search), PAGES[path]
         if path == "/alerts":
             return alerts_page.layout(editable=lake is not None), PAGES[path]
         if path == "/short":
@@ -299,16 +303,7 @@ def build(reader: LakeReader, lake: LakeResource | None = None) -> dash.Dash:
             model = queries.model_evaluation(con, dataset)
         columns = ["instrument", "bar_time", "predicted", "p_up2", "p_up1", "p_flat", "p_down1", "p_down2"]
         table = (
-            html.Table(
-                [
-                    html.Tr([html.Th(c) for c in columns]),
-                    *[
-                        html.Tr([html.Td(f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row])
-                        for row in latest.select(columns).iter_rows()
-                    ],
-                ],
-                id="latest-predictions",
-            )
+            data_table(latest.select(columns).with_columns(pl.col(pl.Float64).round(2)), "latest-predictions")
             if latest.height
             else html.P(f"no {dataset} predictions: no promoted model has served yet", id="latest-predictions")
         )
