@@ -371,4 +371,6 @@ def test_an_alert_added_on_the_page_is_fired_by_the_sensor(dashboard: Page, demo
     assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC", delivered.first.inner_text()), "the time it was sent"
     row = dashboard.locator("#rules-table tr", has_text="btc-closed-above-zero")
     row.locator("button", has_text="pause").click()
-    expect(row).to_contain_text("paused")
+    expect(dashboard.locator("#rule-message")).to_have_text("paused btc-closed-above-zero")
+    expect(row.locator("td").nth(6)).to_have_text("paused")
+    expect(row.locator("button").first).to_have_text("resume")

@@ -25,7 +25,7 @@ from assets.alert_rules import (
     stored_rules,
 )
 from assets.indicators import INTERVALS
-from resources.lake import LakeResource
+from resources.lake import LakeResource, LakeWriteError
 from web import queries
 from web.connection import LakeReader
 from web.tables import data_table
@@ -167,13 +167,13 @@ def register(app: dash.Dash, reader: LakeReader, lake: LakeResource | None) -> N
             return dash.no_update, dash.no_update, dash.no_update
         try:
             message, ok = apply(lake, ctx.triggered_id, form), True
-        except AlertRulesError as error:
+        except (AlertRulesError, LakeWriteError) as error:  # a bad entry, or the catalog stayed locked
             message, ok = str(error), False
         style = {"margin": "0.5em 0", "color": "#1a7f37" if ok else "#b00020"}
         return time.time(), message, style
 
     @app.callback(Output("rules", "children"), Input("rules-edited", "data"), Input("alerts-refresh", "n_intervals"))
-    def rules(_edited: str | None, _tick: int | None) -> object:
+    def rules(_edited: float | None, _tick: int | None) -> object:
         return rules_table(reader, lake is not None)
 
     @app.callback(Output("delivered", "children"), Input("alerts-refresh", "n_intervals"))
