@@ -12,6 +12,8 @@ same checks. Edits keep the replaced and deleted rules in history.crypto_alert_r
 """
 
 import datetime as dt
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,10 @@ OPERATORS = ("crosses_below", "crosses_above", "equals", "above", "below")
 SERIES = ("open", "high", "low", "close", "volume", *INDICATOR_SCHEMA)
 CHANNELS = ("default", "none", "telegram", "webhook")
 ALL_PAIRS = ("*",)
+# A name goes into every firing's id (rule|pair|interval|bar), so no separator in it.
+NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+PAIR = re.compile(r"[A-Z0-9]{2,20}")
+MAX_RANK = 10_000
 RULES_SCHEMA: dict[str, pl.DataType] = {
     "name": pl.String(),
     "interval": pl.String(),
@@ -64,6 +70,19 @@ class AlertRule:
         return f"{self.series} {self.operator.replace('_', ' ')} {threshold}"
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _pairs_of(value: object) -> tuple[str, ...] | None:
+    """`*`, one pair or a list of pairs, upper-cased; None when it is none of those."""
+    listed = [value] if isinstance(value, str) else value
+    if not isinstance(listed, list) or not listed or not all(isinstance(p, str) for p in listed):
+        return None
+    pairs = tuple(p.strip().upper() for p in listed)
+    return pairs if pairs == ALL_PAIRS or all(PAIR.fullmatch(p) for p in pairs) else None
+
+
 def parse_rule(entry: object, where: str) -> AlertRule:
     """A rule from a mapping (a YAML entry, a form's fields): one operator key holds the threshold."""
     if not isinstance(entry, dict):
@@ -74,41 +93,34 @@ def parse_rule(entry: object, where: str) -> AlertRule:
     if len(operators) != 1 or unknown:
         raise AlertRulesError(f"{where}: needs exactly one of {OPERATORS} (found {operators}; unknown keys {unknown})")
     threshold = entry[operators[0]]
-    pairs = entry.get("pairs", list(ALL_PAIRS))
+    pairs = _pairs_of(entry.get("pairs", "*"))
+    rank = entry.get("max_market_cap_rank")
     checks = [
-        (isinstance(entry.get("name"), str) and entry["name"].strip(), "name: a name"),
+        (isinstance(entry.get("name"), str) and NAME.fullmatch(entry["name"]), "name: 1 to 64 letters, digits, . _ -"),
         (entry.get("interval") in INTERVALS, f"interval: one of {INTERVALS}"),
         (entry.get("series") in SERIES, "series: a price or an indicator column"),
+        (_is_number(threshold) or threshold in SERIES, "threshold: a number or a price or indicator column"),
+        (pairs is not None, "pairs: * for all, a pair such as BTCUSDT, or a list of them"),
         (
-            (isinstance(threshold, int | float) and not isinstance(threshold, bool)) or threshold in SERIES,
-            "threshold: a number or a price or indicator column",
-        ),
-        (
-            pairs == list(ALL_PAIRS)
-            or (isinstance(pairs, list) and pairs and all(isinstance(p, str) and p.isalnum() for p in pairs)),
-            "pairs: a list of pairs such as BTCUSDT, or * for all",
-        ),
-        (
-            "max_market_cap_rank" not in entry
-            or entry["max_market_cap_rank"] is None
-            or (type(entry["max_market_cap_rank"]) is int and entry["max_market_cap_rank"] >= 1),
-            "max_market_cap_rank: a whole number from 1",
+            rank is None or (type(rank) is int and 1 <= rank <= MAX_RANK),
+            f"max_market_cap_rank: a whole number 1..{MAX_RANK}",
         ),
         (entry.get("channel", "default") in CHANNELS, f"channel: one of {CHANNELS}"),
+        (isinstance(entry.get("paused", False), bool), "paused: true or false"),
     ]
     for ok, what in checks:
         if not ok:
             raise AlertRulesError(f"{where}: needs {what}: {entry!r}")
     return AlertRule(
-        entry["name"].strip(),
+        entry["name"],
         entry["interval"],
         entry["series"],
         operators[0],
-        float(threshold) if isinstance(threshold, int | float) else threshold,
-        tuple(p.upper() for p in pairs),
-        entry.get("max_market_cap_rank"),
+        float(threshold) if _is_number(threshold) else threshold,
+        pairs,
+        rank,
         entry.get("channel", "default"),
-        bool(entry.get("paused", False)),
+        entry.get("paused", False),
     )
 
 
@@ -120,6 +132,11 @@ def load_rules_file(path: Path) -> list[AlertRule]:
         raise AlertRulesError(f"alert rules {path}: cannot read: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
         raise AlertRulesError(f"alert rules {path}: expected a mapping with a 'rules' list")
+    if set(document) != {"rules"}:
+        raise AlertRulesError(
+            f"alert rules {path}: only 'rules' is read, not {sorted(set(document) - {'rules'})} "
+            "(the look-back is the setting TICKERLAKE_ALERT_LOOKBACK_HOURS)"
+        )
     rules = [parse_rule(entry, f"alert rules {path}, rule {n}") for n, entry in enumerate(document["rules"], 1)]
     names = [rule.name for rule in rules]
     if len(set(names)) != len(names):

@@ -149,12 +149,13 @@ def deliver(
     sent, failures = [], []
     for alert in firings.iter_rows(named=True):
         channel = notifier.channel if alert.get("channel") in (None, "default") else alert["channel"]
+        alert = {**alert, "channel": channel}  # as stored: where it went
         try:
             notifier.send(alert, channel)
         except NotifierError as exc:
             failures.append(f"{alert['alert_id']}: {exc}")
             continue
-        sent.append({**alert, "channel": channel, "sent_at": dt.datetime.now(dt.UTC)})
+        sent.append({**alert, "sent_at": dt.datetime.now(dt.UTC)})
         log.info(f"alert: {alert['message']}")
     if sent:
         frame = pl.DataFrame(sent, schema=ALERTS_SCHEMA)
@@ -174,9 +175,13 @@ def deliver(
     description="Alert firings of the rules in raw.crypto_alert_rules, each delivered once and stored when sent.",
 )
 def crypto_alerts(context: dg.AssetExecutionContext, lake: LakeResource, notifier: Notifier) -> dg.MaterializeResult:
-    rules = [rule for rule in stored_rules(lake) if not rule.paused]
-    if not rules:
-        context.log.warning("No alert rules are active: add them on the dashboard's Alerts page (make dashboard).")
+    rules = stored_rules(lake)
+    active = sum(not rule.paused for rule in rules)
+    if not active:
+        context.log.warning(
+            "No alert rules are active: add them on the dashboard's Alerts page (make dashboard) or import a "
+            "file of them (make alert-rules-import FILE=...)."
+        )
     stored = lake.distinct(DATASET, "alert_id")
     lookback = float(settings.value("TICKERLAKE_ALERT_LOOKBACK_HOURS"))
     firings = evaluate(rules, lake.read(INDICATORS_DATASET), pair_market_cap_ranks(lake), lookback)
@@ -187,8 +192,8 @@ def crypto_alerts(context: dg.AssetExecutionContext, lake: LakeResource, notifie
             # Rows stored: every alert delivered so far, this run's included (the UI's "Row count").
             "dagster/row_count": len(stored) + len(sent),
             "sent_this_run": len(sent),
-            "rules": len(rules),
+            "active_rules": active,
             "fired": dg.MetadataValue.md("\n".join(f"- {a['message']}" for a in sent) or "none"),
-            "channel": notifier.channel,
+            "default_channel": notifier.channel,
         }
     )

@@ -76,11 +76,13 @@ class Notifier(HttpSource):
                 payload = {
                     key: value.isoformat() if isinstance(value, dt.datetime) else value for key, value in alert.items()
                 }
-                self._post(client, self._required(self.webhook_url, "webhook_url"), payload, "alert webhook")
+                url = self._required(self.webhook_url, "webhook_url", channel)
+                self._post(client, url, payload, "alert webhook")
 
     def _telegram(self, client: httpx.Client, alert: dict[str, Any]) -> None:
-        token = self._required(self.telegram_bot_token, "telegram_bot_token")
-        payload = {"chat_id": self._required(self.telegram_chat_id, "telegram_chat_id"), "text": alert["message"]}
+        token = self._required(self.telegram_bot_token, "telegram_bot_token", "telegram")
+        chat = self._required(self.telegram_chat_id, "telegram_chat_id", "telegram")
+        payload = {"chat_id": chat, "text": alert["message"]}
         url = join_url(self.telegram_api_url, f"/bot{token}/sendMessage")
         answer = self._post(client, url, payload, "Telegram sendMessage")
         if not answer.get("ok"):
@@ -96,7 +98,7 @@ class Notifier(HttpSource):
         except ValueError:
             return {}
 
-    def _required(self, value: str | None, name: str) -> str:
+    def _required(self, value: str | None, name: str, channel: str) -> str:
         if not value:
-            raise NotifierError(f"this alert channel needs {name}; see README, 'Crypto alerts'")
+            raise NotifierError(f"alert channel {channel!r} needs {name}; see README, 'Crypto alerts'")
         return value

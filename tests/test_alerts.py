@@ -116,13 +116,27 @@ def test_the_look_back_keeps_history_from_firing(tmp_path: Path) -> None:
         ("{name: x, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: 0}", "max_market_cap_rank: a"),
         ("{name: x, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: top}", "max_market_cap_rank: a"),
         ("{name: x, interval: 1h, series: rsi_14, below: 30, channel: email}", "needs channel: one of"),
-        ("{name: x, interval: 1h, series: rsi_14, below: 30, pairs: ['BTC/USDT']}", "needs pairs: a list"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, pairs: ['BTC/USDT']}", "needs pairs: \\* for all"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, pairs: []}", "needs pairs"),
         ("{name: ' ', interval: 1h, series: rsi_14, below: 30}", "needs name"),
+        ("{name: 'a|b', interval: 1h, series: rsi_14, below: 30}", "needs name: 1 to 64 letters"),
+        ("{name: x, interval: 1h, series: rsi_14, below: .nan}", "needs threshold"),
+        ("{name: x, interval: 1h, series: rsi_14, below: .inf}", "needs threshold"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, max_market_cap_rank: 100000000000000000000}", "1..10000"),
+        ("{name: x, interval: 1h, series: rsi_14, below: 30, paused: 'false'}", "needs paused: true or false"),
     ],
 )
 def test_bad_rules_are_refused_naming_the_rule_and_the_field(tmp_path: Path, rule: str, message: str) -> None:
     with pytest.raises(AlertRulesError, match=message):
         load_rules_file(rules_file(tmp_path, f"rules:\n  - {rule}\n"))
+
+
+def test_a_rules_file_holds_rules_only_and_a_single_pair_may_be_named(tmp_path: Path) -> None:
+    with pytest.raises(AlertRulesError, match="TICKERLAKE_ALERT_LOOKBACK_HOURS"):
+        load_rules_file(rules_file(tmp_path, f"lookback_hours: 24\n{RULES_YAML}"))
+    one = "rules:\n  - {name: one, interval: 1d, series: close, above: 1, pairs: ethusdt}\n"
+    rules = load_rules_file(rules_file(tmp_path, one))
+    assert rules[0].pairs == ("ETHUSDT",) and rules[0].threshold == 1.0
 
 
 def test_rules_are_stored_paused_and_deleted_in_the_lake_keeping_history(tmp_path: Path, lake: LakeResource) -> None:
@@ -291,14 +305,23 @@ def test_the_generic_webhook_gets_the_firing_as_json(
 def test_a_rule_with_its_own_channel_goes_there_and_a_paused_one_is_not_evaluated(
     alert_env: LakeResource, httpserver: HTTPServer, instance: dg.DagsterInstance
 ) -> None:
+    """The notifier's default channel is none; one rule sends to the webhook, another keeps the default."""
     httpserver.expect_request("/hooks/alerts", method="POST").respond_with_data("", status=200)
     set_paused(alert_env, "rsi-oversold", True)
-    add_rules(alert_env, [AlertRule("quiet", "1h", "rsi_14", "crosses_below", 30.0, channel="none")])
-    notifier = Notifier(channel="webhook", webhook_url=httpserver.url_for("/hooks/alerts"))
+    add_rules(
+        alert_env,
+        [
+            AlertRule("loud", "1h", "rsi_14", "crosses_below", 30.0, channel="webhook"),
+            AlertRule("quiet", "1h", "rsi_14", "crosses_below", 30.0),
+        ],
+    )
+    notifier = Notifier(channel="none", webhook_url=httpserver.url_for("/hooks/alerts"))
     assert run_alerts(alert_env, notifier, instance).success
-    assert httpserver.log == [], "the paused rule fired nothing; the other rule's channel is none"
+    payloads = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    assert {(p["rule"], p["channel"]) for p in payloads} == {("loud", "webhook")} and len(payloads) == 2
     stored = alert_env.read(DATASET)
-    assert set(stored["rule"]) == {"quiet"} and set(stored["channel"]) == {"none"} and stored.height == 2
+    assert sorted(set(stored.select("rule", "channel").rows())) == [("loud", "webhook"), ("quiet", "none")]
+    assert "rsi-oversold" not in set(stored["rule"]), "the paused rule fired nothing"
 
 
 def test_the_sensor_asks_for_one_evaluation_per_indicators_update(

@@ -339,7 +339,7 @@ assert job.execute_in_process(instance=instance, tags=requests[0].tags, raise_on
 def test_an_alert_added_on_the_page_is_fired_by_the_sensor(dashboard: Page, demo_world: dict[str, str]) -> None:
     """The demo's rules are listed; a bad threshold is refused naming the field; a rule added through the
     form is evaluated by the alert sensor's run on the sample, and its firing shows with the time it was
-    sent; the rule can then be paused."""
+    sent; the rule can then be paused, resumed and deleted."""
     dashboard.goto("/alerts")
     expect(dashboard.locator("#rules-table")).to_contain_text("rsi-oversold-1h")
     expect(dashboard.locator("#delivered-table")).to_contain_text("td-sell-setup-1h")
@@ -374,3 +374,9 @@ def test_an_alert_added_on_the_page_is_fired_by_the_sensor(dashboard: Page, demo
     expect(dashboard.locator("#rule-message")).to_have_text("paused btc-closed-above-zero")
     expect(row.locator("td").nth(6)).to_have_text("paused")
     expect(row.locator("button").first).to_have_text("resume")
+    row.locator("button", has_text="resume").click()
+    expect(row.locator("td").nth(6)).to_have_text("active")
+    row.locator("button", has_text="delete").click()
+    expect(dashboard.locator("#rule-message")).to_have_text("deleted btc-closed-above-zero")
+    expect(row).to_have_count(0)
+    expect(delivered).to_have_count(2)  # what it fired stays delivered

@@ -147,18 +147,20 @@ def test_the_form_is_checked_like_a_rules_file_and_names_the_field(lake: LakeRes
 
 
 def table_names_changed(lake: LakeResource, after: int) -> set[str]:
-    """The tables the catalog's snapshots after `after` created, wrote or deleted from (a schema created
-    on the way, history, is not a table)."""
+    """The tables (schema.name) the catalog's snapshots after `after` created, wrote or deleted from (a
+    schema created on the way, history, is not a table)."""
     with lake.connect() as con:
         changes = con.execute(
             f"SELECT changes FROM ducklake_snapshots('{CATALOG_ALIAS}') WHERE snapshot_id > ?", [after]
         ).fetchall()
         kinds = [(key, values) for (change,) in changes for key, values in change.items() if key != "schemas_created"]
-        created = {v.split(".")[-1] for key, values in kinds if key == "tables_created" for v in values}
+        created = {v for key, values in kinds if key == "tables_created" for v in values}
         ids = sorted({int(v) for key, values in kinds if key != "tables_created" for v in values})
         names = con.execute(
-            f"SELECT DISTINCT table_name FROM __ducklake_metadata_{CATALOG_ALIAS}.ducklake_table "
-            "WHERE list_contains(?, table_id)",
+            f"SELECT DISTINCT s.schema_name || '.' || t.table_name "
+            f"FROM __ducklake_metadata_{CATALOG_ALIAS}.ducklake_table AS t "
+            f"JOIN __ducklake_metadata_{CATALOG_ALIAS}.ducklake_schema AS s USING (schema_id) "
+            "WHERE list_contains(?, t.table_id)",
             [ids],
         ).fetchall()
     return {name for (name,) in names} | created
@@ -173,14 +175,16 @@ def test_the_editor_pauses_resumes_and_deletes_and_writes_only_the_rule_table(la
     store(lake)
     before = newest_snapshot(lake)
     apply(lake, "rule-add", ("nine", "1h", "td_buy_setup", "equals", "9", "*", None, "default"))
-    assert apply(lake, {"type": "rule-pause", "index": "nine"}, ()) == "paused nine"
+    assert apply(lake, {"type": "rule-pause", "index": "nine", "to": "pause"}, ()) == "paused nine"
+    assert apply(lake, {"type": "rule-pause", "index": "nine", "to": "pause"}, ()) == "paused nine", "a second tab"
     assert [rule.paused for rule in stored_rules(lake)] == [True]
-    assert apply(lake, {"type": "rule-pause", "index": "nine"}, ()) == "resumed nine"
+    assert apply(lake, {"type": "rule-pause", "index": "nine", "to": "resume"}, ()) == "resumed nine"
+    assert [rule.paused for rule in stored_rules(lake)] == [False]
     assert apply(lake, {"type": "rule-delete", "index": "nine"}, ()) == "deleted nine"
     assert stored_rules(lake) == []
     with pytest.raises(AlertRulesError, match="name: no rule named 'nine'"):
         apply(lake, {"type": "rule-delete", "index": "nine"}, ())
-    assert table_names_changed(lake, before) == {RULES.name}, "the rule table and its history, nothing else"
+    assert table_names_changed(lake, before) == {RULES.table.replace('"', ""), RULES.history.table.replace('"', "")}
     with reader() as con:
         assert queries.alert_rules(con).is_empty()
 
@@ -188,13 +192,19 @@ def test_the_editor_pauses_resumes_and_deletes_and_writes_only_the_rule_table(la
 def test_with_a_token_the_dashboard_asks_for_it_once(lake: LakeResource) -> None:
     store(lake)
     with TestClient(create_app(reader, "s3cret", lake)) as client:
-        page = client.get("/alerts", headers={"Accept": "text/html"}, follow_redirects=False)
-        assert page.status_code == 303 and page.headers["location"] == "/login?next=/alerts"
+        page = client.get("/coins?pair=ETHUSDT", headers={"Accept": "text/html"}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=/coins%3Fpair%3DETHUSDT"
         assert client.post("/_dash-update-component", json={}).status_code == 401, "callbacks, the editor's too"
         wrong = client.post("/login", data={"token": "guess", "next": "/alerts"}, follow_redirects=False)
         assert wrong.status_code == 401 and "tickerlake_token" not in wrong.cookies
-        away = client.post("/login", data={"token": "s3cret", "next": "//evil.example"}, follow_redirects=False)
-        assert away.status_code == 303 and away.headers["location"] == "/", "only a path of this server"
+        for elsewhere in ("//evil.example", "/\\evil.example", "https://evil.example"):
+            away = client.post("/login", data={"token": "s3cret", "next": elsewhere}, follow_redirects=False)
+            assert away.status_code == 303 and away.headers["location"] == "/", "only a path of this server"
+        cookie = away.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=604800" in cookie
+        assert "s3cret" not in cookie, "the cookie is no API credential"
+        bearer = {"Authorization": f"Bearer {client.cookies['tickerlake_session']}"}
+        assert client.get("/api/v1/alerts", headers=bearer).status_code == 401
         assert client.get("/alerts", headers={"Accept": "text/html"}).status_code == 200
         assert client.get("/_dash-layout").status_code == 200
         assert client.get("/api/v1/alerts").status_code == 401, "the API still needs its bearer header"

@@ -22,7 +22,6 @@ from assets.alert_rules import (
     delete_rule,
     parse_rule,
     set_paused,
-    stored_rules,
 )
 from assets.indicators import INTERVALS
 from resources.lake import LakeResource, LakeWriteError
@@ -117,7 +116,10 @@ def rules_table(reader: LakeReader, editable: bool) -> html.Table | html.P:
             return html.Td("")
         return html.Td(
             [
-                html.Button("resume" if paused else "pause", id={"type": "rule-pause", "index": name}),
+                html.Button(
+                    "resume" if paused else "pause",
+                    id={"type": "rule-pause", "index": name, "to": "resume" if paused else "pause"},
+                ),
                 html.Button("delete", id={"type": "rule-delete", "index": name}),
             ]
         )
@@ -149,7 +151,7 @@ def register(app: dash.Dash, reader: LakeReader, lake: LakeResource | None) -> N
         Output("rule-message", "children"),
         Output("rule-message", "style"),
         Input("rule-add", "n_clicks"),
-        Input({"type": "rule-pause", "index": ALL}, "n_clicks"),
+        Input({"type": "rule-pause", "index": ALL, "to": ALL}, "n_clicks"),
         Input({"type": "rule-delete", "index": ALL}, "n_clicks"),
         State("rule-name", "value"),
         State("rule-interval", "value"),
@@ -200,6 +202,7 @@ def apply(lake: LakeResource, trigger: object, form: tuple[object, ...]) -> str:
     if trigger["type"] == "rule-delete":
         delete_rule(lake, name)
         return f"deleted {name}"
-    paused = next((rule.paused for rule in stored_rules(lake) if rule.name == name), False)
-    set_paused(lake, name, not paused)
-    return f"{'resumed' if paused else 'paused'} {name}"
+    # The state the button said it would set, not a flip of what is stored: two tabs pausing the same
+    # rule leave it paused.
+    set_paused(lake, name, trigger["to"] == "pause")
+    return f"{trigger['to']}d {name}"
