@@ -19,6 +19,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
@@ -300,6 +301,30 @@ def test_the_short_page_shows_a_symbols_panel_and_the_sector_heat_map(dashboard:
     dashboard.press("#short-symbol", "Enter")
     expect(dashboard.locator("#short-panel")).to_contain_text("SOFI: close, short ratio and days to cover")
     expect(dashboard.locator("#deciles")).to_contain_text("days_to_cover")
+
+
+def test_every_api_endpoint_answers_on_the_demos_lake(dashboard_url: str) -> None:
+    """The API over the demo's world (tests/test_api.py checks the values on a lake of its own): every
+    endpoint answers, and each kind of bad parameter is the 4xx that names it."""
+    with httpx.Client(base_url=f"{dashboard_url}/api/v1", timeout=60) as client:
+        ranking = client.get("/ranking", params={"lookback_days": 365, "limit": 5}).json()
+        assert ranking["total"] > 20 and len(ranking["rows"]) == 5
+        assert client.get("/symbols/SOFI/short").json()["total"] > 0
+        bars = client.get("/pairs/BTCUSDT/bars", params={"interval": "1h"}).json()
+        assert bars["total"] > 0 and {"rsi_14", "bb_upper", "td_buy_setup", "s1"} <= set(bars["rows"][0])
+        assert client.get("/alerts").json()["total"] > 0
+        assert client.get("/predictions", params={"dataset": "crypto_1m"}).status_code == 200
+        assert client.get("/models/crypto_1m/evaluation").json()["dataset"] == "crypto_1m"
+        csv = client.get("/ranking", params={"format": "csv", "limit": 3})
+        assert csv.headers["content-type"].startswith("text/csv") and len(csv.text.splitlines()) == 4
+        assert client.get("/symbols/ZZZZ/short").status_code == 404
+        assert client.get("/pairs/ZZZUSDT/bars").status_code == 404
+        assert client.get("/ranking", params={"lookback_days": 2}).json()["detail"][0]["loc"] == [
+            "query",
+            "lookback_days",
+        ]
+        assert client.get("/symbols/SOFI/short", params={"start": "2024-07-10", "end": "2024-07-01"}).status_code == 400
+        assert client.get("/pairs/BTCUSDT/bars", params={"start": "July"}).status_code == 422
 
 
 def test_the_coin_explorer_draws_a_pairs_candles_and_ranks_the_universe(dashboard: Page) -> None:
