@@ -5,11 +5,11 @@ Runs `make dashboard` (python -m web, one process) over two worlds: the equity w
 BENCH_DAYS) for the ranking and short-selling pages, and a year of BENCH_DASHBOARD_PAIRS pairs
 (bench/dashboard_world.py) for the coin explorer, the predictions and the alerts. A page's load is
 timed in Debian's chromium (Playwright) from the navigation to the moment its plots and tables are
-drawn, first in a fresh browser on a just-started server (nothing cached: the scripts, some 5 MB
-with plotly.js, are fetched and compiled) and then BENCH_PAGE_LOADS times (median and slowest
-reported); an API endpoint BENCH_API_CALLS times over HTTP (p50 and p95). A page whose mart the world
-has not built says so on the page, and is reported as such, not timed. Writes dashboard.json beside
-the other results and its section of docs/benchmarks.md.
+drawn, first once (each world's first page in a fresh browser on a just-started server: nothing
+cached, the scripts, some 5 MB with plotly.js, fetched and compiled) and then BENCH_PAGE_LOADS times
+(median and slowest reported); an API endpoint BENCH_API_CALLS times over HTTP (p50 and p95). A
+page whose mart the world has not built says so on the page, and is reported as such, not timed.
+Writes dashboard.json beside the other results and its section of docs/benchmarks.md.
 """
 
 import contextlib
@@ -263,7 +263,7 @@ def _figure(entry: dict) -> tuple[str, str]:
     return (
         f"{entry['median']:.2f} s",
         f"median of {PAGE_LOADS} loads (of which {entry['shell_median']:.2f} s the page and its scripts), "
-        f"slowest {entry['slowest']:.2f} s; first load in a fresh browser {entry['cold']:.2f} s (goal < 1 s)",
+        f"slowest {entry['slowest']:.2f} s; first load {entry['cold']:.2f} s (goal < 1 s)",
     )
 
 
