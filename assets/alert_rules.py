@@ -161,7 +161,8 @@ def _row(rule: AlertRule, created_at: dt.datetime) -> dict[str, object]:
     }
 
 
-def _rule_of(row: dict[str, object]) -> AlertRule:
+def rule_of(row: dict[str, object]) -> AlertRule:
+    """A stored row (RULES_SCHEMA) as its rule."""
     threshold = row["threshold_series"] if row["threshold_value"] is None else row["threshold_value"]
     return AlertRule(
         row["name"],
@@ -178,7 +179,7 @@ def _rule_of(row: dict[str, object]) -> AlertRule:
 
 def stored_rules(lake: LakeResource) -> list[AlertRule]:
     """Every stored rule, paused ones included, by name."""
-    return [_rule_of(row) for row in lake.read(RULES).iter_rows(named=True)]
+    return [rule_of(row) for row in lake.read(RULES).iter_rows(named=True)]
 
 
 def add_rules(lake: LakeResource, rules: list[AlertRule]) -> None:

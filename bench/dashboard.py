@@ -17,10 +17,7 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +32,7 @@ from bench import dashboard_world
 from bench.doc import table as markdown_table
 from bench.doc import write_section
 from resources.lake import lake_at_root
+from tests.services import dashboard_server
 from web import queries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,42 +74,17 @@ PAIRS = int(os.environ.get("BENCH_DASHBOARD_PAIRS", "500"))
 DRAWN_WITHIN_SECONDS = 30
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def dashboard(world: Path, log: Path) -> Iterator[str]:
-    """`make dashboard` over a world's lake and catalog, on a free loopback port, until the block ends."""
-    port = free_port()
+    """`make dashboard` over a world's lake and catalog, with no token, until the block ends."""
     env = {
         **os.environ,
         "TICKERLAKE_LAKE_ROOT": str(world / "lake"),
         "TICKERLAKE_CATALOG": f"sqlite:{world / 'tickerlake.sqlite'}",
-        "TICKERLAKE_DASHBOARD_PORT": str(port),
     }
     env.pop("TICKERLAKE_API_TOKEN", None)
-    url = f"http://127.0.0.1:{port}"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "web"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    httpx.get(f"{url}/docs", timeout=5).raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"the dashboard did not start: {log}") from None
-                    time.sleep(0.5)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with dashboard_server(env, log) as url:
+        yield url
 
 
 def load_seconds(page: Page, check: PageCheck) -> tuple[float, float] | str:
@@ -140,13 +113,14 @@ def time_pages(browser: Browser, url: str, checks: tuple[PageCheck, ...], shots:
     context = browser.new_context(base_url=url, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     for check in checks:
+        shot = str(shots / f"{check.path.strip('/') or 'ranking'}.png")
         cold = load_seconds(page, check)
         if isinstance(cold, str):
             results[check.name] = {"not_built": cold}
-            page.screenshot(path=str(shots / f"{check.path.strip('/') or 'ranking'}.png"), full_page=True)
+            page.screenshot(path=shot, full_page=True)
             continue
         warm = [load_seconds(page, check) for _ in range(PAGE_LOADS)]
-        page.screenshot(path=str(shots / f"{check.path.strip('/') or 'ranking'}.png"), full_page=True)
+        page.screenshot(path=shot, full_page=True)
         results[check.name] = {
             "cold": cold[0],
             "median": statistics.median(total for total, _ in warm),
@@ -176,43 +150,41 @@ def api_latency(url: str, paths: dict[str, str]) -> dict[str, dict]:
     return results
 
 
-def describe_world(world: Path) -> dict[str, str]:
-    """What a world holds, read through its catalog: the rows of the marts the pages read."""
+@dataclass(frozen=True)
+class Survey:
+    """What a world holds (the rows of the marts the pages read) and the names its endpoints are asked for."""
+
+    facts: dict[str, str]
+    symbol: str | None  # the short panel's busiest
+    pair: str | None  # the hourly mart's first
+
+
+def survey(world: Path) -> Survey:
     lake = lake_at_root(str(world / "lake"), f"sqlite:{world / 'tickerlake.sqlite'}")
+    facts, symbol, pair = {}, None, None
     with lake.connect() as con:
-        tables = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
-        facts = {}
-        if "marts.fct_prices_daily" in tables:
+        if queries.exists(con, "marts.fct_prices_daily"):
             rows, symbols, first, last = con.execute(
                 "SELECT count(*), count(DISTINCT symbol), min(trade_date), max(trade_date) FROM marts.fct_prices_daily"
             ).fetchone()
             facts["prices"] = f"{rows:,} daily prices of {symbols:,} symbols, {first} to {last}"
-        if "marts.fct_features_crypto_1m" in tables:
+        if queries.exists(con, "marts.fct_features_crypto_1m"):
             pairs, bars = con.execute(
                 "SELECT count(DISTINCT pair), count(*) FROM marts.fct_features_crypto_1m"
             ).fetchone()
             if pairs:
                 facts["crypto"] = f"{pairs:,} pairs, {bars:,} 1m feature rows"
-    return facts
+        if queries.exists(con, "marts.fct_short_panel_daily"):
+            symbol = queries.busiest_symbol(con)
+        if queries.exists(con, "marts.fct_features_crypto_1h"):
+            pair = con.execute("SELECT min(pair) FROM marts.fct_features_crypto_1h").fetchone()[0]
+    return Survey(facts, symbol, pair)
 
 
 def equity_world(work: Path) -> Path | None:
     """The last full-market world of bench/run.py: the one its daily update and dbt build ran in."""
     worlds = sorted(work.glob("runs/full-*"), key=lambda p: int(p.name.split("-")[1]))
     return worlds[-1] if worlds else None
-
-
-def named_rows(world: Path) -> tuple[str | None, str | None]:
-    """The short panel's busiest symbol and the first pair of the hourly mart, for the endpoints that name one."""
-    lake = lake_at_root(str(world / "lake"), f"sqlite:{world / 'tickerlake.sqlite'}")
-    with lake.connect() as con:
-        tables = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
-        symbol = queries.busiest_symbol(con) if "marts.fct_short_panel_daily" in tables else None
-        pair = None
-        if "marts.fct_features_crypto_1h" in tables:
-            found = con.execute("SELECT min(pair) FROM marts.fct_features_crypto_1h").fetchone()
-            pair = found[0] if found else None
-    return symbol, pair
 
 
 def main() -> None:
@@ -235,7 +207,8 @@ def main() -> None:
                 continue
             with dashboard(world, out / f"{name}.log") as url:
                 pages = time_pages(browser, url, checks, out)
-                symbol, pair = named_rows(world)
+                found = survey(world)
+                symbol, pair = found.symbol, found.pair
                 paths = {}
                 if symbol:
                     paths["ranking, look-back 365"] = "/api/v1/ranking?lookback_days=365&limit=100"
@@ -246,7 +219,7 @@ def main() -> None:
                     paths[f"bars ({pair}, 1m, a day)"] = f"/api/v1/pairs/{pair}/bars?interval=1m&limit=1000"
                     paths["predictions (crypto_1m, a page of 100)"] = "/api/v1/predictions?dataset=crypto_1m"
                     paths["alerts (a page of 100)"] = "/api/v1/alerts"
-                results[name] = {"facts": describe_world(world), "pages": pages, "api": api_latency(url, paths)}
+                results[name] = {"facts": found.facts, "pages": pages, "api": api_latency(url, paths)}
         browser.close()
     results["load_after"] = os.getloadavg()
     (work / "dashboard.json").write_text(json.dumps(results, indent=2, default=str))

@@ -1,6 +1,7 @@
-"""Real servers for the integration tests: a throw-away PostgreSQL cluster and an S3 endpoint (moto).
+"""Real servers for the integration tests and the benches: a throw-away PostgreSQL cluster, an S3
+endpoint (moto) and `make dashboard`.
 
-Both listen on 127.0.0.1 only and are started by the tests themselves; `make test-integration` installs
+All listen on 127.0.0.1 only and are started by the tests themselves; `make test-integration` installs
 PostgreSQL from Debian's packages, and moto comes with the `integration` extra.
 """
 
@@ -12,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,36 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dashboard_server(env: Mapping[str, str], log: Path) -> Iterator[str]:
+    """`make dashboard` (python -m web) with `env` on a free loopback port, its output in `log`: its URL
+    once it answers, until the block ends."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "web"]
+    root = Path(__file__).resolve().parent.parent
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            command, cwd=root, env={**env, "TICKERLAKE_DASHBOARD_PORT": str(port)}, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/docs", timeout=5).close()
+                    break
+                except OSError:
+                    if server.poll() is not None:
+                        raise RuntimeError(f"the dashboard exited with {server.returncode}: {log}") from None
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the dashboard did not answer in 2 minutes: {log}") from None
+                    time.sleep(0.5)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def _postgres_bin() -> Path:

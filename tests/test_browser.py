@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.helpers import FETCHING, ROOT, RUNNING
+from tests.services import dashboard_server, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
@@ -34,12 +34,6 @@ LOCATION_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { name
 BACKFILLS_QUERY = "{ partitionBackfillsOrError { ... on PartitionBackfills { results { id status } } } }"
 FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 SAMPLE_DAYS = ("2024-07-11", "2024-07-12")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _graphql(url: str, query: str) -> dict:
@@ -86,7 +80,7 @@ def demo_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def ui_url(demo_world: dict[str, str]) -> Iterator[str]:
     """`make demo-ui` on a free port: the sample served for as long as the UI runs; stopped as Ctrl-C would."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with (SHOTS / "ui.log").open("w") as log:
         ui = subprocess.Popen(
@@ -229,27 +223,8 @@ def test_the_automation_page_leaves_fetching_automations_stopped(page: Page) -> 
 @pytest.fixture(scope="module")
 def dashboard_url(demo_world: dict[str, str]) -> Iterator[str]:
     """`make dashboard` (the API and the dashboard, one process) on a free port, over the demo's lake."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**demo_world, "TICKERLAKE_DASHBOARD_PORT": str(port)}
-    with (SHOTS / "dashboard.log").open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "web"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    urllib.request.urlopen(f"{url}/api/v1/alerts?limit=1", timeout=5).close()
-                    break
-                except OSError:
-                    assert server.poll() is None, f"the dashboard exited with {server.returncode}: {SHOTS}"
-                    assert time.monotonic() < deadline, f"the dashboard did not answer in 2 minutes: {SHOTS}"
-                    time.sleep(1)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with dashboard_server(demo_world, SHOTS / "dashboard.log") as url:
+        yield url
 
 
 @pytest.fixture

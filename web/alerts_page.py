@@ -21,6 +21,7 @@ from assets.alert_rules import (
     add_rules,
     delete_rule,
     parse_rule,
+    rule_of,
     set_paused,
 )
 from assets.indicators import INTERVALS
@@ -127,20 +128,17 @@ def rules_table(reader: LakeReader, editable: bool) -> html.Table | html.P:
     body = [
         html.Tr(
             [
-                html.Td(row["name"]),
-                html.Td(row["interval"]),
-                html.Td(
-                    f"{row['series']} {row['operator'].replace('_', ' ')} "
-                    f"{row['threshold_series'] or format(row['threshold_value'], 'g')}"
-                ),
-                html.Td(row["pairs"]),
-                html.Td("" if row["max_market_cap_rank"] is None else str(row["max_market_cap_rank"])),
-                html.Td(row["channel"]),
-                html.Td("paused" if row["paused"] else "active"),
-                actions(row["name"], row["paused"]),
+                html.Td(rule.name),
+                html.Td(rule.interval),
+                html.Td(rule.describe()),
+                html.Td(",".join(rule.pairs)),
+                html.Td("" if rule.max_market_cap_rank is None else str(rule.max_market_cap_rank)),
+                html.Td(rule.channel),
+                html.Td("paused" if rule.paused else "active"),
+                actions(rule.name, rule.paused),
             ]
         )
-        for row in rules.iter_rows(named=True)
+        for rule in map(rule_of, rules.iter_rows(named=True))
     ]
     return html.Table([html.Tr([html.Th(c) for c in RULE_COLUMNS]), *body], id="rules-table")
 

@@ -121,7 +121,7 @@ def pair_bars(
 def alerts(con: duckdb.DuckDBPyConnection, limit: int, offset: int) -> Page:
     """Every delivered alert, newest first: the indicator rules' (raw.crypto_alerts) and the direction
     model's (ml.direction_alerts), each with the time it was sent."""
-    tables = [name for name in ALERT_TABLES if _exists(con, name)]
+    tables = [name for name in ALERT_TABLES if exists(con, name)]
     if not tables:
         return Page(pl.DataFrame(), 0, offset)
     sql = " UNION ALL ".join(
@@ -132,8 +132,9 @@ def alerts(con: duckdb.DuckDBPyConnection, limit: int, offset: int) -> Page:
     return _page(con, f"{sql} ORDER BY sent_at DESC, rule, pair", [], limit, offset)
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """A table written by an asset that may not have run yet on this lake (no alert was ever sent)."""
+def exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the lake holds `table` (schema.name): one an asset or a model may not have written yet on
+    this lake (no alert was ever sent, no CoinGecko fetched)."""
     schema, name = table.split(".")
     found = "SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
     return con.execute(found, [schema, name]).fetchone()[0]
@@ -219,7 +220,7 @@ def coin_universe(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     coins = (
         "SELECT coin_id, name, market_cap_rank, market_cap_usd, unnest(binance_pairs) AS pair "
         "FROM marts.dim_coins WHERE in_top_n"
-        if _exists(con, "marts.dim_coins")
+        if exists(con, "marts.dim_coins")
         else "SELECT NULL::VARCHAR AS coin_id, NULL::VARCHAR AS name, NULL::INTEGER AS market_cap_rank, "
         "NULL::DOUBLE AS market_cap_usd, NULL::VARCHAR AS pair WHERE false"
     )
@@ -239,6 +240,6 @@ def coin_universe(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def alert_rules(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The stored alert rules (assets/alert_rules.py), paused ones included; none on a lake without any."""
-    if not _exists(con, "raw.crypto_alert_rules"):
+    if not exists(con, "raw.crypto_alert_rules"):
         return pl.DataFrame()
     return con.execute("SELECT * EXCLUDE (_loaded_at) FROM raw.crypto_alert_rules ORDER BY name").pl()
